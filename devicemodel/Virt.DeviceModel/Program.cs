@@ -1,0 +1,1 @@
+Console.Error.WriteLine("virt-dm: not yet implemented"); return 2;

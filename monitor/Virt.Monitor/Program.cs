@@ -1,0 +1,1 @@
+Console.Error.WriteLine("virt: not yet implemented"); return 2;
