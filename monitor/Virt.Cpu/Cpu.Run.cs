@@ -44,7 +44,15 @@ public sealed partial class Cpu
             }
             catch (GuestFault f)
             {
-                DeliverFault(f);
+                try
+                {
+                    DeliverFault(f);
+                }
+                catch (ShutdownException s)
+                {
+                    ShutdownReason = s.Message;
+                    return StopReason.Shutdown;
+                }
             }
             catch (ShutdownException s)
             {
