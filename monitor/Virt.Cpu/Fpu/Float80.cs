@@ -13,8 +13,8 @@ public readonly struct Float80 : IEquatable<Float80>
 {
     public const int Bias = 16383;
     public const int MaxExponent = 0x7FFF;
-    internal const ulong IntegerBit = 0x8000_0000_0000_0000;
-    internal const ulong QuietBit = 0x4000_0000_0000_0000;
+    public const ulong IntegerBit = 0x8000_0000_0000_0000;
+    public const ulong QuietBit = 0x4000_0000_0000_0000;
 
     /// <summary>Bit 15 is the sign, bits 14-0 the biased exponent (the top 16 bits of the 80-bit value).</summary>
     public readonly ushort SignExponent;

@@ -226,6 +226,8 @@ public static partial class SoftFloat80
                 return InvalidResult(ref c);
             }
 
+            // Measured on Intel: a denormal dividend does not also report DE when dividing by zero.
+            c.Flags &= ~X87ExceptionFlags.Denormal;
             c.Raise(X87ExceptionFlags.ZeroDivide);
             return new Float80(sign, Float80.MaxExponent, Float80.IntegerBit);
         }

@@ -69,11 +69,7 @@ public static partial class SoftFloat80
             return indefinite;
         }
 
-        if (a.IsDenormal)
-        {
-            c.Raise(X87ExceptionFlags.Denormal);
-        }
-
+        // FIST/FBSTP do not report denormal operands (SDM lists no #D for them; confirmed on hardware).
         var rounding = truncate ? X87RoundingControl.TowardZero : c.Rounding;
         if (!RoundToIntegerMagnitude(ref c, a, rounding, out var magnitude, out var inexact, out var increment))
         {
@@ -176,11 +172,7 @@ public static partial class SoftFloat80
             return signBit;
         }
 
-        if (a.IsDenormal)
-        {
-            c.Raise(X87ExceptionFlags.Denormal);
-        }
-
+        // FST m32/m64 does not report denormal operands (no #D in the SDM; confirmed on hardware).
         var (exp, sig) = Normalize(a);
         return signBit | RoundNarrow(ref c, a.Sign, exp - Float80.Bias, sig, fractionBits, bias);
     }

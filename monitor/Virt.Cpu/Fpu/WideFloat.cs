@@ -94,9 +94,10 @@ internal readonly struct WideFloat
         }
 
         var distance = a.Exp - b.Exp;
-        // One bit of headroom for a carry; what falls off the bottom is below the truncation error anyway.
-        var ma = a.Mant >> 1;
-        var mb = distance >= 127 ? UInt128.Zero : b.Mant >> (distance + 1);
+        // One bit of headroom for a carry.
+        // Shifted-out bits are jammed into bit 0 so that a nonzero tail keeps the sum inexact (PE, directed rounding).
+        var ma = (a.Mant >> 1) | (a.Mant & 1);
+        var mb = SoftFloat80.ShiftRightJam128(b.Mant, distance + 1);
         return a.Sign == b.Sign ? new WideFloat(a.Sign, a.Exp + 1, ma + mb) : new WideFloat(a.Sign, a.Exp + 1, ma - mb);
     }
 
@@ -151,6 +152,12 @@ internal readonly struct WideFloat
 
             high = (remainder >> 127) != 0;
             remainder <<= 1;
+        }
+
+        // A nonzero remainder is jammed into bit 0 so an inexact quotient never looks exact.
+        if (high || remainder != 0)
+        {
+            quotient |= 1;
         }
 
         return new WideFloat(a.Sign ^ b.Sign, a.Exp - b.Exp, quotient);

@@ -92,6 +92,7 @@ public sealed partial class X87Fpu
 
         var a = St(destination);
         var b = source >= 0 ? St(source) : memoryValue;
+        DropMemoryDenormalAgainstNaN(ref c, a, memory);
         var result = operation switch
         {
             ArithmeticOperation.Add => SoftFloat80.Add(ref c, a, b),
@@ -132,14 +133,15 @@ public sealed partial class X87Fpu
         ClearC1();
         if (IsEmpty(0) || (memory is null && IsEmpty(source)))
         {
+            // Measured on Intel: the unordered result is reported even when the stack fault is unmasked.
             var masked = StackUnderflow();
-            if (!toEflags)
-            {
-                SetComparisonCodes(X87Comparison.Unordered);
-            }
-            else if (masked)
+            if (toEflags)
             {
                 SetComparisonFlags(ref context, X87Comparison.Unordered);
+            }
+            else
+            {
+                SetComparisonCodes(X87Comparison.Unordered);
             }
 
             if (masked)
@@ -150,12 +152,10 @@ public sealed partial class X87Fpu
             return;
         }
 
+        DropMemoryDenormalAgainstNaN(ref c, St(0), memory);
         var relation = SoftFloat80.Compare(ref c, St(0), memory is null ? St(source) : memoryValue, quiet);
-        if (!Commit(c))
-        {
-            return;
-        }
-
+        // Hardware sets the condition codes even when the exception is unmasked; only the pop is withheld.
+        var proceed = Commit(c);
         if (toEflags)
         {
             SetComparisonFlags(ref context, relation);
@@ -165,7 +165,22 @@ public sealed partial class X87Fpu
             SetComparisonCodes(relation);
         }
 
-        PopTimes(pops);
+        if (proceed)
+        {
+            PopTimes(pops);
+        }
+    }
+
+    /// <summary>
+    /// A denormal m32/m64 operand is flagged while widening it, but the hardware does not report DE
+    /// when the register operand is a NaN or an unsupported encoding (the NaN/invalid path wins).
+    /// </summary>
+    private static void DropMemoryDenormalAgainstNaN(ref FloatContext c, Float80 registerOperand, IX87Memory? memory)
+    {
+        if (memory is not null && (registerOperand.IsNaN || registerOperand.IsUnsupported))
+        {
+            c.Flags &= ~X87ExceptionFlags.Denormal;
+        }
     }
 
     private void PopTimes(int count)
@@ -209,10 +224,8 @@ public sealed partial class X87Fpu
 
         var c = NewContext();
         var relation = SoftFloat80.Compare(ref c, St(0), Float80.PositiveZero, quiet: false);
-        if (Commit(c))
-        {
-            SetComparisonCodes(relation);
-        }
+        Commit(c);
+        SetComparisonCodes(relation);
     }
 
     /// <summary>FXAM: C1 = sign; C3,C2,C0 = class (unsupported 000, NaN 001, normal 010, infinity 011, zero 100, empty 101, denormal 110).</summary>

@@ -15,7 +15,11 @@ public sealed partial class X87Fpu
             return;
         }
 
-        if (Commit(c))
+        // Measured on Intel: an unmasked denormal-operand exception still loads the value (only IE suppresses).
+        var (status, _) = ExceptionOutcome(c with { Masks = c.Masks | X87ExceptionFlags.Denormal }, isStore: false);
+        var discard = (c.Flags & X87ExceptionFlags.Invalid) != 0 && !InvalidMasked;
+        _status = WithSummary(status);
+        if (!discard)
         {
             Push(value);
         }

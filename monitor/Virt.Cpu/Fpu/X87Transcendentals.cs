@@ -42,7 +42,8 @@ public static class X87Transcendentals
             return x;
         }
 
-        if (x == Float80.One)
+        // Outside −1 ≤ x ≤ 1 the result is undefined; Intel hardware returns the operand unchanged.
+        if (x.Exponent > Float80.Bias || (x.Exponent == Float80.Bias && x.Significand != Float80.IntegerBit) || x == Float80.One)
         {
             return x;
         }
@@ -311,6 +312,19 @@ public static class X87Transcendentals
         if (x.IsZero)
         {
             result = x;
+            return true;
+        }
+
+        var (exp, _) = SoftFloat80.Normalize(x);
+        if (exp - Float80.Bias < -20)
+        {
+            // tan x = x + x³/3 + 2x⁵/15 + O(x⁷): for tiny x this keeps the result's tail on the right
+            // side of x, which the sin/cos quotient's truncation would not.
+            var w = WideFloat.FromFloat80(x);
+            var w2 = w * w;
+            var w3 = w2 * w;
+            var series = w + (w3 / WideFloat.FromInt(3)) + (w3 * w2 * WideFloat.FromInt(2) / WideFloat.FromInt(15));
+            result = series.ToFloat80(ref c);
             return true;
         }
 
