@@ -100,6 +100,16 @@ public sealed class PitTests
     }
 
     [Fact]
+    public void An_edge_the_host_has_not_collected_is_due_now()
+    {
+        Program(0x34, 100);
+        Clock.SetPitClock(250);
+        Assert.Equal(TimeSpan.Zero, _pit.NextDeadline);
+        _pit.Advance();
+        Assert.Equal(TimeSpan.FromTicks(420), _pit.NextDeadline); // Next at 300 clocks: 41.9 us away.
+    }
+
+    [Fact]
     public void Missed_periods_coalesce_into_one_edge()
     {
         Program(0x34, 100);

@@ -162,6 +162,16 @@ public sealed class RtcTests
     }
 
     [Fact]
+    public void A_periodic_tick_the_host_has_not_collected_is_due_now()
+    {
+        Write(0x0B, 0x42);
+        _host.Clock.AdvanceNanoseconds(1_500_000);
+        Assert.Equal(TimeSpan.Zero, _rtc.NextDeadline);
+        _rtc.Advance();
+        Assert.True(Irq8);
+    }
+
+    [Fact]
     public void Periodic_rate_follows_register_A()
     {
         Write(0x0A, 0x2F); // Rate 15: 2 Hz.
