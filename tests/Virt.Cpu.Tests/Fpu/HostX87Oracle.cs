@@ -188,6 +188,17 @@ internal static class HostX87Oracle
             "gcc is required for the x87 hardware-oracle tests but was not found on PATH (install it: apt-get install gcc).");
         var directory = Path.Combine(Path.GetTempPath(), "virt-x87-oracle-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a leftover temp directory is harmless.
+            }
+        };
         var source = Path.Combine(directory, "oracle.c");
         var exe = Path.Combine(directory, "oracle");
         File.WriteAllText(source, GenerateSource());
