@@ -93,14 +93,20 @@ public static partial class SoftFloat80
         return a.Sign ? (long)(0 - magnitude) : (long)magnitude;
     }
 
-    public static Float80 FromFloat32(ref FloatContext c, uint value) =>
-        FromNarrow(ref c, (value & 0x8000_0000) != 0, (int)((value >> 23) & 0xFF), value & 0x7F_FFFF, 23, 127);
+    /// <summary>
+    /// Exact widening of an m32fp value. With <paramref name="quietSignaling"/> (FLD) an SNaN is
+    /// quieted and raises IE; without it (arithmetic and compare operands) the SNaN is kept so the
+    /// operation applies the x87 NaN rules to it.
+    /// </summary>
+    public static Float80 FromFloat32(ref FloatContext c, uint value, bool quietSignaling = true) =>
+        FromNarrow(ref c, (value & 0x8000_0000) != 0, (int)((value >> 23) & 0xFF), value & 0x7F_FFFF, 23, 127, quietSignaling);
 
-    public static Float80 FromFloat64(ref FloatContext c, ulong value) =>
-        FromNarrow(ref c, (value >> 63) != 0, (int)((value >> 52) & 0x7FF), value & 0xF_FFFF_FFFF_FFFF, 52, 1023);
+    /// <summary>Exact widening of an m64fp value; see <see cref="FromFloat32"/>.</summary>
+    public static Float80 FromFloat64(ref FloatContext c, ulong value, bool quietSignaling = true) =>
+        FromNarrow(ref c, (value >> 63) != 0, (int)((value >> 52) & 0x7FF), value & 0xF_FFFF_FFFF_FFFF, 52, 1023, quietSignaling);
 
-    /// <summary>FLD m32fp/m64fp: exact widening; SNaNs are quieted with IE, denormals raise DE.</summary>
-    private static Float80 FromNarrow(ref FloatContext c, bool sign, int exp, ulong fraction, int fractionBits, int bias)
+    /// <summary>Exact widening; denormals raise DE.</summary>
+    private static Float80 FromNarrow(ref FloatContext c, bool sign, int exp, ulong fraction, int fractionBits, int bias, bool quietSignaling)
     {
         var maxExp = (bias * 2) + 1;
         if (exp == maxExp)
@@ -111,6 +117,11 @@ public static partial class SoftFloat80
             }
 
             var payload = fraction << (63 - fractionBits);
+            if (!quietSignaling)
+            {
+                return new Float80(sign, Float80.MaxExponent, Float80.IntegerBit | payload);
+            }
+
             if ((payload & Float80.QuietBit) == 0)
             {
                 c.Raise(X87ExceptionFlags.Invalid);

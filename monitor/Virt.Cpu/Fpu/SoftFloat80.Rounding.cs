@@ -48,6 +48,11 @@ public static partial class SoftFloat80
                 var isTiny = exp < 0 || !increment || sig != ulong.MaxValue;
                 if (isTiny && !c.IsMasked(X87ExceptionFlags.Underflow))
                 {
+                    if (exp + UnmaskedBiasAdjust <= 0)
+                    {
+                        return UnmaskedOutOfRange(ref c, sign, overflow: false);
+                    }
+
                     c.Raise(X87ExceptionFlags.Underflow);
                     return RoundNormal64(ref c, sign, exp + UnmaskedBiasAdjust, sig, extra, increment, nearEven);
                 }
@@ -82,6 +87,11 @@ public static partial class SoftFloat80
             {
                 if (!c.IsMasked(X87ExceptionFlags.Overflow))
                 {
+                    if (exp - UnmaskedBiasAdjust >= 0x7FFE)
+                    {
+                        return UnmaskedOutOfRange(ref c, sign, overflow: true);
+                    }
+
                     c.Raise(X87ExceptionFlags.Overflow);
                     return RoundNormal64(ref c, sign, exp - UnmaskedBiasAdjust, sig, extra, increment, nearEven);
                 }
@@ -141,6 +151,11 @@ public static partial class SoftFloat80
                 var isTiny = exp < 0 || sig + roundIncrement >= sig;
                 if (isTiny && !c.IsMasked(X87ExceptionFlags.Underflow))
                 {
+                    if (exp + UnmaskedBiasAdjust <= 0)
+                    {
+                        return UnmaskedOutOfRange(ref c, sign, overflow: false);
+                    }
+
                     c.Raise(X87ExceptionFlags.Underflow);
                     return RoundNormalReduced(ref c, sign, exp + UnmaskedBiasAdjust, sig, roundMask, roundIncrement, nearEven);
                 }
@@ -175,6 +190,11 @@ public static partial class SoftFloat80
             {
                 if (!c.IsMasked(X87ExceptionFlags.Overflow))
                 {
+                    if (exp - UnmaskedBiasAdjust >= 0x7FFE)
+                    {
+                        return UnmaskedOutOfRange(ref c, sign, overflow: true);
+                    }
+
                     c.Raise(X87ExceptionFlags.Overflow);
                     return RoundNormalReduced(ref c, sign, exp - UnmaskedBiasAdjust, sig, roundMask, roundIncrement, nearEven);
                 }
@@ -213,6 +233,17 @@ public static partial class SoftFloat80
         sig &= ~roundMask;
         c.RoundedUp = sig > truncated;
         return new Float80(sign, exp, sig);
+    }
+
+    /// <summary>
+    /// Unmasked overflow/underflow so large that even the ∓24576 bias adjustment cannot bring the
+    /// result into range (only FSCALE gets there): Intel hardware delivers ±∞ or ±0 whatever RC says.
+    /// </summary>
+    private static Float80 UnmaskedOutOfRange(ref FloatContext c, bool sign, bool overflow)
+    {
+        c.Raise((overflow ? X87ExceptionFlags.Overflow : X87ExceptionFlags.Underflow) | X87ExceptionFlags.Precision);
+        c.RoundedUp = overflow;
+        return overflow ? new Float80(sign, Float80.MaxExponent, Float80.IntegerBit) : new Float80(sign, 0, 0);
     }
 
     /// <summary>Masked overflow: infinity, or the largest finite value when rounding toward zero for this sign.</summary>

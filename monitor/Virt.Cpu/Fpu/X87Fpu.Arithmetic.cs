@@ -28,11 +28,14 @@ public sealed partial class X87Fpu
         Fpatan,
     }
 
-    /// <summary>Reads and converts a memory source operand; conversion exceptions (SNaN, denormal) land in <paramref name="c"/>.</summary>
-    private static Float80 LoadOperand(in Instruction ins, IX87Memory memory, ref FloatContext c) => ins.MemorySize switch
+    /// <summary>
+    /// Reads and converts a memory source operand; a denormal m32/m64 raises DE in <paramref name="c"/>.
+    /// SNaNs stay signaling for operations (<paramref name="forLoad"/> false) and are quieted with IE for FLD.
+    /// </summary>
+    private static Float80 LoadOperand(in Instruction ins, IX87Memory memory, ref FloatContext c, bool forLoad = false) => ins.MemorySize switch
     {
-        MemorySize.Float32 => SoftFloat80.FromFloat32(ref c, memory.Read32(0)),
-        MemorySize.Float64 => SoftFloat80.FromFloat64(ref c, memory.Read64(0)),
+        MemorySize.Float32 => SoftFloat80.FromFloat32(ref c, memory.Read32(0), forLoad),
+        MemorySize.Float64 => SoftFloat80.FromFloat64(ref c, memory.Read64(0), forLoad),
         MemorySize.Float80 => ReadFloat80(memory, 0),
         MemorySize.Int16 => SoftFloat80.FromInt64((short)memory.Read16(0)),
         MemorySize.Int32 => SoftFloat80.FromInt64((int)memory.Read32(0)),

@@ -7,7 +7,7 @@ public sealed partial class X87Fpu
     private void LoadMemory(in Instruction ins, IX87Memory memory)
     {
         var c = NewContext();
-        var value = LoadOperand(ins, memory, ref c);
+        var value = LoadOperand(ins, memory, ref c, forLoad: true);
         ClearC1();
         if (PushWouldOverflow)
         {

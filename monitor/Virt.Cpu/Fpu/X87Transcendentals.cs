@@ -234,9 +234,9 @@ public static class X87Transcendentals
             return false;
         }
 
-        if (x.IsZero)
+        if (x.IsZero || IsTinyAngle(ref c, x, resultIsX: true))
         {
-            sine = x;
+            sine = Canonical(x);
             cosine = Float80.One;
             return true;
         }
@@ -277,9 +277,9 @@ public static class X87Transcendentals
             return false;
         }
 
-        if (x.IsZero)
+        if (x.IsZero || IsTinyAngle(ref c, x, resultIsX: wantSine))
         {
-            result = wantSine ? x : Float80.One;
+            result = wantSine ? Canonical(x) : Float80.One;
             return true;
         }
 
@@ -309,9 +309,9 @@ public static class X87Transcendentals
             return false;
         }
 
-        if (x.IsZero)
+        if (x.IsZero || IsTinyAngle(ref c, x, resultIsX: true))
         {
-            result = x;
+            result = Canonical(x);
             return true;
         }
 
@@ -332,6 +332,29 @@ public static class X87Transcendentals
         result = (s / co).ToFloat80(ref c);
         return true;
     }
+
+    /// <summary>
+    /// Below 2^−68 Intel hardware returns sin x = tan x = x and cos x = 1 (inexact, and underflow for
+    /// denormals) instead of the correctly rounded value; measured, and reproduced here.
+    /// </summary>
+    private const int TinyTrigExponent = Float80.Bias - 68;
+
+    private static bool IsTinyAngle(ref FloatContext c, Float80 x, bool resultIsX)
+    {
+        if (x.Exponent >= TinyTrigExponent)
+        {
+            return false;
+        }
+
+        // A true denormal returned as sin/tan is a tiny inexact result; cos = 1 and pseudo-denormals are not tiny.
+        var tiny = resultIsX && x.IsDenormal && !x.IsPseudoDenormal;
+        c.Raise(X87ExceptionFlags.Precision | (tiny ? X87ExceptionFlags.Underflow : X87ExceptionFlags.None));
+        c.RoundedUp = false;
+        return true;
+    }
+
+    /// <summary>A pseudo-denormal comes back in its normal encoding (exponent 1), as the hardware returns it.</summary>
+    private static Float80 Canonical(Float80 x) => x.IsPseudoDenormal ? new Float80(x.Sign, 1, x.Significand) : x;
 
     private static bool InRange(Float80 x) => x.IsZero || x.IsDenormal || x.Exponent - Float80.Bias < 63;
 

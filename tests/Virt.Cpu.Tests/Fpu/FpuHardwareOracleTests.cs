@@ -9,6 +9,10 @@ namespace Virt.Cpu.Tests.Fpu;
 /// </summary>
 public sealed class FpuHardwareOracleTests
 {
+    /// <summary>FPU_ORACLE_SCALE multiplies the case counts and FPU_ORACLE_SEED shifts the seeds, for longer exploratory runs.</summary>
+    private static readonly int Scale = int.TryParse(Environment.GetEnvironmentVariable("FPU_ORACLE_SCALE"), out var scale) && scale > 0 ? scale : 1;
+    private static readonly ulong SeedOffset = ulong.TryParse(Environment.GetEnvironmentVariable("FPU_ORACLE_SEED"), out var seed) ? seed * 1000 : 0;
+
     private static OracleCase Case(OperandGenerator g, string op, Float80 a, Float80 b, byte[]? memory = null, bool allowUnmasked = true, bool varyPrecision = true)
     {
         var depth = g.Next(40) switch
@@ -30,7 +34,7 @@ public sealed class FpuHardwareOracleTests
     [Fact]
     public void Fpu_register_arithmetic_matches_host()
     {
-        var g = new OperandGenerator(1);
+        var g = new OperandGenerator(1 + SeedOffset);
         string[] ops =
         [
             "fadd st0,st1", "fsub st0,st1", "fsubr st0,st1", "fmul st0,st1", "fdiv st0,st1", "fdivr st0,st1",
@@ -40,7 +44,7 @@ public sealed class FpuHardwareOracleTests
         var cases = new List<OracleCase>();
         foreach (var op in ops)
         {
-            for (var i = 0; i < 260; i++)
+            for (var i = 0; i < 260 * Scale; i++)
             {
                 var a = g.Any();
                 // Nearby exponents make cancellation and alignment cases for add/sub.
@@ -55,9 +59,9 @@ public sealed class FpuHardwareOracleTests
     [Fact]
     public void Fpu_memory_arithmetic_matches_host()
     {
-        var g = new OperandGenerator(2);
+        var g = new OperandGenerator(2 + SeedOffset);
         var cases = new List<OracleCase>();
-        for (var i = 0; i < 300; i++)
+        for (var i = 0; i < 300 * Scale; i++)
         {
             cases.Add(Case(g, "fadd m32", g.Any(), g.Any(), g.Memory(x => x.Float32Bytes())));
             cases.Add(Case(g, "fmul m64", g.Any(), g.Any(), g.Memory(x => x.Float64Bytes())));
@@ -73,9 +77,9 @@ public sealed class FpuHardwareOracleTests
     [Fact]
     public void Fpu_sqrt_round_scale_extract_remainder_match_host()
     {
-        var g = new OperandGenerator(3);
+        var g = new OperandGenerator(3 + SeedOffset);
         var cases = new List<OracleCase>();
-        for (var i = 0; i < 300; i++)
+        for (var i = 0; i < 300 * Scale; i++)
         {
             cases.Add(Case(g, "fsqrt", g.Any(), g.Any()));
             cases.Add(Case(g, "frndint", g.Chance(70) ? g.Normal(Float80.Bias + 20, 30) : g.Any(), g.Any()));
@@ -95,7 +99,7 @@ public sealed class FpuHardwareOracleTests
     [Fact]
     public void Fpu_comparisons_and_conditional_moves_match_host()
     {
-        var g = new OperandGenerator(4);
+        var g = new OperandGenerator(4 + SeedOffset);
         string[] ops =
         [
             "fcom st1", "fcomp st1", "fcompp", "fucom st1", "fucompp", "fcomi st1", "fucomip st1", "ftst", "fxam",
@@ -104,7 +108,7 @@ public sealed class FpuHardwareOracleTests
         var cases = new List<OracleCase>();
         foreach (var op in ops)
         {
-            for (var i = 0; i < 120; i++)
+            for (var i = 0; i < 120 * Scale; i++)
             {
                 var a = g.Any();
                 var b = g.Chance(20) ? a : g.Chance(10) ? a.Negate() : g.Any();
@@ -112,7 +116,7 @@ public sealed class FpuHardwareOracleTests
             }
         }
 
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 200 * Scale; i++)
         {
             cases.Add(Case(g, "fcom m64", g.Any(), g.Any(), g.Memory(x => x.Float64Bytes())));
             cases.Add(Case(g, "ficomp m16", g.Chance(50) ? SoftFloat80.FromInt64((short)g.Next()) : g.Any(), g.Any(), g.Memory(x => x.IntBytes(2))));
@@ -124,12 +128,12 @@ public sealed class FpuHardwareOracleTests
     [Fact]
     public void Fpu_stores_and_conversions_match_host()
     {
-        var g = new OperandGenerator(5);
+        var g = new OperandGenerator(5 + SeedOffset);
         string[] ops = ["fst m32", "fstp m64", "fstp m80", "fist m16", "fistp m32", "fistp m64", "fisttp m32", "fbstp m80"];
         var cases = new List<OracleCase>();
         foreach (var op in ops)
         {
-            for (var i = 0; i < 300; i++)
+            for (var i = 0; i < 300 * Scale; i++)
             {
                 var a = g.Next(4) switch
                 {
@@ -148,9 +152,9 @@ public sealed class FpuHardwareOracleTests
     [Fact]
     public void Fpu_loads_constants_and_stack_operations_match_host()
     {
-        var g = new OperandGenerator(6);
+        var g = new OperandGenerator(6 + SeedOffset);
         var cases = new List<OracleCase>();
-        for (var i = 0; i < 150; i++)
+        for (var i = 0; i < 150 * Scale; i++)
         {
             cases.Add(Case(g, "fld m32", g.Any(), g.Any(), g.Memory(x => x.Float32Bytes())));
             cases.Add(Case(g, "fld m64", g.Any(), g.Any(), g.Memory(x => x.Float64Bytes())));
@@ -167,7 +171,7 @@ public sealed class FpuHardwareOracleTests
         ];
         foreach (var op in simple)
         {
-            for (var i = 0; i < 40; i++)
+            for (var i = 0; i < 40 * Scale; i++)
             {
                 cases.Add(Case(g, op, g.Any(), g.Any()));
             }
@@ -179,9 +183,9 @@ public sealed class FpuHardwareOracleTests
     [Fact]
     public void Fpu_transcendentals_match_host_within_one_ulp()
     {
-        var g = new OperandGenerator(7);
+        var g = new OperandGenerator(7 + SeedOffset);
         var cases = new List<OracleCase>();
-        for (var i = 0; i < 150; i++)
+        for (var i = 0; i < 150 * Scale; i++)
         {
             cases.Add(Case(g, "f2xm1", g.Chance(85) ? g.Normal(Float80.Bias - 8, 8).WithSign(g.Chance(50)) : g.Any(), g.Any(), varyPrecision: false, allowUnmasked: false));
             var x = g.Chance(85) ? g.Normal(Float80.Bias, 60).Abs() : g.Any();

@@ -188,6 +188,17 @@ internal static class HostX87Oracle
             "gcc is required for the x87 hardware-oracle tests but was not found on PATH (install it: apt-get install gcc).");
         var directory = Path.Combine(Path.GetTempPath(), "virt-x87-oracle-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a leftover temp directory is harmless.
+            }
+        };
         var source = Path.Combine(directory, "oracle.c");
         var exe = Path.Combine(directory, "oracle");
         File.WriteAllText(source, GenerateSource());
@@ -233,7 +244,8 @@ internal static class HostX87Oracle
                 memset(&out, 0, sizeof out);
                 memset(mem, 0, sizeof mem);
                 memcpy(mem, in.mem, 16);
-                __asm__ volatile("fninit\n\tfldcw %0" :: "m"(in.cw));
+                /* Zero every physical register first: the emulator's stale contents are +0 (FXAM reads them). */
+                __asm__ volatile("fninit\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfldz\n\tfninit\n\tfldcw %0" :: "m"(in.cw));
                 for (int i = 0; i + 1 < in.depth; i++) __asm__ volatile("fldt %0" :: "m"(*(long double *)in.b));
                 if (in.depth > 0) __asm__ volatile("fldt %0" :: "m"(*(long double *)in.a));
                 switch (in.op) {
