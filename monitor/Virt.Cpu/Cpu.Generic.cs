@@ -78,7 +78,7 @@ public sealed partial class Cpu
                     if (size == 4) R[5] = v; else SetReg16(5, (ushort)v);
                     break;
                 }
-            case Mnemonic.Nop: case Mnemonic.Pause: case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:
+            case Mnemonic.Nop: case Mnemonic.Pause: case Mnemonic.Endbr32: case Mnemonic.Endbr64: case Mnemonic.Reservednop: case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:
                 break;
 
             // ---- Arithmetic ----
