@@ -66,7 +66,13 @@ static void emit_num(uint64_t v, int base, int upper, int neg, int width, int ze
     char tmp[24];
     int n = 0;
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    do { tmp[n++] = digits[v % (unsigned)base]; v /= (unsigned)base; } while (v);
+    /* 32-bit values divide with DIV; only wider ones go through libgcc's __udivmoddi4. */
+    if (v >> 32 == 0) {
+        uint32_t w = (uint32_t)v;
+        do { tmp[n++] = digits[w % (unsigned)base]; w /= (unsigned)base; } while (w);
+    } else {
+        do { tmp[n++] = digits[v % (unsigned)base]; v /= (unsigned)base; } while (v);
+    }
     int len = n + neg;
     if (neg && zero) rt_putc('-');
     if (!left) for (; len < width; len++) rt_putc(zero ? '0' : ' ');
