@@ -11,8 +11,8 @@ public sealed record Workload(string Mode, string Description, long OurIteration
 
     public static IReadOnlyList<Workload> All(bool quick) =>
     [
-        new("reg", "register-only loop (4 instr/iter)", quick ? 10_000_000 : 100_000_000, quick ? 100_000_000 : 500_000_000, 1000),
-        new("mem", "load/store loop, paging on (8 instr/iter)", quick ? 5_000_000 : 50_000_000, quick ? 20_000_000 : 150_000_000, 1000),
-        new("crc", "compiled C: CRC-32 + insertion sort", quick ? 4_000 : 40_000, quick ? 20_000 : 200_000, 10),
+        new("reg", "register-only loop (4 instr/iter)", quick ? 5_000_000 : 25_000_000, quick ? 100_000_000 : 500_000_000, 1000),
+        new("mem", "load/store loop, paging on (8 instr/iter)", quick ? 2_500_000 : 12_500_000, quick ? 20_000_000 : 150_000_000, 1000),
+        new("crc", "compiled C: CRC-32 + insertion sort", quick ? 2_000 : 10_000, quick ? 20_000 : 200_000, 10),
     ];
 }
