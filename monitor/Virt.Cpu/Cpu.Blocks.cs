@@ -32,6 +32,9 @@ public sealed unsafe partial class Cpu
     /// </summary>
     internal bool GenericOnly { get; set; }
 
+    /// <summary>Tests only: the compact op kinds of the block at a physical address, decoded afresh (not cached).</summary>
+    internal Op[] DecodeForTest(uint phys, bool code32) => Array.ConvertAll(DecodeBlock(phys, code32).Ops, o => o.Op);
+
     private void FlushJumpCache() => Array.Clear(_jumpCache);
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
