@@ -31,7 +31,7 @@ public class CpuFindingsTests
             a.hlt();
         });
         Assert.Equal(StopReason.Halted, m.Run());
-        Assert.Equal(0L, m.Cpu.ExceptionCounts[Vectors.UD]);
+        Assert.Equal(0L, m.Cpu.ExceptionCounts[Virt.Cpu.Execution.Vectors.UD]);
         Assert.Equal(2u, m.Cpu.State.Ebx);
     }
 
