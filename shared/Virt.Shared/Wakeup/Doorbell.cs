@@ -67,17 +67,20 @@ public sealed unsafe class Doorbell
 
         if (Mode == WakeMode.Socket) return WaitSocket(old, timeoutMicros);
 
-        // Spin phase: PAUSE between polls so the sibling hyperthread (if any) runs.
-        long spinEnd = _spinTicks == long.MaxValue ? deadline : Math.Min(deadline, start + _spinTicks);
-        int polls = 0;
-        while (true)
+        // Spin phase (not for Futex): PAUSE between polls so a sibling hyperthread runs.
+        if (Mode != WakeMode.Futex)
         {
-            v = Volatile.Read(ref _words->Seq);
-            if (v != old) return v;
-            if ((++polls & 63) == 0 && Stopwatch.GetTimestamp() >= spinEnd) break;
-            Thread.SpinWait(1);
+            long spinEnd = _spinTicks == long.MaxValue ? deadline : Math.Min(deadline, start + _spinTicks);
+            int polls = 0;
+            while (true)
+            {
+                v = Volatile.Read(ref _words->Seq);
+                if (v != old) return v;
+                if ((++polls & 63) == 0 && Stopwatch.GetTimestamp() >= spinEnd) break;
+                Thread.SpinWait(1);
+            }
+            if (Mode == WakeMode.Spin) return old;
         }
-        if (Mode == WakeMode.Spin) return old;
 
         // Sleep phase.
         while (true)
