@@ -1,0 +1,224 @@
+using System.Runtime.CompilerServices;
+using Virt.Cpu.Execution;
+using Virt.Cpu.State;
+
+namespace Virt.Cpu;
+
+// The run loop: events (NMI, INTR) at block boundaries, then one block at a time through the
+// compact-form interpreter. Guest exceptions unwind to here and are delivered through the IDT.
+public sealed partial class Cpu
+{
+    private Block? _current;
+    private bool _exitBlock;   // set by handlers that change mode or code: leave the block after this instruction
+    private bool _shadow;      // STI / MOV SS interrupt shadow over the next instruction
+
+    /// <summary>
+    /// Runs guest code until the budget of instructions is used, the VCPU halts, shuts down, or a
+    /// stop is requested. Never throws for anything the guest does.
+    /// </summary>
+    public StopReason Run(long instructionBudget)
+    {
+        long end = _retired + instructionBudget;
+        while (true)
+        {
+            if (_stopRequested) { _stopRequested = false; return StopReason.StopRequested; }
+            if (ShutdownReason != null) return StopReason.Shutdown;
+            try
+            {
+                if (!_shadow && ServiceEvents()) continue;
+                if (_halted) return StopReason.Halted;
+                if (_retired >= end) return StopReason.BudgetExhausted;
+
+                bool singleStep = (_flags & Flags.TF) != 0;
+                int max = _shadow || singleStep ? 1 : (int)Math.Min(MaxBlockOps, end - _retired);
+                _shadow = false;
+                Block b = LookupBlock();
+                ExecuteBlock(b, max);
+                if (singleStep && !_halted) DebugTrap();
+            }
+            catch (GuestFault f)
+            {
+                DeliverFault(f);
+            }
+            catch (ShutdownException s)
+            {
+                ShutdownReason = s.Message;
+                return StopReason.Shutdown;
+            }
+        }
+    }
+
+    /// <summary>Delivers a pending NMI or external interrupt. True when one was delivered.</summary>
+    private bool ServiceEvents()
+    {
+        if (_nmiPending && !_nmiBlocked)
+        {
+            _nmiPending = false;
+            _nmiBlocked = true;
+            _halted = false;
+            DeliverInterrupt(Vectors.NMI, InterruptKind.Nmi, EipReg, false, 0);
+            return true;
+        }
+        if ((_flags & Flags.IF) != 0)
+        {
+            var pic = InterruptController;
+            if (pic != null && pic.HasInterrupt)
+            {
+                int vector = pic.AcknowledgeInterrupt();
+                if (vector >= 0)
+                {
+                    _halted = false;
+                    DeliverInterrupt(vector, InterruptKind.External, EipReg, false, 0);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Executes up to <paramref name="max"/> instructions of a block. EipReg always holds the address
+    /// of the instruction being executed, so a fault thrown by a handler is precise.
+    /// </summary>
+    private void ExecuteBlock(Block b, int max)
+    {
+        _current = b;
+        _exitBlock = false;
+        DecodedOp[] ops = b.Ops;
+        int n = Math.Min(max, ops.Length);
+        uint[] r = R;
+        int i = 0;
+        try
+        {
+            for (; i < n; i++)
+            {
+                ref DecodedOp d = ref ops[i];
+                uint next = EipReg + d.Len;
+                switch (d.Op)
+                {
+                    case Op.Nop: break;
+                    case Op.MovRR32: r[d.Dst] = r[d.Src]; break;
+                    case Op.MovRI32: r[d.Dst] = d.Imm; break;
+                    case Op.MovRM32: r[d.Dst] = Read32(d.Seg, Ea(ref d)); break;
+                    case Op.MovMR32: Write32(d.Seg, Ea(ref d), r[d.Src]); break;
+                    case Op.MovMI32: Write32(d.Seg, Ea(ref d), d.Imm); break;
+                    case Op.MovRM8: SetReg8(d.Dst, Read8(d.Seg, Ea(ref d))); break;
+                    case Op.MovMR8: Write8(d.Seg, Ea(ref d), GetReg8(d.Src)); break;
+                    case Op.MovzxRM8: r[d.Dst] = Read8(d.Seg, Ea(ref d)); break;
+                    case Op.MovzxRR8: r[d.Dst] = GetReg8(d.Src); break;
+                    case Op.MovzxRM16: r[d.Dst] = Read16(d.Seg, Ea(ref d)); break;
+
+                    case Op.AluRR32: AluReg32(d.Sub, d.Dst, r[d.Src]); break;
+                    case Op.AluRI32: AluReg32(d.Sub, d.Dst, d.Imm); break;
+                    case Op.AluRM32: AluReg32(d.Sub, d.Dst, Read32(d.Seg, Ea(ref d))); break;
+                    case Op.AluMR32: AluMem32(ref d, r[d.Src]); break;
+                    case Op.AluMI32: AluMem32(ref d, d.Imm); break;
+                    case Op.AluRR8: AluReg8(d.Sub, d.Dst, GetReg8(d.Src)); break;
+                    case Op.AluRI8: AluReg8(d.Sub, d.Dst, d.Imm); break;
+                    case Op.AluRM8: AluReg8(d.Sub, d.Dst, Read8(d.Seg, Ea(ref d))); break;
+                    case Op.AluMI8:
+                        {
+                            uint ea = Ea(ref d);
+                            uint a = Read8(d.Seg, ea);
+                            uint res = Alu(d.Sub, a, d.Imm, 8);
+                            if (d.Sub < 7) Write8(d.Seg, ea, (byte)res);
+                            break;
+                        }
+                    case Op.IncR32: { uint a = r[d.Dst]; r[d.Dst] = a + 1; SetLazyIncDec(LazyOp.Inc, a, a + 1, 32); break; }
+                    case Op.DecR32: { uint a = r[d.Dst]; r[d.Dst] = a - 1; SetLazyIncDec(LazyOp.Dec, a, a - 1, 32); break; }
+                    case Op.PushR32: Push32(r[d.Dst]); break;
+                    case Op.PopR32: { uint v = Pop32(); r[d.Dst] = v; break; }
+                    case Op.PushI32: Push32(d.Imm); break;
+                    case Op.Lea32: r[d.Dst] = Ea(ref d); break;
+                    case Op.XchgRR32: { uint t = r[d.Dst]; r[d.Dst] = r[d.Src]; r[d.Src] = t; break; }
+                    case Op.Setcc: SetReg8(d.Dst, Condition(d.Sub) ? (byte)1 : (byte)0); break;
+                    case Op.Cmov32: if (Condition(d.Sub)) r[d.Dst] = r[d.Src]; break;
+                    case Op.ShiftRI32: r[d.Dst] = Shift(d.Sub, r[d.Dst], d.Imm & 31, 32); break;
+
+                    case Op.Jcc:
+                        if (Condition(d.Sub)) next = BranchTarget(ref d, next);
+                        break;
+                    case Op.Jmp: next = BranchTarget(ref d, next); break;
+                    case Op.Call32: Push32(next); next += d.Imm; break;
+                    case Op.Ret32: { uint t = PeekStack(0, 4); CheckNearTarget(t); AdjustSp(4 + d.Extra); next = t; break; }
+                    case Op.JmpR32: next = CheckNearTarget(r[d.Dst]); break;
+                    case Op.JmpM32: next = CheckNearTarget(Read32(d.Seg, Ea(ref d))); break;
+                    case Op.CallR32: { uint t = CheckNearTarget(r[d.Dst]); Push32(next); next = t; break; }
+                    case Op.CallM32: { uint t = CheckNearTarget(Read32(d.Seg, Ea(ref d))); Push32(next); next = t; break; }
+
+                    default:
+                        _nextEip = next;
+                        ExecuteGeneric(in b.Instructions[d.Extra]);
+                        next = _nextEip;
+                        break;
+                }
+                EipReg = next;
+                if (_exitBlock) { i++; break; }
+            }
+        }
+        finally
+        {
+            _retired += i;
+            _current = null;
+        }
+    }
+
+    /// <summary>Effective address (segment offset) of the compact form's memory operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint Ea(ref DecodedOp d)
+    {
+        uint ea = d.Disp;
+        if (d.Base != DecodedOp.NoReg) ea += R[d.Base];
+        if (d.Index != DecodedOp.NoReg) ea += R[d.Index] << d.Scale;
+        return d.Addr16 != 0 ? ea & 0xFFFF : ea;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint BranchTarget(ref DecodedOp d, uint next)
+    {
+        uint t = next + d.Imm;
+        if (d.Dst == 16) t &= 0xFFFF;
+        return CheckNearTarget(t);
+    }
+
+    /// <summary>A near branch to an offset beyond the CS limit faults (#GP(0)) before anything changes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint CheckNearTarget(uint target)
+    {
+        if (target > Seg[SegmentIndex.CS].Limit) throw Fault(Vectors.GP, 0);
+        return target;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte GetReg8(int i) => i < 4 ? (byte)R[i] : (byte)(R[i - 4] >> 8);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SetReg8(int i, byte v)
+    {
+        if (i < 4) R[i] = (R[i] & 0xFFFF_FF00) | v;
+        else R[i - 4] = (R[i - 4] & 0xFFFF_00FF) | ((uint)v << 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SetReg16(int i, ushort v) => R[i] = (R[i] & 0xFFFF_0000) | v;
+
+    private void AluReg32(int sub, int dst, uint b)
+    {
+        uint res = Alu(sub, R[dst], b, 32);
+        if (sub < 7) R[dst] = res;
+    }
+
+    private void AluReg8(int sub, int dst, uint b)
+    {
+        uint res = Alu(sub, GetReg8(dst), b, 8);
+        if (sub < 7) SetReg8(dst, (byte)res);
+    }
+
+    private void AluMem32(ref DecodedOp d, uint b)
+    {
+        uint ea = Ea(ref d);
+        uint a = Read32(d.Seg, ea);
+        uint res = Alu(d.Sub, a, b, 32);
+        if (d.Sub < 7) Write32(d.Seg, ea, res);
+    }
+}

@@ -1,0 +1,138 @@
+using Iced.Intel;
+using Virt.Cpu.Execution;
+using Virt.Cpu.State;
+
+namespace Virt.Cpu;
+
+// String instructions with REP/REPE/REPNE, segment overrides and both address sizes, and port
+// I/O (IN, OUT, INS, OUTS) with the IOPL / TSS I/O-bitmap checks. A long REP runs in chunks and
+// re-executes itself, so interrupts are taken between chunks as on hardware.
+public sealed partial class Cpu
+{
+    private const int RepChunk = 16384;
+
+    private void ExecString(in Instruction ins)
+    {
+        Mnemonic m = ins.Mnemonic;
+        int size = m switch
+        {
+            Mnemonic.Movsb or Mnemonic.Cmpsb or Mnemonic.Scasb or Mnemonic.Lodsb or Mnemonic.Stosb or Mnemonic.Insb or Mnemonic.Outsb => 1,
+            Mnemonic.Movsw or Mnemonic.Cmpsw or Mnemonic.Scasw or Mnemonic.Lodsw or Mnemonic.Stosw or Mnemonic.Insw or Mnemonic.Outsw => 2,
+            _ => 4,
+        };
+        bool a16 = false;
+        for (int n = 0; n < ins.OpCount; n++)
+            if (ins.GetOpKind(n) is OpKind.MemorySegSI or OpKind.MemoryESDI or OpKind.MemorySegDI) a16 = true;
+        uint amask = a16 ? 0xFFFFu : 0xFFFF_FFFFu;
+        bool rep = ins.HasRepPrefix || ins.HasRepnePrefix;
+        int srcSeg = ins.MemorySegment - Register.ES;
+        if (m is Mnemonic.Stosb or Mnemonic.Stosw or Mnemonic.Stosd or Mnemonic.Scasb or Mnemonic.Scasw or Mnemonic.Scasd or Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd)
+            srcSeg = SegmentIndex.DS; // unused by these forms
+        int delta = (_flags & Flags.DF) != 0 ? -size : size;
+        int bits = size * 8;
+        ushort port = (ushort)R[2];
+        if (m is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd or Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd)
+            CheckIoPermission(port, size);
+
+        uint count = rep ? R[1] & amask : 1;
+        if (rep && count == 0) return;
+        int iterations = 0;
+        while (true)
+        {
+            uint si = R[6] & amask, di = R[7] & amask;
+            bool stop = false;
+            switch (m)
+            {
+                case Mnemonic.Movsb: case Mnemonic.Movsw: case Mnemonic.Movsd:
+                    WriteMem(SegmentIndex.ES, di, bits, ReadMem(srcSeg, si, bits));
+                    AdvanceIndex(6, delta, amask); AdvanceIndex(7, delta, amask);
+                    break;
+                case Mnemonic.Stosb: case Mnemonic.Stosw: case Mnemonic.Stosd:
+                    WriteMem(SegmentIndex.ES, di, bits, R[0]);
+                    AdvanceIndex(7, delta, amask);
+                    break;
+                case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd:
+                    {
+                        uint v = ReadMem(srcSeg, si, bits);
+                        WriteReg(size == 1 ? Register.AL : size == 2 ? Register.AX : Register.EAX, v);
+                        AdvanceIndex(6, delta, amask);
+                        break;
+                    }
+                case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
+                    {
+                        uint a = ReadMem(srcSeg, si, bits), b = ReadMem(SegmentIndex.ES, di, bits);
+                        Alu(7, a, b, bits);
+                        AdvanceIndex(6, delta, amask); AdvanceIndex(7, delta, amask);
+                        stop = ins.HasRepPrefix ? !GetZF() : ins.HasRepnePrefix && GetZF();
+                        break;
+                    }
+                case Mnemonic.Scasb: case Mnemonic.Scasw: case Mnemonic.Scasd:
+                    {
+                        uint b = ReadMem(SegmentIndex.ES, di, bits);
+                        Alu(7, R[0] & SizeMask(bits), b, bits);
+                        AdvanceIndex(7, delta, amask);
+                        stop = ins.HasRepPrefix ? !GetZF() : ins.HasRepnePrefix && GetZF();
+                        break;
+                    }
+                case Mnemonic.Insb: case Mnemonic.Insw: case Mnemonic.Insd:
+                    {
+                        ProbeWrite(SegmentIndex.ES, di, size);
+                        uint v = _exits.PortIn(port, size);
+                        WriteMem(SegmentIndex.ES, di, bits, v);
+                        AdvanceIndex(7, delta, amask);
+                        break;
+                    }
+                default: // OUTS
+                    _exits.PortOut(port, size, ReadMem(srcSeg, si, bits));
+                    AdvanceIndex(6, delta, amask);
+                    break;
+            }
+            if (!rep) return;
+            count = (count - 1) & amask;
+            if (a16) SetReg16(1, (ushort)count); else R[1] = count;
+            if (count == 0 || stop) return;
+            if (++iterations >= RepChunk)
+            {
+                // Come back to this instruction: lets the run loop take interrupts in a long REP.
+                _nextEip = EipReg;
+                _exitBlock = true;
+                return;
+            }
+        }
+    }
+
+    private void AdvanceIndex(int reg, int delta, uint amask)
+    {
+        uint v = R[reg] + (uint)delta;
+        R[reg] = amask == 0xFFFF ? (R[reg] & 0xFFFF_0000) | (v & 0xFFFF) : v;
+    }
+
+    /// <summary>IN/OUT/INS/OUTS are allowed when CPL &lt;= IOPL (not in V86); otherwise the TSS I/O bitmap decides.</summary>
+    private void CheckIoPermission(ushort port, int size)
+    {
+        if (!ProtectedMode || (!V86Mode && Cpl <= Iopl)) return;
+        if ((Tr.Type & 8) == 0 || Tr.Limit < 0x67) throw Fault(Vectors.GP, 0);
+        uint mapBase = ReadSys16(Tr.Base + 0x66);
+        uint byteOff = mapBase + (uint)(port >> 3);
+        if (byteOff + 1 > Tr.Limit) throw Fault(Vectors.GP, 0);
+        uint bitsWord = ReadSys16(Tr.Base + byteOff);
+        uint mask = ((1u << size) - 1) << (port & 7);
+        if ((bitsWord & mask) != 0) throw Fault(Vectors.GP, 0);
+    }
+
+    private void ExecIn(in Instruction ins)
+    {
+        ushort port = ins.Op1Kind == OpKind.Register ? (ushort)R[2] : ins.Immediate8;
+        int size = OpBits(in ins, 0) / 8;
+        CheckIoPermission(port, size);
+        WriteReg(ins.Op0Register, _exits.PortIn(port, size) & SizeMask(size * 8));
+    }
+
+    private void ExecOut(in Instruction ins)
+    {
+        ushort port = ins.Op0Kind == OpKind.Register ? (ushort)R[2] : ins.Immediate8;
+        int size = OpBits(in ins, 1) / 8;
+        CheckIoPermission(port, size);
+        _exits.PortOut(port, size, ReadReg(ins.Op1Register));
+    }
+}

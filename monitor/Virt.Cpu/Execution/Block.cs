@@ -1,0 +1,21 @@
+using Iced.Intel;
+
+namespace Virt.Cpu.Execution;
+
+/// <summary>
+/// A straight run of decoded guest instructions within one 4 KiB physical page, ending at a
+/// control transfer, at the page end, or at a length cap. Keyed by guest-physical address and
+/// code size, so it survives guest page-table switches; a write to its page invalidates it.
+/// </summary>
+internal sealed class Block
+{
+    public required DecodedOp[] Ops;
+    public required Instruction[] Instructions;
+    public required uint PhysStart;
+    public required bool Code32;
+    public required int ByteLength;
+    /// <summary>False once a write to the page dropped it; a jump-cache hit must re-check.</summary>
+    public bool Valid = true;
+    /// <summary>Not in the cache (crosses a page, or is in MMIO): decoded for one use.</summary>
+    public bool Transient;
+}
