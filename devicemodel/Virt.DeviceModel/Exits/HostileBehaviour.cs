@@ -18,7 +18,8 @@ public sealed class HostileBehaviour
     {
         long n = _exits++;
         uint honestStatus = page.Exit.Status;
-        switch (n % 6)
+        // Seven cases: an odd cycle, so each case meets both reads and writes of a guest that alternates them.
+        switch (n % 7)
         {
             case 0:
                 // A completion for an exit that was never published: the monitor must keep waiting.
@@ -46,10 +47,19 @@ public sealed class HostileBehaviour
                 page.Exit.Data |= 0xDEAD_BEEF_0000_0000UL;
                 break;
             case 5:
-                // A status no version of the protocol defines, on writes only (the honest value is restored for reads).
-                if (page.Exit.Direction == (byte)ExitDirection.Write && honestStatus == (uint)CompletionStatus.Ok)
+                if (page.Exit.Direction == (byte)ExitDirection.Read && honestStatus == (uint)CompletionStatus.Ok)
+                {
+                    // Ask for state with bits no area has: the monitor fills what exists and republishes.
+                    page.Header.StateWanted = 0xFFFF_FF00u | (uint)StateBits.Gprs;
+                    page.Exit.Status = (uint)CompletionStatus.NeedState;
+                }
+                else if (honestStatus == (uint)CompletionStatus.Ok)
+                {
+                    // A status no version of the protocol defines (on a write, whose effect is done).
                     page.Exit.Status = 0x1234;
-                page.Header.StateWanted = 0xFFFF_FF00;
+                }
+                break;
+            case 6:
                 break;
         }
     }

@@ -14,6 +14,8 @@ public static class ExitStatus
     public const int DeviceModelFailed = 4;
     /// <summary>Triple fault or shutdown cycle.</summary>
     public const int Shutdown = 6;
+    /// <summary>A bug in the monitor (an exception escaped the VCPU); the VM is torn down cleanly all the same.</summary>
+    public const int InternalError = 8;
     /// <summary>Interrupted (SIGINT / SIGTERM).</summary>
     public const int Interrupted = 130;
 

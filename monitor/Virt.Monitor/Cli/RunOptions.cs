@@ -35,7 +35,7 @@ public sealed record RunOptions
           --spin-us N            spin time before sleeping, for spin-futex (default 50)
           -q, --quiet            no progress and no report on stderr
         exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
-        interrupts off; 2 bad usage or image; 4 device model failure; 6 triple fault; 130 interrupted.
+        interrupts off; 2 bad usage or image; 4 device model failure; 6 triple fault; 8 internal error; 130 interrupted.
         """;
 
     public static RunOptions Parse(string[] args)

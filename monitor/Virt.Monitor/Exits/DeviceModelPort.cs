@@ -60,6 +60,9 @@ public sealed unsafe class DeviceModelPort
     /// <summary>Set when the device model completes an exit with StopVm: the value the guest wrote.</summary>
     public uint? StopValue { get; private set; }
 
+    /// <summary>Called on the VCPU thread after each completed exit (the monitor picks up IRQ lines the exit changed).</summary>
+    public Action? Completed { get; set; }
+
     /// <summary>Raised on the VCPU thread when the device model fails or asks to stop the VM.</summary>
     public event Action? StopNeeded;
 
@@ -130,8 +133,10 @@ public sealed unsafe class DeviceModelPort
             uint seq = ++_seq;
             exit.Seq = seq;
             exit.Status = (uint)CompletionStatus.Pending;
+            // Read before ringing: a fast device model may complete before we start waiting.
+            uint before = _toMonitor.Current;
             _toDevice.Ring(seq);
-            if (!WaitDone(seq, start)) return ones;
+            if (!WaitDone(before, seq, start)) return ones;
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
@@ -183,6 +188,7 @@ public sealed unsafe class DeviceModelPort
             StopNeeded?.Invoke();
         }
         page.MonitorCounters.Refused = (ulong)_stats.RefusedTotal;
+        Completed?.Invoke();
         return result;
     }
 
@@ -205,12 +211,11 @@ public sealed unsafe class DeviceModelPort
     }
 
     /// <summary>Waits for ToMonitor.Seq == seq. False if the device model died or hung (then <see cref="Failed"/> says why).</summary>
-    private bool WaitDone(uint seq, long start)
+    private bool WaitDone(uint seen, uint seq, long start)
     {
-        uint seen = _toMonitor.Current;
         while (true)
         {
-            uint v = _toMonitor.WaitWhile(seen, 50_000);
+            uint v = seen == seq ? seq : _toMonitor.WaitWhile(seen, 50_000);
             if (v == seq) return true;
             if (v != seen)
             {

@@ -135,6 +135,7 @@ public sealed class VirtualMachine
             port.StopNeeded += cpu.RequestStop;
             router.DeviceModel = port;
             _irq = new IrqLineInput(comm, _stats, pic.SetIrq);
+            port.Completed = _irq.Poll;
 
             _wall.Start();
             var vcpu = new Thread(() => VcpuLoop(cpu, pic, pit, port, dmAlive), 16 << 20) { Name = "vcpu0" };
@@ -187,7 +188,22 @@ public sealed class VirtualMachine
         {
             irq.Poll();
             if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
-            StopReason r = cpu.Run(SliceInstructions);
+            StopReason r;
+            try
+            {
+                r = cpu.Run(SliceInstructions);
+            }
+            catch (ShutdownException e)
+            {
+                // Run can let a triple fault raised while delivering a fault escape; it is still a shutdown.
+                RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest shut down: {e.Message}", "shutdown"));
+                break;
+            }
+            catch (Exception e)
+            {
+                RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
+                break;
+            }
             if (port.StopValue is { } v)
             {
                 RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), $"the guest wrote 0x{v:X} to the exit port", "exit-port"));
