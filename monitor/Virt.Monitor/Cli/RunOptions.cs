@@ -16,7 +16,7 @@ public sealed record RunOptions
     public string DeviceModel { get; init; } = "virt-dm";
     public string? StatsFile { get; init; }
     public bool Demo { get; init; }
-    public WakeMode Wake { get; init; } = WakeMode.SpinFutex;
+    public WakeMode Wake { get; init; } = WakeMode.Futex;
     public int SpinMicros { get; init; } = 50;
     public bool Quiet { get; init; }
 
@@ -31,7 +31,7 @@ public sealed record RunOptions
           --serial stdio|file:PATH|none   where COM1 goes (default stdio)
           --dm NAME|PATH|external|none    device model (default: virt-dm next to virt)
           --stats FILE.json      write the exit statistics as JSON
-          --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default spin-futex)
+          --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default futex: docs/wakeup.md)
           --spin-us N            spin time before sleeping, for spin-futex (default 50)
           -q, --quiet            no progress and no report on stderr
         exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
