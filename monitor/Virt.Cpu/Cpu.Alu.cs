@@ -10,39 +10,33 @@ namespace Virt.Cpu;
 // an ADC/SBB carry-in) as they were.
 public sealed partial class Cpu
 {
-    /// <summary>ALU operation 0-8 (add, or, adc, sbb, and, sub, xor, cmp, test): result and flags.</summary>
+    /// <summary>
+    /// ALU operation 0-8 (add, or, adc, sbb, and, sub, xor, cmp, test): result and lazy flags in
+    /// one switch, the interpreter's most frequent call.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal uint Alu(int op, uint a, uint b, int bits)
     {
-        bool cf = (op == 2 || op == 3) && GetCF();
-        uint res = AluCompute(op, a, b, cf);
-        AluFlags(op, a, b, res, cf, bits);
-        return res;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static uint AluCompute(int op, uint a, uint b, bool cf) => op switch
-    {
-        0 => a + b,
-        1 => a | b,
-        2 => a + b + (cf ? 1u : 0),
-        3 => a - b - (cf ? 1u : 0),
-        4 or 8 => a & b,
-        5 or 7 => a - b,
-        _ => a ^ b,
-    };
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AluFlags(int op, uint a, uint b, uint res, bool cf, int bits)
-    {
+        uint res;
+        LazyOp kind;
         switch (op)
         {
-            case 0: SetLazy(LazyOp.Add, a, b, res, bits); break;
-            case 2: SetLazy(cf ? LazyOp.Adc : LazyOp.Add, a, b, res, bits); break;
-            case 3: SetLazy(cf ? LazyOp.Sbb : LazyOp.Sub, a, b, res, bits); break;
-            case 5: case 7: SetLazy(LazyOp.Sub, a, b, res, bits); break;
-            default: SetLazy(LazyOp.Logic, a, b, res, bits); break;
+            case 0: res = a + b; kind = LazyOp.Add; break;
+            case 1: res = a | b; kind = LazyOp.Logic; break;
+            case 2:
+                if (GetCF()) { res = a + b + 1; kind = LazyOp.Adc; }
+                else { res = a + b; kind = LazyOp.Add; }
+                break;
+            case 3:
+                if (GetCF()) { res = a - b - 1; kind = LazyOp.Sbb; }
+                else { res = a - b; kind = LazyOp.Sub; }
+                break;
+            case 4: case 8: res = a & b; kind = LazyOp.Logic; break;
+            case 6: res = a ^ b; kind = LazyOp.Logic; break;
+            default: res = a - b; kind = LazyOp.Sub; break; // 5 sub, 7 cmp
         }
+        SetLazy(kind, a, b, res, bits);
+        return res;
     }
 
     internal static uint SizeMask(int bits) => bits == 32 ? 0xFFFF_FFFFu : (1u << bits) - 1;

@@ -12,27 +12,30 @@ public sealed partial class Cpu
     private uint _flags;      // every EFLAGS bit; the six arithmetic bits are stale while _lfOp != None
     private LazyOp _lfOp;
     private uint _lfA, _lfB, _lfRes;
-    private int _lfBits;      // 8, 16 or 32
+    private uint _lfMask;     // 0xFF, 0xFFFF or 0xFFFFFFFF: the operand size
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetLazy(LazyOp op, uint a, uint b, uint res, int bits)
     {
-        _lfOp = op; _lfA = a; _lfB = b; _lfRes = res; _lfBits = bits;
+        _lfOp = op; _lfA = a; _lfB = b; _lfRes = res; _lfMask = SizeMaskOf(bits);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint SizeMaskOf(int bits) => bits == 32 ? 0xFFFF_FFFFu : bits == 16 ? 0xFFFFu : 0xFFu;
+
+    private uint LazySign => _lfMask ^ (_lfMask >> 1);
 
     /// <summary>INC/DEC keep CF: freeze it into the EFLAGS word before recording the new op.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetLazyIncDec(LazyOp op, uint a, uint res, int bits)
     {
-        if (_lfOp != LazyOp.None) _flags = (_flags & ~Flags.CF) | (LazyCF() ? Flags.CF : 0);
-        _lfOp = op; _lfA = a; _lfB = 1; _lfRes = res; _lfBits = bits;
+        if (_lfOp is not (LazyOp.None or LazyOp.Inc or LazyOp.Dec)) _flags = (_flags & ~Flags.CF) | (LazyCF() ? Flags.CF : 0);
+        _lfOp = op; _lfA = a; _lfB = 1; _lfRes = res; _lfMask = SizeMaskOf(bits);
     }
-
-    private static uint Mask(int bits) => bits == 32 ? 0xFFFF_FFFFu : (1u << bits) - 1;
 
     private bool LazyCF()
     {
-        uint m = Mask(_lfBits);
+        uint m = _lfMask;
         uint a = _lfA & m, b = _lfB & m, r = _lfRes & m;
         return _lfOp switch
         {
@@ -47,14 +50,14 @@ public sealed partial class Cpu
 
     private bool LazyOF()
     {
-        uint sign = 1u << (_lfBits - 1);
+        uint sign = LazySign;
         uint a = _lfA, b = _lfB, r = _lfRes;
         return _lfOp switch
         {
             LazyOp.Add or LazyOp.Adc => ((a ^ r) & (b ^ r) & sign) != 0,
             LazyOp.Sub or LazyOp.Sbb => ((a ^ b) & (a ^ r) & sign) != 0,
-            LazyOp.Inc => (r & Mask(_lfBits)) == sign,
-            LazyOp.Dec => (r & Mask(_lfBits)) == sign - 1,
+            LazyOp.Inc => (r & _lfMask) == sign,
+            LazyOp.Dec => (r & _lfMask) == sign - 1,
             _ => false,
         };
     }
@@ -69,10 +72,10 @@ public sealed partial class Cpu
     internal bool GetCF() => _lfOp == LazyOp.None ? (_flags & Flags.CF) != 0 : LazyCF();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool GetZF() => _lfOp == LazyOp.None ? (_flags & Flags.ZF) != 0 : (_lfRes & Mask(_lfBits)) == 0;
+    internal bool GetZF() => _lfOp == LazyOp.None ? (_flags & Flags.ZF) != 0 : (_lfRes & _lfMask) == 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool GetSF() => _lfOp == LazyOp.None ? (_flags & Flags.SF) != 0 : (_lfRes & (1u << (_lfBits - 1))) != 0;
+    internal bool GetSF() => _lfOp == LazyOp.None ? (_flags & Flags.SF) != 0 : (_lfRes & LazySign) != 0;
 
     internal bool GetOF() => _lfOp == LazyOp.None ? (_flags & Flags.OF) != 0 : LazyOF();
 
@@ -89,8 +92,8 @@ public sealed partial class Cpu
             if (LazyCF()) f |= Flags.CF;
             if ((BitOperations.PopCount(_lfRes & 0xFF) & 1) == 0) f |= Flags.PF;
             if (LazyAF()) f |= Flags.AF;
-            if ((_lfRes & Mask(_lfBits)) == 0) f |= Flags.ZF;
-            if ((_lfRes & (1u << (_lfBits - 1))) != 0) f |= Flags.SF;
+            if ((_lfRes & _lfMask) == 0) f |= Flags.ZF;
+            if ((_lfRes & LazySign) != 0) f |= Flags.SF;
             if (LazyOF()) f |= Flags.OF;
             _flags = f;
             _lfOp = LazyOp.None;
@@ -128,14 +131,39 @@ public sealed partial class Cpu
         if (cf) f |= Flags.CF;
         if (of) f |= Flags.OF;
         if (af) f |= Flags.AF;
-        if ((res & Mask(bits)) == 0) f |= Flags.ZF;
+        if ((res & SizeMaskOf(bits)) == 0) f |= Flags.ZF;
         if ((res & (1u << (bits - 1))) != 0) f |= Flags.SF;
         if ((BitOperations.PopCount(res & 0xFF) & 1) == 0) f |= Flags.PF;
         SetArithFlags(f);
     }
 
     /// <summary>Evaluates condition code cc (0-15, the low nibble of Jcc/SETcc/CMOVcc opcodes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool Condition(int cc)
+    {
+        // The common case, a branch on a CMP/SUB or a logic op, reads the operands directly
+        // instead of building flags (QEMU's cc_op specialisation).
+        if (_lfOp == LazyOp.Sub && _lfMask == 0xFFFF_FFFFu) return ConditionAfterSub32(cc, _lfA, _lfB);
+        return ConditionSlow(cc);
+    }
+
+    private static bool ConditionAfterSub32(int cc, uint a, uint b)
+    {
+        bool r = (cc >> 1) switch
+        {
+            0 => (((a ^ b) & (a ^ (a - b))) >> 31) != 0,
+            1 => a < b,
+            2 => a == b,
+            3 => a <= b,
+            4 => (int)(a - b) < 0,
+            5 => (BitOperations.PopCount((a - b) & 0xFF) & 1) == 0,
+            6 => (int)a < (int)b,
+            _ => (int)a <= (int)b,
+        };
+        return (cc & 1) != 0 ? !r : r;
+    }
+
+    private bool ConditionSlow(int cc)
     {
         bool r;
         switch (cc >> 1)

@@ -18,7 +18,7 @@ public sealed partial class Cpu
     /// </summary>
     public StopReason Run(long instructionBudget)
     {
-        long end = _retired + instructionBudget;
+        long end = instructionBudget >= long.MaxValue - _retired ? long.MaxValue : _retired + instructionBudget;
         while (true)
         {
             if (_stopRequested) { _stopRequested = false; return StopReason.StopRequested; }
@@ -29,22 +29,51 @@ public sealed partial class Cpu
                 if (_halted) return StopReason.Halted;
                 if (_retired >= end) return StopReason.BudgetExhausted;
 
-                bool singleStep = (_flags & Flags.TF) != 0;
-                int max = _shadow || singleStep ? 1 : (int)Math.Min(MaxBlockOps, end - _retired);
-                _shadow = false;
-                Block b = LookupBlock();
-                ExecuteBlock(b, max);
-                if (singleStep && !_halted) DebugTrap();
+                if ((_flags & Flags.TF) != 0 || _shadow)
+                {
+                    // One instruction, then the trap or the end of the interrupt shadow.
+                    bool singleStep = (_flags & Flags.TF) != 0;
+                    _shadow = false;
+                    ExecuteBlock(LookupBlock(), 1);
+                    if (singleStep && !_halted) DebugTrap();
+                }
+                else
+                {
+                    RunBlocks(end);
+                }
             }
             catch (GuestFault f)
             {
-                DeliverFault(f);
+                try
+                {
+                    DeliverFault(f);
+                }
+                catch (ShutdownException s)
+                {
+                    ShutdownReason = s.Message;
+                    return StopReason.Shutdown;
+                }
             }
             catch (ShutdownException s)
             {
                 ShutdownReason = s.Message;
                 return StopReason.Shutdown;
             }
+        }
+    }
+
+    /// <summary>
+    /// The hot loop: block after block until the budget is used or something needs the outer loop
+    /// (a halt, a mode or flag change that ended a block, a pending interrupt or stop request).
+    /// </summary>
+    private void RunBlocks(long end)
+    {
+        while (true)
+        {
+            long left = end - _retired;
+            ExecuteBlock(LookupBlock(), left < MaxBlockOps ? (int)left : MaxBlockOps);
+            if (_exitBlock || _retired >= end || _stopRequested || _nmiPending) return;
+            if ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true }) return;
         }
     }
 

@@ -91,8 +91,8 @@ public sealed class Pit8254 : BytePortDevice, ITimedDevice, IStatefulDevice
     {
         get
         {
-            long now = CurrentTick;
-            long edge = _channels[0].NextRisingEdge(now);
+            // Measured from the last delivery, so an edge the host has not yet collected reads as due now.
+            long edge = _channels[0].NextRisingEdge(_irqSyncedTo);
             if (edge < 0)
                 return null;
             // The first host timestamp at which CurrentTick reaches the edge.

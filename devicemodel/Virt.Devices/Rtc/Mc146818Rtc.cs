@@ -331,17 +331,18 @@ public sealed class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITimedDevice
             // Once IRQF is set the line stays high until register C is read: nothing new to deliver.
             if (_host == null || (_cmos[RegisterC] & CIrqFlag) != 0)
                 return null;
+            // Measured from the last sync, so an event the host has not yet collected reads as due now.
             long now = Now();
             long best = long.MaxValue;
             int shift = PeriodicShift();
             if (shift >= 0 && (_cmos[RegisterB] & BPeriodicEnable) != 0)
             {
-                long next = ((DividerCycles(now) >> shift) + 1) << shift;
+                long next = ((DividerCycles(_lastSync) >> shift) + 1) << shift;
                 best = Math.Min(best, _dividerEpoch + TimeMath.ScaleCeiling(next, _frequency, DividerHz));
             }
             if (_clockRunning && (_cmos[RegisterB] & (BUpdateEnable | BAlarmEnable)) != 0)
             {
-                long nextSecond = (CalendarTicks(now) / TicksPerSecond + 1) * TicksPerSecond;
+                long nextSecond = (CalendarTicks(_lastSync) / TicksPerSecond + 1) * TicksPerSecond;
                 best = Math.Min(best, _calendarBaseTimestamp + TimeMath.ScaleCeiling(nextSecond - _calendarBaseTicks, _frequency, TicksPerSecond));
             }
             return best == long.MaxValue ? null : TimeMath.TimestampsToTimeSpan(best - now, _frequency);
