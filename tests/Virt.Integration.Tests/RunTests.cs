@@ -73,7 +73,7 @@ public class RunTests
         using (var run = VirtRun.Start(["run", "--kernel", notElf]))
         {
             Assert.Equal(2, await run.WaitAsync());
-            Assert.Contains("not an ELF file", run.Stderr);
+            Assert.Contains("no Multiboot header", run.Stderr);
             Assert.Empty(run.LeftoverVmDirectories());
         }
         byte[] noHeader = MultibootImage.Wrap([0xF4]);

@@ -1,11 +1,11 @@
-using Virt.Monitor.Boot;
+using Virt.Cpu.Boot;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Guests;
 
 namespace Virt.Monitor.Vm;
 
 /// <summary>The guest's files, read and checked before anything is created, so a bad image is a clear error.</summary>
-public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyList<BootModuleImage> Modules, byte[]? Bios)
+public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyList<BootModule> Modules, byte[]? Bios)
 {
     public static GuestImages Read(RunOptions o)
     {
@@ -21,15 +21,18 @@ public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyLis
             kernel = ReadFile(o.Kernel, "kernel");
             name = o.Kernel;
         }
-        if (kernel is not null && MultibootElfLoader.Validate(kernel, o.MemoryBytes) is { } why)
-            throw new InvalidDataException($"kernel {name}: {why}");
-        var modules = o.Initrd.Select(f => new BootModuleImage(f, ReadFile(f, "initrd"))).ToList();
+        if (kernel is not null)
+        {
+            // The header check runs before any file or process is created; the loader checks the rest.
+            try { MultibootHeader.Find(kernel); }
+            catch (InvalidDataException e) { throw new InvalidDataException($"kernel {name}: {e.Message}"); }
+        }
+        var modules = o.Initrd.Select(f => new BootModule(f, ReadFile(f, "initrd"))).ToList();
         byte[]? bios = null;
         if (o.Bios is not null)
         {
             bios = ReadFile(o.Bios, "BIOS");
-            if (bios.Length == 0 || bios.Length > 16 << 20 || (bios.Length & 0xFFF) != 0)
-                throw new InvalidDataException($"BIOS {o.Bios}: {bios.Length} bytes; expected a multiple of 4 KiB up to 16 MiB");
+            if (RomLoader.Check(bios.Length) is { } why) throw new InvalidDataException($"BIOS {o.Bios}: {why}");
         }
         return new GuestImages(kernel, name, modules, bios);
     }

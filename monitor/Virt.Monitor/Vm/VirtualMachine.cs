@@ -5,7 +5,7 @@ using Virt.Cpu.Execution;
 using Virt.Cpu.Memory;
 using Virt.Cpu.State;
 using Virt.Devices.Platform;
-using Virt.Monitor.Boot;
+using Virt.Cpu.Boot;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
 using Virt.Monitor.Exits;
@@ -171,14 +171,10 @@ public sealed class VirtualMachine
     {
         if (_images.Bios is { } bios)
         {
-            // At the top of 4 GiB, and its last 128 KiB aliased below 1 MiB, as on a PC.
-            memory.MapRom((uint)(0x1_0000_0000L - bios.Length), bios);
-            int low = Math.Min(bios.Length, 128 << 10);
-            memory.MapRom((uint)(0x10_0000 - low), bios.AsSpan(bios.Length - low));
-            cpu.Reset();
+            RomLoader.LoadBios(cpu, bios);
         }
         if (_images.Kernel is { } kernel)
-            MultibootElfLoader.Load(cpu, kernel, _images.KernelName + (_o.Append.Length > 0 ? " " + _o.Append : ""), _images.Modules);
+            MultibootLoader.Load(cpu, kernel, _images.KernelName + (_o.Append.Length > 0 ? " " + _o.Append : ""), _images.Modules);
     }
 
     private void VcpuLoop(Cpu.Cpu cpu, DualPic8259 pic, Pit8254 pit, DeviceModelPort port, Func<bool> dmAlive)
