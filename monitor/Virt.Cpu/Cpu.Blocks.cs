@@ -183,6 +183,6 @@ public sealed unsafe partial class Cpu
             _blocks.Remove(b.PhysStart | (b.Code32 ? 1UL << 32 : 0));
             BlocksInvalidated++;
         }
-        if (_current != null && !_current.Valid) _exitBlock = true;
+        _exitBlock = true; // if the running block was among them, it must not run on
     }
 }

@@ -8,7 +8,9 @@ namespace Virt.Cpu;
 // compact-form interpreter. Guest exceptions unwind to here and are delivered through the IDT.
 public sealed partial class Cpu
 {
-    private Block? _current;
+    private Block? _executing;   // the block whose ops are running (only read on the fault path)
+    private uint _blockStartEip;
+    private bool _inBlock;
     private bool _exitBlock;   // set by handlers that change mode or code: leave the block after this instruction
     private bool _shadow;      // STI / MOV SS interrupt shadow over the next instruction
 
@@ -44,6 +46,7 @@ public sealed partial class Cpu
             }
             catch (GuestFault f)
             {
+                RetiredBeforeFault();
                 try
                 {
                     DeliverFault(f);
@@ -111,13 +114,16 @@ public sealed partial class Cpu
     /// </summary>
     private void ExecuteBlock(Block b, int max)
     {
-        _current = b;
+        // No try/finally here: a finally would pin the loop counter to the stack. The fault path
+        // recovers how many ops retired from EipReg instead (RetiredBeforeFault).
+        if (!ReferenceEquals(_executing, b)) _executing = b;
+        _blockStartEip = EipReg;
+        _inBlock = true;
         _exitBlock = false;
         DecodedOp[] ops = b.Ops;
         int n = Math.Min(max, ops.Length);
         uint[] r = R;
         int i = 0;
-        try
         {
             for (; i < n; i++)
             {
@@ -137,9 +143,9 @@ public sealed partial class Cpu
                     case Op.MovzxRR8: r[d.Dst] = GetReg8(d.Src); break;
                     case Op.MovzxRM16: r[d.Dst] = Read16(d.Seg, Ea(ref d)); break;
 
-                    case Op.AluRR32: AluReg32(d.Sub, d.Dst, r[d.Src]); break;
-                    case Op.AluRI32: AluReg32(d.Sub, d.Dst, d.Imm); break;
-                    case Op.AluRM32: AluReg32(d.Sub, d.Dst, Read32(d.Seg, Ea(ref d))); break;
+                    case Op.AluRR32: { uint res = Alu(d.Sub, r[d.Dst], r[d.Src], 32); if (d.Sub < 7) r[d.Dst] = res; break; }
+                    case Op.AluRI32: { uint res = Alu(d.Sub, r[d.Dst], d.Imm, 32); if (d.Sub < 7) r[d.Dst] = res; break; }
+                    case Op.AluRM32: { uint res = Alu(d.Sub, r[d.Dst], Read32(d.Seg, Ea(ref d)), 32); if (d.Sub < 7) r[d.Dst] = res; break; }
                     case Op.AluMR32: AluMem32(ref d, r[d.Src]); break;
                     case Op.AluMI32: AluMem32(ref d, d.Imm); break;
                     case Op.AluRR8: AluReg8(d.Sub, d.Dst, GetReg8(d.Src)); break;
@@ -185,11 +191,19 @@ public sealed partial class Cpu
                 if (_exitBlock) { i++; break; }
             }
         }
-        finally
-        {
-            _retired += i;
-            _current = null;
-        }
+        _retired += i;
+        _inBlock = false;
+    }
+
+    /// <summary>On a fault inside a block: counts the ops before the faulting one (EipReg points at it).</summary>
+    private void RetiredBeforeFault()
+    {
+        if (!_inBlock || _executing is not { } b) return;
+        _inBlock = false;
+        uint eip = _blockStartEip;
+        var ops = b.Ops;
+        for (int i = 0; i < ops.Length && eip != EipReg; i++, _retired++) eip += ops[i].Len;
+        _executing = null;
     }
 
     /// <summary>Effective address (segment offset) of the compact form's memory operand.</summary>
@@ -230,12 +244,6 @@ public sealed partial class Cpu
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetReg16(int i, ushort v) => R[i] = (R[i] & 0xFFFF_0000) | v;
-
-    private void AluReg32(int sub, int dst, uint b)
-    {
-        uint res = Alu(sub, R[dst], b, 32);
-        if (sub < 7) R[dst] = res;
-    }
 
     private void AluReg8(int sub, int dst, uint b)
     {
