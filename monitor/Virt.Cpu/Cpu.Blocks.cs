@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Iced.Intel;
 using Virt.Cpu.Execution;
 using Virt.Cpu.State;
@@ -39,16 +40,23 @@ public sealed unsafe partial class Cpu
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
 
-    /// <summary>Finds (or decodes) the block starting at CS:EIP.</summary>
+    /// <summary>Finds the block starting at CS:EIP: the jump cache inline, the rest out of line.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Block LookupBlock()
     {
-        ref SegmentRegister cs = ref Seg[SegmentIndex.CS];
-        uint la = cs.Base + EipReg;
-        bool code32 = cs.Big;
+        uint la = _csBase + EipReg;
         ref var jc = ref _jumpCache[(la ^ (la >> 12)) & (JumpCacheSize - 1)];
         Block? b = jc.Block;
-        if (b != null && jc.La == la && b.Valid && b.Code32 == code32) return b;
+        if (b != null && jc.La == la && b.Valid && b.Code32 == _code32) return b;
+        return LookupBlockSlow(la);
+    }
 
+    private Block LookupBlockSlow(uint la)
+    {
+        ref SegmentRegister cs = ref Seg[SegmentIndex.CS];
+        bool code32 = cs.Big;
+        ref var jc = ref _jumpCache[(la ^ (la >> 12)) & (JumpCacheSize - 1)];
+        Block? b;
         if (EipReg > cs.Limit) throw Fault(Vectors.GP, 0);
         uint phys = CodeTranslate(la);
         if ((la & 0xFFF) > 0xFF0 && !FitsInPage(phys, code32))

@@ -29,7 +29,8 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetLazyIncDec(LazyOp op, uint a, uint res, int bits)
     {
-        if (_lfOp is not (LazyOp.None or LazyOp.Inc or LazyOp.Dec)) _flags = (_flags & ~Flags.CF) | (LazyCF() ? Flags.CF : 0);
+        if (_lfOp == LazyOp.Logic) _flags &= ~Flags.CF; // logic ops leave CF clear
+        else if (_lfOp is not (LazyOp.None or LazyOp.Inc or LazyOp.Dec)) _flags = (_flags & ~Flags.CF) | (LazyCF() ? Flags.CF : 0);
         _lfOp = op; _lfA = a; _lfB = 1; _lfRes = res; _lfMask = SizeMaskOf(bits);
     }
 
@@ -144,6 +145,8 @@ public sealed partial class Cpu
         // The common case, a branch on a CMP/SUB or a logic op, reads the operands directly
         // instead of building flags (QEMU's cc_op specialisation).
         if (_lfOp == LazyOp.Sub && _lfMask == 0xFFFF_FFFFu) return ConditionAfterSub32(cc, _lfA, _lfB);
+        // JE/JNE after any lazily recorded op: ZF straight from the result.
+        if ((cc >> 1) == 2 && _lfOp != LazyOp.None) return ((_lfRes & _lfMask) == 0) != ((cc & 1) != 0);
         return ConditionSlow(cc);
     }
 

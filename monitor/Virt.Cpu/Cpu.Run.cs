@@ -36,12 +36,12 @@ public sealed partial class Cpu
                     // One instruction, then the trap or the end of the interrupt shadow.
                     bool singleStep = (_flags & Flags.TF) != 0;
                     _shadow = false;
-                    ExecuteBlock(LookupBlock(), 1);
+                    ExecuteBlocks(_retired + 1);
                     if (singleStep && !_halted) DebugTrap();
                 }
                 else
                 {
-                    RunBlocks(end);
+                    ExecuteBlocks(end);
                 }
             }
             catch (GuestFault f)
@@ -62,21 +62,6 @@ public sealed partial class Cpu
                 ShutdownReason = s.Message;
                 return StopReason.Shutdown;
             }
-        }
-    }
-
-    /// <summary>
-    /// The hot loop: block after block until the budget is used or something needs the outer loop
-    /// (a halt, a mode or flag change that ended a block, a pending interrupt or stop request).
-    /// </summary>
-    private void RunBlocks(long end)
-    {
-        while (true)
-        {
-            long left = end - _retired;
-            ExecuteBlock(LookupBlock(), left < MaxBlockOps ? (int)left : MaxBlockOps);
-            if (_exitBlock || _retired >= end || _stopRequested || _nmiPending) return;
-            if ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true }) return;
         }
     }
 
@@ -109,11 +94,18 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// Executes up to <paramref name="max"/> instructions of a block. EipReg always holds the address
-    /// of the instruction being executed, so a fault thrown by a handler is precise.
+    /// The hot loop: executes blocks one after another, chaining through the jump cache, until
+    /// <paramref name="end"/> instructions have retired or something needs the outer loop (a halt,
+    /// a mode or flag change that ended a block, a pending interrupt or stop request). EipReg
+    /// always holds the address of the instruction being executed, so a fault thrown by a
+    /// handler is precise.
     /// </summary>
-    private void ExecuteBlock(Block b, int max)
+    private void ExecuteBlocks(long end)
     {
+        uint[] r = R;
+        while (true)
+        {
+        Block b = LookupBlock();
         // No try/finally here: a finally would pin the loop counter to the stack. The fault path
         // recovers how many ops retired from EipReg instead (RetiredBeforeFault).
         if (!ReferenceEquals(_executing, b)) _executing = b;
@@ -121,8 +113,8 @@ public sealed partial class Cpu
         _inBlock = true;
         _exitBlock = false;
         DecodedOp[] ops = b.Ops;
-        int n = Math.Min(max, ops.Length);
-        uint[] r = R;
+        long left = end - _retired;
+        int n = left < ops.Length ? (int)left : ops.Length;
         int i = 0;
         {
             for (; i < n; i++)
@@ -193,6 +185,9 @@ public sealed partial class Cpu
         }
         _retired += i;
         _inBlock = false;
+        if (_exitBlock || _retired >= end || _stopRequested || _nmiPending) return;
+        if ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true }) return;
+        }
     }
 
     /// <summary>On a fault inside a block: counts the ops before the faulting one (EipReg points at it).</summary>

@@ -12,6 +12,10 @@ public sealed partial class Cpu
     private readonly bool[] _segCheckRead = new bool[6];
     private readonly bool[] _segCheckWrite = new bool[6];
 
+    // CS's base and code size, copied out of the descriptor cache for the block lookup.
+    private uint _csBase;
+    private bool _code32;
+
     /// <summary>Recomputes the fast-path flags of one segment register after it changed.</summary>
     internal void SegmentChanged(int i)
     {
@@ -20,6 +24,7 @@ public sealed partial class Cpu
         bool flat = s.Limit == 0xFFFF_FFFF && !s.IsExpandDown && (realLike || s.Present);
         _segCheckRead[i] = !(flat && (realLike || s.Readable));
         _segCheckWrite[i] = !(flat && (realLike || s.Writable));
+        if (i == SegmentIndex.CS) { _csBase = s.Base; _code32 = s.Big; }
     }
 
     /// <summary>Everything that depends on the mode (PE, VM, CPL) is recomputed here.</summary>
