@@ -189,12 +189,6 @@ public sealed class VirtualMachine
             {
                 r = cpu.Run(SliceInstructions);
             }
-            catch (ShutdownException e)
-            {
-                // Run can let a triple fault raised while delivering a fault escape; it is still a shutdown.
-                RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest shut down: {e.Message}", "shutdown"));
-                break;
-            }
             catch (Exception e)
             {
                 RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
