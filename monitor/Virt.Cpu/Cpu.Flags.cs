@@ -25,6 +25,13 @@ public sealed partial class Cpu
 
     private uint LazySign => _lfMask ^ (_lfMask >> 1);
 
+    /// <summary>The 32-bit form of <see cref="SetLazy"/>, for the specialised ALU handlers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SetLazy32(LazyOp op, uint a, uint b, uint res)
+    {
+        _lfOp = op; _lfA = a; _lfB = b; _lfRes = res; _lfMask = 0xFFFF_FFFFu;
+    }
+
     /// <summary>INC/DEC keep CF: freeze it into the EFLAGS word before recording the new op.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetLazyIncDec(LazyOp op, uint a, uint res, int bits)

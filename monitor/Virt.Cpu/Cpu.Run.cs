@@ -140,6 +140,20 @@ public sealed partial class Cpu
                     case Op.AluRM32: { uint res = Alu(d.Sub, r[d.Dst], Read32(d.Seg, Ea(ref d)), 32); if (d.Sub < 7) r[d.Dst] = res; break; }
                     case Op.AluMR32: AluMem32(ref d, r[d.Src]); break;
                     case Op.AluMI32: AluMem32(ref d, d.Imm); break;
+                    case Op.AddRR32: { uint a = r[d.Dst], c = r[d.Src], res = a + c; r[d.Dst] = res; SetLazy32(LazyOp.Add, a, c, res); break; }
+                    case Op.SubRR32: { uint a = r[d.Dst], c = r[d.Src], res = a - c; r[d.Dst] = res; SetLazy32(LazyOp.Sub, a, c, res); break; }
+                    case Op.CmpRR32: { uint a = r[d.Dst], c = r[d.Src]; SetLazy32(LazyOp.Sub, a, c, a - c); break; }
+                    case Op.AndRR32: { uint res = r[d.Dst] & r[d.Src]; r[d.Dst] = res; SetLazy32(LazyOp.Logic, 0, 0, res); break; }
+                    case Op.OrRR32: { uint res = r[d.Dst] | r[d.Src]; r[d.Dst] = res; SetLazy32(LazyOp.Logic, 0, 0, res); break; }
+                    case Op.XorRR32: { uint res = r[d.Dst] ^ r[d.Src]; r[d.Dst] = res; SetLazy32(LazyOp.Logic, 0, 0, res); break; }
+                    case Op.TestRR32: SetLazy32(LazyOp.Logic, 0, 0, r[d.Dst] & r[d.Src]); break;
+                    case Op.AddRI32: { uint a = r[d.Dst], res = a + d.Imm; r[d.Dst] = res; SetLazy32(LazyOp.Add, a, d.Imm, res); break; }
+                    case Op.SubRI32: { uint a = r[d.Dst], res = a - d.Imm; r[d.Dst] = res; SetLazy32(LazyOp.Sub, a, d.Imm, res); break; }
+                    case Op.CmpRI32: { uint a = r[d.Dst]; SetLazy32(LazyOp.Sub, a, d.Imm, a - d.Imm); break; }
+                    case Op.AndRI32: { uint res = r[d.Dst] & d.Imm; r[d.Dst] = res; SetLazy32(LazyOp.Logic, 0, 0, res); break; }
+                    case Op.OrRI32: { uint res = r[d.Dst] | d.Imm; r[d.Dst] = res; SetLazy32(LazyOp.Logic, 0, 0, res); break; }
+                    case Op.XorRI32: { uint res = r[d.Dst] ^ d.Imm; r[d.Dst] = res; SetLazy32(LazyOp.Logic, 0, 0, res); break; }
+                    case Op.TestRI32: SetLazy32(LazyOp.Logic, 0, 0, r[d.Dst] & d.Imm); break;
                     case Op.AluRR8: AluReg8(d.Sub, d.Dst, GetReg8(d.Src)); break;
                     case Op.AluRI8: AluReg8(d.Sub, d.Dst, d.Imm); break;
                     case Op.AluRM8: AluReg8(d.Sub, d.Dst, Read8(d.Seg, Ea(ref d))); break;

@@ -140,6 +140,8 @@ internal static class CompactForm
             else if (mem0) Set(ref d, Op.AluMR32, 0, R32(ins.Op1Register));
             else if (mem1) Set(ref d, Op.AluRM32, R32(r0), 0);
             else Set(ref d, Op.AluRR32, R32(r0), R32(ins.Op1Register));
+            if (d.Op == Op.AluRR32 && alu is not (2 or 3)) d.Op = Specialised(alu, Op.AddRR32);
+            if (d.Op == Op.AluRI32 && alu is not (2 or 3)) d.Op = Specialised(alu, Op.AddRI32);
         }
         else if (is8)
         {
@@ -149,6 +151,12 @@ internal static class CompactForm
             else Set(ref d, Op.AluRR8, R8(r0), R8(ins.Op1Register));
         }
     }
+
+    /// <summary>Maps ALU operation alu (not ADC/SBB) onto the run of specialised handlers starting at first.</summary>
+    private static Op Specialised(int alu, Op first) => first + alu switch
+    {
+        0 => 0, 5 => 1, 7 => 2, 4 => 3, 1 => 4, 6 => 5, _ => 6,
+    };
 
     private static int AluIndex(Mnemonic m) => m switch
     {

@@ -21,4 +21,7 @@ internal enum Op : byte
     ShiftRI32,     // Sub: 4 shl 5 shr 7 sar
     Setcc, Cmov32,
     XchgRR32,
+    // The commonest ALU forms get a handler each: no second dispatch on the operation.
+    AddRR32, SubRR32, CmpRR32, AndRR32, OrRR32, XorRR32, TestRR32,
+    AddRI32, SubRI32, CmpRI32, AndRI32, OrRI32, XorRI32, TestRI32,
 }
