@@ -36,6 +36,11 @@ public sealed partial class Cpu
 
         uint count = rep ? R[1] & amask : 1;
         if (rep && count == 0) return;
+        if (rep && delta > 0 && count > 1 && m is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd or Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd)
+        {
+            StringIoChunk(m is Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd, srcSeg, port, size, count, amask);
+            return;
+        }
         int iterations = 0;
         while (true)
         {
@@ -98,6 +103,55 @@ public sealed partial class Cpu
                 _exitBlock = true;
                 return;
             }
+        }
+    }
+
+    private readonly byte[] _ioBuffer = new byte[4096];
+
+    /// <summary>
+    /// REP INS/OUTS going forward: moves as many elements as fit in the rest of the guest buffer's
+    /// page (at most 4 KiB) through one call of the exit handler's string form, so a device model
+    /// sees one exit per chunk instead of one per element. Memory is checked (and, for OUTS, read)
+    /// before the port is touched, so a fault is precise; the instruction re-executes for the rest.
+    /// </summary>
+    private void StringIoChunk(bool outs, int srcSeg, ushort port, int size, uint count, uint amask)
+    {
+        int seg = outs ? srcSeg : SegmentIndex.ES;
+        int idx = outs ? 6 : 7;
+        uint off = R[idx] & amask;
+        uint la = Seg[seg].Base + off;
+        uint roomInPage = (0x1000 - (la & 0xFFF)) / (uint)size;
+        uint roomInSegment = (amask - off) / (uint)size + 1;
+        uint n = Math.Min(Math.Min(count, Math.Max(roomInPage, 1)), Math.Min(roomInSegment, (uint)(_ioBuffer.Length / size)));
+        var data = _ioBuffer.AsSpan(0, (int)n * size);
+        int bits = size * 8;
+        if (outs)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                uint v = ReadMem(seg, (off + (uint)(i * size)) & amask, bits);
+                for (int b = 0; b < size; b++) data[i * size + b] = (byte)(v >> (8 * b));
+            }
+            _exits.PortOutString(port, size, data);
+        }
+        else
+        {
+            for (int i = 0; i < n; i++) ProbeWrite(seg, (off + (uint)(i * size)) & amask, size);
+            _exits.PortInString(port, size, data);
+            for (int i = 0; i < n; i++)
+            {
+                uint v = 0;
+                for (int b = 0; b < size; b++) v |= (uint)data[i * size + b] << (8 * b);
+                WriteMem(seg, (off + (uint)(i * size)) & amask, bits, v);
+            }
+        }
+        AdvanceIndex(idx, (int)n * size, amask);
+        uint left = (count - n) & amask;
+        if (amask == 0xFFFF) SetReg16(1, (ushort)left); else R[1] = left;
+        if (left != 0)
+        {
+            _nextEip = EipReg; // the rest in the next chunk, after any pending interrupt
+            _exitBlock = true;
         }
     }
 
