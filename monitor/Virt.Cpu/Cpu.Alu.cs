@@ -323,7 +323,8 @@ public sealed partial class Cpu
     {
         uint ax = R[0] & 0xFFFF;
         bool adjust = (ax & 0xF) > 9 || GetAF();
-        if (adjust) ax = sub ? ((ax - 6) & 0xFF) | ((((ax >> 8) - 1) & 0xFF) << 8) : ax + 0x106;
+        // SDM: AAA adds 106h to AX; AAS subtracts 6 from AX (AL's borrow reaches AH) and then 1 from AH.
+        if (adjust) ax = sub ? (ax - 6 - 0x100) & 0xFFFF : ax + 0x106;
         ax = (ax & 0xFF0F) & 0xFFFF;
         SetReg16(0, (ushort)ax);
         SetSzpFlags(ax & 0xFF, 8, adjust, false, adjust);

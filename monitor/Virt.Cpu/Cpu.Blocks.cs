@@ -26,6 +26,15 @@ public sealed unsafe partial class Cpu
     public long BlocksDecoded { get; private set; }
     public long BlocksInvalidated { get; private set; }
 
+    /// <summary>
+    /// Tests only: decode everything to <see cref="Op.Generic"/> so the reference executor runs every
+    /// instruction, to compare it with the compact fast handlers. Costs nothing at run time.
+    /// </summary>
+    internal bool GenericOnly { get; set; }
+
+    /// <summary>Tests only: the compact op kinds of the block at a physical address, decoded afresh (not cached).</summary>
+    internal Op[] DecodeForTest(uint phys, bool code32) => Array.ConvertAll(DecodeBlock(phys, code32).Ops, o => o.Op);
+
     private void FlushJumpCache() => Array.Clear(_jumpCache);
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
@@ -131,7 +140,11 @@ public sealed unsafe partial class Cpu
     {
         var instrs = _decodeScratch.ToArray();
         var ops = new DecodedOp[instrs.Length];
-        for (int i = 0; i < instrs.Length; i++) CompactForm.Build(in instrs[i], ref ops[i], i);
+        for (int i = 0; i < instrs.Length; i++)
+        {
+            CompactForm.Build(in instrs[i], ref ops[i], i);
+            if (GenericOnly) ops[i] = new DecodedOp { Op = Op.Generic, Len = ops[i].Len, Extra = (ushort)i, Base = DecodedOp.NoReg, Index = DecodedOp.NoReg };
+        }
         return new Block { Ops = ops, Instructions = instrs, PhysStart = phys, Code32 = code32, ByteLength = bytes, Transient = transient };
     }
 

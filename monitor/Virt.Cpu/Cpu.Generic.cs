@@ -78,7 +78,7 @@ public sealed partial class Cpu
                     if (size == 4) R[5] = v; else SetReg16(5, (ushort)v);
                     break;
                 }
-            case Mnemonic.Nop: case Mnemonic.Pause: case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:
+            case Mnemonic.Nop: case Mnemonic.Pause: case Mnemonic.Endbr32: case Mnemonic.Endbr64: case Mnemonic.Reservednop: case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:
                 break;
 
             // ---- Arithmetic ----
@@ -442,8 +442,8 @@ public sealed partial class Cpu
     private void ExecPusha(int size)
     {
         uint sp = R[4];
-        uint newSp = (sp - (uint)(8 * size)) & StackMask;
-        ProbeWrite(SegmentIndex.SS, newSp, 8 * size);
+        // Probe each slot: a 16-bit SP wraps inside the segment between pushes (SP=8 is legal).
+        for (int i = 1; i <= 8; i++) ProbeWrite(SegmentIndex.SS, (sp - (uint)(i * size)) & StackMask, size);
         for (int i = 0; i < 8; i++) Push(i == 4 ? sp : R[i], size);
     }
 

@@ -169,7 +169,7 @@ public sealed partial class Cpu
                         break;
                     case Op.Jmp: next = BranchTarget(ref d, next); break;
                     case Op.Call32: Push32(next); next += d.Imm; break;
-                    case Op.Ret32: { uint t = PeekStack(0, 4); CheckNearTarget(t); AdjustSp(4 + d.Extra); next = t; break; }
+                    case Op.Ret32: { uint t = PeekStack(0, 4); CheckNearTarget(t); AdjustSp(4 + (int)d.Imm); next = t; break; }
                     case Op.JmpR32: next = CheckNearTarget(r[d.Dst]); break;
                     case Op.JmpM32: next = CheckNearTarget(Read32(d.Seg, Ea(ref d))); break;
                     case Op.CallR32: { uint t = CheckNearTarget(r[d.Dst]); Push32(next); next = t; break; }

@@ -1,1 +1,4 @@
-Console.Error.WriteLine("virt: not yet implemented"); return 2;
+using Virt.Monitor.Cli;
+
+// virt: the monitor and its command line. See Cli/VirtCommand for the commands.
+return await VirtCommand.MainAsync(args);

@@ -10,10 +10,15 @@ public static class RomLoader
     public const int MaxRomSize = 16 << 20;
     private const int LowAliasSize = 128 << 10;
 
+    /// <summary>Why an image of this size cannot be a BIOS ROM, or null when it can.</summary>
+    public static string? Check(long length) =>
+        length < 4096 || length > MaxRomSize || (length & 0xFFF) != 0
+            ? $"a BIOS image must be a multiple of 4 KiB between 4 KiB and 16 MiB (got {length} bytes)"
+            : null;
+
     public static void LoadBios(Cpu cpu, ReadOnlySpan<byte> image)
     {
-        if (image.Length < 4096 || image.Length > MaxRomSize || (image.Length & 0xFFF) != 0)
-            throw new ArgumentException($"a BIOS image must be a multiple of 4 KiB between 4 KiB and 16 MiB (got {image.Length} bytes)", nameof(image));
+        if (Check(image.Length) is { } why) throw new ArgumentException(why, nameof(image));
         cpu.Memory.MapRom((uint)(0x1_0000_0000L - image.Length), image);
         int low = Math.Min(image.Length, LowAliasSize);
         cpu.Memory.MapRom((uint)(0x10_0000 - low), image[^low..]);

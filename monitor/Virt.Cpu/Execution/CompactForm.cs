@@ -81,7 +81,7 @@ internal static class CompactForm
             case Code.Retnd:
                 Set(ref d, Op.Ret32, 0, 0); return;
             case Code.Retnd_imm16:
-                Set(ref d, Op.Ret32, 0, 0); d.Extra = ins.Immediate16; return;
+                Set(ref d, Op.Ret32, 0, 0); d.Imm = ins.Immediate16; return;
             case Code.Jmp_rm32:
                 if (mem0) Set(ref d, Op.JmpM32, 0, 0); else Set(ref d, Op.JmpR32, R32(ins.Op0Register), 0);
                 return;

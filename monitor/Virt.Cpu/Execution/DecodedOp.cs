@@ -24,7 +24,7 @@ internal struct DecodedOp
     public byte Seg;
     public byte Sub;     // ALU operation, condition code, shift kind
     public byte Addr16;  // 1 when the address size is 16 bits (EA wraps at 64 KiB)
-    public ushort Extra; // index of the Iced instruction in the block (Generic), or RET's pop count
+    public ushort Extra; // index of the Iced instruction in the block (for Generic)
     public uint Disp;
-    public uint Imm;
+    public uint Imm;     // immediate, relative branch displacement, or RET's extra pop count
 }

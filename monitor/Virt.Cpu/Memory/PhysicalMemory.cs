@@ -102,6 +102,20 @@ public sealed unsafe class PhysicalMemory : IDisposable
         MappingChanged?.Invoke();
     }
 
+    /// <summary>
+    /// Maps guest RAM back over a range the constructor left unmapped (the VGA hole), for machines
+    /// with nothing there: CPU test vectors expect plain memory at every address below 16 MiB.
+    /// </summary>
+    public void MapRam(uint address, uint length)
+    {
+        for (ulong a = address & ~(PageSize - 1); a < (ulong)address + length && a < (ulong)Ram.Size; a += PageSize)
+        {
+            _host[a >> PageShift] = (nint)(Ram.Base + a);
+            _kind[a >> PageShift] = PageKind.Ram;
+        }
+        MappingChanged?.Invoke();
+    }
+
     /// <summary>Turns a range into MMIO (leaves through the exit handler), e.g. the local APIC page.</summary>
     public void MapMmio(uint address, uint length)
     {

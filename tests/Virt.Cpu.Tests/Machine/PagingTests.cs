@@ -4,7 +4,7 @@ using Virt.Cpu.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 using G = Virt.Cpu.Tests.Support.ProtectedModeGuest;
 
-namespace Virt.Cpu.Tests.System;
+namespace Virt.Cpu.Tests.Machine;
 
 /// <summary>Paging: #PF with CR2 and error codes, WP, accessed/dirty bits, PSE pages, INVLPG, resumable faults.</summary>
 public class PagingTests

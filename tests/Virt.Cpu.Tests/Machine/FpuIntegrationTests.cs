@@ -3,7 +3,7 @@ using Virt.Cpu.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 using G = Virt.Cpu.Tests.Support.ProtectedModeGuest;
 
-namespace Virt.Cpu.Tests.System;
+namespace Virt.Cpu.Tests.Machine;
 
 /// <summary>x87 instructions through the integer core: memory operands, #NM for CR0.TS, #MF for CR0.NE.</summary>
 public class FpuIntegrationTests

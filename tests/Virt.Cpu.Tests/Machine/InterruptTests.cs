@@ -4,7 +4,7 @@ using Virt.Cpu.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 using G = Virt.Cpu.Tests.Support.ProtectedModeGuest;
 
-namespace Virt.Cpu.Tests.System;
+namespace Virt.Cpu.Tests.Machine;
 
 /// <summary>IDT delivery: privilege changes through the TSS, gate DPL checks, faults, #DF, triple fault.</summary>
 public class InterruptTests

@@ -4,7 +4,7 @@ using Virt.Cpu.Execution;
 using Virt.Cpu.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 
-namespace Virt.Cpu.Tests.System;
+namespace Virt.Cpu.Tests.Machine;
 
 /// <summary>A ROM at the reset vector: the CPU starts at F000:FFF0 (physical 0xFFFFFFF0) and reaches the low alias.</summary>
 public class RomBootTests

@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Virt.DeviceModel.Bench;
+using Virt.DeviceModel.Exits;
+using Virt.DeviceModel.Hosting;
+using Virt.Devices.Bus;
+using Virt.Shared.Abi;
+using Virt.Shared.Control;
+using Virt.Shared.Runtime;
+using Virt.Shared.Wakeup;
+
+namespace Virt.DeviceModel.Attach;
+
+/// <summary>
+/// One attach of this device model to a monitor: handshake, map the shared memory, build and
+/// claim the devices, serve exits until the monitor says Shutdown or goes away.
+/// </summary>
+public sealed class DeviceModelSession(DeviceModelOptions options)
+{
+    private volatile bool _running = true;
+
+    public async Task<int> RunAsync()
+    {
+        byte[] secret = ReadSecret();
+        await using var conn = await ControlConnection.ConnectAsync(options.SocketPath);
+        var offered = Features.StringIo | Features.StateAccess | Features.IrqLines;
+        await conn.SendAsync(new Hello(Protocol.Version, offered, secret, options.Name, Environment.ProcessId).ToFrame());
+        var first = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the handshake");
+        if (first.Type == MessageType.Refused)
+        {
+            var r = Refused.Read(first.Payload);
+            Console.Error.WriteLine($"virt-dm: attach refused ({r.Code}): {r.Reason}");
+            return 1;
+        }
+        if (first.Type != MessageType.Welcome) throw new ProtocolException($"expected Welcome, got {first.Type}");
+        Welcome w = Welcome.Read(first.Payload);
+
+        string dir = Path.GetDirectoryName(Path.GetFullPath(options.SocketPath))!;
+        using SharedRegion ram = SharedRegion.Open(InDir(dir, w.RamFile), (long)w.RamSize);
+        using SharedRegion comm = SharedRegion.Open(InDir(dir, w.CommFile), (long)w.VcpuCount * CommPageLayout.VcpuStride);
+        ValidatePages(comm, w.VcpuCount);
+
+        var bus = new DeviceBus();
+        var host = new DeviceModelHost(ram, comm);
+        IExitDispatcher dispatcher = bus;
+        PcDevices? pc = null;
+        if (options.Bench)
+        {
+            dispatcher = new EchoDispatcher();
+            bus.Add(new NullDevice("bench-echo", [BusRange.Ports(0xBE00, 0x100)]));
+        }
+        else
+        {
+            pc = PcDevices.Create(bus, host, w.RamSize, options.Serial);
+        }
+        foreach (string c in options.TestClaims)
+        {
+            string[] parts = c.Split(':');
+            var range = BusRange.Ports(ushort.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+                ushort.Parse(parts[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            // Not added to the bus: a claim the monitor must refuse before it is ever used.
+            if (!await ClaimAsync(conn, 1000 + (uint)Array.IndexOf(options.TestClaims, c), range, "test-claim")) return 1;
+        }
+        uint id = 0;
+        foreach (IDevice d in bus.Devices)
+            foreach (BusRange r in d.Ranges)
+                if (!await ClaimAsync(conn, id++, r, d.Name)) return 1;
+
+        // Start serving before Ready: the guest may exit to us as soon as the monitor sees it.
+        Socket? doorbell = w.WakeMode == WakeMode.Socket ? ConnectDoorbell(dir) : null;
+        HostileBehaviour? hostile = Environment.GetEnvironmentVariable("VIRT_DM_HOSTILE") == "1" ? new HostileBehaviour() : null;
+        var threads = new List<Thread>();
+        for (int v = 0; v < w.VcpuCount; v++)
+        {
+            var server = new ExitServer(comm, v, w.WakeMode, w.SpinMicros, dispatcher, KeepRunning(w.MonitorPid), hostile, doorbell);
+            var t = new Thread(server.Run) { Name = $"exits-vcpu{v}", IsBackground = true };
+            t.Start();
+            threads.Add(t);
+        }
+        pc?.Start(KeepRunning(w.MonitorPid));
+        await conn.SendAsync(Ready.ToFrame());
+
+        bool orderly = false;
+        try
+        {
+            while (await conn.ReceiveAsync() is { } frame)
+            {
+                if (frame.Type == MessageType.Shutdown)
+                {
+                    orderly = true;
+                    break;
+                }
+            }
+        }
+        catch (IOException) { }
+        catch (System.Net.Sockets.SocketException) { }
+        _running = false;
+        foreach (Thread t in threads) t.Join(1000);
+        pc?.Dispose();
+        doorbell?.Dispose();
+        if (!orderly)
+        {
+            // The monitor went away without a Shutdown: if it is dead, nobody else will clean up its VM directory.
+            if (!ProcessLiveness.IsAlive(w.MonitorPid) && VmDirectory.TryRemove(dir))
+                Console.Error.WriteLine($"virt-dm: the monitor (pid {w.MonitorPid}) died; removed {dir}");
+            else
+                Console.Error.WriteLine("virt-dm: the monitor closed the control socket");
+            return 1;
+        }
+        return 0;
+    }
+
+    private Func<bool> KeepRunning(int monitorPid) => () => _running && ProcessLiveness.IsAlive(monitorPid);
+
+    private static unsafe void ValidatePages(SharedRegion comm, int vcpus)
+    {
+        for (int v = 0; v < vcpus; v++)
+            if (CommPageAccess.Validate(comm.Base, v) is { } error) throw new InvalidDataException(error);
+    }
+
+    private static string InDir(string dir, string name)
+    {
+        if (name.Length == 0 || name.Contains('/') || name is "." or "..") throw new InvalidDataException($"bad file name from the monitor: '{name}'");
+        return Path.Combine(dir, name);
+    }
+
+    private static Socket ConnectDoorbell(string dir)
+    {
+        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        s.Connect(new UnixDomainSocketEndPoint(Path.Combine(dir, "doorbell.sock")));
+        return s;
+    }
+
+    private static async Task<bool> ClaimAsync(ControlConnection conn, uint id, BusRange range, string device)
+    {
+        await conn.SendAsync(new Claim(id, (byte)range.Space, range.Start, range.Length, 0, device).ToFrame());
+        var f = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the claims");
+        if (f.Type == MessageType.Refused)
+        {
+            Console.Error.WriteLine($"virt-dm: refused: {Refused.Read(f.Payload).Reason}");
+            return false;
+        }
+        if (f.Type != MessageType.ClaimResult) throw new ProtocolException($"expected ClaimResult, got {f.Type}");
+        var result = ClaimResult.Read(f.Payload);
+        if (!result.Accepted)
+        {
+            Console.Error.WriteLine($"virt-dm: claim of {range} for {device} refused: {result.Reason}");
+            return false;
+        }
+        return true;
+    }
+
+    private static byte[] ReadSecret()
+    {
+        string? hex = Environment.GetEnvironmentVariable(Protocol.SecretEnvironmentVariable);
+        if (string.IsNullOrEmpty(hex))
+            throw new ArgumentException($"no secret: virt-dm is started by `virt run`, or set {Protocol.SecretEnvironmentVariable} from the VM directory's secret file");
+        try
+        {
+            byte[] b = Convert.FromHexString(hex.Trim());
+            return b.Length == Protocol.SecretSize ? b : throw new FormatException();
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"{Protocol.SecretEnvironmentVariable} must be {Protocol.SecretSize * 2} hex digits");
+        }
+    }
+}

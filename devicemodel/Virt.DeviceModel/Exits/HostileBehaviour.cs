@@ -1,0 +1,66 @@
+using Virt.Shared.Abi;
+using Virt.Shared.Wakeup;
+
+namespace Virt.DeviceModel.Exits;
+
+/// <summary>
+/// Test mode (VIRT_DM_HOSTILE=1): before each honest completion, write garbage into the comm page
+/// that a buggy or malicious device model could write: a wrong completion Seq, an unknown Status,
+/// exit-record fields it must not touch, undefined state bits, an invalid GPRS commit, IRQ bits
+/// past line 15, IN data wider than the access. The monitor must refuse and count each one and
+/// still run the guest to its end.
+/// </summary>
+public sealed class HostileBehaviour
+{
+    private long _exits;
+
+    public void BeforeComplete(ref CommPage page, Doorbell toMonitor, uint seq)
+    {
+        long n = _exits++;
+        uint honestStatus = page.Exit.Status;
+        // Seven cases: an odd cycle, so each case meets both reads and writes of a guest that alternates them.
+        switch (n % 7)
+        {
+            case 0:
+                // A completion for an exit that was never published: the monitor must keep waiting.
+                toMonitor.Ring(seq + 12345);
+                Thread.Sleep(1);
+                break;
+            case 1:
+                // Undefined state bits and a commit of an EFLAGS with reserved bits set.
+                page.Header.StateCommit = 0x8000_0000u | (uint)StateBits.Gprs;
+                page.Gprs.Eflags = 0xFFFF_FFFF;
+                break;
+            case 2:
+                // IRQ lines that do not exist.
+                Interlocked.Or(ref page.Irq.Level, 0xFFFF_0000u);
+                Interlocked.Or(ref page.Irq.Raised, 0x8000_0000u);
+                Interlocked.Increment(ref page.Irq.Seq);
+                break;
+            case 3:
+                // Exit-record fields only the monitor may write.
+                page.Exit.Size = 3;
+                page.Exit.Count = 999_999;
+                break;
+            case 4:
+                // Read data wider than the access.
+                page.Exit.Data |= 0xDEAD_BEEF_0000_0000UL;
+                break;
+            case 5:
+                if (page.Exit.Direction == (byte)ExitDirection.Read && honestStatus == (uint)CompletionStatus.Ok)
+                {
+                    // Ask for state with bits no area has: the monitor fills what exists and republishes.
+                    page.Header.StateWanted = 0xFFFF_FF00u | (uint)StateBits.Gprs;
+                    page.Exit.Status = (uint)CompletionStatus.NeedState;
+                }
+                else if (honestStatus == (uint)CompletionStatus.Ok)
+                {
+                    // A status no version of the protocol defines (on a write, whose effect is done).
+                    page.Exit.Status = 0x1234;
+                }
+                break;
+            case 6:
+                break;
+        }
+    }
+}

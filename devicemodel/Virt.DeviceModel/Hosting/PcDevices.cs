@@ -1,0 +1,118 @@
+using Virt.Devices.Bus;
+using Virt.Devices.Debug;
+using Virt.Devices.Rtc;
+using Virt.Devices.Serial;
+using Virt.Devices.Sinks;
+using Virt.Devices.Timing;
+
+namespace Virt.DeviceModel.Hosting;
+
+/// <summary>
+/// The PC devices this device model hosts: COM1 (16550A at 0x3F8, IRQ 4), the debug console
+/// (0xE9), the exit port (0xF4), the RTC/CMOS (0x70/0x71, real time, the RAM size) and the POST
+/// port (0x80); and their console: COM1 and the debug console write to stdout (--serial stdio), a
+/// file, or nowhere; stdin feeds COM1's receiver. A timer thread runs the devices' deadlines
+/// (RTC periodic interrupt, UART character timeout) and flushes the console.
+/// </summary>
+public sealed class PcDevices : IDisposable
+{
+    private readonly DeviceBus _bus;
+    private readonly Uart16550 _uart;
+    private readonly List<ITimedDevice> _timed = new();
+    private readonly Stream? _console;
+    private readonly bool _readStdin;
+    private Thread? _timer;
+    private Func<bool> _keepRunning = () => false;
+
+    private PcDevices(DeviceBus bus, Uart16550 uart, Stream? console, bool readStdin)
+    {
+        _bus = bus;
+        _uart = uart;
+        _console = console;
+        _readStdin = readStdin;
+    }
+
+    public static PcDevices Create(DeviceBus bus, IDeviceHost host, ulong ramSize, string serial)
+    {
+        Stream? console = serial switch
+        {
+            "stdio" => Console.OpenStandardOutput(),
+            "none" => null,
+            _ => new FileStream(serial["file:".Length..], FileMode.Create, FileAccess.Write, FileShare.Read),
+        };
+        IByteSink sink = console is null ? NullByteSink.Instance : new StreamByteSink(console, flushOnNewline: true);
+        var uart = new Uart16550(Uart16550.Com1Port, Uart16550.Com1Irq, sink, "com1");
+        var pc = new PcDevices(bus, uart, console, serial == "stdio");
+        var exit = new DebugExitPort();
+        // The exit port reports the status; the exit record carries the value written back to the monitor.
+        exit.ExitRequested += status => bus.StopRequest = (uint)status >> 1;
+        var rtc = new Mc146818Rtc(ramSize, utcOffset: TimeSpan.Zero);
+        IDevice[] devices = [uart, new DebugConsolePort(sink), exit, rtc, new PostCodePort()];
+        foreach (IDevice d in devices)
+        {
+            d.Attach(host);
+            bus.Add(d);
+            if (d is ITimedDevice t) pc._timed.Add(t);
+        }
+        return pc;
+    }
+
+    public void Start(Func<bool> keepRunning)
+    {
+        _keepRunning = keepRunning;
+        _timer = new Thread(TimerLoop) { Name = "device-timers", IsBackground = true };
+        _timer.Start();
+        if (_readStdin) new Thread(StdinLoop) { Name = "console-in", IsBackground = true }.Start();
+    }
+
+    private void TimerLoop()
+    {
+        while (_keepRunning())
+        {
+            TimeSpan wait = TimeSpan.FromMilliseconds(10);
+            lock (_bus.Lock)
+            {
+                foreach (ITimedDevice t in _timed)
+                {
+                    if (t.NextDeadline is not { } due) continue;
+                    if (due <= TimeSpan.Zero)
+                    {
+                        t.Advance();
+                        due = t.NextDeadline ?? wait;
+                    }
+                    if (due < wait) wait = due;
+                }
+                // Output without a newline (a prompt) still reaches the console promptly.
+                _console?.Flush();
+            }
+            Thread.Sleep(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait);
+        }
+    }
+
+    private void StdinLoop()
+    {
+        using Stream stdin = Console.OpenStandardInput();
+        byte[] buffer = new byte[256];
+        while (_keepRunning())
+        {
+            int n;
+            try { n = stdin.Read(buffer); } catch (IOException) { return; }
+            if (n <= 0) return;
+            for (int i = 0; i < n && _keepRunning();)
+            {
+                lock (_bus.Lock)
+                {
+                    int room = Math.Min(_uart.ReceiveCapacity, n - i);
+                    if (room > 0) i += _uart.Receive(buffer.AsSpan(i, room));
+                }
+                if (i < n) Thread.Sleep(1); // the guest has not drained the FIFO yet: back-pressure
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_bus.Lock) _console?.Flush();
+        if (_console is FileStream) _console.Dispose();
+    }
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Virt.Monitor.Control;
+using Virt.Monitor.Exits;
+using Virt.Monitor.Launch;
+using Virt.Monitor.Stats;
+using Virt.Shared.Abi;
+using Virt.Shared.Control;
+using Virt.Shared.Runtime;
+using Virt.Shared.Wakeup;
+
+namespace Virt.Monitor.Bench;
+
+/// <summary>
+/// `virt bench wakeup`: the round-trip latency of the real exit path (comm page exit record,
+/// doorbells, a real virt-dm process serving the exit) with each wake-up option.
+/// </summary>
+public static class WakeupBenchmark
+{
+    public sealed record Result(WakeMode Mode, int SpinMicros, long RoundTrips, double P50, double P90, double P99, double Mean, double CpuPercentDm);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int iterations = 20000;
+        string dm = "virt-dm";
+        int spinMicros = 50;
+        var modes = new List<WakeMode> { WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket };
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--iterations": iterations = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--dm": dm = Next(); break;
+                case "--spin-us": spinMicros = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--modes": modes = Next().Split(',').Select(ParseMode).ToList(); break;
+                default: throw new ArgumentException($"unknown option {args[i]}\nusage: virt bench wakeup [--iterations N] [--modes spin,spin-futex,futex,socket] [--spin-us N] [--dm NAME|PATH]");
+            }
+        }
+        Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and virt-dm as two processes, {Environment.ProcessorCount} CPUs");
+        var results = new List<Result>();
+        foreach (WakeMode m in modes) results.Add(await MeasureAsync(m, spinMicros, iterations, dm));
+        Console.WriteLine($"{"wake-up",-12} {"p50 us",9} {"p90 us",9} {"p99 us",9} {"mean us",9}");
+        foreach (Result r in results)
+            Console.WriteLine($"{ModeName(r.Mode),-12} {r.P50,9:F2} {r.P90,9:F2} {r.P99,9:F2} {r.Mean,9:F2}");
+        return 0;
+    }
+
+    public static WakeMode ParseMode(string s) => s switch
+    {
+        "spin" => WakeMode.Spin,
+        "spin-futex" => WakeMode.SpinFutex,
+        "futex" => WakeMode.Futex,
+        "socket" => WakeMode.Socket,
+        _ => throw new ArgumentException($"unknown wake-up mode '{s}' (spin, spin-futex, futex, socket)"),
+    };
+
+    public static string ModeName(WakeMode m) => m switch
+    {
+        WakeMode.Spin => "spin",
+        WakeMode.SpinFutex => "spin-futex",
+        WakeMode.Futex => "futex",
+        _ => "socket",
+    };
+
+    private static unsafe void InitPage(SharedRegion comm) => CommPageAccess.Initialise(comm.Base, 0, 1);
+
+    private static async Task<Result> MeasureAsync(WakeMode mode, int spinMicros, int iterations, string dm)
+    {
+        VmDirectory dir = VmDirectory.Create();
+        try
+        {
+            using SharedRegion ram = SharedRegion.Create(dir.RamFile, 4096);
+            using SharedRegion comm = SharedRegion.Create(dir.CommFile, CommPageLayout.VcpuStride);
+            InitPage(comm);
+            byte[] secret = RandomNumberGenerator.GetBytes(Protocol.SecretSize);
+            var stats = new ExitStatistics();
+            var router = new ExitRouter(stats) { RamSize = 4096 };
+            await using var server = new ControlServer(dir.SocketFile, secret, router, f => new Welcome(Protocol.Version, f, 1, 4096,
+                VmDirectory.RamFileName, VmDirectory.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, mode, spinMicros));
+            server.Start();
+            using var doorbellListener = mode == WakeMode.Socket ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) : null;
+            Task<Socket>? doorbellAccept = null;
+            if (doorbellListener is not null)
+            {
+                doorbellListener.Bind(new UnixDomainSocketEndPoint(Path.Combine(dir.Path, "doorbell.sock")));
+                doorbellListener.Listen(1);
+                doorbellAccept = doorbellListener.AcceptAsync();
+            }
+            using DeviceModelProcess proc = DeviceModelProcess.Start(dm, ["--bench", "--serial", "none"], dir.SocketFile, secret);
+            await server.Ready.WaitAsync(TimeSpan.FromSeconds(20));
+            using Socket? doorbell = doorbellAccept is null ? null : await doorbellAccept.WaitAsync(TimeSpan.FromSeconds(5));
+
+            var port = new DeviceModelPort(comm, 0, mode, spinMicros, stats, () => !proc.HasExited, null, StateBits.None, TimeSpan.FromSeconds(10), doorbell);
+            // Warm up (JIT tiers, page faults), then measure with fresh statistics.
+            for (int i = 0; i < 2000; i++) port.PortRead(0xBE00, 1);
+            var measured = new ExitStatistics();
+            var timed = new DeviceModelPort(comm, 0, mode, spinMicros, measured, () => !proc.HasExited, null, StateBits.None, TimeSpan.FromSeconds(10), doorbell);
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < iterations; i++)
+            {
+                ushort p = (ushort)(0xBE00 + (i & 0xFF));
+                ulong v = timed.Exchange(ExitReason.PortIo, p, 4, ExitDirection.Read, 0, ExitFlags.None, 1);
+                if (v != (ulong)p + 1) throw new InvalidOperationException($"round trip {i}: got 0x{v:X} for port 0x{p:X} ({timed.Failed})");
+            }
+            sw.Stop();
+            double[] pct = measured.RoundTripLatency.PercentilesMicros(50, 90, 99);
+            await server.SendShutdownAsync(0, "benchmark done");
+            proc.WaitOrKill(TimeSpan.FromSeconds(5));
+            return new Result(mode, spinMicros, measured.RoundTrips, pct[0], pct[1], pct[2], sw.Elapsed.TotalMicroseconds / iterations, 0);
+        }
+        finally
+        {
+            dir.Remove();
+        }
+    }
+}

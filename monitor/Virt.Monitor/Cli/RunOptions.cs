@@ -1,0 +1,108 @@
+using System.Globalization;
+using Virt.Shared.Wakeup;
+
+namespace Virt.Monitor.Cli;
+
+/// <summary>The options of `virt run`, QEMU-style where QEMU has one.</summary>
+public sealed record RunOptions
+{
+    public long MemoryBytes { get; init; } = 64L << 20;
+    public string? Kernel { get; init; }
+    public IReadOnlyList<string> Initrd { get; init; } = [];
+    public string Append { get; init; } = "";
+    public string? Bios { get; init; }
+    public string Serial { get; init; } = "stdio";
+    /// <summary>"virt-dm" (bundled), a path, "external" (wait for a device model started by hand), or "none".</summary>
+    public string DeviceModel { get; init; } = "virt-dm";
+    public string? StatsFile { get; init; }
+    public bool Demo { get; init; }
+    public WakeMode Wake { get; init; } = WakeMode.Futex;
+    public int SpinMicros { get; init; } = 50;
+    public bool Quiet { get; init; }
+
+    public const string Usage = """
+        usage: virt run [options]
+          -m SIZE                guest RAM, e.g. 64M, 1G (default 64M; a bare number is MiB)
+          --kernel FILE          Multiboot ELF kernel
+          --initrd FILE[,FILE]   Multiboot modules (comma-separated, as QEMU)
+          --append STRING        kernel command line
+          --bios ROM             firmware image mapped below 4 GiB; the CPU starts at its reset vector
+          --demo                 run the bundled demo guest
+          --serial stdio|file:PATH|none   where COM1 goes (default stdio)
+          --dm NAME|PATH|external|none    device model (default: virt-dm next to virt)
+          --stats FILE.json      write the exit statistics as JSON
+          --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default futex: docs/wakeup.md)
+          --spin-us N            spin time before sleeping, for spin-futex (default 50)
+          -q, --quiet            no progress and no report on stderr
+        exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
+        interrupts off; 2 bad usage or image; 4 device model failure; 6 triple fault; 8 internal error; 130 interrupted.
+        """;
+
+    public static RunOptions Parse(string[] args)
+    {
+        var o = new RunOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value\n{Usage}");
+            o = a switch
+            {
+                "-m" or "--memory" => o with { MemoryBytes = ParseSize(Next()) },
+                "--kernel" or "-kernel" => o with { Kernel = Next() },
+                "--initrd" or "-initrd" => o with { Initrd = Next().Split(',', StringSplitOptions.RemoveEmptyEntries) },
+                "--append" or "-append" => o with { Append = Next() },
+                "--bios" or "-bios" => o with { Bios = Next() },
+                "--serial" or "-serial" => o with { Serial = CheckSerial(Next()) },
+                "--dm" => o with { DeviceModel = Next() },
+                "--stats" => o with { StatsFile = Next() },
+                "--demo" => o with { Demo = true },
+                "--wakeup" => o with { Wake = ParseWake(Next()) },
+                "--spin-us" => o with { SpinMicros = ParseInt(a, Next(), 0, 1_000_000) },
+                "-q" or "--quiet" => o with { Quiet = true },
+                "-h" or "--help" => throw new HelpRequested(),
+                _ => throw new ArgumentException($"unknown option '{a}'\n{Usage}"),
+            };
+        }
+        int images = (o.Kernel is null ? 0 : 1) + (o.Bios is null ? 0 : 1) + (o.Demo ? 1 : 0);
+        if (images == 0) throw new ArgumentException($"nothing to run: give --kernel FILE, --bios ROM or --demo\n{Usage}");
+        if (o.Demo && o.Kernel is not null) throw new ArgumentException("--demo and --kernel exclude each other");
+        if (o.Initrd.Count > 0 && o.Kernel is null) throw new ArgumentException("--initrd needs --kernel");
+        return o;
+    }
+
+    public sealed class HelpRequested : Exception;
+
+    private static string CheckSerial(string s) =>
+        s is "stdio" or "none" || (s.StartsWith("file:", StringComparison.Ordinal) && s.Length > 5)
+            ? s
+            : throw new ArgumentException($"--serial {s}: expected stdio, file:PATH or none");
+
+    private static WakeMode ParseWake(string s) => s switch
+    {
+        "spin" => WakeMode.Spin,
+        "spin-futex" => WakeMode.SpinFutex,
+        "futex" => WakeMode.Futex,
+        _ => throw new ArgumentException($"--wakeup {s}: expected spin, spin-futex or futex"),
+    };
+
+    private static int ParseInt(string option, string s, int min, int max) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
+            ? v
+            : throw new ArgumentException($"{option} {s}: expected a number from {min} to {max}");
+
+    /// <summary>QEMU's -m: a number with an optional K/M/G suffix; no suffix means MiB.</summary>
+    public static long ParseSize(string s)
+    {
+        if (s.Length == 0) throw new ArgumentException("-m needs a size");
+        char suffix = char.ToUpperInvariant(s[^1]);
+        int shift = suffix switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => -1 };
+        string digits = shift < 0 ? s : s[..^1];
+        if (shift < 0) shift = 20;
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0)
+            throw new ArgumentException($"-m {s}: expected a size such as 64M or 1G");
+        long bytes = n << shift;
+        if (bytes < (2L << 20) || bytes > 3L << 30 || (bytes & 0xFFF) != 0)
+            throw new ArgumentException($"-m {s}: guest RAM must be from 2 MiB to 3 GiB, a multiple of 4 KiB");
+        return bytes;
+    }
+}

@@ -1,0 +1,37 @@
+using Virt.Monitor.Bench;
+
+namespace Virt.Monitor.Cli;
+
+/// <summary>Top-level command dispatch: `virt run ...`, `virt bench wakeup ...`.</summary>
+public static class VirtCommand
+{
+    public const string Usage = """
+        usage: virt run [options]            run a guest (virt run --help)
+               virt bench wakeup [options]   measure the monitor/device-model round trip
+        """;
+
+    public static async Task<int> MainAsync(string[] args)
+    {
+        try
+        {
+            return args switch
+            {
+                ["run", .. var rest] => await RunCommand.RunAsync(rest),
+                ["bench", "wakeup", .. var rest] => await WakeupBenchmark.RunAsync(rest),
+                ["-h" or "--help"] => Help(0),
+                _ => Help(2),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"virt: {e.Message}");
+            return ExitStatus.BadUsage;
+        }
+    }
+
+    private static int Help(int status)
+    {
+        (status == 0 ? Console.Out : Console.Error).WriteLine(Usage);
+        return status;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using Virt.Shared.Control;
+
+namespace Virt.Monitor.Launch;
+
+/// <summary>
+/// Finds and starts the device model process. The secret goes in the child's environment (never
+/// on its command line, which every user can read in /proc); stdin, stdout and stderr are
+/// inherited so the guest's serial console is virt's console.
+/// </summary>
+public sealed class DeviceModelProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private DeviceModelProcess(Process process) => _process = process;
+
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    public string ExitDescription
+    {
+        get
+        {
+            if (!_process.HasExited) return "running";
+            int code = _process.ExitCode;
+            // .NET reports death by signal N as 128 + N.
+            return code > 128 ? $"killed by signal {code - 128}" : $"exited with status {code}";
+        }
+    }
+
+    /// <summary>
+    /// Resolves --dm: a path (contains '/'), or a name looked up next to the virt executable,
+    /// as an apphost or as NAME.dll run by the same dotnet host.
+    /// </summary>
+    public static (string FileName, string[] Prefix) Locate(string nameOrPath)
+    {
+        if (nameOrPath.Contains('/'))
+        {
+            string full = Path.GetFullPath(nameOrPath);
+            if (!File.Exists(full)) throw new FileNotFoundException($"device model {full} does not exist");
+            return full.EndsWith(".dll", StringComparison.Ordinal) ? (DotnetHost(), [full]) : (full, []);
+        }
+        string baseDir = AppContext.BaseDirectory;
+        string apphost = Path.Combine(baseDir, nameOrPath);
+        if (File.Exists(apphost)) return (apphost, []);
+        string dll = Path.Combine(baseDir, nameOrPath + ".dll");
+        if (File.Exists(dll)) return (DotnetHost(), [dll]);
+        throw new FileNotFoundException($"device model '{nameOrPath}' not found next to virt in {baseDir} (give --dm PATH)");
+    }
+
+    private static string DotnetHost()
+    {
+        string? host = Environment.ProcessPath;
+        if (host is not null && Path.GetFileNameWithoutExtension(host) == "dotnet") return host;
+        string? root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        return root is not null && File.Exists(Path.Combine(root, "dotnet")) ? Path.Combine(root, "dotnet") : "dotnet";
+    }
+
+    public static DeviceModelProcess Start(string nameOrPath, IEnumerable<string> args, string socketPath, byte[] secret)
+    {
+        var (file, prefix) = Locate(nameOrPath);
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false };
+        foreach (string a in prefix) psi.ArgumentList.Add(a);
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        psi.Environment[Protocol.SocketEnvironmentVariable] = socketPath;
+        psi.Environment[Protocol.SecretEnvironmentVariable] = Convert.ToHexString(secret);
+        var p = Process.Start(psi) ?? throw new IOException($"could not start {file}");
+        return new DeviceModelProcess(p);
+    }
+
+    /// <summary>Waits for the process to leave; kills it if it does not within the timeout.</summary>
+    public void WaitOrKill(TimeSpan timeout)
+    {
+        if (_process.WaitForExit(timeout)) return;
+        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        _process.WaitForExit(TimeSpan.FromSeconds(2));
+    }
+
+    public void Dispose() => _process.Dispose();
+}

@@ -1,0 +1,70 @@
+namespace Virt.Monitor.Stats;
+
+/// <summary>
+/// What the exit path counts: exits by reason and target, accesses per port, round trips and
+/// their latency, values refused from the comm page. Written by the VCPU thread only.
+/// </summary>
+public sealed class ExitStatistics
+{
+    private readonly long[] _portReads = new long[0x10000];
+    private readonly long[] _portWrites = new long[0x10000];
+    private readonly Dictionary<ulong, (long Reads, long Writes)> _mmioPages = new();
+
+    public Dictionary<string, long> ByReason { get; } = new();
+    public Dictionary<ExitTarget, long> ByTarget { get; } = new();
+    public Dictionary<string, long> Refused { get; } = new();
+    public LatencyRecorder RoundTripLatency { get; } = new();
+    public long RoundTrips => RoundTripLatency.Count;
+    public long StateFetches { get; set; }
+    public long StateCommits { get; set; }
+    public long IrqEdges { get; set; }
+    public long Halts { get; set; }
+
+    public long TotalExits { get; private set; }
+
+    private void Count(string reason, ExitTarget target)
+    {
+        TotalExits++;
+        ByReason[reason] = ByReason.GetValueOrDefault(reason) + 1;
+        ByTarget[target] = ByTarget.GetValueOrDefault(target) + 1;
+    }
+
+    public void Port(ushort port, bool read, ExitTarget target, bool isString = false)
+    {
+        Count((read ? "io-in" : "io-out") + (isString ? "-string" : ""), target);
+        if (read) _portReads[port]++;
+        else _portWrites[port]++;
+    }
+
+    public void Mmio(ulong address, bool read, ExitTarget target)
+    {
+        Count(read ? "mmio-read" : "mmio-write", target);
+        ulong page = address & ~0xFFFUL;
+        var (r, w) = _mmioPages.GetValueOrDefault(page);
+        _mmioPages[page] = read ? (r + 1, w) : (r, w + 1);
+    }
+
+    public void Halt()
+    {
+        Halts++;
+        TotalExits++;
+        ByReason["hlt"] = ByReason.GetValueOrDefault("hlt") + 1;
+    }
+
+    public void Refuse(string what)
+    {
+        Refused[what] = Refused.GetValueOrDefault(what) + 1;
+    }
+
+    public long RefusedTotal => Refused.Values.Sum();
+
+    /// <summary>Ports with any access: (port, reads, writes).</summary>
+    public IEnumerable<(ushort Port, long Reads, long Writes)> Ports()
+    {
+        for (int p = 0; p < 0x10000; p++)
+            if (_portReads[p] != 0 || _portWrites[p] != 0) yield return ((ushort)p, _portReads[p], _portWrites[p]);
+    }
+
+    public IEnumerable<(ulong Page, long Reads, long Writes)> MmioPages() =>
+        _mmioPages.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value.Reads, kv.Value.Writes));
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text.Json;
+using Virt.Monitor.Vm;
+using Virt.Shared.Abi;
+
+namespace Virt.Monitor.Stats;
+
+/// <summary>The end-of-run report: a table on stderr and the same figures as JSON (--stats).</summary>
+public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, long instructions,
+    DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort)
+{
+    private static readonly double[] Percentiles = [50, 90, 99];
+
+    public void WriteTable(TextWriter w)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        w.WriteLine(string.Create(ci, $"---- virt run: {end.Reason}; status {end.Status}; wall {wall.TotalSeconds:F3} s; {instructions:N0} instructions"));
+        w.WriteLine(string.Create(ci, $"exits {stats.TotalExits:N0}: ") + string.Join(", ", stats.ByReason.OrderByDescending(kv => kv.Value).Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
+        w.WriteLine("handled in: " + string.Join(", ", stats.ByTarget.Select(kv => string.Create(ci, $"{Target(kv.Key)} {kv.Value:N0}"))));
+        w.WriteLine($"{"device",-14} {"port",6} {"reads",10} {"writes",10}");
+        foreach (var (port, reads, writes) in stats.Ports())
+            w.WriteLine(string.Create(ci, $"{deviceOfPort(port),-14} {"0x" + port.ToString("X", ci),6} {reads,10:N0} {writes,10:N0}"));
+        foreach (var (page, reads, writes) in stats.MmioPages())
+            w.WriteLine(string.Create(ci, $"{"mmio",-14} {"0x" + page.ToString("X", ci),6} {reads,10:N0} {writes,10:N0}"));
+        double[] p = stats.RoundTripLatency.PercentilesMicros(Percentiles);
+        w.WriteLine(p.Length == 0
+            ? "round trips 0"
+            : string.Create(ci, $"round trips {stats.RoundTrips:N0}; latency p50 {p[0]:F2} us, p90 {p[1]:F2} us, p99 {p[2]:F2} us"));
+        if (stats.Refused.Count > 0)
+            w.WriteLine("refused from the comm page: " + string.Join(", ", stats.Refused.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value}"))));
+        w.WriteLine(string.Create(ci, $"irq edges from the device model {stats.IrqEdges:N0}; state fetches {stats.StateFetches}; state commits {stats.StateCommits}"));
+    }
+
+    private static string Target(ExitTarget t) => t switch
+    {
+        ExitTarget.Monitor => "monitor",
+        ExitTarget.DeviceModel => "device-model",
+        _ => "unclaimed",
+    };
+
+    public void WriteJson(string path)
+    {
+        using var stream = File.Create(path);
+        using var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        j.WriteStartObject();
+        j.WriteNumber("status", end.Status);
+        j.WriteString("end", end.Kind);
+        j.WriteString("reason", end.Reason);
+        j.WriteNumber("wallSeconds", wall.TotalSeconds);
+        j.WriteNumber("instructions", instructions);
+        j.WriteNumber("exits", stats.TotalExits);
+        j.WriteStartObject("exitsByReason");
+        foreach (var kv in stats.ByReason) j.WriteNumber(kv.Key, kv.Value);
+        j.WriteEndObject();
+        j.WriteStartObject("exitsByTarget");
+        foreach (var kv in stats.ByTarget) j.WriteNumber(Target(kv.Key), kv.Value);
+        j.WriteEndObject();
+        j.WriteStartArray("ports");
+        foreach (var (port, reads, writes) in stats.Ports())
+        {
+            j.WriteStartObject();
+            j.WriteString("device", deviceOfPort(port));
+            j.WriteNumber("port", port);
+            j.WriteNumber("reads", reads);
+            j.WriteNumber("writes", writes);
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
+        j.WriteStartArray("mmioPages");
+        foreach (var (page, reads, writes) in stats.MmioPages())
+        {
+            j.WriteStartObject();
+            j.WriteNumber("page", page);
+            j.WriteNumber("reads", reads);
+            j.WriteNumber("writes", writes);
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
+        j.WriteStartObject("roundTrips");
+        j.WriteNumber("count", stats.RoundTrips);
+        double[] p = stats.RoundTripLatency.PercentilesMicros(Percentiles);
+        if (p.Length > 0)
+        {
+            j.WriteNumber("p50Micros", p[0]);
+            j.WriteNumber("p90Micros", p[1]);
+            j.WriteNumber("p99Micros", p[2]);
+        }
+        j.WriteEndObject();
+        j.WriteStartObject("refused");
+        foreach (var kv in stats.Refused) j.WriteNumber(kv.Key, kv.Value);
+        j.WriteEndObject();
+        j.WriteNumber("refusedTotal", stats.RefusedTotal);
+        j.WriteNumber("irqEdges", stats.IrqEdges);
+        j.WriteNumber("stateFetches", stats.StateFetches);
+        j.WriteNumber("stateCommits", stats.StateCommits);
+        j.WriteNumber("halts", stats.Halts);
+        j.WriteStartObject("deviceModelCounters");
+        j.WriteNumber("exitsServed", deviceCounters.ExitsServed);
+        j.WriteNumber("irqChanges", deviceCounters.IrqChanges);
+        j.WriteNumber("unhandled", deviceCounters.Unhandled);
+        j.WriteEndObject();
+        j.WriteEndObject();
+    }
+}

@@ -1,0 +1,68 @@
+using Virt.Cpu.State;
+using Virt.Monitor.Exits;
+using Virt.Shared.Abi;
+
+namespace Virt.Monitor.Vm;
+
+/// <summary>
+/// The comm page's state areas for the interpreter's CPU. Saves GPRS, SEGS, CRS, DRS. Accepts a
+/// GPRS commit only (segments, control registers and the rest could put the VCPU in states the
+/// engine must not reach from a device model; refused until a device needs them). A committed
+/// GPRS is loaded when the exit completes, before the instruction finishes: an IN then still
+/// writes its destination register, and EIP still advances past the instruction.
+/// </summary>
+public sealed unsafe class CpuStateAccess(Cpu.Cpu cpu) : IVcpuStateAccess
+{
+    public StateBits Savable => StateBits.Gprs | StateBits.Segs | StateBits.Crs | StateBits.Drs;
+    public StateBits Committable => StateBits.Gprs;
+
+    // EFLAGS bits a commit may not change: bit 1 must be 1; 3, 5, 15 and 22-31 must be 0.
+    private const uint MustBeOne = Flags.Reserved1;
+    private const uint MustBeZero = (1u << 3) | (1u << 5) | (1u << 15) | 0xFFC0_0000u;
+
+    public void Save(StateBits areas, ref CommPage page)
+    {
+        CpuState s = cpu.State;
+        if ((areas & StateBits.Gprs) != 0)
+        {
+            ref GprArea g = ref page.Gprs;
+            g.Eax = s.Eax; g.Ecx = s.Ecx; g.Edx = s.Edx; g.Ebx = s.Ebx;
+            g.Esp = s.Esp; g.Ebp = s.Ebp; g.Esi = s.Esi; g.Edi = s.Edi;
+            g.Eip = s.Eip; g.Eflags = s.Eflags;
+        }
+        if ((areas & StateBits.Segs) != 0)
+        {
+            ref SegsArea a = ref page.Segs;
+            Copy(ref a.Es, s.Es); Copy(ref a.Cs, s.Cs); Copy(ref a.Ss, s.Ss); Copy(ref a.Ds, s.Ds);
+            Copy(ref a.Fs, s.Fs); Copy(ref a.Gs, s.Gs); Copy(ref a.Ldtr, s.Ldtr); Copy(ref a.Tr, s.Tr);
+            a.Gdtr.Base = s.Gdtr.Base; a.Gdtr.Limit = s.Gdtr.Limit;
+            a.Idtr.Base = s.Idtr.Base; a.Idtr.Limit = s.Idtr.Limit;
+        }
+        if ((areas & StateBits.Crs) != 0)
+        {
+            page.Crs.Cr0 = s.Cr0; page.Crs.Cr2 = s.Cr2; page.Crs.Cr3 = s.Cr3; page.Crs.Cr4 = s.Cr4;
+        }
+        if ((areas & StateBits.Drs) != 0)
+            for (int i = 0; i < 8; i++) page.Drs.Dr[i] = s.GetDr(i);
+    }
+
+    private static void Copy(ref SegmentArea to, SegmentRegister from)
+    {
+        to.Base = from.Base;
+        to.Limit = from.Limit;
+        to.Selector = from.Selector;
+        to.Attributes = from.Attributes;
+    }
+
+    public string? Commit(StateBits areas, ref CommPage page)
+    {
+        if ((areas & ~Committable) != 0) return $"cannot commit {areas & ~Committable}";
+        ref GprArea g = ref page.Gprs;
+        if ((g.Eflags & MustBeOne) == 0 || (g.Eflags & MustBeZero) != 0) return $"EFLAGS 0x{g.Eflags:X8} has reserved bits wrong";
+        CpuState s = cpu.State;
+        s.Eax = g.Eax; s.Ecx = g.Ecx; s.Edx = g.Edx; s.Ebx = g.Ebx;
+        s.Esp = g.Esp; s.Ebp = g.Ebp; s.Esi = g.Esi; s.Edi = g.Edi;
+        s.Eflags = (s.Eflags & ~Flags.Writable) | (g.Eflags & Flags.Writable);
+        return null;
+    }
+}

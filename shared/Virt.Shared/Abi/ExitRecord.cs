@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+
+namespace Virt.Shared.Abi;
+
+/// <summary>
+/// The exit the monitor hands to the device model. The monitor writes everything up to Data and
+/// clears Status; the device model writes Data (reads), Status and StatusArg, then rings DoneSeq.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public struct ExitRecord
+{
+    /// <summary><see cref="ExitReason"/>.</summary>
+    [FieldOffset(0x00)] public uint Reason;
+    /// <summary>The value of the monitor's doorbell Seq for this exit.</summary>
+    [FieldOffset(0x04)] public uint Seq;
+    /// <summary>Port number (PortIo) or guest-physical address (Mmio).</summary>
+    [FieldOffset(0x08)] public ulong Address;
+    /// <summary>Bytes per access (per element for string I/O): 1, 2, 4, or 8 for MMIO.</summary>
+    [FieldOffset(0x10)] public byte Size;
+    /// <summary><see cref="ExitDirection"/>.</summary>
+    [FieldOffset(0x11)] public byte Direction;
+    /// <summary><see cref="ExitFlags"/>.</summary>
+    [FieldOffset(0x12)] public byte Flags;
+    /// <summary>String I/O: elements in the data page (Count * Size &lt;= 4096); 1 otherwise.</summary>
+    [FieldOffset(0x14)] public uint Count;
+    /// <summary>OUT / MMIO write value, or the IN / MMIO read result (low Size bytes count).</summary>
+    [FieldOffset(0x18)] public ulong Data;
+    /// <summary><see cref="CompletionStatus"/>, written by the device model.</summary>
+    [FieldOffset(0x20)] public uint Status;
+    /// <summary>Argument of the status (StopVm: the value written to the exit port).</summary>
+    [FieldOffset(0x24)] public uint StatusArg;
+}

@@ -1,0 +1,53 @@
+namespace Virt.Shared.Control;
+
+/// <summary>Version, features and limits of the control protocol.</summary>
+public static class Protocol
+{
+    /// <summary>Major: incompatible changes. A monitor refuses a Hello with another major.</summary>
+    public const ushort Major = 1;
+    public const ushort Minor = 0;
+    public static uint Version => (uint)Major << 16 | Minor;
+
+    /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
+    public const int MaxPayload = 64 * 1024;
+
+    public const int HeaderSize = 8;
+    public const int SecretSize = 32;
+
+    /// <summary>Environment variable that carries the per-launch secret (hex) to a launched device model.</summary>
+    public const string SecretEnvironmentVariable = "VIRT_DM_SECRET";
+
+    /// <summary>Environment variable that carries the control socket path to a launched device model.</summary>
+    public const string SocketEnvironmentVariable = "VIRT_DM_SOCKET";
+}
+
+/// <summary>Optional parts of the protocol, negotiated in Hello / Welcome (accepted = offered AND supported).</summary>
+[Flags]
+public enum Features : ulong
+{
+    None = 0,
+    /// <summary>String I/O (INS/OUTS) goes to the device model through the data page, as one exit.</summary>
+    StringIo = 1 << 0,
+    /// <summary>The device model may commit state (state_commit) and ask for state (NeedState).</summary>
+    StateAccess = 1 << 1,
+    /// <summary>The device model drives IRQ lines through the IRQ words of VCPU 0's page.</summary>
+    IrqLines = 1 << 2,
+    /// <summary>Reserved for the batching issue: OUT batch ring.</summary>
+    OutBatchRing = 1 << 3,
+    /// <summary>Reserved for the batching issue: IN value table.</summary>
+    InValueTable = 1 << 4,
+
+    /// <summary>What this monitor implements today.</summary>
+    MonitorSupported = StringIo | StateAccess | IrqLines,
+}
+
+/// <summary>The Code of a Refused frame.</summary>
+public enum RefusalCode : uint
+{
+    BadSecret = 1,
+    VersionMismatch = 2,
+    ProtocolError = 3,
+    AlreadyAttached = 4,
+    ClaimOverlap = 5,
+    BadClaim = 6,
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Virt.Shared.Abi;
+
+namespace Virt.Shared.Wakeup;
+
+/// <summary>
+/// One direction of the wake-up protocol over a <see cref="DoorbellWords"/> in the comm page.
+/// The ringer publishes a new Seq (release) and, if the waiter said it sleeps, FUTEX_WAKEs it;
+/// the waiter polls Seq, then says it sleeps and FUTEX_WAITs on Seq. Both sides use a full
+/// fence between their store and their load (Dekker), and FUTEX_WAIT itself re-checks Seq in
+/// the kernel, so no wake-up is lost.
+/// </summary>
+public sealed unsafe class Doorbell
+{
+    private readonly DoorbellWords* _words;
+    private readonly Socket? _socket;
+    private readonly long _spinTicks;
+    private readonly byte[] _buffer = new byte[64];
+
+    public Doorbell(DoorbellWords* words, WakeMode mode, int spinMicros, Socket? socket = null)
+    {
+        if (mode == WakeMode.Socket && socket is null) throw new ArgumentException("socket mode needs a socket", nameof(socket));
+        if (mode is WakeMode.SpinFutex or WakeMode.Futex && !Futex.Supported) mode = WakeMode.Spin;
+        _words = words;
+        Mode = mode;
+        _socket = socket;
+        _spinTicks = mode switch
+        {
+            WakeMode.Spin => long.MaxValue,
+            WakeMode.SpinFutex => spinMicros * Stopwatch.Frequency / 1_000_000,
+            _ => 0,
+        };
+    }
+
+    public WakeMode Mode { get; }
+
+    /// <summary>The current Seq (acquire).</summary>
+    public uint Current => Volatile.Read(ref _words->Seq);
+
+    /// <summary>Publishes <paramref name="seq"/> and wakes the waiter if it sleeps.</summary>
+    public void Ring(uint seq)
+    {
+        if (Mode == WakeMode.Socket)
+        {
+            Volatile.Write(ref _words->Seq, seq);
+            _buffer[0] = 1;
+            _socket!.Send(_buffer.AsSpan(0, 1));
+            return;
+        }
+        // Interlocked.Exchange is a full fence: the store of Seq is visible before we read Sleeping.
+        Interlocked.Exchange(ref _words->Seq, seq);
+        if (Mode != WakeMode.Spin && Volatile.Read(ref _words->Sleeping) != 0)
+            Futex.Wake(&_words->Seq);
+    }
+
+    /// <summary>
+    /// Waits while Seq == <paramref name="old"/>, at most <paramref name="timeoutMicros"/>.
+    /// Returns the new Seq, or <paramref name="old"/> on timeout (the caller checks the peer is alive and waits again).
+    /// </summary>
+    public uint WaitWhile(uint old, long timeoutMicros)
+    {
+        uint v = Volatile.Read(ref _words->Seq);
+        if (v != old) return v;
+        long start = Stopwatch.GetTimestamp();
+        long deadline = start + timeoutMicros * Stopwatch.Frequency / 1_000_000;
+
+        if (Mode == WakeMode.Socket) return WaitSocket(old, timeoutMicros);
+
+        // Spin phase (not for Futex): PAUSE between polls so a sibling hyperthread runs.
+        if (Mode != WakeMode.Futex)
+        {
+            long spinEnd = _spinTicks == long.MaxValue ? deadline : Math.Min(deadline, start + _spinTicks);
+            int polls = 0;
+            while (true)
+            {
+                v = Volatile.Read(ref _words->Seq);
+                if (v != old) return v;
+                if ((++polls & 63) == 0 && Stopwatch.GetTimestamp() >= spinEnd) break;
+                Thread.SpinWait(1);
+            }
+            if (Mode == WakeMode.Spin) return old;
+        }
+
+        // Sleep phase.
+        while (true)
+        {
+            Interlocked.Exchange(ref _words->Sleeping, 1);
+            v = Volatile.Read(ref _words->Seq);
+            if (v == old)
+            {
+                long remaining = (deadline - Stopwatch.GetTimestamp()) * 1_000_000 / Stopwatch.Frequency;
+                if (remaining > 0) Futex.Wait(&_words->Seq, old, remaining);
+                v = Volatile.Read(ref _words->Seq);
+            }
+            Volatile.Write(ref _words->Sleeping, 0);
+            if (v != old || Stopwatch.GetTimestamp() >= deadline) return v;
+        }
+    }
+
+    private uint WaitSocket(uint old, long timeoutMicros)
+    {
+        long deadline = Stopwatch.GetTimestamp() + timeoutMicros * Stopwatch.Frequency / 1_000_000;
+        while (true)
+        {
+            uint v = Volatile.Read(ref _words->Seq);
+            if (v != old) return v;
+            long remaining = (deadline - Stopwatch.GetTimestamp()) * 1_000_000 / Stopwatch.Frequency;
+            if (remaining <= 0) return old;
+            if (_socket!.Poll((int)Math.Min(remaining, int.MaxValue), SelectMode.SelectRead))
+            {
+                if (_socket.Receive(_buffer) == 0) return old; // peer closed: the caller's liveness check notices
+            }
+        }
+    }
+}

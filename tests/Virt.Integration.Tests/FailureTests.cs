@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Virt.Integration.Tests.Support;
+
+namespace Virt.Integration.Tests;
+
+/// <summary>The device model dies, the monitor dies, the device model writes garbage.</summary>
+public class FailureTests
+{
+    [Fact]
+    public async Task Killing_the_device_model_mid_run_is_reported_and_leaves_nothing_behind()
+    {
+        string kernel = TempDir.WriteImage(TestGuests.TickForever());
+        using var run = VirtRun.Start(["run", "--kernel", kernel]);
+        await run.WaitUntilAsync(() => run.Stdout.Contains("tick") && Regex.IsMatch(run.Stderr, @"device model pid \d+"), "guest output");
+        int dmPid = int.Parse(Regex.Match(run.Stderr, @"device model pid (\d+)").Groups[1].Value);
+        using (var dm = Process.GetProcessById(dmPid)) dm.Kill();
+        int status = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(status == 4, $"status {status}\n{run.Describe()}");
+        Assert.Contains("device model lost", run.Stderr);
+        Assert.Empty(run.LeftoverVmDirectories());
+    }
+
+    [Fact]
+    public async Task When_the_monitor_dies_the_device_model_exits_and_removes_the_vm_directory()
+    {
+        string kernel = TempDir.WriteImage(TestGuests.TickForever());
+        using var run = VirtRun.Start(["run", "--kernel", kernel]);
+        await run.WaitUntilAsync(() => run.Stdout.Contains("tick") && Regex.IsMatch(run.Stderr, @"device model pid \d+"), "guest output");
+        int dmPid = int.Parse(Regex.Match(run.Stderr, @"device model pid (\d+)").Groups[1].Value);
+        using var dm = Process.GetProcessById(dmPid);
+        using (var virt = Process.GetProcessById(run.Pid)) virt.Kill(); // SIGKILL: no cleanup by the monitor
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await dm.WaitForExitAsync(cts.Token);
+        var sw = Stopwatch.StartNew();
+        while (run.LeftoverVmDirectories().Length > 0 && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(50);
+        Assert.Empty(run.LeftoverVmDirectories());
+    }
+
+    [Fact]
+    public async Task Garbage_from_a_hostile_device_model_is_refused_and_counted_and_the_guest_finishes()
+    {
+        string kernel = TempDir.WriteImage(TestGuests.PrintAndExit("still standing\r\n", 5));
+        string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats], new Dictionary<string, string> { ["VIRT_DM_HOSTILE"] = "1" });
+        int status = await run.WaitAsync();
+        Assert.True(status == 11, $"status {status}\n{run.Describe()}");
+        Assert.Contains("still standing", run.Stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(stats));
+        var refused = json.RootElement.GetProperty("refused");
+        foreach (string kind in new[] { "completion-seq", "state-commit", "irq-lines", "exit-record-changed", "data-width", "status", "state-wanted" })
+        {
+            Assert.True(refused.TryGetProperty(kind, out var n) && n.GetInt64() > 0, $"no '{kind}' refusal counted: {refused}\n{run.Describe()}");
+        }
+        Assert.Empty(run.LeftoverVmDirectories());
+    }
+}
