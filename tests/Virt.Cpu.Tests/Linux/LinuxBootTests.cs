@@ -11,7 +11,7 @@ namespace Virt.Cpu.Tests.Linux;
 /// </summary>
 public sealed class LinuxBootTests(ITestOutputHelper output)
 {
-    public const string CommandLine = "console=ttyS0 noapic nolapic acpi=off panic=-1 earlyprintk=serial,ttyS0,115200";
+    public const string CommandLine = "console=ttyS0 noapic nolapic acpi=off nokaslr panic=-1 earlyprintk=serial,ttyS0,115200";
 
     [LinuxGuestFact]
     public void Boots_to_the_initramfs_marker()
