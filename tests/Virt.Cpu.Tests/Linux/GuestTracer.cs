@@ -56,4 +56,20 @@ public sealed class GuestTracer(Cpu cpu, int capacity = 64)
     }
 
     public IEnumerable<string> Lines => _ring;
+
+    /// <summary>Disassembles guest code at a linear address (through the guest's page tables).</summary>
+    public IEnumerable<string> Disassemble(uint linear, int length)
+    {
+        var bytes = new byte[length + 16];
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            try { bytes[i] = cpu.Memory.Read8(Translate(linear + (uint)i)); } catch (InvalidOperationException) { break; }
+        }
+        var dec = Decoder.Create(32, new ByteArrayCodeReader(bytes), linear);
+        while (dec.IP < linear + (ulong)length)
+        {
+            dec.Decode(out var ins);
+            yield return $"{ins.IP:X8}: {ins}";
+        }
+    }
 }

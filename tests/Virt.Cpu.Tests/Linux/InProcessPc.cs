@@ -30,12 +30,23 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
     private readonly List<ITimedDevice> _timed = new();
     private readonly ConsoleSink _console;
 
-    public InProcessPc(uint ramBytes = 256u << 20, Action<byte>? consoleEcho = null)
+    /// <param name="nanosecondsPerInstruction">
+    /// 0: real time (devices and TSC on the host clock, HLT sleeps). Otherwise virtual time: an
+    /// <see cref="InstructionClock"/> at this many ns per instruction drives the TSC and devices.
+    /// </param>
+    public InProcessPc(uint ramBytes = 256u << 20, Action<byte>? consoleEcho = null, long nanosecondsPerInstruction = 0)
     {
         RamBytes = ramBytes;
         Ram = new GuestRam(ramBytes);
         Memory = new PhysicalMemory(Ram);
         Cpu = new Cpu(Memory, this) { InterruptController = this };
+        if (nanosecondsPerInstruction > 0)
+        {
+            VirtualClock = new InstructionClock(() => Cpu.InstructionsRetired, nanosecondsPerInstruction, DateTimeOffset.UtcNow);
+            Cpu.TscClock = VirtualClock;
+        }
+        Time = (TimeProvider?)VirtualClock ?? TimeProvider.System;
+        _guestStart = Time.GetTimestamp();
         _console = new ConsoleSink(consoleEcho);
 
         Pic = new DualPic8259();
@@ -62,7 +73,18 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
     public I8042Controller I8042 { get; }
     public PciHostBridge Pci { get; }
 
-    public TimeProvider Time => TimeProvider.System;
+    public TimeProvider Time { get; }
+
+    /// <summary>Set when the machine runs on virtual (instruction-count) time.</summary>
+    public InstructionClock? VirtualClock { get; }
+
+    private readonly long _guestStart;
+
+    /// <summary>Time on the machine's clock since it was built (virtual or host).</summary>
+    public TimeSpan GuestElapsed => Time.GetElapsedTime(_guestStart);
+
+    /// <summary>Wall time spent sleeping in HLT (host-time mode).</summary>
+    public TimeSpan HaltedWall { get; private set; }
 
     /// <summary>Everything the guest wrote to COM1 and port 0xE9.</summary>
     public string ConsoleText => _console.Text;
@@ -76,6 +98,9 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
     public GuestTracer? Tracer { get; set; }
 
     public long TraceFrom { get; set; }
+
+    /// <summary>When set, the EIP at the end of every slice is counted here (a poor man's profiler).</summary>
+    public Dictionary<uint, int>? EipSamples { get; set; }
 
     public string? StopReasonText { get; private set; }
 
@@ -112,10 +137,11 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
             if (until(this)) { StopReasonText = "condition met"; return; }
             if (wall.Elapsed > wallLimit) { StopReasonText = "wall-clock limit"; return; }
             foreach (var t in _timed) t.Advance();
-            long budget = sliceInstructions;
+            long budget = Math.Min(sliceInstructions, InstructionsToNextDeadline());
             if (Tracer != null && Cpu.InstructionsRetired >= TraceFrom) { Tracer.Record(); budget = 1; }
             else if (Tracer != null) budget = Math.Min(budget, TraceFrom - Cpu.InstructionsRetired);
             var r = Cpu.Run(budget);
+            if (EipSamples != null) { uint e = Cpu.State.Eip; EipSamples[e] = EipSamples.GetValueOrDefault(e) + 1; }
             if (ResetReason != null) { StopReasonText = "reset: " + ResetReason; return; }
             if (r == StopReason.Shutdown) { StopReasonText = "shutdown: " + Cpu.ShutdownReason; return; }
             if (r == StopReason.Halted)
@@ -126,21 +152,47 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
         }
     }
 
-    /// <summary>HLT: sleep until the earliest timed-device deadline (at most 10 ms, so the loop stays responsive).</summary>
-    private void WaitForDeadline()
+    private TimeSpan? NextDeadline()
     {
-        TimeSpan wait = TimeSpan.FromMilliseconds(10);
+        TimeSpan? next = null;
         foreach (var t in _timed)
         {
-            if (t.NextDeadline is { } d && d < wait) wait = d;
+            if (t.NextDeadline is { } d && (next == null || d < next)) next = d;
         }
+        return next;
+    }
+
+    /// <summary>Slices end at the next device deadline so timer interrupts arrive on time (virtual time: exactly).</summary>
+    private long InstructionsToNextDeadline()
+    {
+        if (NextDeadline() is not { } d) return long.MaxValue;
+        // Host time: assume ~50 instructions per microsecond, a rough figure for this interpreter.
+        long nsPer = VirtualClock?.NanosecondsPerInstruction ?? 20;
+        return Math.Max(1, d.Ticks * 100 / nsPer);
+    }
+
+    /// <summary>
+    /// HLT: until the earliest timed-device deadline. Virtual time skips there at once; host time
+    /// sleeps (at most 10 ms, so the loop stays responsive).
+    /// </summary>
+    private void WaitForDeadline()
+    {
+        if (VirtualClock != null)
+        {
+            VirtualClock.Skip(NextDeadline() ?? TimeSpan.FromMilliseconds(10));
+            return;
+        }
+        TimeSpan wait = TimeSpan.FromMilliseconds(10);
+        if (NextDeadline() is { } n && n < wait) wait = n;
         if (wait <= TimeSpan.Zero) return;
+        long t0 = Stopwatch.GetTimestamp();
         if (wait > TimeSpan.FromMilliseconds(2)) Thread.Sleep(wait);
         else
         {
             long end = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
             while (Stopwatch.GetTimestamp() < end) Thread.SpinWait(50);
         }
+        HaltedWall += Stopwatch.GetElapsedTime(t0);
     }
 
     // ---- IInterruptController ----
