@@ -170,13 +170,15 @@ public sealed partial class Cpu
             case Mnemonic.Bts: ExecBitTest(in ins, 1); break;
             case Mnemonic.Btr: ExecBitTest(in ins, 2); break;
             case Mnemonic.Btc: ExecBitTest(in ins, 3); break;
-            case Mnemonic.Bsf: case Mnemonic.Bsr:
+            // F3 0F BC/BD are TZCNT/LZCNT only on BMI1/ABM CPUs; on an i686 the REP prefix is ignored
+            // and they are BSF/BSR (Linux's __ffs uses "rep; bsf" on purpose, relying on exactly that).
+            case Mnemonic.Bsf: case Mnemonic.Bsr: case Mnemonic.Tzcnt: case Mnemonic.Lzcnt:
                 {
                     int bits = OpBits(in ins, 0);
                     uint src = ReadOperand(in ins, 1, bits);
                     uint f = GetEflags() & ~Flags.Arith;
                     if (src == 0) { f |= Flags.ZF; SetArithFlags(f); break; }
-                    uint idx = ins.Mnemonic == Mnemonic.Bsf ? (uint)BitOperations.TrailingZeroCount(src) : (uint)(31 - BitOperations.LeadingZeroCount(src));
+                    uint idx = ins.Mnemonic is Mnemonic.Bsf or Mnemonic.Tzcnt ? (uint)BitOperations.TrailingZeroCount(src) : (uint)(31 - BitOperations.LeadingZeroCount(src));
                     WriteOperand(in ins, 0, bits, idx);
                     SetSzpFlags(idx, bits, false, false);
                     SetFlag(Flags.ZF, false);

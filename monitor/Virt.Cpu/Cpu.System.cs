@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Iced.Intel;
 using Virt.Cpu.Execution;
 using Virt.Cpu.State;
@@ -14,6 +13,20 @@ public sealed partial class Cpu
 
     /// <summary>The virtual TSC's frequency: RDTSC counts host time at this rate.</summary>
     public long TscHz { get; set; } = 1_000_000_000;
+
+    private TimeProvider _tscClock = TimeProvider.System;
+
+    /// <summary>
+    /// The clock RDTSC counts (the host's by default). A host that runs devices on a virtual clock
+    /// (e.g. time derived from instructions retired, for deterministic runs) sets the same clock
+    /// here so the TSC and the timers agree, as Linux's TSC calibration against the PIT requires.
+    /// Setting it restarts the TSC at 0.
+    /// </summary>
+    public TimeProvider TscClock
+    {
+        get => _tscClock;
+        set { _tscClock = value; _tscOffset = -value.GetTimestamp(); }
+    }
 
     /// <summary>Whether CPUID reports a local APIC (the monitor sets this when it provides one).</summary>
     public bool HasApic { get; set; }
@@ -31,20 +44,20 @@ public sealed partial class Cpu
         _msrs[MsrSysenterEsp] = 0;
         _msrs[MsrSysenterEip] = 0;
         _msrs[0x1A0] = 1;                // IA32_MISC_ENABLE: fast strings
-        _tscOffset = -Stopwatch.GetTimestamp();
+        _tscOffset = -_tscClock.GetTimestamp();
     }
 
     /// <summary>The virtual time-stamp counter.</summary>
     public ulong ReadTsc()
     {
-        long ticks = Stopwatch.GetTimestamp() + _tscOffset;
-        return (ulong)(long)((Int128)ticks * TscHz / Stopwatch.Frequency);
+        long ticks = _tscClock.GetTimestamp() + _tscOffset;
+        return (ulong)(long)((Int128)ticks * TscHz / _tscClock.TimestampFrequency);
     }
 
     private void WriteTsc(ulong value)
     {
-        long wantTicks = (long)((Int128)(long)value * Stopwatch.Frequency / TscHz);
-        _tscOffset = wantTicks - Stopwatch.GetTimestamp();
+        long wantTicks = (long)((Int128)(long)value * _tscClock.TimestampFrequency / TscHz);
+        _tscOffset = wantTicks - _tscClock.GetTimestamp();
     }
 
     private void RequireCpl0()
