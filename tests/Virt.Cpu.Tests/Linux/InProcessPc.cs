@@ -28,13 +28,15 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
     private readonly IDevice?[] _ports = new IDevice?[65536];
     private readonly List<IDevice> _devices = new();
     private readonly List<ITimedDevice> _timed = new();
+    private readonly List<(BusRange Range, IDevice Device)> _mmio = new();
     private readonly ConsoleSink _console;
 
     /// <param name="nanosecondsPerInstruction">
     /// 0: real time (devices and TSC on the host clock, HLT sleeps). Otherwise virtual time: an
     /// <see cref="InstructionClock"/> at this many ns per instruction drives the TSC and devices.
     /// </param>
-    public InProcessPc(uint ramBytes = 256u << 20, Action<byte>? consoleEcho = null, long nanosecondsPerInstruction = 0)
+    /// <param name="withApic">Adds a local APIC and an I/O APIC (and reports the APIC in CPUID); otherwise PIC + PIT only.</param>
+    public InProcessPc(uint ramBytes = 256u << 20, Action<byte>? consoleEcho = null, long nanosecondsPerInstruction = 0, bool withApic = false)
     {
         RamBytes = ramBytes;
         Ram = new GuestRam(ramBytes);
@@ -60,8 +62,24 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
         I8042.ResetRequested += () => RequestReset("i8042 reset pulse");
         I8042.A20Changed += on => Memory.A20Enabled = on;
         Pci.ResetRequested += _ => RequestReset("0xCF9 reset control");
+        if (withApic)
+        {
+            LocalApic = new LocalApic();
+            IoApic = new IoApic();
+            LocalApic.ExtIntPending = () => Pic.HasInterrupt;
+            LocalApic.ExtIntAcknowledge = Pic.Acknowledge;
+            LocalApic.NmiRequested += Cpu.RaiseNmi;
+            LocalApic.EndOfInterrupt += IoApic.EndOfInterrupt;
+            LocalApic.ConfigureVirtualWire();  // what the BIOS would leave
+            IoApic.Deliver = LocalApic.AcceptInterrupt;
+            Add(LocalApic); Add(IoApic);
+            Cpu.HasApic = true;
+        }
         PcBiosState.Prepare(Memory);
     }
+
+    public LocalApic? LocalApic { get; }
+    public IoApic? IoApic { get; }
 
     public uint RamBytes { get; }
     public GuestRam Ram { get; }
@@ -114,7 +132,7 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
         if (d is ITimedDevice t) _timed.Add(t);
         foreach (var r in d.Ranges)
         {
-            if (r.Space != BusSpace.Port) continue;
+            if (r.Space == BusSpace.Mmio) { _mmio.Add((r, d)); Memory.MapMmio((uint)r.Start, (uint)r.Length); continue; }
             for (ulong p = r.Start; p < r.End; p++) _ports[p] ??= d;
         }
     }
@@ -196,9 +214,9 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
     }
 
     // ---- IInterruptController ----
-    public bool HasInterrupt => Pic.HasInterrupt;
+    public bool HasInterrupt => LocalApic?.HasInterrupt ?? Pic.HasInterrupt;
 
-    public int AcknowledgeInterrupt() => Pic.Acknowledge();
+    public int AcknowledgeInterrupt() => LocalApic?.Acknowledge() ?? Pic.Acknowledge();
 
     // ---- IExitHandler ----
     public uint PortIn(ushort port, int size)
@@ -218,12 +236,26 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
 
     private void Unclaimed(ushort port) => UnclaimedPorts[port] = UnclaimedPorts.GetValueOrDefault(port) + 1;
 
-    public ulong MmioRead(ulong address, int size) => size == 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+    public ulong MmioRead(ulong address, int size)
+    {
+        foreach (var (r, d) in _mmio)
+            if (r.Contains(address)) return d.MmioRead(address, size);
+        return size == 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+    }
 
-    public void MmioWrite(ulong address, int size, ulong value) { }
+    public void MmioWrite(ulong address, int size, ulong value)
+    {
+        foreach (var (r, d) in _mmio)
+            if (r.Contains(address)) { d.MmioWrite(address, size, value); return; }
+    }
 
     // ---- IDeviceHost ----
-    public void SetIrq(int line, bool high) => Pic.SetIrq(line, high);
+    public void SetIrq(int line, bool high)
+    {
+        Pic.SetIrq(line, high);
+        // The MP table's routing: ISA IRQ0 on pin 2, the others on their own pin.
+        IoApic?.SetPin(line == 0 ? 2 : line, high);
+    }
 
     public void ReadGuest(ulong address, Span<byte> into) => Memory.Read((uint)address, into);
 

@@ -14,7 +14,15 @@ public sealed class LinuxBootTests(ITestOutputHelper output)
     public const string CommandLine = "console=ttyS0 noapic nolapic acpi=off nokaslr panic=-1 earlyprintk=serial,ttyS0,115200";
 
     [LinuxGuestFact]
-    public void Boots_to_the_initramfs_marker()
+    public void Boots_to_the_initramfs_marker() => Boot(CommandLine, withApic: false);
+
+    /// <summary>The same boot with the local APIC and I/O APIC found through the MP table.</summary>
+    [LinuxGuestFact]
+    public void Boots_to_the_initramfs_marker_with_apics() => Boot(ApicCommandLine, withApic: true);
+
+    public const string ApicCommandLine = "console=ttyS0 acpi=off nokaslr panic=-1 earlyprintk=serial,ttyS0,115200";
+
+    private void Boot(string commandLine, bool withApic)
     {
         byte[] kernel = File.ReadAllBytes(GuestFiles.Kernel);
         byte[] initrd = File.ReadAllBytes(GuestFiles.SmokeInitramfs);
@@ -22,8 +30,8 @@ public sealed class LinuxBootTests(ITestOutputHelper output)
         using var log = Environment.GetEnvironmentVariable("VIRT_LINUX_CONSOLE") is { Length: > 0 } path ? new FileStream(path, FileMode.Create) : null;
         // Virtual time (10 ns per instruction, a 100 MIPS machine) unless VIRT_LINUX_HOST_TIME=1.
         long nsPerInstruction = Environment.GetEnvironmentVariable("VIRT_LINUX_HOST_TIME") == "1" ? 0 : 10;
-        using var pc = new InProcessPc(consoleEcho: log == null ? null : b => { log.WriteByte(b); if (b == '\n') log.Flush(); }, nanosecondsPerInstruction: nsPerInstruction);
-        var layout = pc.LoadLinux(kernel, initrd, CommandLine);
+        using var pc = new InProcessPc(consoleEcho: log == null ? null : b => { log.WriteByte(b); if (b == '\n') log.Flush(); }, nanosecondsPerInstruction: nsPerInstruction, withApic: withApic);
+        var layout = pc.LoadLinux(kernel, initrd, commandLine);
         output.WriteLine($"kernel {kernel.Length} bytes at 0x{layout.KernelAddress:X}, initrd {layout.InitrdSize} bytes at 0x{layout.InitrdAddress:X}, entry 0x{layout.EntryPoint:X}");
 
         if (long.TryParse(Environment.GetEnvironmentVariable("VIRT_LINUX_TRACE_FROM"), out long traceFrom))
