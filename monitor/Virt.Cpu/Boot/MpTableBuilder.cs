@@ -7,8 +7,9 @@ namespace Virt.Cpu.Boot;
 /// Builds an Intel MultiProcessor Specification 1.4 table set (floating pointer + configuration
 /// table) describing the machine Linux should find without ACPI: one processor (the BSP, local
 /// APIC ID 0), one ISA bus, one I/O APIC, the ISA IRQs routed to its pins (IRQ0 to pin 2 as on
-/// every PC chipset, the others identity, the 8259 as ExtINT on pin 0), and the local APIC's
-/// LINT0 = ExtINT, LINT1 = NMI.
+/// every PC chipset, the others identity), and the local APIC's LINT0 = ExtINT, LINT1 = NMI.
+/// The 8259 is reached through LINT0 only: no ExtINT entry on I/O APIC pin 0, since no firmware
+/// programs one (Linux warns "ExtINT not setup in hardware but reported by MP table" otherwise).
 /// </summary>
 public sealed class MpTableBuilder
 {
@@ -50,7 +51,6 @@ public sealed class MpTableBuilder
         BinaryPrimitives.WriteUInt32LittleEndian(io.AsSpan(4), IoApicAddress);
         entries.Add(io); count++;
 
-        entries.Add(IoInterrupt(IntExtInt, 0, 0)); count++;
         for (byte irq = 0; irq < 16; irq++)
         {
             if (irq == 2) continue; // the cascade: IRQ0 takes its pin

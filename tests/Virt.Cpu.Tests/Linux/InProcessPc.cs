@@ -155,6 +155,7 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
             if (until(this)) { StopReasonText = "condition met"; return; }
             if (wall.Elapsed > wallLimit) { StopReasonText = "wall-clock limit"; return; }
             foreach (var t in _timed) t.Advance();
+            FeedInput();
             long budget = Math.Min(sliceInstructions, InstructionsToNextDeadline());
             if (Tracer != null && Cpu.InstructionsRetired >= TraceFrom) { Tracer.Record(); budget = 1; }
             else if (Tracer != null) budget = Math.Min(budget, TraceFrom - Cpu.InstructionsRetired);
@@ -168,6 +169,24 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
                 WaitForDeadline();
             }
         }
+    }
+
+    private readonly Queue<byte> _input = new();
+
+    /// <summary>Queues bytes for COM1's receiver; they enter as its FIFO has room (no overruns).</summary>
+    public void Type(string text)
+    {
+        foreach (char c in text) _input.Enqueue((byte)c);
+    }
+
+    private void FeedInput()
+    {
+        if (_input.Count == 0) return;
+        int n = Math.Min(_input.Count, Uart.ReceiveCapacity);
+        if (n <= 0) return;
+        var chunk = new byte[n];
+        for (int i = 0; i < n; i++) chunk[i] = _input.Dequeue();
+        Uart.Receive(chunk);
     }
 
     private TimeSpan? NextDeadline()

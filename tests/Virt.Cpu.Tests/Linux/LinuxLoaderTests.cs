@@ -155,11 +155,11 @@ public class LinuxLoaderTests
         int length = m.Memory.Read16(table + 4);
         Assert.Equal(0, Sum(m, table, length));
         Assert.Equal(0xFEE0_0000u, m.Memory.Read32(table + 36));
-        // Entries: processor, bus, I/O APIC, ExtINT + 15 ISA IRQs, 2 local interrupts.
-        Assert.Equal(3 + 16 + 2, m.Memory.Read16(table + 34));
-        Assert.Equal(44 + 20 + 8 * (2 + 16 + 2), length);
-        // IRQ0 goes to pin 2 (first INT entry after the processor, bus, I/O APIC and ExtINT entries).
-        uint irq0 = table + 44 + 20 + 8 + 8 + 8;
+        // Entries: processor, bus, I/O APIC, 15 ISA IRQs, 2 local interrupts.
+        Assert.Equal(3 + 15 + 2, m.Memory.Read16(table + 34));
+        Assert.Equal(44 + 20 + 8 * (2 + 15 + 2), length);
+        // IRQ0 goes to pin 2 (the first INT entry after the processor, bus and I/O APIC entries).
+        uint irq0 = table + 44 + 20 + 8 + 8;
         Assert.Equal(3, m.Memory.Read8(irq0));
         Assert.Equal(0, m.Memory.Read8(irq0 + 5));
         Assert.Equal(2, m.Memory.Read8(irq0 + 7));
