@@ -39,6 +39,7 @@ public sealed partial class Cpu
         return res;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static uint SizeMask(int bits) => bits == 32 ? 0xFFFF_FFFFu : (1u << bits) - 1;
 
     /// <summary>

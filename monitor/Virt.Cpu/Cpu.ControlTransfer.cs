@@ -110,17 +110,9 @@ public sealed partial class Cpu
         {
             case 4: case 0xC: // call gate
                 {
-                    if (desc.Dpl < Cpl || desc.Dpl < (sel & 3)) throw Fault(Vectors.GP, err);
-                    if (!desc.Present) throw Fault(Vectors.NP, err);
-                    ushort csSel = (ushort)(d >> 16);
-                    uint target = (uint)(d & 0xFFFF) | (desc.Type == 0xC ? (uint)(d >> 32) & 0xFFFF_0000 : 0);
-                    if ((csSel & 0xFFFC) == 0) throw Fault(Vectors.GP, 0);
-                    ulong cd = ReadDescriptor(csSel);
-                    var code = ParseDescriptor(csSel, cd);
-                    uint cerr = (uint)csSel & 0xFFFC;
-                    if (code.IsSystem || !code.IsCode) throw Fault(Vectors.GP, cerr);
-                    if (code.IsConforming ? code.Dpl > Cpl : code.Dpl != Cpl) throw Fault(Vectors.GP, cerr);
-                    if (!code.Present) throw Fault(Vectors.NP, cerr);
+                    var (csSel, cd, code, target) = GateTarget(sel, d, desc);
+                    // JMP never changes privilege: a nonconforming target must be at CPL exactly.
+                    if (!code.IsConforming && code.Dpl != Cpl) throw Fault(Vectors.GP, (uint)csSel & 0xFFFC);
                     if (target > code.Limit) throw Fault(Vectors.GP, 0);
                     LoadCodeSegment(csSel, cd, Cpl);
                     _nextEip = target;
@@ -187,22 +179,32 @@ public sealed partial class Cpu
         }
     }
 
-    private void CallGate(ushort gateSel, ulong gd, SegmentRegister gate)
+    /// <summary>
+    /// The checks JMP and CALL share for a call gate: the gate's DPL and presence, then the code
+    /// segment it names (a code segment at or above CPL's privilege, present). Callers add their own
+    /// privilege rule for nonconforming targets and check the offset against the new limit.
+    /// </summary>
+    private (ushort Selector, ulong Raw, SegmentRegister Code, uint Target) GateTarget(ushort gateSel, ulong gd, SegmentRegister gate)
     {
         uint gerr = (uint)gateSel & 0xFFFC;
         if (gate.Dpl < Cpl || gate.Dpl < (gateSel & 3)) throw Fault(Vectors.GP, gerr);
         if (!gate.Present) throw Fault(Vectors.NP, gerr);
-        bool gate32 = gate.Type == 0xC;
-        int size = gate32 ? 4 : 2;
         ushort csSel = (ushort)(gd >> 16);
-        uint target = (uint)(gd & 0xFFFF) | (gate32 ? (uint)(gd >> 32) & 0xFFFF_0000 : 0);
-        int paramCount = (int)(gd >> 32) & 0x1F;
+        uint target = (uint)(gd & 0xFFFF) | (gate.Type == 0xC ? (uint)(gd >> 32) & 0xFFFF_0000 : 0);
         if ((csSel & 0xFFFC) == 0) throw Fault(Vectors.GP, 0);
         ulong cd = ReadDescriptor(csSel);
         var code = ParseDescriptor(csSel, cd);
         uint cerr = (uint)csSel & 0xFFFC;
         if (code.IsSystem || !code.IsCode || code.Dpl > Cpl) throw Fault(Vectors.GP, cerr);
         if (!code.Present) throw Fault(Vectors.NP, cerr);
+        return (csSel, cd, code, target);
+    }
+
+    private void CallGate(ushort gateSel, ulong gd, SegmentRegister gate)
+    {
+        var (csSel, cd, code, target) = GateTarget(gateSel, gd, gate);
+        int size = gate.Type == 0xC ? 4 : 2;
+        int paramCount = (int)(gd >> 32) & 0x1F;
 
         ushort oldCs = Seg[SegmentIndex.CS].Selector;
         uint oldEip = _nextEip;

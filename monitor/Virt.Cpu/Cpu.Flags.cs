@@ -17,11 +17,8 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetLazy(LazyOp op, uint a, uint b, uint res, int bits)
     {
-        _lfOp = op; _lfA = a; _lfB = b; _lfRes = res; _lfMask = SizeMaskOf(bits);
+        _lfOp = op; _lfA = a; _lfB = b; _lfRes = res; _lfMask = SizeMask(bits);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint SizeMaskOf(int bits) => bits == 32 ? 0xFFFF_FFFFu : bits == 16 ? 0xFFFFu : 0xFFu;
 
     private uint LazySign => _lfMask ^ (_lfMask >> 1);
 
@@ -38,7 +35,7 @@ public sealed partial class Cpu
     {
         if (_lfOp == LazyOp.Logic) _flags &= ~Flags.CF; // logic ops leave CF clear
         else if (_lfOp is not (LazyOp.None or LazyOp.Inc or LazyOp.Dec)) _flags = (_flags & ~Flags.CF) | (LazyCF() ? Flags.CF : 0);
-        _lfOp = op; _lfA = a; _lfB = 1; _lfRes = res; _lfMask = SizeMaskOf(bits);
+        _lfOp = op; _lfA = a; _lfB = 1; _lfRes = res; _lfMask = SizeMask(bits);
     }
 
     private bool LazyCF()
@@ -139,7 +136,7 @@ public sealed partial class Cpu
         if (cf) f |= Flags.CF;
         if (of) f |= Flags.OF;
         if (af) f |= Flags.AF;
-        if ((res & SizeMaskOf(bits)) == 0) f |= Flags.ZF;
+        if ((res & SizeMask(bits)) == 0) f |= Flags.ZF;
         if ((res & (1u << (bits - 1))) != 0) f |= Flags.SF;
         if ((BitOperations.PopCount(res & 0xFF) & 1) == 0) f |= Flags.PF;
         SetArithFlags(f);

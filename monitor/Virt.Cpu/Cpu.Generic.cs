@@ -468,23 +468,28 @@ public sealed partial class Cpu
         int level = ins.Immediate8_2nd & 31;
         uint mask = StackMask;
         uint frameTemp = (R[4] - (uint)size) & mask;
-        uint sp = R[4];
-        // Probe the whole frame first so a fault leaves registers unchanged.
-        uint lowest = (sp - (uint)(size * (level + 1)) - allocSize) & mask;
-        ProbeWrite(SegmentIndex.SS, (sp - (uint)size) & mask, size);
-        Push(R[5], size);
-        if (level > 0)
+        // The pushes move ESP one by one; a fault part-way restores it, so ENTER restarts cleanly.
+        uint oldEsp = R[4];
+        try
         {
-            uint bp = R[5];
-            for (int i = 1; i < level; i++)
+            Push(R[5], size);
+            if (level > 0)
             {
-                bp -= (uint)size;
-                uint v = size == 4 ? Read32(SegmentIndex.SS, bp & mask) : Read16(SegmentIndex.SS, bp & mask);
-                Push(v, size);
+                uint bp = R[5];
+                for (int i = 1; i < level; i++)
+                {
+                    bp -= (uint)size;
+                    uint v = size == 4 ? Read32(SegmentIndex.SS, bp & mask) : Read16(SegmentIndex.SS, bp & mask);
+                    Push(v, size);
+                }
+                Push(frameTemp, size);
             }
-            Push(frameTemp, size);
         }
-        _ = lowest;
+        catch (GuestFault)
+        {
+            R[4] = oldEsp;
+            throw;
+        }
         if (size == 4) R[5] = frameTemp; else SetReg16(5, (ushort)frameTemp);
         SetSp((R[4] - allocSize) & mask);
     }

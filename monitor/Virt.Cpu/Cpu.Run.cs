@@ -105,18 +105,17 @@ public sealed partial class Cpu
         uint[] r = R;
         while (true)
         {
-        Block b = LookupBlock();
-        // No try/finally here: a finally would pin the loop counter to the stack. The fault path
-        // recovers how many ops retired from EipReg instead (RetiredBeforeFault).
-        if (!ReferenceEquals(_executing, b)) _executing = b;
-        _blockStartEip = EipReg;
-        _inBlock = true;
-        _exitBlock = false;
-        DecodedOp[] ops = b.Ops;
-        long left = end - _retired;
-        int n = left < ops.Length ? (int)left : ops.Length;
-        int i = 0;
-        {
+            Block b = LookupBlock();
+            // No try/finally here: a finally would pin the loop counter to the stack. The fault path
+            // recovers how many ops retired from EipReg instead (RetiredBeforeFault).
+            if (!ReferenceEquals(_executing, b)) _executing = b;
+            _blockStartEip = EipReg;
+            _inBlock = true;
+            _exitBlock = false;
+            DecodedOp[] ops = b.Ops;
+            long left = end - _retired;
+            int n = left < ops.Length ? (int)left : ops.Length;
+            int i = 0;
             for (; i < n; i++)
             {
                 ref DecodedOp d = ref ops[i];
@@ -196,11 +195,10 @@ public sealed partial class Cpu
                 EipReg = next;
                 if (_exitBlock) { i++; break; }
             }
-        }
-        _retired += i;
-        _inBlock = false;
-        if (_exitBlock || _retired >= end || _stopRequested || _nmiPending) return;
-        if ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true }) return;
+            _retired += i;
+            _inBlock = false;
+            if (_exitBlock || _retired >= end || _stopRequested || _nmiPending) return;
+            if ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true }) return;
         }
     }
 

@@ -107,7 +107,4 @@ public sealed partial class Cpu
     internal bool ProtectedMode => (Cr0 & ControlBits.CR0_PE) != 0;
 
     internal bool V86Mode => (_flags & Flags.VM) != 0;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal uint Reg(int i) => R[i];
 }

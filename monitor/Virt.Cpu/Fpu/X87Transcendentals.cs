@@ -216,22 +216,10 @@ public static class X87Transcendentals
     /// </summary>
     public static bool SinCos(ref FloatContext c, Float80 x, out Float80 sine, out Float80 cosine)
     {
-        if (Special(ref c, x, out var special))
+        if (TrigOperand(ref c, x, out var early) is { } handled)
         {
-            sine = cosine = special;
-            return true;
-        }
-
-        if (x.IsInfinity)
-        {
-            sine = cosine = SoftFloat80.InvalidResult(ref c);
-            return true;
-        }
-
-        if (!InRange(x))
-        {
-            sine = cosine = x;
-            return false;
+            sine = cosine = early;
+            return handled;
         }
 
         if (x.IsZero || IsTinyAngle(ref c, x, resultIsX: true))
@@ -259,23 +247,7 @@ public static class X87Transcendentals
 
     private static bool SinCosOne(ref FloatContext c, Float80 x, bool wantSine, out Float80 result)
     {
-        if (Special(ref c, x, out var special))
-        {
-            result = special;
-            return true;
-        }
-
-        if (x.IsInfinity)
-        {
-            result = SoftFloat80.InvalidResult(ref c);
-            return true;
-        }
-
-        if (!InRange(x))
-        {
-            result = x;
-            return false;
-        }
+        if (TrigOperand(ref c, x, out result) is { } handled) return handled;
 
         if (x.IsZero || IsTinyAngle(ref c, x, resultIsX: wantSine))
         {
@@ -291,23 +263,7 @@ public static class X87Transcendentals
     /// <summary>FPTAN core: false when |x| ≥ 2^63.</summary>
     public static bool Tan(ref FloatContext c, Float80 x, out Float80 result)
     {
-        if (Special(ref c, x, out var special))
-        {
-            result = special;
-            return true;
-        }
-
-        if (x.IsInfinity)
-        {
-            result = SoftFloat80.InvalidResult(ref c);
-            return true;
-        }
-
-        if (!InRange(x))
-        {
-            result = x;
-            return false;
-        }
+        if (TrigOperand(ref c, x, out result) is { } handled) return handled;
 
         if (x.IsZero || IsTinyAngle(ref c, x, resultIsX: true))
         {
@@ -355,6 +311,27 @@ public static class X87Transcendentals
 
     /// <summary>A pseudo-denormal comes back in its normal encoding (exponent 1), as the hardware returns it.</summary>
     private static Float80 Canonical(Float80 x) => x.IsPseudoDenormal ? new Float80(x.Sign, 1, x.Significand) : x;
+
+    /// <summary>
+    /// What every trigonometric instruction does before computing: NaN and unsupported operands,
+    /// infinity (invalid), and |x| ≥ 2^63 (C2 = 1, operand unchanged: returns false). Null when x
+    /// is an ordinary in-range operand to compute with.
+    /// </summary>
+    private static bool? TrigOperand(ref FloatContext c, Float80 x, out Float80 result)
+    {
+        if (Special(ref c, x, out result)) return true;
+        if (x.IsInfinity)
+        {
+            result = SoftFloat80.InvalidResult(ref c);
+            return true;
+        }
+        if (!InRange(x))
+        {
+            result = x;
+            return false;
+        }
+        return null;
+    }
 
     private static bool InRange(Float80 x) => x.IsZero || x.IsDenormal || x.Exponent - Float80.Bias < 63;
 

@@ -208,4 +208,31 @@ public class InterruptTests
         Assert.Equal(0x70000u, m.Cpu.State.Edi);
         Assert.Equal(3, m.Cpu.State.Cpl);
     }
+
+    [Fact]
+    public void JmpThroughACallGateStaysAtTheSamePrivilege()
+    {
+        using var m = new TestMachine();
+        var g = new G(m);
+        g.WriteGdt(7, Descriptors.Gate(G.KCode, 0x20000, 0xC));
+        g.Handler(0x20000, a => { a.mov(ax, cs); a.movzx(ebx, ax); a.mov(edi, esp); a.hlt(); });
+        g.Load(a => a.jmp(G.Selector(7), 0));
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal((uint)G.KCode, m.Cpu.State.Ebx);
+        Assert.Equal(0x80000u, m.Cpu.State.Edi);                // JMP pushes nothing
+    }
+
+    [Fact]
+    public void JmpThroughACallGateToAMorePrivilegedSegmentIsRefused()
+    {
+        using var m = new TestMachine();
+        var g = new G(m);
+        g.WriteGdt(7, Descriptors.Gate(G.KCode, 0x20000, 0xC, dpl: 3));
+        g.WriteIdt(13, Descriptors.Gate(G.KCode, 0x21000, 0xE));
+        g.Handler(0x21000, a => { a.mov(bx, G.KData); a.mov(ds, bx); a.pop(eax); a.mov(__dword_ptr[Record], eax); a.hlt(); });
+        g.Handler(0x30000, a => { a.jmp(G.Selector(7, 3), 0); a.hlt(); });
+        g.Load(a => EnterRing3(a, 0x30000));
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal((uint)G.KCode, m.Read32(Record));           // #GP(target code selector)
+    }
 }
