@@ -4,7 +4,9 @@ using System.Security.Cryptography;
 using Virt.Monitor.Control;
 using Virt.Monitor.Exits;
 using Virt.Monitor.Launch;
+using Virt.Monitor.Cli;
 using Virt.Monitor.Stats;
+using Virt.Monitor.Vm;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
 using Virt.Shared.Runtime;
@@ -64,21 +66,19 @@ public static class WakeupBenchmark
         _ => "socket",
     };
 
-    private static unsafe void InitPage(SharedRegion comm) => CommPageAccess.Initialise(comm.Base, 0, 1);
-
     private static async Task<Result> MeasureAsync(WakeMode mode, int spinMicros, int iterations, string dm)
     {
         VmDirectory dir = VmDirectory.Create();
         try
         {
             using SharedRegion ram = SharedRegion.Create(dir.RamFile, 4096);
-            using SharedRegion comm = SharedRegion.Create(dir.CommFile, CommPageLayout.VcpuStride);
-            InitPage(comm);
             byte[] secret = RandomNumberGenerator.GetBytes(Protocol.SecretSize);
             var stats = new ExitStatistics();
             var router = new ExitRouter(stats) { RamSize = 4096 };
-            await using var server = new ControlServer(dir.SocketFile, secret, router, f => new Welcome(Protocol.Version, f, 1, 4096,
-                VmDirectory.RamFileName, VmDirectory.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, mode, spinMicros));
+            // The real attach path (no VCPU: the gate never waits), then this benchmark drives the attachment's comm page itself.
+            var options = new RunOptions { MemoryBytes = 4096, Wake = mode, SpinMicros = spinMicros, Quiet = true };
+            var manager = new AttachmentManager(dir, secret, router, new VcpuGate(() => { }), stats, options, null, new IrqLineMux((_, _) => { }), () => false);
+            await using var server = new ControlServer(dir.SocketFile, manager, () => 0);
             server.Start();
             using var doorbellListener = mode == WakeMode.Socket ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) : null;
             Task<Socket>? doorbellAccept = null;
@@ -88,8 +88,9 @@ public static class WakeupBenchmark
                 doorbellListener.Listen(1);
                 doorbellAccept = doorbellListener.AcceptAsync();
             }
-            using DeviceModelProcess proc = DeviceModelProcess.Start(dm, ["--bench", "--serial", "none"], dir.SocketFile, secret);
-            await server.Ready.WaitAsync(TimeSpan.FromSeconds(20));
+            var launched = manager.Start(new DeviceModelCommand(dm, ["--bench", "--serial", "none"]));
+            DeviceModelProcess proc = launched.Process;
+            SharedRegion comm = (await manager.WaitAttachedAsync(launched, TimeSpan.FromSeconds(20))).Comm;
             using Socket? doorbell = doorbellAccept is null ? null : await doorbellAccept.WaitAsync(TimeSpan.FromSeconds(5));
 
             var port = new DeviceModelPort(comm, 0, mode, spinMicros, stats, () => !proc.HasExited, null, StateBits.None, TimeSpan.FromSeconds(10), doorbell);
@@ -106,8 +107,8 @@ public static class WakeupBenchmark
             }
             sw.Stop();
             double[] pct = measured.RoundTripLatency.PercentilesMicros(50, 90, 99);
-            await server.SendShutdownAsync(0, "benchmark done");
-            proc.WaitOrKill(TimeSpan.FromSeconds(5));
+            await manager.ShutdownAsync(0, "benchmark done");
+            manager.DisposeRegions();
             return new Result(mode, spinMicros, measured.RoundTrips, pct[0], pct[1], pct[2], sw.Elapsed.TotalMicroseconds / iterations, 0);
         }
         finally

@@ -12,8 +12,15 @@ public sealed record RunOptions
     public string Append { get; init; } = "";
     public string? Bios { get; init; }
     public string Serial { get; init; } = "stdio";
-    /// <summary>"virt-dm" (bundled), a path, "external" (wait for a device model started by hand), or "none".</summary>
-    public string DeviceModel { get; init; } = "virt-dm";
+    /// <summary>
+    /// Each --dm: a bundled name (virt-dm, virt-harness) or a path, with arguments after spaces;
+    /// "external" (wait for a device model started by hand) or "none". Empty: virt-dm.
+    /// </summary>
+    public IReadOnlyList<string> DeviceModels { get; init; } = [];
+    /// <summary>Start a device model the monitor launched again when it dies or hangs (--restart-dm).</summary>
+    public bool RestartDeviceModel { get; init; }
+    /// <summary>How long a device model may take to complete one exit before it counts as hung.</summary>
+    public int DeviceModelTimeoutSeconds { get; init; } = 10;
     public string? StatsFile { get; init; }
     public bool Demo { get; init; }
     public WakeMode Wake { get; init; } = WakeMode.Futex;
@@ -29,13 +36,17 @@ public sealed record RunOptions
           --bios ROM             firmware image mapped below 4 GiB; the CPU starts at its reset vector
           --demo                 run the bundled demo guest
           --serial stdio|file:PATH|none   where COM1 goes (default stdio)
-          --dm NAME|PATH|external|none    device model (default: virt-dm next to virt)
+          --dm NAME|PATH|external|none    device model, repeatable: several attach at once, each
+                                 claiming its own ranges (default virt-dm; also virt-harness);
+                                 arguments follow after spaces: --dm "virt-dm --devices com1,rtc"
+          --restart-dm           start a device model again if it dies or hangs (the guest waits)
+          --dm-timeout SECONDS   an exit not completed in this time means the device model hangs (default 10)
           --stats FILE.json      write the exit statistics as JSON
           --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default futex: docs/wakeup.md)
           --spin-us N            spin time before sleeping, for spin-futex (default 50)
           -q, --quiet            no progress and no report on stderr
         exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
-        interrupts off; 2 bad usage or image; 4 device model failure; 6 triple fault; 8 internal error; 130 interrupted.
+        interrupts off; 2 bad usage or image; 4 device model failure (at launch); 6 triple fault; 8 internal error; 130 interrupted.
         """;
 
     public static RunOptions Parse(string[] args)
@@ -53,7 +64,9 @@ public sealed record RunOptions
                 "--append" or "-append" => o with { Append = Next() },
                 "--bios" or "-bios" => o with { Bios = Next() },
                 "--serial" or "-serial" => o with { Serial = CheckSerial(Next()) },
-                "--dm" => o with { DeviceModel = Next() },
+                "--dm" => o with { DeviceModels = [.. o.DeviceModels, Next()] },
+                "--restart-dm" => o with { RestartDeviceModel = true },
+                "--dm-timeout" => o with { DeviceModelTimeoutSeconds = ParseInt(a, Next(), 1, 3600) },
                 "--stats" => o with { StatsFile = Next() },
                 "--demo" => o with { Demo = true },
                 "--wakeup" => o with { Wake = ParseWake(Next()) },

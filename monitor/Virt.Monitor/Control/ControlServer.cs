@@ -1,49 +1,38 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Virt.Devices.Bus;
-using Virt.Monitor.Exits;
+using Virt.Monitor.Vm;
 using Virt.Shared.Control;
 
 namespace Virt.Monitor.Control;
 
 /// <summary>
-/// The VM's control socket: accepts device models, checks the per-launch secret, negotiates the
-/// version and features, takes their claims, and tells the VM when the device model is ready or
-/// gone. One device model may be attached at a time (it owns the comm pages' exit records).
+/// The VM's control socket. Two kinds of peer, both authorized by the per-launch secret: device
+/// models (Hello: version and feature negotiation, claims, Ready, then state transfer on request;
+/// any number at once, each with its own comm region) and management clients (Manage: virt list,
+/// attach, detach). The attachment logic lives in <see cref="AttachmentManager"/>; this class is
+/// the transport and the protocol checks.
 /// </summary>
 public sealed class ControlServer : IAsyncDisposable
 {
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(5);
 
     private readonly string _socketPath;
-    private readonly byte[] _secret;
-    private readonly ExitRouter _router;
-    private readonly Func<Features, Welcome> _welcome;
+    private readonly AttachmentManager _manager;
+    private readonly Func<ulong> _instructions;
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
-    private readonly TaskCompletionSource<Hello> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _connections = new();
-    private ControlConnection? _attached;
+    private readonly List<ControlConnection> _open = new();
     private Task? _acceptLoop;
     private int _refused;
 
-    public ControlServer(string socketPath, byte[] secret, ExitRouter router, Func<Features, Welcome> welcome)
+    public ControlServer(string socketPath, AttachmentManager manager, Func<ulong> instructions)
     {
         _socketPath = socketPath;
-        _secret = secret;
-        _router = router;
-        _welcome = welcome;
+        _manager = manager;
+        _instructions = instructions;
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
     }
-
-    /// <summary>Completes with the device model's Hello when it has made its claims and sent Ready.</summary>
-    public Task<Hello> Ready => _ready.Task;
-
-    /// <summary>Raised (on a thread-pool thread) when the attached device model's connection closes.</summary>
-    public event Action<string>? DeviceModelLost;
-
-    /// <summary>Features accepted for the attached device model.</summary>
-    public Features AcceptedFeatures { get; private set; }
 
     public int RefusedAttaches => _refused;
 
@@ -51,7 +40,7 @@ public sealed class ControlServer : IAsyncDisposable
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
         File.SetUnixFileMode(_socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        _listener.Listen(4);
+        _listener.Listen(8);
         _acceptLoop = AcceptLoopAsync();
     }
 
@@ -68,13 +57,18 @@ public sealed class ControlServer : IAsyncDisposable
             {
                 return;
             }
-            lock (_connections) _connections.Add(HandleAsync(new ControlConnection(s)));
+            var conn = new ControlConnection(s);
+            lock (_connections)
+            {
+                _open.Add(conn);
+                _connections.Add(HandleAsync(conn));
+            }
         }
     }
 
     private async Task HandleAsync(ControlConnection conn)
     {
-        bool attached = false;
+        DeviceModelAttachment? att = null;
         string lost = "the device model closed the control socket";
         try
         {
@@ -82,13 +76,18 @@ public sealed class ControlServer : IAsyncDisposable
             helloTimeout.CancelAfter(HelloTimeout);
             var first = await conn.ReceiveAsync(helloTimeout.Token);
             if (first is null) return;
+            if (first.Value.Type == MessageType.Manage)
+            {
+                await ManageAsync(conn, Manage.Read(first.Value.Payload));
+                return;
+            }
             if (first.Value.Type != MessageType.Hello)
             {
-                await RefuseAsync(conn, RefusalCode.ProtocolError, $"expected Hello, got message type {(ushort)first.Value.Type}");
+                await RefuseAsync(conn, RefusalCode.ProtocolError, $"expected Hello or Manage, got message type {(ushort)first.Value.Type}");
                 return;
             }
             Hello hello = Hello.Read(first.Value.Payload);
-            if (!CryptographicOperations.FixedTimeEquals(hello.Secret, _secret))
+            if (!CryptographicOperations.FixedTimeEquals(hello.Secret, _manager.Secret))
             {
                 await RefuseAsync(conn, RefusalCode.BadSecret, "wrong secret: only a device model launched or authorized by this virt may attach");
                 Console.Error.WriteLine($"virt: refused an attach from '{hello.Name}' (pid {hello.Pid}): wrong secret");
@@ -99,18 +98,9 @@ public sealed class ControlServer : IAsyncDisposable
                 await RefuseAsync(conn, RefusalCode.VersionMismatch, $"protocol {hello.Version >> 16}.{hello.Version & 0xFFFF} is not compatible with {Protocol.Major}.{Protocol.Minor}");
                 return;
             }
-            lock (_connections)
-            {
-                if (_attached is not null) { attached = false; }
-                else { _attached = conn; attached = true; }
-            }
-            if (!attached)
-            {
-                await RefuseAsync(conn, RefusalCode.AlreadyAttached, "a device model is already attached to this VM");
-                return;
-            }
-            AcceptedFeatures = hello.Features & Features.MonitorSupported;
-            await conn.SendAsync(_welcome(AcceptedFeatures).ToFrame(), _stop.Token);
+            att = await _manager.BeginAttachAsync(hello, conn);
+            await conn.SendAsync(_manager.WelcomeFor(att).ToFrame(), _stop.Token);
+            foreach (DeviceState s in att.Restore) await conn.SendAsync(s.ToFrame(), _stop.Token);
 
             bool ready = false;
             while (await conn.ReceiveAsync(_stop.Token) is { } frame)
@@ -120,17 +110,20 @@ public sealed class ControlServer : IAsyncDisposable
                     case MessageType.Claim when !ready:
                     {
                         Claim c = Claim.Read(frame.Payload);
-                        string? error = c.Space > 1 ? $"unknown address space {c.Space}"
-                            : c.Flags != 0 ? $"claim flags 0x{c.Flags:X} are reserved"
-                            : c.Device.Length is 0 or > 64 ? "device name must be 1-64 characters"
-                            : _router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null);
+                        string? error = _manager.Claim(att, c);
                         if (error is not null) Console.Error.WriteLine($"virt: refused claim from '{hello.Name}': {error}");
                         await conn.SendAsync(new ClaimResult(c.Id, error is null, error ?? "").ToFrame(), _stop.Token);
                         break;
                     }
                     case MessageType.Ready when !ready:
                         ready = true;
-                        _ready.TrySetResult(hello);
+                        await _manager.CompleteAttachAsync(att);
+                        break;
+                    case MessageType.DeviceState when ready:
+                        att.OnDeviceState(DeviceState.Read(frame.Payload));
+                        break;
+                    case MessageType.StateSaved when ready:
+                        att.OnStateSaved(StateSaved.Read(frame.Payload));
                         break;
                     default:
                         throw new ProtocolException($"unexpected message type {(ushort)frame.Type}{(ready ? " after Ready" : "")}");
@@ -154,12 +147,40 @@ public sealed class ControlServer : IAsyncDisposable
         }
         finally
         {
-            if (attached && !_stop.IsCancellationRequested)
+            if (att is not null && !_stop.IsCancellationRequested) _manager.OnConnectionLost(att, lost);
+            if (att is null)
             {
-                _ready.TrySetException(new IOException(lost));
-                DeviceModelLost?.Invoke(lost);
+                lock (_connections) _open.Remove(conn);
+                await conn.DisposeAsync();
             }
-            if (!attached) await conn.DisposeAsync();
+        }
+    }
+
+    /// <summary>A management client: status, attach, detach; one request at a time, each answered.</summary>
+    private async Task ManageAsync(ControlConnection conn, Manage hello)
+    {
+        if (!CryptographicOperations.FixedTimeEquals(hello.Secret, _manager.Secret))
+        {
+            await RefuseAsync(conn, RefusalCode.BadSecret, "wrong secret: only the user who started this virt may manage it");
+            Console.Error.WriteLine($"virt: refused a management connection from '{hello.Client}': wrong secret");
+            return;
+        }
+        if (hello.Version >> 16 != Protocol.Major)
+        {
+            await RefuseAsync(conn, RefusalCode.VersionMismatch, $"protocol {hello.Version >> 16}.{hello.Version & 0xFFFF} is not compatible with {Protocol.Major}.{Protocol.Minor}");
+            return;
+        }
+        await conn.SendAsync(_manager.Status(_instructions()).ToFrame(), _stop.Token);
+        while (await conn.ReceiveAsync(_stop.Token) is { } frame)
+        {
+            ReadOnlyMemory<byte> reply = frame.Type switch
+            {
+                MessageType.StatusRequest => _manager.Status(_instructions()).ToFrame(),
+                MessageType.AttachRequest => (await _manager.AttachAsync(AttachRequest.Read(frame.Payload))).ToFrame(),
+                MessageType.DetachRequest => (await _manager.DetachAsync(DetachRequest.Read(frame.Payload).Target)).ToFrame(),
+                _ => throw new ProtocolException($"unexpected message type {(ushort)frame.Type} on a management connection"),
+            };
+            await conn.SendAsync(reply, _stop.Token);
         }
     }
 
@@ -173,26 +194,20 @@ public sealed class ControlServer : IAsyncDisposable
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
     }
 
-    /// <summary>Tells the attached device model the VM has ended.</summary>
-    public async Task SendShutdownAsync(int status, string reason)
-    {
-        if (_attached is not { } conn) return;
-        try
-        {
-            await conn.SendAsync(new Shutdown(status, reason).ToFrame());
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
-    }
-
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
         _listener.Dispose();
         if (_acceptLoop is not null) await _acceptLoop;
         Task[] pending;
-        lock (_connections) pending = _connections.ToArray();
+        ControlConnection[] open;
+        lock (_connections)
+        {
+            pending = _connections.ToArray();
+            open = _open.ToArray();
+        }
         try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(2)); } catch (TimeoutException) { }
-        if (_attached is not null) await _attached.DisposeAsync();
+        foreach (ControlConnection c in open) await c.DisposeAsync();
         _stop.Dispose();
         try { File.Delete(_socketPath); } catch (IOException) { }
     }

@@ -11,10 +11,10 @@ namespace Virt.Monitor.Exits;
 /// cache state speculatively, ring ToDevice, wait on ToMonitor, then validate everything the
 /// device model wrote before using it. The device model is untrusted: a value that fails a check
 /// is refused (replaced by a safe one) and counted, and the VCPU goes on. If the device model
-/// dies or stops answering, <see cref="Failed"/> is set and every later exit completes at once
-/// as "no device" while the VM shuts down.
+/// dies or stops answering, <see cref="Failed"/> is set and the exit is handed to <see cref="Lost"/>,
+/// which holds the VCPU until another device model can take it (DeviceModelPort.Reissue.cs).
 /// </summary>
-public sealed unsafe class DeviceModelPort
+public sealed unsafe partial class DeviceModelPort
 {
     private const int MaxStateRounds = 4;
 
@@ -86,8 +86,8 @@ public sealed unsafe class DeviceModelPort
             // Ones in the page first: what a device model that skips elements leaves is "no device".
             page[..n].Fill(0xFF);
             Exchange(ExitReason.PortIo, port, size, ExitDirection.Read, 0, ExitFlags.String | ExitFlags.Rep, (uint)(n / size));
-            if (Failed is null) page[..n].CopyTo(data.Slice(done, n));
-            else data.Slice(done, n).Fill(0xFF);
+            // After a failure Reissue has left the replacement's answer (or all ones) in this page.
+            page[..n].CopyTo(data.Slice(done, n));
             done += n;
         }
     }
@@ -109,7 +109,8 @@ public sealed unsafe class DeviceModelPort
     public ulong Exchange(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count)
     {
         ulong ones = Ones(size);
-        if (Failed is not null || StopValue is not null) return ones;
+        if (StopValue is not null) return ones;
+        if (Failed is not null) return Reissue(reason, address, size, direction, data, flags, count);
         ref CommPage page = ref CommPageAccess.Page(_region, _vcpu);
         ref ExitRecord exit = ref page.Exit;
 
@@ -136,7 +137,7 @@ public sealed unsafe class DeviceModelPort
             // Read before ringing: a fast device model may complete before we start waiting.
             uint before = _toMonitor.Current;
             _toDevice.Ring(seq);
-            if (!WaitDone(before, seq, start)) return ones;
+            if (!WaitDone(before, seq, start)) return Reissue(reason, address, size, direction, data, flags, count);
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size

@@ -1,46 +1,53 @@
 using Virt.Cpu.Exits;
 using Virt.Devices.Bus;
 using Virt.Monitor.Stats;
+using Virt.Shared.Abi;
 
 namespace Virt.Monitor.Exits;
 
 /// <summary>
 /// The monitor's exit handler: maps each port and MMIO address to a device hosted in the monitor
-/// (a direct call on the VCPU thread) or to the device model (a round trip through the comm page).
-/// Unclaimed ports read as all ones and drop writes, as on an ISA bus with nothing there.
-/// The tables are built before the guest runs and are only read afterwards.
+/// (a direct call on the VCPU thread) or to the device model that claimed it (a round trip through
+/// that device model's own comm page). Unclaimed accesses read as all ones and drop writes, as on
+/// an ISA bus with nothing there, and are counted (<see cref="UnclaimedAccesses"/>).
+/// Claims are made at any time (a device model attaching) but only routed to once
+/// <see cref="Publish"/> puts them in the routing table, which the VM does with the VCPU paused
+/// at an instruction boundary.
 /// </summary>
 public sealed class ExitRouter : IExitHandler
 {
-    // Index into _claims + 1 for every port; 0 = unclaimed. A flat table: the exit path does one load.
-    private readonly ushort[] _portClaim = new ushort[0x10000];
     private readonly List<BusClaim> _claims = new();
     private readonly ExitStatistics _stats;
-    private bool _sealed;
+    private volatile RoutingTable _table = RoutingTable.Empty;
+    private long _unclaimed;
 
     public ExitRouter(ExitStatistics stats) => _stats = stats;
 
-    public IReadOnlyList<BusClaim> Claims => _claims;
-
-    /// <summary>Where exits for the device model's claims go. Set when it attaches.</summary>
-    public DeviceModelPort? DeviceModel { get; set; }
+    /// <summary>Every claim made, routed or not yet.</summary>
+    public IReadOnlyList<BusClaim> Claims
+    {
+        get { lock (_claims) return _claims.ToArray(); }
+    }
 
     /// <summary>RAM size: MMIO claims inside RAM are refused.</summary>
     public ulong RamSize { get; init; }
 
-    /// <summary>Hosts a device in the monitor: its ranges are claimed for it.</summary>
+    /// <summary>Guest accesses nobody claimed (read as all ones / dropped).</summary>
+    public long UnclaimedAccesses => Interlocked.Read(ref _unclaimed);
+
+    /// <summary>Hosts a device in the monitor: its ranges are claimed for it and routed at once.</summary>
     public void AddLocal(IDevice device)
     {
         foreach (BusRange r in device.Ranges)
-            if (TryClaim(r, device.Name, device) is { } error) throw new InvalidOperationException(error);
+            if (TryClaim(r, device.Name, device, null) is { } error) throw new InvalidOperationException(error);
+        Publish(_ => true);
     }
 
-    /// <summary>Claims a range for a device; returns null, or why the claim is refused.</summary>
-    public string? TryClaim(BusRange range, string device, IDevice? local)
+    /// <summary>Claims a range for a device; returns null, or why the claim is refused. Checked against every claim, routed or pending.</summary>
+    public string? TryClaim(BusRange range, string device, IDevice? local, IDeviceModelEndpoint? owner)
     {
         lock (_claims)
         {
-            if (_sealed) return "claims are closed: the guest is running";
             if (range.Length == 0) return $"{range.Space} claim of length 0";
             if (range.Space == BusSpace.Port && range.End > 0x10000) return $"port claim 0x{range.Start:X}+0x{range.Length:X} goes past port 0xFFFF";
             if (range.Space == BusSpace.Mmio)
@@ -52,49 +59,71 @@ public sealed class ExitRouter : IExitHandler
             foreach (BusClaim c in _claims)
                 if (c.Range.Overlaps(range))
                     return $"{range} for '{device}' overlaps {c.Range} already claimed by {c.Owner}";
-            _claims.Add(new BusClaim(range, device, local));
-            if (range.Space == BusSpace.Port)
-                for (ulong p = range.Start; p < range.End; p++) _portClaim[p] = (ushort)_claims.Count;
+            _claims.Add(new BusClaim(range, device, local, owner));
             return null;
         }
     }
 
-    /// <summary>No more claims: the VCPU reads the tables without locks from now on.</summary>
-    public void Seal()
+    /// <summary>Drops every claim of a device model (detached, replaced, or failed and retired). Routed on the next <see cref="Publish"/>.</summary>
+    public void RemoveClaimsOf(IDeviceModelEndpoint owner)
     {
-        lock (_claims) _sealed = true;
+        lock (_claims) _claims.RemoveAll(c => c.DeviceModel == owner);
+    }
+
+    /// <summary>
+    /// Builds and publishes the routing table from the local claims and those of the device models
+    /// <paramref name="routed"/> accepts. Call with the VCPU paused (or not yet running).
+    /// </summary>
+    public void Publish(Func<IDeviceModelEndpoint, bool> routed)
+    {
+        lock (_claims) _table = RoutingTable.Build(_claims.Where(c => c.DeviceModel is not { } dm || routed(dm)));
+    }
+
+    /// <summary>The device model that answers an exit now, if any (a re-issued exit looks up its new owner).</summary>
+    public IDeviceModelEndpoint? OwnerOf(ExitReason reason, ulong address)
+    {
+        RoutingTable t = _table;
+        BusClaim? c = reason == ExitReason.PortIo ? (address <= 0xFFFF ? t.OfPort((ushort)address) : null) : t.OfMmio(address);
+        return c?.DeviceModel;
     }
 
     private static uint Ones(int size) => size >= 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
 
+    private ExitTarget Target(BusClaim? c)
+    {
+        if (c is null)
+        {
+            Interlocked.Increment(ref _unclaimed);
+            return ExitTarget.Unclaimed;
+        }
+        return c.IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor;
+    }
+
     public uint PortIn(ushort port, int size)
     {
-        int c = _portClaim[port];
-        _stats.Port(port, read: true, c == 0 ? ExitTarget.Unclaimed : _claims[c - 1].IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor);
-        if (c == 0) return Ones(size);
-        BusClaim claim = _claims[c - 1];
+        BusClaim? claim = _table.OfPort(port);
+        _stats.Port(port, read: true, Target(claim));
+        if (claim is null) return Ones(size);
         if (claim.Local is { } d) return d.PortRead(port, size) & Ones(size);
-        return DeviceModel is { } dm ? (uint)dm.PortRead(port, size) : Ones(size);
+        return claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size) : Ones(size);
     }
 
     public void PortOut(ushort port, int size, uint value)
     {
-        int c = _portClaim[port];
-        _stats.Port(port, read: false, c == 0 ? ExitTarget.Unclaimed : _claims[c - 1].IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor);
-        if (c == 0) return;
-        BusClaim claim = _claims[c - 1];
+        BusClaim? claim = _table.OfPort(port);
+        _stats.Port(port, read: false, Target(claim));
+        if (claim is null) return;
         if (claim.Local is { } d) d.PortWrite(port, size, value & Ones(size));
-        else DeviceModel?.PortWrite(port, size, value & Ones(size));
+        else claim.DeviceModel?.Port.PortWrite(port, size, value & Ones(size));
     }
 
     public void PortInString(ushort port, int size, Span<byte> data)
     {
-        int c = _portClaim[port];
-        if (c != 0 && _claims[c - 1].IsDeviceModel && DeviceModel is { } dm)
+        if (_table.OfPort(port)?.DeviceModel is { } dm)
         {
             // One exit for the whole string: the data travel in the data page.
             _stats.Port(port, read: true, ExitTarget.DeviceModel, isString: true);
-            dm.PortInString(port, size, data);
+            dm.Port.PortInString(port, size, data);
             return;
         }
         for (int i = 0; i + size <= data.Length; i += size)
@@ -106,11 +135,10 @@ public sealed class ExitRouter : IExitHandler
 
     public void PortOutString(ushort port, int size, ReadOnlySpan<byte> data)
     {
-        int c = _portClaim[port];
-        if (c != 0 && _claims[c - 1].IsDeviceModel && DeviceModel is { } dm)
+        if (_table.OfPort(port)?.DeviceModel is { } dm)
         {
             _stats.Port(port, read: false, ExitTarget.DeviceModel, isString: true);
-            dm.PortOutString(port, size, data);
+            dm.Port.PortOutString(port, size, data);
             return;
         }
         for (int i = 0; i + size <= data.Length; i += size)
@@ -121,32 +149,25 @@ public sealed class ExitRouter : IExitHandler
         }
     }
 
-    private BusClaim? FindMmio(ulong address)
-    {
-        foreach (BusClaim c in _claims)
-            if (c.Range.Space == BusSpace.Mmio && c.Range.Contains(address)) return c;
-        return null;
-    }
-
     public ulong MmioRead(ulong address, int size)
     {
-        BusClaim? c = FindMmio(address);
-        _stats.Mmio(address, read: true, c is null ? ExitTarget.Unclaimed : c.IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor);
+        BusClaim? c = _table.OfMmio(address);
+        _stats.Mmio(address, read: true, Target(c));
         ulong ones = size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
         if (c is null) return ones;
         if (c.Local is { } d) return d.MmioRead(address, size) & ones;
-        return DeviceModel is { } dm ? dm.MmioRead(address, size) : ones;
+        return c.DeviceModel is { } dm ? dm.Port.MmioRead(address, size) : ones;
     }
 
     public void MmioWrite(ulong address, int size, ulong value)
     {
-        BusClaim? c = FindMmio(address);
-        _stats.Mmio(address, read: false, c is null ? ExitTarget.Unclaimed : c.IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor);
+        BusClaim? c = _table.OfMmio(address);
+        _stats.Mmio(address, read: false, Target(c));
         if (c is null) return;
         if (c.Local is { } d) d.MmioWrite(address, size, value);
-        else DeviceModel?.MmioWrite(address, size, value);
+        else c.DeviceModel?.Port.MmioWrite(address, size, value);
     }
 
-    /// <summary>The claim that covers a port, for reports.</summary>
-    public BusClaim? ClaimOfPort(ushort port) => _portClaim[port] is var c and not 0 ? _claims[c - 1] : null;
+    /// <summary>The claim that covers a port now, for reports.</summary>
+    public BusClaim? ClaimOfPort(ushort port) => _table.OfPort(port);
 }

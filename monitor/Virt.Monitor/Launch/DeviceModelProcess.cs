@@ -30,7 +30,7 @@ public sealed class DeviceModelProcess : IDisposable
 
     /// <summary>
     /// Resolves --dm: a path (contains '/'), or a name looked up next to the virt executable,
-    /// as an apphost or as NAME.dll run by the same dotnet host.
+    /// as an apphost or as NAME.dll run by the same dotnet host, else on $PATH.
     /// </summary>
     public static (string FileName, string[] Prefix) Locate(string nameOrPath)
     {
@@ -45,7 +45,9 @@ public sealed class DeviceModelProcess : IDisposable
         if (File.Exists(apphost)) return (apphost, []);
         string dll = Path.Combine(baseDir, nameOrPath + ".dll");
         if (File.Exists(dll)) return (DotnetHost(), [dll]);
-        throw new FileNotFoundException($"device model '{nameOrPath}' not found next to virt in {baseDir} (give --dm PATH)");
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, nameOrPath))) return (Path.Combine(dir, nameOrPath), []);
+        throw new FileNotFoundException($"device model '{nameOrPath}' not found next to virt in {baseDir} or on PATH (give --dm PATH)");
     }
 
     private static string DotnetHost()
@@ -74,6 +76,12 @@ public sealed class DeviceModelProcess : IDisposable
         if (_process.WaitForExit(timeout)) return;
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         _process.WaitForExit(TimeSpan.FromSeconds(2));
+    }
+
+    /// <summary>SIGKILL, for a device model that hangs: it cannot be asked to leave.</summary>
+    public void Kill()
+    {
+        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
     }
 
     public void Dispose() => _process.Dispose();

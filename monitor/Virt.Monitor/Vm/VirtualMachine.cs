@@ -18,24 +18,25 @@ using Virt.Shared.Runtime;
 namespace Virt.Monitor.Vm;
 
 /// <summary>
-/// One run of a guest: the VM directory (RAM file, comm pages, control socket, secret), the CPU
-/// and the in-monitor platform devices (PIC pair, PIT, port 0x61), the device model process,
-/// the VCPU loop, and the teardown that leaves nothing behind.
+/// One run of a guest: the VM directory (RAM file, control socket, secret, a comm region per
+/// device model), the CPU and the in-monitor platform devices (PIC pair, PIT, port 0x61), the
+/// device models (any number, attached and detached while the guest runs), the VCPU loop with
+/// its pause gate, and the teardown that leaves nothing behind.
 /// </summary>
 public sealed class VirtualMachine
 {
     private const long SliceInstructions = 50_000;
     private static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(10);
 
     private readonly RunOptions _o;
     private readonly GuestImages _images;
     private readonly ExitStatistics _stats = new();
     private readonly Stopwatch _wall = new();
     private volatile VmEnd? _end;
-    private volatile string? _dmLost;
     private Cpu.Cpu? _cpu;
-    private IrqLineInput? _irq;
+    private VcpuGate? _gate;
+    private AttachmentManager? _manager;
+    private ExitRouter? _router;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
@@ -55,17 +56,17 @@ public sealed class VirtualMachine
     {
         if (_end is null) _end = end;
         _cpu?.RequestStop();
-        _irq?.Kick();
+        _manager?.Kick();
+        _gate?.Nudge();
     }
 
     private async Task<int> RunCoreAsync()
     {
         VmDirectory dir = VmDirectory.Create();
-        DeviceModelProcess? dmProcess = null;
         ControlServer? server = null;
+        AttachmentManager? manager = null;
         GuestRam? ram = null;
         PhysicalMemory? memory = null;
-        SharedRegion? comm = null;
         long instructions = 0;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "interrupted (SIGINT)", "interrupted")); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "terminated (SIGTERM)", "interrupted")); });
@@ -73,14 +74,13 @@ public sealed class VirtualMachine
         {
             ram = new GuestRam(_o.MemoryBytes, dir.RamFile);
             memory = new PhysicalMemory(ram);
-            comm = SharedRegion.Create(dir.CommFile, CommPageLayout.VcpuStride);
-            InitialisePage(comm);
             byte[] secret = RandomNumberGenerator.GetBytes(Protocol.SecretSize);
             File.WriteAllText(dir.SecretFile, Convert.ToHexString(secret), System.Text.Encoding.ASCII);
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
             // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel.
             var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes };
+            _router = router;
             var pic = new DualPic8259();
             var pit = new Pit8254();
             var portB = new SystemControlPortB(pit);
@@ -94,78 +94,69 @@ public sealed class VirtualMachine
             _cpu = cpu;
             LoadGuest(cpu, memory);
 
-            server = new ControlServer(dir.SocketFile, secret, router, f => new Welcome(Protocol.Version, f, 1, (ulong)_o.MemoryBytes,
-                VmDirectory.RamFileName, VmDirectory.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, _o.Wake, _o.SpinMicros));
-            server.DeviceModelLost += why =>
-            {
-                _dmLost = why;
-                RequestEnd(new VmEnd(ExitStatus.DeviceModelFailed, $"device model lost: {why}", "device-model-died"));
-            };
+            // Device models: any number, attached and detached while the guest runs (Vm/AttachmentManager).
+            _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
+            manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(pic.SetIrq), () => _end is not null);
+            _manager = manager;
+            server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired);
             server.Start();
-
-            Func<bool> dmAlive = () => true;
-            if (_o.DeviceModel != "none")
+            if (await AttachAtLaunchAsync(manager, dir) is { } why)
             {
-                if (_o.DeviceModel == "external")
-                {
-                    Console.Error.WriteLine($"virt: waiting for a device model: socket {dir.SocketFile}, secret in {dir.SecretFile}");
-                }
-                else
-                {
-                    dmProcess = DeviceModelProcess.Start(_o.DeviceModel, ["--serial", _o.Serial], dir.SocketFile, secret);
-                    Log($"device model pid {dmProcess.Pid}, VM directory {dir.Path}");
-                }
-                var proc = dmProcess;
-                Task exited = proc is null ? Task.Delay(Timeout.Infinite) : WaitExitAsync(proc);
-                Task done = await Task.WhenAny(server.Ready, exited, Task.Delay(AttachTimeout));
-                if (done != server.Ready || !server.Ready.IsCompletedSuccessfully)
-                {
-                    string why = done == exited ? $"the device model {proc!.ExitDescription} before it attached"
-                        : done == server.Ready ? $"the device model failed to attach: {server.Ready.Exception?.InnerException?.Message}"
-                        : $"no device model attached within {AttachTimeout.TotalSeconds} s";
-                    _end = new VmEnd(ExitStatus.DeviceModelFailed, why, "device-model-attach");
-                    return Finish(instructions, comm, router);
-                }
-                Log($"device model '{server.Ready.Result.Name}' attached (features {server.AcceptedFeatures})");
-                dmAlive = () => _dmLost is null && (proc is null || !proc.HasExited);
+                _end = new VmEnd(ExitStatus.DeviceModelFailed, why, "device-model-attach");
+                return Finish(instructions, manager, router);
             }
-            router.Seal();
-            var port = new DeviceModelPort(comm, 0, _o.Wake, _o.SpinMicros, _stats, dmAlive, new CpuStateAccess(cpu),
-                StateBits.Gprs | StateBits.Segs | StateBits.Crs, ExitTimeout);
-            port.StopNeeded += cpu.RequestStop;
-            router.DeviceModel = port;
-            _irq = new IrqLineInput(comm, _stats, pic.SetIrq);
-            port.Completed = _irq.Poll;
 
             _wall.Start();
-            var vcpu = new Thread(() => VcpuLoop(cpu, pic, pit, port, dmAlive), 16 << 20) { Name = "vcpu0" };
+            var vcpu = new Thread(() => VcpuLoop(cpu, pic, pit, manager, _gate), 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
             await Task.Run(vcpu.Join);
             _wall.Stop();
             instructions = cpu.InstructionsRetired;
-            return Finish(instructions, comm, router);
+            return Finish(instructions, manager, router);
         }
         finally
         {
             VmEnd end = _end ?? new VmEnd(ExitStatus.DeviceModelFailed, "internal error", "internal");
-            if (server is not null)
-            {
-                await server.SendShutdownAsync(end.Status, end.Reason);
-            }
-            dmProcess?.WaitOrKill(TimeSpan.FromSeconds(3));
+            _gate?.End();
+            if (manager is not null) await manager.ShutdownAsync(end.Status, end.Reason);
             if (server is not null) await server.DisposeAsync();
-            dmProcess?.Dispose();
-            comm?.Dispose();
+            manager?.DisposeRegions();
             memory?.Dispose();
             ram?.Dispose();
             if (!dir.Remove()) Console.Error.WriteLine($"virt: could not remove {dir.Path}");
         }
     }
 
-    private static Task WaitExitAsync(DeviceModelProcess p) => Task.Run(async () =>
+    /// <summary>Starts the --dm device models and waits until all are routed; returns why not, or null.</summary>
+    private async Task<string?> AttachAtLaunchAsync(AttachmentManager manager, VmDirectory dir)
     {
-        while (!p.HasExited) await Task.Delay(20);
-    });
+        IReadOnlyList<string> specs = _o.DeviceModels.Count == 0 ? ["virt-dm"] : _o.DeviceModels;
+        var launched = new List<LaunchedDeviceModel>();
+        int external = 0;
+        try
+        {
+            foreach (string spec in specs)
+            {
+                if (spec == "none") continue;
+                if (spec == "external")
+                {
+                    external++;
+                    Console.Error.WriteLine($"virt: waiting for a device model: socket {dir.SocketFile}, secret in {dir.SecretFile}");
+                    continue;
+                }
+                var l = manager.Start(DeviceModelCommand.Parse(spec));
+                launched.Add(l);
+                Log($"device model pid {l.Process.Pid}, VM directory {dir.Path}");
+            }
+            foreach (LaunchedDeviceModel l in launched) await manager.WaitAttachedAsync(l, AttachTimeout);
+            if (external > 0) await manager.WaitExternalAsync(external, AttachTimeout);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or ArgumentException or System.ComponentModel.Win32Exception)
+        {
+            return e.Message;
+        }
+    }
 
     private void LoadGuest(Cpu.Cpu cpu, PhysicalMemory memory)
     {
@@ -177,82 +168,80 @@ public sealed class VirtualMachine
             MultibootLoader.Load(cpu, kernel, _images.KernelName + (_o.Append.Length > 0 ? " " + _o.Append : ""), _images.Modules);
     }
 
-    private void VcpuLoop(Cpu.Cpu cpu, DualPic8259 pic, Pit8254 pit, DeviceModelPort port, Func<bool> dmAlive)
+    private void VcpuLoop(Cpu.Cpu cpu, DualPic8259 pic, Pit8254 pit, AttachmentManager manager, VcpuGate gate)
     {
-        IrqLineInput irq = _irq!;
-        while (_end is null)
+        try
         {
-            irq.Poll();
-            if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
-            StopReason r;
-            try
+            while (_end is null)
             {
-                r = cpu.Run(SliceInstructions);
-            }
-            catch (Exception e)
-            {
-                RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
-                break;
-            }
-            if (port.StopValue is { } v)
-            {
-                RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), $"the guest wrote 0x{v:X} to the exit port", "exit-port"));
-                break;
-            }
-            if (port.Failed is { } failed)
-            {
-                RequestEnd(new VmEnd(ExitStatus.DeviceModelFailed, $"device model lost: {failed}", "device-model-died"));
-                break;
-            }
-            switch (r)
-            {
-                case StopReason.Shutdown:
-                    RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest shut down: {cpu.ShutdownReason}", "shutdown"));
+                // Attach, detach and swap happen here, at an instruction boundary; a failed device model parks the guest here too.
+                gate.Checkpoint(manager.StallReason, () => _end is not null);
+                if (_end is not null) break;
+                manager.PollIrqs();
+                if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
+                StopReason r;
+                try
+                {
+                    r = cpu.Run(SliceInstructions);
+                }
+                catch (Exception e)
+                {
+                    RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
                     break;
-                case StopReason.Halted:
-                    _stats.Halt();
-                    if ((cpu.State.Eflags & Flags.IF) == 0)
-                    {
-                        RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off", "halted"));
+                }
+                if (manager.StopValue is { } v)
+                {
+                    RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), $"the guest wrote 0x{v:X} to the exit port", "exit-port"));
+                    break;
+                }
+                switch (r)
+                {
+                    case StopReason.Shutdown:
+                        RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest shut down: {cpu.ShutdownReason}", "shutdown"));
                         break;
-                    }
-                    WaitForInterrupt(pic, pit, irq, dmAlive);
-                    break;
+                    case StopReason.Halted:
+                        _stats.Halt();
+                        if ((cpu.State.Eflags & Flags.IF) == 0)
+                        {
+                            RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off", "halted"));
+                            break;
+                        }
+                        WaitForInterrupt(pic, pit, manager, gate);
+                        break;
+                }
             }
+        }
+        finally
+        {
+            gate.End();
         }
     }
 
-    private void WaitForInterrupt(DualPic8259 pic, Pit8254 pit, IrqLineInput irq, Func<bool> dmAlive)
+    private void WaitForInterrupt(DualPic8259 pic, Pit8254 pit, AttachmentManager manager, VcpuGate gate)
     {
         while (_end is null)
         {
-            irq.Poll();
+            gate.Checkpoint(manager.StallReason, () => _end is not null);
+            manager.PollIrqs();
             if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
             if (pic.HasInterrupt) return;
-            if (!dmAlive())
-            {
-                RequestEnd(new VmEnd(ExitStatus.DeviceModelFailed, $"device model lost: {_dmLost ?? "the device model died"}", "device-model-died"));
-                return;
-            }
             long timeout = 20_000;
             if (pit.NextDeadline is { } d) timeout = Math.Clamp((long)d.TotalMicroseconds, 1, timeout);
-            irq.WaitForChange(timeout);
+            manager.WaitForIrq(timeout);
         }
     }
 
-    private int Finish(long instructions, SharedRegion? comm, ExitRouter router)
+    private int Finish(long instructions, AttachmentManager manager, ExitRouter router)
     {
         VmEnd end = _end!;
         if (end.Status is ExitStatus.DeviceModelFailed or ExitStatus.Shutdown || !_o.Quiet)
             Console.Error.WriteLine($"virt: {end.Reason} (exit status {end.Status})");
-        var report = new RunReport(end, _stats, _wall.Elapsed, instructions, comm is null ? default : DeviceCounters(comm),
+        DeviceModelAttachment? first = manager.All.FirstOrDefault();
+        var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
             p => router.ClaimOfPort(p)?.Device ?? "(none)");
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_o.StatsFile is { } path) report.WriteJson(path);
+        if (!_o.Quiet && router.UnclaimedAccesses > 0) Console.Error.WriteLine($"unclaimed accesses (read as all ones / dropped): {router.UnclaimedAccesses}");
         return end.Status;
     }
-
-    private static unsafe void InitialisePage(SharedRegion comm) => CommPageAccess.Initialise(comm.Base, 0, 1);
-
-    private static unsafe DeviceModelCounters DeviceCounters(SharedRegion comm) => CommPageAccess.Page(comm.Base, 0).DeviceCounters;
 }

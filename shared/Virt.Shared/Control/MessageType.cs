@@ -17,4 +17,22 @@ public enum MessageType : ushort
     Ready = 6,
     /// <summary>Monitor to device model: the VM has ended; detach and exit.</summary>
     Shutdown = 7,
+    /// <summary>Management client to monitor, first frame: version, secret, client name (virt list / attach / detach).</summary>
+    Manage = 8,
+    /// <summary>Monitor to management client: the VM's state and its attachments.</summary>
+    VmStatus = 9,
+    /// <summary>Management client to monitor: start a device model and attach it (optionally in place of another).</summary>
+    AttachRequest = 10,
+    /// <summary>Management client to monitor: detach a device model.</summary>
+    DetachRequest = 11,
+    /// <summary>Monitor to management client: outcome of an attach or detach request.</summary>
+    RequestResult = 12,
+    /// <summary>Monitor to device model: save the state of your stateful devices (the guest is paused).</summary>
+    SaveState = 13,
+    /// <summary>Either way: one device's versioned state blob (DM to monitor after SaveState; monitor to DM after Welcome).</summary>
+    DeviceState = 14,
+    /// <summary>Device model to monitor: all DeviceState frames for a SaveState are sent.</summary>
+    StateSaved = 15,
+    /// <summary>Management client to monitor: send a fresh VmStatus.</summary>
+    StatusRequest = 16,
 }

@@ -19,18 +19,24 @@ public sealed record Hello(uint Version, Features Features, byte[] Secret, strin
     }
 }
 
-/// <summary>File names are relative to the VM directory (the directory of the control socket).</summary>
+/// <summary>
+/// File names are relative to the VM directory (the directory of the control socket). CommFile is
+/// this attachment's own comm region. StateBlobs (protocol 1.1) DeviceState frames follow the Welcome:
+/// state saved from the device model this one replaces.
+/// </summary>
 public sealed record Welcome(uint Version, Features Features, int VcpuCount, ulong RamSize, string RamFile,
-    string CommFile, int PagesPerVcpu, int MonitorPid, WakeMode WakeMode, int SpinMicros)
+    string CommFile, int PagesPerVcpu, int MonitorPid, WakeMode WakeMode, int SpinMicros, uint StateBlobs = 0)
 {
     public ReadOnlyMemory<byte> ToFrame() => new PayloadWriter(MessageType.Welcome).U32(Version).U64((ulong)Features)
         .U32((uint)VcpuCount).U64(RamSize).Str(RamFile).Str(CommFile).U32((uint)PagesPerVcpu).I32(MonitorPid)
-        .U8((byte)WakeMode).U32((uint)SpinMicros).ToFrame();
+        .U8((byte)WakeMode).U32((uint)SpinMicros).U32(StateBlobs).ToFrame();
 
     public static Welcome Read(ReadOnlySpan<byte> p)
     {
         var r = new PayloadReader(p);
-        return new Welcome(r.U32(), (Features)r.U64(), (int)r.U32(), r.U64(), r.Str(), r.Str(), (int)r.U32(), r.I32(), (WakeMode)r.U8(), (int)r.U32());
+        var w = new Welcome(r.U32(), (Features)r.U64(), (int)r.U32(), r.U64(), r.Str(), r.Str(), (int)r.U32(), r.I32(), (WakeMode)r.U8(), (int)r.U32());
+        // A 1.0 monitor's Welcome ends here.
+        return r.Remaining >= 4 ? w with { StateBlobs = r.U32() } : w;
     }
 }
 

@@ -23,6 +23,16 @@ public ref struct PayloadReader(ReadOnlySpan<byte> payload)
     public ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
     public byte[] Bytes(int n) => Take(n).ToArray();
     public string Str() => Encoding.UTF8.GetString(Take(U16()));
+
+    /// <summary>u32 byte length, then the bytes (at most one frame's payload).</summary>
+    public byte[] Blob()
+    {
+        uint n = U32();
+        if (n > Protocol.MaxPayload) throw new ProtocolException("blob longer than a frame");
+        return Bytes((int)n);
+    }
+
+    public int Remaining => _rest.Length;
 }
 
 /// <summary>A malformed frame or a message out of order: the connection is closed.</summary>

@@ -26,6 +26,9 @@ public sealed class PayloadWriter
     public PayloadWriter U64(ulong v) { BinaryPrimitives.WriteUInt64LittleEndian(Take(8), v); return this; }
     public PayloadWriter Bytes(ReadOnlySpan<byte> v) { v.CopyTo(Take(v.Length)); return this; }
 
+    /// <summary>u32 byte length, then the bytes.</summary>
+    public PayloadWriter Blob(ReadOnlySpan<byte> v) => U32((uint)v.Length).Bytes(v);
+
     /// <summary>u16 byte length, then UTF-8 bytes.</summary>
     public PayloadWriter Str(string v)
     {

@@ -5,7 +5,8 @@ public static class Protocol
 {
     /// <summary>Major: incompatible changes. A monitor refuses a Hello with another major.</summary>
     public const ushort Major = 1;
-    public const ushort Minor = 0;
+    /// <summary>1: Welcome carries a state blob count; management and state-transfer messages (types 8-16).</summary>
+    public const ushort Minor = 1;
     public static uint Version => (uint)Major << 16 | Minor;
 
     /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
@@ -50,4 +51,6 @@ public enum RefusalCode : uint
     AlreadyAttached = 4,
     ClaimOverlap = 5,
     BadClaim = 6,
+    /// <summary>A request the monitor cannot carry out (management connection; the connection stays open).</summary>
+    RequestFailed = 7,
 }

@@ -1,0 +1,435 @@
+using Virt.Devices.Bus;
+using Virt.Monitor.Cli;
+using Virt.Monitor.Exits;
+using Virt.Monitor.Launch;
+using Virt.Monitor.Stats;
+using Virt.Shared.Abi;
+using Virt.Shared.Control;
+using Virt.Shared.Runtime;
+
+namespace Virt.Monitor.Vm;
+
+/// <summary>
+/// The device models of one VM: attach (Hello to Ready), claims, routing, detach, swap with
+/// state transfer, and what happens when one dies or hangs. Routing changes only with the VCPU
+/// parked (<see cref="VcpuGate"/>). A failed device model leaves the VCPU stalled with its exit
+/// held; the next device model to attach retires it, takes its place and gets the exit re-issued.
+/// Called from control-socket tasks and, for <see cref="OnPortLost"/>, from the VCPU thread.
+/// </summary>
+public sealed class AttachmentManager
+{
+    private const int MaxAutomaticRestarts = 5;
+    private static readonly TimeSpan SaveTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LaunchAttachTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly VmDirectory _dir;
+    private readonly byte[] _secret;
+    private readonly ExitRouter _router;
+    private readonly VcpuGate _gate;
+    private readonly ExitStatistics _stats;
+    private readonly RunOptions _o;
+    private readonly IVcpuStateAccess? _state;
+    private readonly IrqLineMux _mux;
+    private readonly Func<bool> _ending;
+    private readonly List<DeviceModelAttachment> _all = new();
+    private readonly List<LaunchedDeviceModel> _launched = new();
+    private readonly ManualResetEventSlim _haltWake = new();
+    private volatile DeviceModelAttachment[] _routed = [];
+    private List<DeviceState> _stash = new();
+    private uint _nextId;
+    private int _restarts;
+
+    public AttachmentManager(VmDirectory dir, byte[] secret, ExitRouter router, VcpuGate gate, ExitStatistics stats, RunOptions o,
+        IVcpuStateAccess? state, IrqLineMux mux, Func<bool> ending)
+    {
+        _dir = dir;
+        _secret = secret;
+        _router = router;
+        _gate = gate;
+        _stats = stats;
+        _o = o;
+        _state = state;
+        _mux = mux;
+        _ending = ending;
+    }
+
+    public byte[] Secret => _secret;
+
+    /// <summary>The device models exits are routed to now (read by the VCPU thread).</summary>
+    public DeviceModelAttachment[] Routed => _routed;
+
+    public DeviceModelAttachment[] All
+    {
+        get { lock (_all) return _all.ToArray(); }
+    }
+
+    private void Log(string message)
+    {
+        if (!_o.Quiet) Console.Error.WriteLine($"virt: {message}");
+    }
+
+    // ---- attach, called by the control server ----
+
+    /// <summary>
+    /// A device model said Hello with the right secret: give it its own comm region and port. Any
+    /// failed device model is retired now and the VCPU held until this one is routed, so the exit
+    /// the failed one held is re-issued to it.
+    /// </summary>
+    public async Task<DeviceModelAttachment> BeginAttachAsync(Hello hello, ControlConnection conn)
+    {
+        IDisposable? hold = null;
+        if (All.Any(a => a.State == AttachmentState.Failed))
+        {
+            hold = await _gate.PauseAsync();
+            foreach (DeviceModelAttachment failed in All.Where(a => a.State == AttachmentState.Failed))
+                Retire(failed, $"replaced by '{hello.Name}' (pid {hello.Pid})");
+        }
+        uint id = Interlocked.Increment(ref _nextId);
+        string commName = $"{VmDirectory.CommFileName}-{id}";
+        SharedRegion comm = SharedRegion.Create(Path.Combine(_dir.Path, commName), CommPageLayout.VcpuStride);
+        unsafe { CommPageAccess.Initialise(comm.Base, 0, 1); }
+        var att = new DeviceModelAttachment(id, hello, conn, comm, commName)
+        {
+            Features = hello.Features & Features.MonitorSupported,
+            ReplacementHold = hold,
+        };
+        att.Launch = LaunchOf(hello.Pid);
+        TimeSpan timeout = TimeSpan.FromSeconds(_o.DeviceModelTimeoutSeconds);
+        var port = new DeviceModelPort(comm, 0, _o.Wake, _o.SpinMicros, _stats, () => att.Alive && !_ending(), _state,
+            StateBits.Gprs | StateBits.Segs | StateBits.Crs, timeout);
+        port.StopNeeded += () => _gate.Nudge();
+        port.Lost = OnPortLost;
+        att.Port = port;
+        att.Irq = new IrqLineInput(comm, _stats, (line, high) => _mux.Set(id, line, high));
+        port.Completed = att.Irq.Poll;
+        lock (_all)
+        {
+            att.Restore = _stash;
+            _stash = new();
+            _all.Add(att);
+        }
+        return att;
+    }
+
+    private LaunchedDeviceModel? LaunchOf(int pid)
+    {
+        lock (_launched) return _launched.FirstOrDefault(l => l.Process.Pid == pid);
+    }
+
+    public Welcome WelcomeFor(DeviceModelAttachment att) => new(Protocol.Version, att.Features, 1, (ulong)_o.MemoryBytes,
+        VmDirectory.RamFileName, att.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, _o.Wake, _o.SpinMicros,
+        (uint)att.Restore.Count);
+
+    public string? Claim(DeviceModelAttachment att, Claim c) =>
+        c.Space > 1 ? $"unknown address space {c.Space}"
+        : c.Flags != 0 ? $"claim flags 0x{c.Flags:X} are reserved"
+        : c.Device.Length is 0 or > 64 ? "device name must be 1-64 characters"
+        : _router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null, owner: att);
+
+    /// <summary>Ready: route the device model's claims (VCPU parked for the switch).</summary>
+    public async Task CompleteAttachAsync(DeviceModelAttachment att)
+    {
+        using (await _gate.PauseAsync())
+        {
+            att.State = AttachmentState.Active;
+            Publish();
+            att.ReplacementHold?.Dispose();
+        }
+        Log($"device model {att.Id} '{att.Name}' (pid {att.Pid}) attached: {string.Join(", ", _router.Claims.Where(c => c.DeviceModel == att).Select(c => $"{c.Device} {c.Range}"))}");
+        att.Ready.TrySetResult();
+    }
+
+    /// <summary>The control connection of a device model closed (or broke the protocol).</summary>
+    public void OnConnectionLost(DeviceModelAttachment att, string why)
+    {
+        att.ConnectionClosed = true;
+        att.FailPendingSave(why);
+        switch (att.State)
+        {
+            case AttachmentState.Attaching:
+                att.State = AttachmentState.Detached;
+                _router.RemoveClaimsOf(att);
+                att.ReplacementHold?.Dispose();
+                att.Ready.TrySetException(new IOException(why));
+                break;
+            case AttachmentState.Active:
+                MarkFailed(att, why, null);
+                break;
+        }
+    }
+
+    // ---- failure ----
+
+    private void MarkFailed(DeviceModelAttachment att, string why, InFlightExit? exit)
+    {
+        lock (att)
+        {
+            if (att.State != AttachmentState.Active) return;
+            att.Failure = why;
+            att.HeldExit = exit;
+            att.State = AttachmentState.Failed;
+        }
+        if (_ending()) return;
+        Console.Error.WriteLine($"virt: device model {att.Id} '{att.Name}' (pid {att.Pid}): {why}{(exit is null ? "" : $"; exit held: {exit}")}; "
+            + $"the guest is paused until a device model attaches (virt attach {Environment.ProcessId} --dm ...)");
+        _gate.Nudge();
+        if (_o.RestartDeviceModel && att.Launch is { } launch)
+        {
+            if (Interlocked.Increment(ref _restarts) > MaxAutomaticRestarts)
+            {
+                Console.Error.WriteLine($"virt: not restarting '{att.Name}': {MaxAutomaticRestarts} automatic restarts already");
+                return;
+            }
+            _ = Task.Run(() =>
+            {
+                // A hung device model still holds its exit: it goes before the new one starts.
+                launch.Process.Kill();
+                try
+                {
+                    var again = Start(launch.Command);
+                    Log($"restarting device model '{att.Name}': pid {again.Process.Pid}");
+                }
+                catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+                {
+                    Console.Error.WriteLine($"virt: could not restart the device model: {e.Message}");
+                }
+            });
+        }
+    }
+
+    /// <summary>VCPU thread: a device model died or hung inside an exit. Held until it is replaced; returns where the exit goes now.</summary>
+    private DeviceModelPort? OnPortLost(DeviceModelPort port, InFlightExit exit)
+    {
+        DeviceModelAttachment? att = All.FirstOrDefault(a => a.Port == port);
+        if (att is null) return null;
+        MarkFailed(att, port.Failed ?? "failed", exit);
+        _gate.Stall($"device model {att.Id} '{att.Name}' {att.Failure}; exit held: {exit}", () => att.State != AttachmentState.Failed, _ending);
+        if (_ending()) return null;
+        return _router.OwnerOf(exit.Reason, exit.Address)?.Port;
+    }
+
+    /// <summary>VCPU thread, between slices: why the guest must stay paused (a failed device model holds it), or null.</summary>
+    public string? StallReason()
+    {
+        foreach (DeviceModelAttachment a in All)
+            if (a.State == AttachmentState.Failed) return $"device model {a.Id} '{a.Name}' {a.Failure}";
+        return null;
+    }
+
+    /// <summary>The value the guest wrote to an exit port served by any device model, if it did.</summary>
+    public uint? StopValue
+    {
+        get
+        {
+            foreach (DeviceModelAttachment a in All)
+                if (a.Port.StopValue is { } v) return v;
+            return null;
+        }
+    }
+
+    // ---- detach, swap ----
+
+    private void Publish()
+    {
+        _router.Publish(dm => ((DeviceModelAttachment)dm).State == AttachmentState.Active);
+        _routed = All.Where(a => a.State == AttachmentState.Active).ToArray();
+    }
+
+    /// <summary>Takes a device model out: its claims go, its IRQ lines drop, it is told to exit. Call with the VCPU parked.</summary>
+    private void Retire(DeviceModelAttachment att, string why)
+    {
+        AttachmentState was = att.State;
+        att.State = AttachmentState.Detached;
+        _router.RemoveClaimsOf(att);
+        _mux.Remove(att.Id);
+        Publish();
+        if (was != AttachmentState.Failed) att.Failure = why;
+        Log($"device model {att.Id} '{att.Name}' detached: {why}");
+        // Its comm file goes now; the mapping stays until the VM ends (a held exit may still read its data page).
+        try { File.Delete(Path.Combine(_dir.Path, att.CommFileName)); } catch (IOException) { }
+        _ = Task.Run(async () =>
+        {
+            if (!att.ConnectionClosed)
+            {
+                try { await att.Connection.SendAsync(new Shutdown(0, $"detached: {why}").ToFrame()); }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { }
+            }
+            // A hung or dead one of ours: make sure it is gone.
+            if (att.Launch is { } l) l.Process.WaitOrKill(was == AttachmentState.Failed ? TimeSpan.Zero : TimeSpan.FromSeconds(3));
+        });
+        _gate.Nudge();
+    }
+
+    private DeviceModelAttachment? Find(string target)
+    {
+        DeviceModelAttachment[] live = All.Where(a => a.State is AttachmentState.Active or AttachmentState.Failed).ToArray();
+        if (uint.TryParse(target, out uint id)) return live.FirstOrDefault(a => a.Id == id);
+        DeviceModelAttachment[] byName = live.Where(a => a.Name == target).ToArray();
+        return byName.Length == 1 ? byName[0] : null;
+    }
+
+    public async Task<RequestResult> DetachAsync(string target)
+    {
+        if (Find(target) is not { } att) return new RequestResult(false, 0, $"no single attached device model '{target}'");
+        using (await _gate.PauseAsync())
+        {
+            att.Port.DrainPending();
+            Retire(att, "detached on request");
+        }
+        return new RequestResult(true, att.Id, $"device model {att.Id} '{att.Name}' detached");
+    }
+
+    /// <summary>
+    /// Starts a device model and waits until it is routed. With <paramref name="replace"/>: the VCPU
+    /// is parked, the old one's pending writes drained and its devices saved, it is detached, and the
+    /// new one attaches with the saved state before the guest goes on.
+    /// </summary>
+    public async Task<RequestResult> AttachAsync(AttachRequest request)
+    {
+        DeviceModelCommand command;
+        try { command = DeviceModelCommand.Parse(request.Command); }
+        catch (ArgumentException e) { return new RequestResult(false, 0, e.Message); }
+        IDisposable? hold = null;
+        try
+        {
+            if (request.Replace.Length > 0)
+            {
+                if (Find(request.Replace) is not { } old) return new RequestResult(false, 0, $"no single attached device model '{request.Replace}' to replace");
+                hold = await _gate.PauseAsync();
+                List<DeviceState> saved = new();
+                if (old.State == AttachmentState.Active)
+                {
+                    old.Port.DrainPending();
+                    try { saved = await old.SaveStateAsync(SaveTimeout); }
+                    catch (Exception e) when (e is IOException or TimeoutException or ProtocolException)
+                    {
+                        return new RequestResult(false, 0, $"device model {old.Id} '{old.Name}' did not save its state: {e.Message}; nothing changed");
+                    }
+                }
+                Retire(old, $"swapped for '{command}'");
+                lock (_all) _stash = saved;
+                Log($"kept {saved.Count} device state blob(s) of '{old.Name}': {string.Join(", ", saved.Select(s => $"{s.Device} ({s.Blob.Length} bytes)"))}");
+            }
+            LaunchedDeviceModel launched;
+            try { launched = Start(command); }
+            catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+            {
+                return new RequestResult(false, 0, e.Message);
+            }
+            try
+            {
+                DeviceModelAttachment att = await WaitAttachedAsync(launched, LaunchAttachTimeout);
+                return new RequestResult(true, att.Id, $"device model {att.Id} '{att.Name}' (pid {att.Pid}) attached{(att.Restore.Count > 0 ? $" with {att.Restore.Count} device state blob(s)" : "")}");
+            }
+            catch (Exception e) when (e is IOException or TimeoutException)
+            {
+                launched.Process.WaitOrKill(TimeSpan.Zero);
+                return new RequestResult(false, 0, e.Message);
+            }
+        }
+        finally
+        {
+            hold?.Dispose();
+        }
+    }
+
+    // ---- processes ----
+
+    /// <summary>Starts a device model with this VM's socket and secret (in its environment).</summary>
+    public LaunchedDeviceModel Start(DeviceModelCommand command)
+    {
+        IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", _o.Serial] : command.Arguments;
+        var process = DeviceModelProcess.Start(command.Program, args, _dir.SocketFile, _secret);
+        var launched = new LaunchedDeviceModel(command, process);
+        lock (_launched) _launched.Add(launched);
+        return launched;
+    }
+
+    /// <summary>Waits until the device model started as <paramref name="launched"/> is routed; fails if it exits or takes too long.</summary>
+    public async Task<DeviceModelAttachment> WaitAttachedAsync(LaunchedDeviceModel launched, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            DeviceModelAttachment? att = All.FirstOrDefault(a => a.Launch == launched && a.State != AttachmentState.Detached);
+            if (att is { State: AttachmentState.Active or AttachmentState.Failed }) return att;
+            if (launched.Process.HasExited)
+                throw new IOException($"the device model '{launched.Command}' {launched.Process.ExitDescription} before it attached");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the device model '{launched.Command}' did not attach within {timeout.TotalSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits until <paramref name="count"/> device models nobody launched (started by hand) are routed.</summary>
+    public async Task WaitExternalAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (All.Count(a => a.Launch is null && a.State == AttachmentState.Active) < count)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no device model attached within {timeout.TotalSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
+    // ---- the halted VCPU ----
+
+    /// <summary>VCPU thread: picks up IRQ lines of every routed device model.</summary>
+    public void PollIrqs()
+    {
+        foreach (DeviceModelAttachment a in _routed) a.Irq.Poll();
+    }
+
+    /// <summary>
+    /// VCPU thread, guest halted: sleeps until an IRQ word changes or the timeout passes. The futex
+    /// waits on one word: the first device model's. With several, the sleep is cut to 1 ms so the
+    /// others' lines are seen promptly.
+    /// </summary>
+    public void WaitForIrq(long timeoutMicros)
+    {
+        DeviceModelAttachment[] routed = _routed;
+        if (routed.Length == 0)
+        {
+            _haltWake.Wait(TimeSpan.FromMicroseconds(timeoutMicros));
+            _haltWake.Reset();
+            return;
+        }
+        routed[0].Irq.WaitForChange(routed.Length > 1 ? Math.Min(timeoutMicros, 1000) : timeoutMicros);
+    }
+
+    /// <summary>Gets a halted VCPU out of its sleep (any thread).</summary>
+    public void Kick()
+    {
+        foreach (DeviceModelAttachment a in All)
+            if (a.State != AttachmentState.Detached) a.Irq.Kick();
+        _haltWake.Set();
+    }
+
+    // ---- status and the end ----
+
+    public VmStatus Status(ulong instructions) => new(Environment.ProcessId, _gate.State, _gate.StallReason ?? "", instructions,
+        (ulong)_router.UnclaimedAccesses,
+        All.Select(a => new AttachmentInfo(a.Id, a.Name, a.Pid, a.State, a.State == AttachmentState.Failed ? a.Describe()
+            : a.State == AttachmentState.Detached ? a.Failure ?? "" : string.Join(", ", _router.Claims.Where(c => c.DeviceModel == a).Select(c => $"{c.Device} {c.Range}")))).ToList());
+
+    /// <summary>The VM has ended: tell every device model, wait for the ones we started, unmap.</summary>
+    public async Task ShutdownAsync(int status, string reason)
+    {
+        foreach (DeviceModelAttachment a in All)
+        {
+            a.FailPendingSave("the VM ended");
+            if (a.State == AttachmentState.Detached || a.ConnectionClosed) continue;
+            try { await a.Connection.SendAsync(new Shutdown(status, reason).ToFrame()).WaitAsync(TimeSpan.FromSeconds(2)); }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or TimeoutException) { }
+        }
+        LaunchedDeviceModel[] launched;
+        lock (_launched) launched = _launched.ToArray();
+        foreach (LaunchedDeviceModel l in launched) l.Process.WaitOrKill(TimeSpan.FromSeconds(3));
+    }
+
+    public void DisposeRegions()
+    {
+        foreach (DeviceModelAttachment a in All) a.Comm.Dispose();
+        foreach (LaunchedDeviceModel l in _launched) l.Process.Dispose();
+        _haltWake.Dispose();
+    }
+}

@@ -1,0 +1,109 @@
+using Virt.Monitor.Exits;
+using Virt.Monitor.Launch;
+using Virt.Shared.Abi;
+using Virt.Shared.Control;
+using Virt.Shared.Runtime;
+
+namespace Virt.Monitor.Vm;
+
+/// <summary>
+/// One device model attached to the VM: its control connection, its own comm region (file
+/// comm-ID in the VM directory: a comm page and a data page per VCPU), the port its exits go
+/// through, its IRQ words, and, if the monitor started it, its process and the command to restart it.
+/// </summary>
+public sealed class DeviceModelAttachment : IDeviceModelEndpoint
+{
+    private readonly object _lock = new();
+    private TaskCompletionSource<List<DeviceState>>? _saving;
+    private List<DeviceState> _saved = new();
+
+    public DeviceModelAttachment(uint id, Hello hello, ControlConnection connection, SharedRegion comm, string commFileName)
+    {
+        Id = id;
+        Name = hello.Name;
+        Pid = hello.Pid;
+        Connection = connection;
+        Comm = comm;
+        CommFileName = commFileName;
+    }
+
+    public uint Id { get; }
+    public string Name { get; }
+    public int Pid { get; }
+    public ControlConnection Connection { get; }
+    public SharedRegion Comm { get; }
+    public string CommFileName { get; }
+    public Features Features { get; set; }
+
+    public DeviceModelPort Port { get; set; } = null!;
+    public IrqLineInput Irq { get; set; } = null!;
+
+    /// <summary>Set when the monitor started this device model (virt run --dm, virt attach).</summary>
+    public LaunchedDeviceModel? Launch { get; set; }
+
+    public volatile AttachmentState State = AttachmentState.Attaching;
+
+    /// <summary>Why it failed, and the exit it held (if it failed inside one).</summary>
+    public string? Failure { get; set; }
+    public InFlightExit? HeldExit { get; set; }
+
+    /// <summary>Device state handed to this device model after its Welcome (from the one it replaces).</summary>
+    public List<DeviceState> Restore { get; set; } = new();
+
+    /// <summary>A hold on the VCPU taken at Hello when this device model replaces a failed one: released when it is routed (or gone).</summary>
+    public IDisposable? ReplacementHold { get; set; }
+
+    public bool ConnectionClosed { get; set; }
+
+    public readonly TaskCompletionSource Ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public bool Alive => !ConnectionClosed && (Launch is null || !Launch.Process.HasExited);
+
+    public string Describe()
+    {
+        string claims = State is AttachmentState.Failed ? $"{Failure}{(HeldExit is { } e ? $"; exit held: {e}" : "")}" : Failure ?? "";
+        return claims;
+    }
+
+    /// <summary>Asks the device model to save its devices (the VCPU is paused) and collects the blobs.</summary>
+    public async Task<List<DeviceState>> SaveStateAsync(TimeSpan timeout)
+    {
+        var tcs = new TaskCompletionSource<List<DeviceState>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _saving = tcs;
+            _saved = new();
+        }
+        await Connection.SendAsync(EmptyMessage.Frame(MessageType.SaveState));
+        return await tcs.Task.WaitAsync(timeout);
+    }
+
+    /// <summary>The control connection received a DeviceState frame.</summary>
+    public void OnDeviceState(DeviceState s)
+    {
+        lock (_lock)
+        {
+            if (_saving is null) throw new ProtocolException("DeviceState without a SaveState");
+            if (_saved.Count >= 64) throw new ProtocolException("more than 64 DeviceState frames");
+            _saved.Add(s);
+        }
+    }
+
+    public void OnStateSaved(StateSaved done)
+    {
+        lock (_lock)
+        {
+            if (_saving is null) throw new ProtocolException("StateSaved without a SaveState");
+            if (done.Count != _saved.Count) throw new ProtocolException($"StateSaved says {done.Count} blobs, {_saved.Count} were sent");
+            _saving.TrySetResult(_saved);
+            _saving = null;
+        }
+    }
+
+    public void FailPendingSave(string why)
+    {
+        lock (_lock) _saving?.TrySetException(new IOException(why));
+    }
+
+    public unsafe DeviceModelCounters Counters => CommPageAccess.Page(Comm.Base, 0).DeviceCounters;
+}
