@@ -13,9 +13,10 @@ namespace Virt.DeviceModel.Attach;
 
 /// <summary>
 /// One attach of this device model to a monitor: handshake, map the shared memory, build and
-/// claim the devices, serve exits until the monitor says Shutdown or goes away.
+/// claim the devices (restoring state the monitor kept from a device model this one replaces),
+/// serve exits and save device state on request, until the monitor says Shutdown or goes away.
 /// </summary>
-public sealed class DeviceModelSession(DeviceModelOptions options)
+public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFactory? devices = null)
 {
     private volatile bool _running = true;
 
@@ -34,6 +35,13 @@ public sealed class DeviceModelSession(DeviceModelOptions options)
         }
         if (first.Type != MessageType.Welcome) throw new ProtocolException($"expected Welcome, got {first.Type}");
         Welcome w = Welcome.Read(first.Payload);
+        var restore = new List<DeviceState>();
+        for (uint i = 0; i < w.StateBlobs; i++)
+        {
+            var f = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the handshake");
+            if (f.Type != MessageType.DeviceState) throw new ProtocolException($"expected DeviceState, got {f.Type}");
+            restore.Add(DeviceState.Read(f.Payload));
+        }
 
         string dir = Path.GetDirectoryName(Path.GetFullPath(options.SocketPath))!;
         using SharedRegion ram = SharedRegion.Open(InDir(dir, w.RamFile), (long)w.RamSize);
@@ -43,7 +51,7 @@ public sealed class DeviceModelSession(DeviceModelOptions options)
         var bus = new DeviceBus();
         var host = new DeviceModelHost(ram, comm);
         IExitDispatcher dispatcher = bus;
-        PcDevices? pc = null;
+        DeviceSet? set = null;
         if (options.Bench)
         {
             dispatcher = new EchoDispatcher();
@@ -51,8 +59,9 @@ public sealed class DeviceModelSession(DeviceModelOptions options)
         }
         else
         {
-            pc = PcDevices.Create(bus, host, w.RamSize, options.Serial);
+            set = (devices ?? DeviceSet.Pc(options.Serial))(bus, host, w.RamSize);
         }
+        DeviceStateTransfer.Restore(bus, restore);
         foreach (string c in options.TestClaims)
         {
             string[] parts = c.Split(':');
@@ -77,7 +86,7 @@ public sealed class DeviceModelSession(DeviceModelOptions options)
             t.Start();
             threads.Add(t);
         }
-        pc?.Start(KeepRunning(w.MonitorPid));
+        set?.Start(KeepRunning(w.MonitorPid));
         await conn.SendAsync(Ready.ToFrame());
 
         bool orderly = false;
@@ -90,13 +99,21 @@ public sealed class DeviceModelSession(DeviceModelOptions options)
                     orderly = true;
                     break;
                 }
+                if (frame.Type == MessageType.SaveState)
+                {
+                    // The guest is paused: what the console holds goes out first, then the devices' state goes to the monitor.
+                    set?.Flush();
+                    List<DeviceState> saved = DeviceStateTransfer.Save(bus);
+                    foreach (DeviceState d in saved) await conn.SendAsync(d.ToFrame());
+                    await conn.SendAsync(new StateSaved((uint)saved.Count).ToFrame());
+                }
             }
         }
         catch (IOException) { }
         catch (System.Net.Sockets.SocketException) { }
         _running = false;
         foreach (Thread t in threads) t.Join(1000);
-        pc?.Dispose();
+        set?.Dispose();
         doorbell?.Dispose();
         if (!orderly)
         {

@@ -110,6 +110,12 @@ public sealed class PcDevices : IDisposable
         }
     }
 
+    /// <summary>Pushes console output still buffered (a line without its newline) out now: before the devices' state moves to another device model.</summary>
+    public void Flush()
+    {
+        lock (_bus.Lock) _console?.Flush();
+    }
+
     public void Dispose()
     {
         lock (_bus.Lock) _console?.Flush();

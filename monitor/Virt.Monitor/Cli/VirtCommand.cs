@@ -8,6 +8,9 @@ public static class VirtCommand
     public const string Usage = """
         usage: virt run [options]            run a guest (virt run --help)
                virt bench wakeup [options]   measure the monitor/device-model round trip
+               virt list                     running VMs and their device models
+               virt attach VM --dm NAME|PATH [--replace DM]
+               virt detach VM DM
         """;
 
     public static async Task<int> MainAsync(string[] args)
@@ -18,6 +21,9 @@ public static class VirtCommand
             {
                 ["run", .. var rest] => await RunCommand.RunAsync(rest),
                 ["bench", "wakeup", .. var rest] => await WakeupBenchmark.RunAsync(rest),
+                ["list"] => await ManageCommands.ListAsync(),
+                ["attach", .. var rest] => await ManageCommands.AttachAsync(rest),
+                ["detach", .. var rest] => await ManageCommands.DetachAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),
             };

@@ -1,0 +1,18 @@
+using Virt.DeviceModel.Hosting;
+using Virt.Devices.Bus;
+
+namespace Virt.DeviceModel.Attach;
+
+/// <summary>Builds the devices of one device model on its bus (the PC set of virt-dm, the harness set of virt-harness, ...).</summary>
+public delegate DeviceSet DeviceSetFactory(DeviceBus bus, IDeviceHost host, ulong ramSize);
+
+/// <summary>What the session needs from a set of devices besides the bus: start its threads, flush its console, release it.</summary>
+public sealed record DeviceSet(Action<Func<bool>> Start, Action Flush, Action Dispose)
+{
+    /// <summary>virt-dm's PC devices: COM1, debug console, exit port, RTC/CMOS, POST port.</summary>
+    public static DeviceSetFactory Pc(string serial) => (bus, host, ramSize) =>
+    {
+        PcDevices pc = PcDevices.Create(bus, host, ramSize, serial);
+        return new DeviceSet(pc.Start, pc.Flush, pc.Dispose);
+    };
+}
