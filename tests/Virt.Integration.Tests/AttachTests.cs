@@ -51,11 +51,12 @@ public class AttachTests
         Assert.Equal(Features.IrqLines, w.Features);
         Assert.Equal(16UL << 20, w.RamSize * 0 + (ulong)new FileInfo(Path.Combine(dir, w.RamFile)).Length / 4);
 
-        // A second device model while one is attached: refused.
+        // A second device model while one is attaching: welcomed too, with its own comm region.
         await using (var c = await ControlConnection.ConnectAsync(socket))
         {
             var reply = await HelloAsync(c, secret);
-            Assert.Equal(RefusalCode.AlreadyAttached, Refused.Read(reply!.Value.Payload).Code);
+            Assert.Equal(MessageType.Welcome, reply!.Value.Type);
+            Assert.NotEqual(w.CommFile, Welcome.Read(reply.Value.Payload).CommFile);
         }
 
         // Claims: the PIC belongs to the monitor; two claims of ours may not overlap; RAM is not MMIO.
@@ -72,7 +73,7 @@ public class AttachTests
         Assert.True((await ClaimAsync(2, 0, 0x3F8, 8)).Accepted);
         var overlap = await ClaimAsync(3, 0, 0x3FC, 8);
         Assert.False(overlap.Accepted);
-        Assert.Contains("overlaps ports 0x3F8-0x3FF already claimed by 'dev2' (device model)", overlap.Reason);
+        Assert.Contains("overlaps ports 0x3F8-0x3FF already claimed by 'dev2' (device model 1 'raw-test-client')", overlap.Reason);
         Assert.False((await ClaimAsync(4, 1, 0x1000, 0x1000)).Accepted);
         Assert.True((await ClaimAsync(5, 1, 0xFEC0_0000, 0x1000)).Accepted);
 
