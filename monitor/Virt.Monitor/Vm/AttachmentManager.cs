@@ -6,6 +6,7 @@ using Virt.Monitor.Stats;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
 using Virt.Shared.Runtime;
+using Virt.Shared.Wakeup;
 
 namespace Virt.Monitor.Vm;
 
@@ -38,6 +39,7 @@ public sealed class AttachmentManager
     private List<DeviceState> _stash = new();
     private uint _nextId;
     private int _restarts;
+    private volatile bool _shutDown;
 
     public AttachmentManager(VmDirectory dir, byte[] secret, ExitRouter router, VcpuGate gate, ExitStatistics stats, RunOptions o,
         IVcpuStateAccess? state, IrqLineMux mux, Func<bool> ending)
@@ -95,7 +97,9 @@ public sealed class AttachmentManager
         };
         att.Launch = LaunchOf(hello.Pid);
         TimeSpan timeout = TimeSpan.FromSeconds(_o.DeviceModelTimeoutSeconds);
-        var port = new DeviceModelPort(comm, 0, _o.Wake, _o.SpinMicros, _stats, () => att.Alive && !_ending(), _state,
+        // Socket doorbells exist only in `virt bench wakeup`, which drives the comm page with its own port.
+        WakeMode wake = _o.Wake == WakeMode.Socket ? WakeMode.Futex : _o.Wake;
+        var port = new DeviceModelPort(comm, 0, wake, _o.SpinMicros, _stats, () => att.Alive && !_ending(), _state,
             StateBits.Gprs | StateBits.Segs | StateBits.Crs, timeout);
         port.StopNeeded += () => _gate.Nudge();
         port.Lost = OnPortLost;
@@ -169,7 +173,7 @@ public sealed class AttachmentManager
             att.HeldExit = exit;
             att.State = AttachmentState.Failed;
         }
-        if (_ending()) return;
+        if (_ending() || _shutDown) return;
         Console.Error.WriteLine($"virt: device model {att.Id} '{att.Name}' (pid {att.Pid}): {why}{(exit is null ? "" : $"; exit held: {exit}")}; "
             + $"the guest is paused until a device model attaches (virt attach {Environment.ProcessId} --dm ...)");
         _gate.Nudge();
@@ -414,6 +418,7 @@ public sealed class AttachmentManager
     /// <summary>The VM has ended: tell every device model, wait for the ones we started, unmap.</summary>
     public async Task ShutdownAsync(int status, string reason)
     {
+        _shutDown = true;
         foreach (DeviceModelAttachment a in All)
         {
             a.FailPendingSave("the VM ended");
