@@ -79,20 +79,14 @@ public sealed class VirtualMachine
             File.WriteAllText(dir.SecretFile, Convert.ToHexString(secret), System.Text.Encoding.ASCII);
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
-            // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel.
+            // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel (Vm/PcPlatform).
             var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes };
-            var pic = new DualPic8259();
-            var pit = new Pit8254();
-            var portB = new SystemControlPortB(pit);
-            var host = new MonitorDeviceHost(pic, memory);
-            foreach (var d in new Virt.Devices.Bus.IDevice[] { pic, pit, portB })
-            {
-                d.Attach(host);
-                router.AddLocal(d);
-            }
-            var cpu = new Cpu.Cpu(memory, router) { InterruptController = new PicInterruptController(pic) };
+            var platform = new PcPlatform(memory, router, apic: true,
+                instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
+            var cpu = new Cpu.Cpu(memory, router);
+            platform.Connect(cpu);
             _cpu = cpu;
-            LoadGuest(cpu, memory);
+            LoadGuest(cpu, platform);
 
             server = new ControlServer(dir.SocketFile, secret, router, f => new Welcome(Protocol.Version, f, 1, (ulong)_o.MemoryBytes,
                 VmDirectory.RamFileName, VmDirectory.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, _o.Wake, _o.SpinMicros));
@@ -133,12 +127,13 @@ public sealed class VirtualMachine
             var port = new DeviceModelPort(comm, 0, _o.Wake, _o.SpinMicros, _stats, dmAlive, new CpuStateAccess(cpu),
                 StateBits.Gprs | StateBits.Segs | StateBits.Crs, ExitTimeout);
             port.StopNeeded += cpu.RequestStop;
+            port.PlatformEventRaised += e => OnPlatformEvent(e, memory);
             router.DeviceModel = port;
-            _irq = new IrqLineInput(comm, _stats, pic.SetIrq);
+            _irq = new IrqLineInput(comm, _stats, platform.SetIrq);
             port.Completed = _irq.Poll;
 
             _wall.Start();
-            var vcpu = new Thread(() => VcpuLoop(cpu, pic, pit, port, dmAlive), 16 << 20) { Name = "vcpu0" };
+            var vcpu = new Thread(() => VcpuLoop(cpu, platform, port, dmAlive), 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
             await Task.Run(vcpu.Join);
             _wall.Stop();
@@ -167,27 +162,58 @@ public sealed class VirtualMachine
         while (!p.HasExited) await Task.Delay(20);
     });
 
-    private void LoadGuest(Cpu.Cpu cpu, PhysicalMemory memory)
+    private void LoadGuest(Cpu.Cpu cpu, PcPlatform platform)
     {
         if (_images.Bios is { } bios)
         {
             RomLoader.LoadBios(cpu, bios);
         }
-        if (_images.Kernel is { } kernel)
+        else
+        {
+            // No firmware: the monitor leaves what a BIOS would, then the loader runs over it.
+            platform.PrepareFirmwareState();
+        }
+        if (_images.Kernel is not { } kernel) return;
+        if (_images.Format == KernelFormat.Linux)
+        {
+            var layout = LinuxLoader.Load(cpu, kernel, _images.Initrd, _o.Append, (uint)_o.MemoryBytes);
+            Log($"Linux boot protocol: kernel at 0x{layout.KernelAddress:X} ({layout.KernelSize} bytes), initrd at 0x{layout.InitrdAddress:X} ({layout.InitrdSize} bytes), " +
+                $"{(platform.Clock.IsVirtual ? $"guest time {platform.Clock.NanosecondsPerInstruction} ns per instruction" : "guest time from the host clock")}");
+        }
+        else
+        {
             MultibootLoader.Load(cpu, kernel, _images.KernelName + (_o.Append.Length > 0 ? " " + _o.Append : ""), _images.Modules);
+        }
     }
 
-    private void VcpuLoop(Cpu.Cpu cpu, DualPic8259 pic, Pit8254 pit, DeviceModelPort port, Func<bool> dmAlive)
+    /// <summary>A device model's platform event (VCPU thread, right after the exit that caused it).</summary>
+    private void OnPlatformEvent(uint arg, PhysicalMemory memory)
+    {
+        switch ((PlatformEvent)arg)
+        {
+            case PlatformEvent.Reset:
+                RequestEnd(new VmEnd(ExitStatus.Shutdown, "the guest reset the machine (reboot)", "reset"));
+                break;
+            case PlatformEvent.A20On or PlatformEvent.A20Off:
+                memory.A20Enabled = (PlatformEvent)arg == PlatformEvent.A20On;
+                break;
+            default:
+                _stats.Refuse("platform-event");
+                break;
+        }
+    }
+
+    private void VcpuLoop(Cpu.Cpu cpu, PcPlatform platform, DeviceModelPort port, Func<bool> dmAlive)
     {
         IrqLineInput irq = _irq!;
         while (_end is null)
         {
             irq.Poll();
-            if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
+            platform.AdvanceTimers();
             StopReason r;
             try
             {
-                r = cpu.Run(SliceInstructions);
+                r = cpu.Run(platform.SliceBudget(SliceInstructions));
             }
             catch (Exception e)
             {
@@ -213,29 +239,37 @@ public sealed class VirtualMachine
                     _stats.Halt();
                     if ((cpu.State.Eflags & Flags.IF) == 0)
                     {
-                        RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off", "halted"));
+                        RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off (a power-off: Linux halts so when it has no power-off hardware)", "halted"));
                         break;
                     }
-                    WaitForInterrupt(pic, pit, irq, dmAlive);
+                    WaitForInterrupt(platform, irq, dmAlive);
                     break;
             }
         }
     }
 
-    private void WaitForInterrupt(DualPic8259 pic, Pit8254 pit, IrqLineInput irq, Func<bool> dmAlive)
+    private void WaitForInterrupt(PcPlatform platform, IrqLineInput irq, Func<bool> dmAlive)
+    {
+        // Halted: guest time follows the host's until an interrupt arrives (Vm/GuestClock).
+        platform.Clock.BeginIdle();
+        try { WaitForInterruptCore(platform, irq, dmAlive); }
+        finally { platform.Clock.EndIdle(); }
+    }
+
+    private void WaitForInterruptCore(PcPlatform platform, IrqLineInput irq, Func<bool> dmAlive)
     {
         while (_end is null)
         {
             irq.Poll();
-            if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
-            if (pic.HasInterrupt) return;
+            platform.AdvanceTimers();
+            if (platform.HasInterrupt) return;
             if (!dmAlive())
             {
                 RequestEnd(new VmEnd(ExitStatus.DeviceModelFailed, $"device model lost: {_dmLost ?? "the device model died"}", "device-model-died"));
                 return;
             }
             long timeout = 20_000;
-            if (pit.NextDeadline is { } d) timeout = Math.Clamp((long)d.TotalMicroseconds, 1, timeout);
+            if (platform.NextDeadline is { } d) timeout = Math.Clamp((long)Math.Ceiling(d.TotalMicroseconds), 1, timeout);
             irq.WaitForChange(timeout);
         }
     }
