@@ -36,11 +36,13 @@ public sealed class VirtualMachine
     private volatile string? _dmLost;
     private Cpu.Cpu? _cpu;
     private IrqLineInput? _irq;
+    private readonly GuestConsole _console;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
         _o = o;
         _images = images;
+        _console = new GuestConsole(o);
     }
 
     public static Task<int> RunAsync(RunOptions o, GuestImages images) => new VirtualMachine(o, images).RunCoreAsync();
@@ -67,6 +69,7 @@ public sealed class VirtualMachine
         PhysicalMemory? memory = null;
         SharedRegion? comm = null;
         long instructions = 0;
+        using var console = _console;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "interrupted (SIGINT)", "interrupted")); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "terminated (SIGTERM)", "interrupted")); });
         try
@@ -83,7 +86,7 @@ public sealed class VirtualMachine
             var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes };
             var platform = new PcPlatform(memory, router, apic: true,
                 instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
-            var cpu = new Cpu.Cpu(memory, router);
+            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0));
             platform.Connect(cpu);
             _cpu = cpu;
             LoadGuest(cpu, platform);
@@ -106,7 +109,8 @@ public sealed class VirtualMachine
                 }
                 else
                 {
-                    dmProcess = DeviceModelProcess.Start(_o.DeviceModel, ["--serial", _o.Serial], dir.SocketFile, secret);
+                    dmProcess = DeviceModelProcess.Start(_o.DeviceModel, ["--serial", _o.Serial], dir.SocketFile, secret, console.RelaysInput);
+                    console.ConnectInput(dmProcess, () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")));
                     Log($"device model pid {dmProcess.Pid}, VM directory {dir.Path}");
                 }
                 var proc = dmProcess;
@@ -142,6 +146,7 @@ public sealed class VirtualMachine
         }
         finally
         {
+            console.Dispose();
             VmEnd end = _end ?? new VmEnd(ExitStatus.DeviceModelFailed, "internal error", "internal");
             if (server is not null)
             {
@@ -277,6 +282,7 @@ public sealed class VirtualMachine
     private int Finish(long instructions, SharedRegion? comm, ExitRouter router)
     {
         VmEnd end = _end!;
+        _console.Dispose(); // the status line and raw mode end before the report
         if (end.Status is ExitStatus.DeviceModelFailed or ExitStatus.Shutdown || !_o.Quiet)
             Console.Error.WriteLine($"virt: {end.Reason} (exit status {end.Status})");
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, comm is null ? default : DeviceCounters(comm),
