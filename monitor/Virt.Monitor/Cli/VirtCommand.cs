@@ -8,6 +8,7 @@ public static class VirtCommand
     public const string Usage = """
         usage: virt run [options]            run a guest (virt run --help)
                virt bench wakeup [options]   measure the monitor/device-model round trip
+               virt bench boot [options]     Linux boot to the marker: virt rows beside QEMU TCG (time, memory, exits)
         """;
 
     public static async Task<int> MainAsync(string[] args)
@@ -18,6 +19,7 @@ public static class VirtCommand
             {
                 ["run", .. var rest] => await RunCommand.RunAsync(rest),
                 ["bench", "wakeup", .. var rest] => await WakeupBenchmark.RunAsync(rest),
+                ["bench", "boot", .. var rest] => await BootBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),
             };
