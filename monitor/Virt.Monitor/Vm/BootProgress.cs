@@ -36,10 +36,13 @@ public sealed class BootProgress : IExitHandler, IDisposable
         while (_active)
         {
             Thread.Sleep(250);
+            long instructions = _instructions();
+            // Not before the guest runs: virt's own start-up messages come first, on their own lines.
+            if (instructions == 0) continue;
             lock (_lock)
             {
                 if (!_active) return;
-                Console.Error.Write($"\r\x1b[Kvirt: booting, no console output yet: {_wall.Elapsed.TotalSeconds:F1} s, {_instructions() / 1e6:F0} M instructions");
+                Console.Error.Write($"\r\x1b[Kvirt: booting, no console output yet: {_wall.Elapsed.TotalSeconds:F1} s, {instructions / 1e6:F0} M instructions");
                 Console.Error.Flush();
                 _drawn = true;
             }
