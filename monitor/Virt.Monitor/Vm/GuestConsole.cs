@@ -36,7 +36,7 @@ public sealed class GuestConsole : IDisposable
     {
         if (dm.StandardInput is not { } toDm) return;
         _terminal = TerminalMode.EnterRawIfTerminal();
-        if (_terminal is not null && !_o.Quiet) Console.Error.Write("virt: console on this terminal; Ctrl-A X quits, Ctrl-A H for help\r\n");
+        if (_terminal is not null && !_o.Quiet) Console.Error.WriteLine("virt: console on this terminal; Ctrl-A X quits, Ctrl-A H for help");
         // fd 0 itself: Console.OpenStandardInput() on a terminal hands out whole lines (after Enter)
         // through .NET's line editor, which would hold back Ctrl-A X and every keystroke.
         var stdin = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
