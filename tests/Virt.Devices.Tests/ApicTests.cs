@@ -90,6 +90,31 @@ public class ApicTests
         Assert.NotNull(apic.NextDeadline);
     }
 
+    /// <summary>
+    /// A host that advances timers only when their deadline reads as due (the monitor does) must
+    /// see a periodic timer's passed period as due, not as the distance to the period after it.
+    /// </summary>
+    [Fact]
+    public void PeriodicTimerReadsAsDueOnceAPeriodHasPassed()
+    {
+        var (apic, host) = Enabled();
+        apic.MmioWrite(L + 0x3E0, 4, 0xB);          // divide by 1
+        apic.MmioWrite(L + 0x320, 4, 0x2_0031);     // periodic, vector 0x31
+        apic.MmioWrite(L + 0x380, 4, 100_000);      // 1 ms
+        for (int i = 0; i < 3; i++)
+        {
+            TimeSpan wait = apic.NextDeadline!.Value;
+            Assert.InRange(wait, TimeSpan.FromMicroseconds(1), TimeSpan.FromMilliseconds(1) + TimeSpan.FromTicks(1));
+            host.Clock.Advance(wait + TimeSpan.FromMicroseconds(300)); // late, as a host slice may be
+            Assert.Equal(TimeSpan.Zero, apic.NextDeadline);
+            apic.Advance();
+            Assert.Equal(0x31, apic.Acknowledge());
+            apic.MmioWrite(L + 0xB0, 4, 0);
+            // The next period is counted from the last boundary, not from when the host noticed.
+            Assert.InRange(apic.NextDeadline!.Value, TimeSpan.FromMicroseconds(690), TimeSpan.FromMicroseconds(710));
+        }
+    }
+
     [Fact]
     public void Lint0ExtIntPassesThePicThroughAndLint1RaisesNmi()
     {

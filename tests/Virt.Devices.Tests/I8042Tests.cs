@@ -81,8 +81,29 @@ public class I8042Tests
         var (k, _) = Make();
         k.Out(0x64, 0xAB);
         Assert.Equal(0x00, k.In(0x60));
-        k.Out(0x64, 0xD3);  // aux loopback: nothing comes back without a mouse
+        k.Out(0x64, 0xD3);  // aux loopback: the byte comes back as aux data
         k.Out(0x60, 0x5A);
+        Assert.Equal(0x21, k.In(0x64) & 0x61);
+        Assert.Equal(0x5A, k.In(0x60));
         Assert.Equal(0, k.In(0x64) & 0x01);
+        k.Out(0x64, 0xD4);  // to the mouse: nobody there, the controller reports a timeout
+        k.Out(0x60, 0xF2);
+        Assert.Equal(0x61, k.In(0x64) & 0x61);
+        Assert.Equal(0xFE, k.In(0x60));
+        Assert.Equal(0, k.In(0x64) & 0x41);
+    }
+
+    [Fact]
+    public void AuxLoopbackRaisesIrq12WhenEnabled()
+    {
+        var (k, host) = Make();
+        k.Out(0x64, 0x60);
+        k.Out(0x60, 0x47);  // command byte: keyboard and aux interrupts, system flag, translation
+        k.Out(0x64, 0xD3);
+        k.Out(0x60, 0xA5);
+        Assert.True(host.Level(12));
+        Assert.False(host.Level(1));
+        Assert.Equal(0xA5, k.In(0x60));
+        Assert.False(host.Level(12));
     }
 }

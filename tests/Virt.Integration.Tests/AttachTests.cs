@@ -75,7 +75,7 @@ public class AttachTests
         Assert.False(overlap.Accepted);
         Assert.Contains("overlaps ports 0x3F8-0x3FF already claimed by 'dev2' (device model 1 'raw-test-client')", overlap.Reason);
         Assert.False((await ClaimAsync(4, 1, 0x1000, 0x1000)).Accepted);
-        Assert.True((await ClaimAsync(5, 1, 0xFEC0_0000, 0x1000)).Accepted);
+        Assert.True((await ClaimAsync(5, 1, 0xFED0_0000, 0x1000)).Accepted); // 0xFEC00000 and 0xFEE00000 are the monitor's APICs
 
         // Ready: the guest runs (CLI; HLT) and the VM ends with status 0 and a Shutdown to us.
         await dm.SendAsync(Ready.ToFrame());

@@ -46,6 +46,7 @@ public sealed class DeviceBus : IExitDispatcher
         lock (Lock)
         {
             StopRequest = null;
+            Event = null;
             switch ((ExitReason)exit.Reason)
             {
                 case ExitReason.PortIo:
@@ -93,10 +94,18 @@ public sealed class DeviceBus : IExitDispatcher
                 stopArg = stop;
                 return CompletionStatus.StopVm;
             }
+            if (Event is { } e)
+            {
+                stopArg = (uint)e;
+                return CompletionStatus.PlatformEvent;
+            }
             return CompletionStatus.Ok;
         }
     }
 
     /// <summary>Set by a device (the exit port, through its callback) during a dispatch: end the VM with this value.</summary>
     public uint? StopRequest { get; set; }
+
+    /// <summary>Set by a device during a dispatch (i8042 reset pulse or A20, 0xCF9): completes the exit with PlatformEvent.</summary>
+    public PlatformEvent? Event { get; set; }
 }

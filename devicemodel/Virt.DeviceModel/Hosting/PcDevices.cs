@@ -1,16 +1,20 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Debug;
+using Virt.Devices.Input;
+using Virt.Devices.Pci;
 using Virt.Devices.Rtc;
 using Virt.Devices.Serial;
 using Virt.Devices.Sinks;
 using Virt.Devices.Timing;
+using Virt.Shared.Abi;
 
 namespace Virt.DeviceModel.Hosting;
 
 /// <summary>
 /// The PC devices this device model hosts: COM1 (16550A at 0x3F8, IRQ 4), the debug console
 /// (0xE9), the exit port (0xF4), the RTC/CMOS (0x70/0x71, real time, the RAM size) and the POST
-/// port (0x80); and their console: COM1 and the debug console write to stdout (--serial stdio), a
+/// port (0x80), the i8042 keyboard controller (0x60/0x64: probing, the reset pulse, the A20 gate)
+/// and the PCI host bridge (0xCF8/0xCFC, reset control at 0xCF9); and their console: COM1 and the debug console write to stdout (--serial stdio), a
 /// file, or nowhere; stdin feeds COM1's receiver. A timer thread runs the devices' deadlines
 /// (RTC periodic interrupt, UART character timeout) and flushes the console.
 /// </summary>
@@ -47,7 +51,14 @@ public sealed class PcDevices : IDisposable
         // The exit port reports the status; the exit record carries the value written back to the monitor.
         exit.ExitRequested += status => bus.StopRequest = (uint)status >> 1;
         var rtc = new Mc146818Rtc(ramSize, utcOffset: TimeSpan.Zero);
-        IDevice[] devices = [uart, new DebugConsolePort(sink), exit, rtc, new PostCodePort()];
+        // What only the monitor can do (reset the machine, move the A20 gate) completes the exit with a
+        // platform event (docs/abi.md); a reset outranks an A20 change made by the same write.
+        var i8042 = new I8042Controller();
+        i8042.ResetRequested += () => bus.Event = PlatformEvent.Reset;
+        i8042.A20Changed += on => bus.Event = bus.Event == PlatformEvent.Reset ? PlatformEvent.Reset : on ? PlatformEvent.A20On : PlatformEvent.A20Off;
+        var pci = new PciHostBridge();
+        pci.ResetRequested += _ => bus.Event = PlatformEvent.Reset;
+        IDevice[] devices = [uart, new DebugConsolePort(sink), exit, rtc, new PostCodePort(), i8042, pci];
         foreach (IDevice d in devices)
         {
             d.Attach(host);

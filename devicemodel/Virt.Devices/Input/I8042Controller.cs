@@ -7,7 +7,10 @@ namespace Virt.Devices.Input;
 /// The PC/AT keyboard controller (8042) at 0x60 (data) and 0x64 (status/command), with a PS/2
 /// keyboard behind it and no mouse. Enough for Linux's i8042 and atkbd probing: the command byte,
 /// controller self-test (0xAA answers 0x55), port tests, the output port (A20 gate, reset line),
-/// the 0xFE reset pulse, and the keyboard's reset/identify/LED/typematic/scan-set commands.
+/// the 0xFE reset pulse, and the keyboard's reset/identify/LED/typematic/scan-set commands. The
+/// auxiliary (mouse) port exists, as on any PS/2 controller, with nothing plugged in: its loopback
+/// (0xD3) echoes as aux data, and a byte sent to the absent mouse (0xD4) times out (status bit 6,
+/// data 0xFE), so Linux's probes get their answers at once instead of waiting out a timeout.
 /// The host watches <see cref="ResetRequested"/> and <see cref="A20Changed"/>.
 /// </summary>
 public sealed class I8042Controller : BytePortDevice
@@ -16,7 +19,7 @@ public sealed class I8042Controller : BytePortDevice
     public const int KeyboardIrq = 1, AuxIrq = 12;
 
     // Status register bits.
-    private const byte StatusOutputFull = 0x01, StatusSystem = 0x04, StatusCommand = 0x08, StatusUnlocked = 0x10, StatusAuxData = 0x20;
+    private const byte StatusOutputFull = 0x01, StatusSystem = 0x04, StatusCommand = 0x08, StatusUnlocked = 0x10, StatusAuxData = 0x20, StatusTimeout = 0x40;
     // Command byte bits.
     private const byte CmdKbdInt = 0x01, CmdAuxInt = 0x02, CmdSystem = 0x04, CmdKbdDisabled = 0x10, CmdAuxDisabled = 0x20;
     // Output port bits.
@@ -24,7 +27,7 @@ public sealed class I8042Controller : BytePortDevice
 
     private static readonly BusRange[] s_ranges = [BusRange.Ports(DataPort, 1), BusRange.Ports(StatusPort, 1)];
 
-    private readonly Queue<(byte Value, bool Aux)> _output = new();
+    private readonly Queue<(byte Value, bool Aux, bool Timeout)> _output = new();
     private IDeviceHost? _host;
     private byte _commandByte = CmdKbdInt | CmdSystem | 0x40; // as a BIOS leaves it: translation on, keyboard IRQ on
     private byte _outputPort = OutResetDeasserted | OutA20;
@@ -53,7 +56,7 @@ public sealed class I8042Controller : BytePortDevice
     public void KeyboardInput(ReadOnlySpan<byte> scanCodes)
     {
         if ((_commandByte & CmdKbdDisabled) != 0) return;
-        foreach (byte b in scanCodes) _output.Enqueue((b, false));
+        foreach (byte b in scanCodes) _output.Enqueue((b, false, false));
         UpdateIrq();
     }
 
@@ -66,6 +69,7 @@ public sealed class I8042Controller : BytePortDevice
             {
                 s |= StatusOutputFull;
                 if (_output.Peek().Aux) s |= StatusAuxData;
+                if (_output.Peek().Timeout) s |= StatusTimeout;
             }
             return (byte)s;
         }
@@ -132,9 +136,9 @@ public sealed class I8042Controller : BytePortDevice
         {
             case 0x60: _commandByte = value; return;
             case 0xD1: WriteOutputPort(value); return;
-            case 0xD2: _output.Enqueue((value, false)); return;
-            case 0xD3: return;  // aux loopback: no aux port, nothing comes back (Linux then finds no AUX)
-            case 0xD4: return;  // to the mouse: there is none
+            case 0xD2: _output.Enqueue((value, false, false)); return;
+            case 0xD3: _output.Enqueue((value, true, false)); return;   // aux loopback: back as if from the aux port
+            case 0xD4: _output.Enqueue((0xFE, true, true)); return;     // to the mouse: none answers, the controller times out
         }
         KeyboardCommand(value);
     }
@@ -172,7 +176,7 @@ public sealed class I8042Controller : BytePortDevice
         }
     }
 
-    private void Reply(byte value) => _output.Enqueue((value, false));
+    private void Reply(byte value) => _output.Enqueue((value, false, false));
 
     private void UpdateIrq()
     {

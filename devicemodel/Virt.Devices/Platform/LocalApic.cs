@@ -154,9 +154,11 @@ public sealed class LocalApic : IDevice, ITimedDevice
         get
         {
             if (!_timerArmed || _initialCount == 0) return null;
+            // Both modes fire when the count since _timerStart reaches the initial count: Advance moves
+            // _timerStart forward by whole periods as a periodic timer fires, so a period that has
+            // passed without an Advance reads as due (Zero), not as the next period's distance.
             long t = TicksSinceLoad();
-            long fireAt = (t / _initialCount + 1) * _initialCount;
-            if ((_lvt[0] & TimerPeriodic) == 0) fireAt = _initialCount;
+            long fireAt = _initialCount;
             if (t >= fireAt) return TimeSpan.Zero;
             long hostTicks = TimeMath.ScaleCeiling(fireAt, Frequency, BusHz / Divisor) - (Now - _timerStart);
             return TimeMath.TimestampsToTimeSpan(Math.Max(0, hostTicks), Frequency) + TimeSpan.FromTicks(1);

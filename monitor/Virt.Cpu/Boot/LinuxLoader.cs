@@ -33,31 +33,10 @@ public static class LinuxLoader
     /// </summary>
     public static LinuxBootLayout Load(Cpu cpu, ReadOnlySpan<byte> bzImage, ReadOnlySpan<byte> initrd, string commandLine, uint ramSize)
     {
-        var hdr = LinuxSetupHeader.Parse(bzImage);
-        if (ramSize < 16u << 20)
-            throw new LinuxImageException($"{ramSize >> 20} MiB of RAM is too little to boot Linux here (16 MiB minimum)");
-
+        var (hdr, initrdAddr) = Plan(bzImage, initrd.Length, commandLine, ramSize);
         var kernel = bzImage[hdr.SetupBytes..];
-        // The decompressor needs init_size bytes from where it runs (or from its preferred address).
-        ulong kernelNeed = Math.Max((ulong)kernel.Length, hdr.InitSize);
-        if (KernelAddress + kernelNeed > ramSize)
-            throw new LinuxImageException($"kernel needs 0x{kernelNeed:X} bytes at 1 MiB but RAM ends at 0x{ramSize:X}");
-
         byte[] cmd = Encoding.ASCII.GetBytes(commandLine);
-        if ((uint)cmd.Length > hdr.CmdlineSize)
-            throw new LinuxImageException($"command line is {cmd.Length} bytes; the kernel accepts at most {hdr.CmdlineSize}");
-
-        uint initrdAddr = 0, initrdSize = (uint)initrd.Length;
-        if (initrdSize > 0)
-        {
-            // As high as allowed, page aligned: below the top of RAM and inside initrd_addr_max.
-            ulong top = Math.Min((ulong)ramSize, (ulong)hdr.InitrdAddrMax + 1);
-            ulong start = (top - initrdSize) & ~0xFFFUL;
-            ulong kernelEnd = KernelAddress + kernelNeed;
-            if (initrdSize > top || start < kernelEnd)
-                throw new LinuxImageException($"initrd of {initrdSize} bytes does not fit between the kernel (ends 0x{kernelEnd:X}) and 0x{top:X}");
-            initrdAddr = (uint)start;
-        }
+        uint initrdSize = (uint)initrd.Length;
 
         var e820 = new List<E820Entry>
         {
@@ -108,6 +87,44 @@ public static class LinuxLoader
         EnterKernel(cpu, hdr.Code32Start);
         return new LinuxBootLayout(GdtAddress, BootParamsAddress, CommandLineAddress, KernelAddress, (uint)kernel.Length,
             initrdAddr, initrdSize, hdr.Code32Start, e820);
+    }
+
+    /// <summary>
+    /// Checks everything <see cref="Load"/> checks without touching a CPU or memory, so a host can
+    /// refuse a bad image, command line or RAM size before it creates anything.
+    /// </summary>
+    /// <exception cref="LinuxImageException">With the reason.</exception>
+    public static LinuxSetupHeader Check(ReadOnlySpan<byte> bzImage, int initrdLength, string commandLine, uint ramSize) =>
+        Plan(bzImage, initrdLength, commandLine, ramSize).Header;
+
+    /// <summary>Validates the image against the RAM and works out where the initrd goes (0 if none).</summary>
+    private static (LinuxSetupHeader Header, uint InitrdAddress) Plan(ReadOnlySpan<byte> bzImage, int initrdLength, string commandLine, uint ramSize)
+    {
+        var hdr = LinuxSetupHeader.Parse(bzImage);
+        if (ramSize < 16u << 20)
+            throw new LinuxImageException($"{ramSize >> 20} MiB of RAM is too little to boot Linux here (16 MiB minimum)");
+
+        int kernelLength = bzImage.Length - hdr.SetupBytes;
+        // The decompressor needs init_size bytes from where it runs (or from its preferred address).
+        ulong kernelNeed = Math.Max((ulong)kernelLength, hdr.InitSize);
+        if (KernelAddress + kernelNeed > ramSize)
+            throw new LinuxImageException($"kernel needs 0x{kernelNeed:X} bytes at 1 MiB but RAM ends at 0x{ramSize:X}");
+
+        if ((uint)Encoding.ASCII.GetByteCount(commandLine) > hdr.CmdlineSize)
+            throw new LinuxImageException($"command line is {Encoding.ASCII.GetByteCount(commandLine)} bytes; the kernel accepts at most {hdr.CmdlineSize}");
+
+        uint initrdAddr = 0, initrdSize = (uint)initrdLength;
+        if (initrdSize > 0)
+        {
+            // As high as allowed, page aligned: below the top of RAM and inside initrd_addr_max.
+            ulong top = Math.Min((ulong)ramSize, (ulong)hdr.InitrdAddrMax + 1);
+            ulong kernelEnd = KernelAddress + kernelNeed;
+            ulong start = initrdSize > top ? 0 : (top - initrdSize) & ~0xFFFUL;
+            if (initrdSize > top || start < kernelEnd)
+                throw new LinuxImageException($"initrd of {initrdSize} bytes does not fit between the kernel (ends 0x{kernelEnd:X}) and 0x{top:X}");
+            initrdAddr = (uint)start;
+        }
+        return (hdr, initrdAddr);
     }
 
     private static void EnterKernel(Cpu cpu, uint entry)

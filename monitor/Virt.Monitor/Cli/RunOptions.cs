@@ -26,12 +26,14 @@ public sealed record RunOptions
     public WakeMode Wake { get; init; } = WakeMode.Futex;
     public int SpinMicros { get; init; } = 50;
     public bool Quiet { get; init; }
+    /// <summary>"auto" (instructions for a Linux kernel, host otherwise), "instructions" or "host": see Vm/GuestClock.</summary>
+    public string Clock { get; init; } = "auto";
 
     public const string Usage = """
         usage: virt run [options]
           -m SIZE                guest RAM, e.g. 64M, 1G (default 64M; a bare number is MiB)
-          --kernel FILE          Multiboot ELF kernel
-          --initrd FILE[,FILE]   Multiboot modules (comma-separated, as QEMU)
+          --kernel FILE          Linux bzImage or Multiboot ELF kernel (told apart by their headers)
+          --initrd FILE[,FILE]   Linux: the initrd (several are concatenated); Multiboot: the modules
           --append STRING        kernel command line
           --bios ROM             firmware image mapped below 4 GiB; the CPU starts at its reset vector
           --demo                 run the bundled demo guest
@@ -44,9 +46,11 @@ public sealed record RunOptions
           --stats FILE.json      write the exit statistics as JSON
           --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default futex: docs/wakeup.md)
           --spin-us N            spin time before sleeping, for spin-futex (default 50)
+          --clock auto|instructions|host  guest time: instructions retired (10 ns each, host time while halted) or
+                                 the host clock (default auto: instructions for Linux, host otherwise; docs/linux.md)
           -q, --quiet            no progress and no report on stderr
         exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
-        interrupts off; 2 bad usage or image; 4 device model failure (at launch); 6 triple fault; 8 internal error; 130 interrupted.
+        interrupts off (Linux: poweroff); 2 bad usage or image; 4 device model failure (at launch); 6 reset (reboot, triple fault); 8 internal error; 130 interrupted.
         """;
 
     public static RunOptions Parse(string[] args)
@@ -71,6 +75,7 @@ public sealed record RunOptions
                 "--demo" => o with { Demo = true },
                 "--wakeup" => o with { Wake = ParseWake(Next()) },
                 "--spin-us" => o with { SpinMicros = ParseInt(a, Next(), 0, 1_000_000) },
+                "--clock" => o with { Clock = Next() is var c && c is "auto" or "instructions" or "host" ? c : throw new ArgumentException($"--clock {c}: expected auto, instructions or host") },
                 "-q" or "--quiet" => o with { Quiet = true },
                 "-h" or "--help" => throw new HelpRequested(),
                 _ => throw new ArgumentException($"unknown option '{a}'\n{Usage}"),

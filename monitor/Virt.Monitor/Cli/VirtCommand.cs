@@ -8,6 +8,7 @@ public static class VirtCommand
     public const string Usage = """
         usage: virt run [options]            run a guest (virt run --help)
                virt bench wakeup [options]   measure the monitor/device-model round trip
+               virt bench boot [options]     Linux boot to the marker: virt rows beside QEMU TCG (time, memory, exits)
                virt list                     running VMs and their device models
                virt attach VM --dm NAME|PATH [--replace DM]
                virt detach VM DM
@@ -21,6 +22,7 @@ public static class VirtCommand
             {
                 ["run", .. var rest] => await RunCommand.RunAsync(rest),
                 ["bench", "wakeup", .. var rest] => await WakeupBenchmark.RunAsync(rest),
+                ["bench", "boot", .. var rest] => await BootBenchmark.RunAsync(rest),
                 ["list"] => await ManageCommands.ListAsync(),
                 ["attach", .. var rest] => await ManageCommands.AttachAsync(rest),
                 ["detach", .. var rest] => await ManageCommands.DetachAsync(rest),

@@ -63,6 +63,9 @@ public sealed unsafe partial class DeviceModelPort
     /// <summary>Called on the VCPU thread after each completed exit (the monitor picks up IRQ lines the exit changed).</summary>
     public Action? Completed { get; set; }
 
+    /// <summary>Raised on the VCPU thread when the device model completes an exit with PlatformEvent: the (unchecked) StatusArg.</summary>
+    public event Action<uint>? PlatformEventRaised;
+
     /// <summary>Raised on the VCPU thread when the device model fails or asks to stop the VM.</summary>
     public event Action? StopNeeded;
 
@@ -148,7 +151,7 @@ public sealed unsafe partial class DeviceModelPort
                 exit.Direction = (byte)direction; exit.Flags = (byte)flags; exit.Count = count;
             }
             uint rawStatus = exit.Status;
-            status = rawStatus is >= (uint)CompletionStatus.Ok and <= (uint)CompletionStatus.StopVm ? (CompletionStatus)rawStatus : CompletionStatus.Pending;
+            status = rawStatus is >= (uint)CompletionStatus.Ok and <= (uint)CompletionStatus.PlatformEvent ? (CompletionStatus)rawStatus : CompletionStatus.Pending;
             if (status == CompletionStatus.Pending)
             {
                 _stats.Refuse("status");
@@ -174,7 +177,7 @@ public sealed unsafe partial class DeviceModelPort
 
         Commit(ref page);
         ulong result = ones;
-        if (status is CompletionStatus.Ok or CompletionStatus.StopVm && direction == ExitDirection.Read)
+        if (status is CompletionStatus.Ok or CompletionStatus.StopVm or CompletionStatus.PlatformEvent && direction == ExitDirection.Read)
         {
             result = exit.Data;
             if ((result & ~ones) != 0)
@@ -188,6 +191,7 @@ public sealed unsafe partial class DeviceModelPort
             StopValue = exit.StatusArg;
             StopNeeded?.Invoke();
         }
+        if (status == CompletionStatus.PlatformEvent) PlatformEventRaised?.Invoke(exit.StatusArg);
         page.MonitorCounters.Refused = (ulong)_stats.RefusedTotal;
         Completed?.Invoke();
         return result;

@@ -15,6 +15,9 @@ public sealed class DeviceModelProcess : IDisposable
     private DeviceModelProcess(Process process) => _process = process;
 
     public int Pid => _process.Id;
+
+    /// <summary>The device model's stdin, when started with relayStdin.</summary>
+    public Stream? StandardInput => _process.StartInfo.RedirectStandardInput ? _process.StandardInput.BaseStream : null;
     public bool HasExited => _process.HasExited;
 
     public string ExitDescription
@@ -58,10 +61,11 @@ public sealed class DeviceModelProcess : IDisposable
         return root is not null && File.Exists(Path.Combine(root, "dotnet")) ? Path.Combine(root, "dotnet") : "dotnet";
     }
 
-    public static DeviceModelProcess Start(string nameOrPath, IEnumerable<string> args, string socketPath, byte[] secret)
+    /// <param name="relayStdin">stdin is a pipe from virt (<see cref="StandardInput"/>) instead of virt's own: virt's console relays the keyboard.</param>
+    public static DeviceModelProcess Start(string nameOrPath, IEnumerable<string> args, string socketPath, byte[] secret, bool relayStdin = false)
     {
         var (file, prefix) = Locate(nameOrPath);
-        var psi = new ProcessStartInfo(file) { UseShellExecute = false };
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardInput = relayStdin };
         foreach (string a in prefix) psi.ArgumentList.Add(a);
         foreach (string a in args) psi.ArgumentList.Add(a);
         psi.Environment[Protocol.SocketEnvironmentVariable] = socketPath;

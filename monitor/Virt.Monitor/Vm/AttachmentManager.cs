@@ -57,6 +57,15 @@ public sealed class AttachmentManager
 
     public byte[] Secret => _secret;
 
+    /// <summary>A device model's platform event (reset, A20), raised on the VCPU thread after the exit that caused it.</summary>
+    public Action<uint>? PlatformEventRaised { get; init; }
+
+    /// <summary>virt's console: the bundled PC model started with the console on stdio gets the keyboard through it.</summary>
+    public GuestConsole? GuestConsole { get; init; }
+
+    /// <summary>Called when the user quits from the console (Ctrl-A X).</summary>
+    public Action? ConsoleQuit { get; init; }
+
     /// <summary>The device models exits are routed to now (read by the VCPU thread).</summary>
     public DeviceModelAttachment[] Routed => _routed;
 
@@ -102,6 +111,7 @@ public sealed class AttachmentManager
         var port = new DeviceModelPort(comm, 0, wake, _o.SpinMicros, _stats, () => att.Alive && !_ending(), _state,
             StateBits.Gprs | StateBits.Segs | StateBits.Crs, timeout);
         port.StopNeeded += () => _gate.Nudge();
+        port.PlatformEventRaised += e => PlatformEventRaised?.Invoke(e);
         port.Lost = OnPortLost;
         att.Port = port;
         att.Irq = new IrqLineInput(comm, _stats, (line, high) => _mux.Set(id, line, high));
@@ -343,7 +353,11 @@ public sealed class AttachmentManager
     public LaunchedDeviceModel Start(DeviceModelCommand command)
     {
         IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", _o.Serial] : command.Arguments;
-        var process = DeviceModelProcess.Start(command.Program, args, _dir.SocketFile, _secret);
+        // The keyboard goes to the model that owns the console (the bundled PC model on stdio); a
+        // restarted or swapped-in one takes it over.
+        bool relay = command.IsBundledPc && GuestConsole is { RelaysInput: true };
+        var process = DeviceModelProcess.Start(command.Program, args, _dir.SocketFile, _secret, relay);
+        if (relay) GuestConsole!.ConnectInput(process, () => ConsoleQuit?.Invoke());
         var launched = new LaunchedDeviceModel(command, process);
         lock (_launched) _launched.Add(launched);
         return launched;

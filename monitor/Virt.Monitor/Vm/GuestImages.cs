@@ -4,9 +4,24 @@ using Virt.Monitor.Guests;
 
 namespace Virt.Monitor.Vm;
 
+/// <summary>How --kernel is booted, told apart by the image's own headers (as QEMU's -kernel does).</summary>
+public enum KernelFormat
+{
+    None,
+    /// <summary>A Multiboot (v1) ELF or a.out-kludge image; --initrd files are its modules.</summary>
+    Multiboot,
+    /// <summary>A Linux bzImage (setup header "HdrS", boot protocol 2.04+); --initrd files are concatenated into its initrd.</summary>
+    Linux,
+}
+
 /// <summary>The guest's files, read and checked before anything is created, so a bad image is a clear error.</summary>
 public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyList<BootModule> Modules, byte[]? Bios)
 {
+    public KernelFormat Format { get; init; }
+
+    /// <summary>For <see cref="KernelFormat.Linux"/>: the initrd files, concatenated (cpio archives may be).</summary>
+    public byte[] Initrd { get; init; } = [];
+
     public static GuestImages Read(RunOptions o)
     {
         byte[]? kernel = null;
@@ -21,20 +36,46 @@ public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyLis
             kernel = ReadFile(o.Kernel, "kernel");
             name = o.Kernel;
         }
+        var modules = o.Initrd.Select(f => new BootModule(f, ReadFile(f, "initrd"))).ToList();
+        KernelFormat format = KernelFormat.None;
+        byte[] initrd = [];
         if (kernel is not null)
         {
-            // The header check runs before any file or process is created; the loader checks the rest.
-            try { MultibootHeader.Find(kernel); }
-            catch (InvalidDataException e) { throw new InvalidDataException($"kernel {name}: {e.Message}"); }
+            // The header checks run before any file or process is created; the loaders check the rest.
+            format = Detect(kernel, name);
+            if (format == KernelFormat.Linux)
+            {
+                initrd = modules.Count == 1 ? modules[0].Data : modules.SelectMany(m => m.Data).ToArray();
+                try { LinuxLoader.Check(kernel, initrd.Length, o.Append, (uint)o.MemoryBytes); }
+                catch (LinuxImageException e) { throw new InvalidDataException($"kernel {name}: {e.Message}"); }
+                modules = [];
+            }
         }
-        var modules = o.Initrd.Select(f => new BootModule(f, ReadFile(f, "initrd"))).ToList();
         byte[]? bios = null;
         if (o.Bios is not null)
         {
             bios = ReadFile(o.Bios, "BIOS");
             if (RomLoader.Check(bios.Length) is { } why) throw new InvalidDataException($"BIOS {o.Bios}: {why}");
         }
-        return new GuestImages(kernel, name, modules, bios);
+        return new GuestImages(kernel, name, modules, bios) { Format = format, Initrd = initrd };
+    }
+
+    /// <summary>A bzImage has "HdrS" at 0x202; otherwise it must carry a Multiboot header in its first 8 KiB.</summary>
+    public static KernelFormat Detect(byte[] kernel, string name)
+    {
+        if (kernel.Length >= LinuxSetupHeader.HeaderMagicOffset + 4
+            && BitConverter.ToUInt32(kernel, LinuxSetupHeader.HeaderMagicOffset) == LinuxSetupHeader.HeaderMagic)
+        {
+            try { LinuxSetupHeader.Parse(kernel); }
+            catch (LinuxImageException e) { throw new InvalidDataException($"kernel {name}: a Linux image, but {e.Message}"); }
+            return KernelFormat.Linux;
+        }
+        try { MultibootHeader.Find(kernel); }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"kernel {name}: neither a Linux bzImage (no \"HdrS\" setup header at 0x202) nor a Multiboot image ({e.Message})");
+        }
+        return KernelFormat.Multiboot;
     }
 
     private static byte[] ReadFile(string path, string what)

@@ -37,11 +37,13 @@ public sealed class VirtualMachine
     private VcpuGate? _gate;
     private AttachmentManager? _manager;
     private ExitRouter? _router;
+    private readonly GuestConsole _console;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
         _o = o;
         _images = images;
+        _console = new GuestConsole(o);
     }
 
     public static Task<int> RunAsync(RunOptions o, GuestImages images) => new VirtualMachine(o, images).RunCoreAsync();
@@ -68,6 +70,7 @@ public sealed class VirtualMachine
         GuestRam? ram = null;
         PhysicalMemory? memory = null;
         long instructions = 0;
+        using var console = _console;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "interrupted (SIGINT)", "interrupted")); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "terminated (SIGTERM)", "interrupted")); });
         try
@@ -78,25 +81,24 @@ public sealed class VirtualMachine
             File.WriteAllText(dir.SecretFile, Convert.ToHexString(secret), System.Text.Encoding.ASCII);
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
-            // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel.
+            // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel (Vm/PcPlatform).
             var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes };
             _router = router;
-            var pic = new DualPic8259();
-            var pit = new Pit8254();
-            var portB = new SystemControlPortB(pit);
-            var host = new MonitorDeviceHost(pic, memory);
-            foreach (var d in new Virt.Devices.Bus.IDevice[] { pic, pit, portB })
-            {
-                d.Attach(host);
-                router.AddLocal(d);
-            }
-            var cpu = new Cpu.Cpu(memory, router) { InterruptController = new PicInterruptController(pic) };
+            var platform = new PcPlatform(memory, router, apic: true,
+                instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
+            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0));
+            platform.Connect(cpu);
             _cpu = cpu;
-            LoadGuest(cpu, memory);
+            LoadGuest(cpu, platform);
 
             // Device models: any number, attached and detached while the guest runs (Vm/AttachmentManager).
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
-            manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(pic.SetIrq), () => _end is not null);
+            manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), () => _end is not null)
+            {
+                PlatformEventRaised = e => OnPlatformEvent(e, memory),
+                GuestConsole = console,
+                ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
+            };
             _manager = manager;
             server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired);
             server.Start();
@@ -107,7 +109,7 @@ public sealed class VirtualMachine
             }
 
             _wall.Start();
-            var vcpu = new Thread(() => VcpuLoop(cpu, pic, pit, manager, _gate), 16 << 20) { Name = "vcpu0" };
+            var vcpu = new Thread(() => VcpuLoop(cpu, platform, manager, _gate), 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
             await Task.Run(vcpu.Join);
             _wall.Stop();
@@ -116,6 +118,7 @@ public sealed class VirtualMachine
         }
         finally
         {
+            console.Dispose();
             VmEnd end = _end ?? new VmEnd(ExitStatus.DeviceModelFailed, "internal error", "internal");
             _gate?.End();
             if (manager is not null) await manager.ShutdownAsync(end.Status, end.Reason);
@@ -158,17 +161,48 @@ public sealed class VirtualMachine
         }
     }
 
-    private void LoadGuest(Cpu.Cpu cpu, PhysicalMemory memory)
+    private void LoadGuest(Cpu.Cpu cpu, PcPlatform platform)
     {
         if (_images.Bios is { } bios)
         {
             RomLoader.LoadBios(cpu, bios);
         }
-        if (_images.Kernel is { } kernel)
+        else
+        {
+            // No firmware: the monitor leaves what a BIOS would, then the loader runs over it.
+            platform.PrepareFirmwareState();
+        }
+        if (_images.Kernel is not { } kernel) return;
+        if (_images.Format == KernelFormat.Linux)
+        {
+            var layout = LinuxLoader.Load(cpu, kernel, _images.Initrd, _o.Append, (uint)_o.MemoryBytes);
+            Log($"Linux boot protocol: kernel at 0x{layout.KernelAddress:X} ({layout.KernelSize} bytes), initrd at 0x{layout.InitrdAddress:X} ({layout.InitrdSize} bytes), " +
+                $"{(platform.Clock.IsVirtual ? $"guest time {platform.Clock.NanosecondsPerInstruction} ns per instruction" : "guest time from the host clock")}");
+        }
+        else
+        {
             MultibootLoader.Load(cpu, kernel, _images.KernelName + (_o.Append.Length > 0 ? " " + _o.Append : ""), _images.Modules);
+        }
     }
 
-    private void VcpuLoop(Cpu.Cpu cpu, DualPic8259 pic, Pit8254 pit, AttachmentManager manager, VcpuGate gate)
+    /// <summary>A device model's platform event (VCPU thread, right after the exit that caused it).</summary>
+    private void OnPlatformEvent(uint arg, PhysicalMemory memory)
+    {
+        switch ((PlatformEvent)arg)
+        {
+            case PlatformEvent.Reset:
+                RequestEnd(new VmEnd(ExitStatus.Shutdown, "the guest reset the machine (reboot)", "reset"));
+                break;
+            case PlatformEvent.A20On or PlatformEvent.A20Off:
+                memory.A20Enabled = (PlatformEvent)arg == PlatformEvent.A20On;
+                break;
+            default:
+                _stats.Refuse("platform-event");
+                break;
+        }
+    }
+
+    private void VcpuLoop(Cpu.Cpu cpu, PcPlatform platform, AttachmentManager manager, VcpuGate gate)
     {
         try
         {
@@ -178,11 +212,11 @@ public sealed class VirtualMachine
                 gate.Checkpoint(manager.StallReason, () => _end is not null);
                 if (_end is not null) break;
                 manager.PollIrqs();
-                if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
+                platform.AdvanceTimers();
                 StopReason r;
                 try
                 {
-                    r = cpu.Run(SliceInstructions);
+                    r = cpu.Run(platform.SliceBudget(SliceInstructions));
                 }
                 catch (Exception e)
                 {
@@ -203,10 +237,10 @@ public sealed class VirtualMachine
                         _stats.Halt();
                         if ((cpu.State.Eflags & Flags.IF) == 0)
                         {
-                            RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off", "halted"));
+                            RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off (a power-off: Linux halts so when it has no power-off hardware)", "halted"));
                             break;
                         }
-                        WaitForInterrupt(pic, pit, manager, gate);
+                        WaitForInterrupt(platform, manager, gate);
                         break;
                 }
             }
@@ -217,16 +251,24 @@ public sealed class VirtualMachine
         }
     }
 
-    private void WaitForInterrupt(DualPic8259 pic, Pit8254 pit, AttachmentManager manager, VcpuGate gate)
+    private void WaitForInterrupt(PcPlatform platform, AttachmentManager manager, VcpuGate gate)
+    {
+        // Halted: guest time follows the host's until an interrupt arrives (Vm/GuestClock).
+        platform.Clock.BeginIdle();
+        try { WaitForInterruptCore(platform, manager, gate); }
+        finally { platform.Clock.EndIdle(); }
+    }
+
+    private void WaitForInterruptCore(PcPlatform platform, AttachmentManager manager, VcpuGate gate)
     {
         while (_end is null)
         {
             gate.Checkpoint(manager.StallReason, () => _end is not null);
             manager.PollIrqs();
-            if (pit.NextDeadline is { } due && due <= TimeSpan.Zero) pit.Advance();
-            if (pic.HasInterrupt) return;
+            platform.AdvanceTimers();
+            if (platform.HasInterrupt) return;
             long timeout = 20_000;
-            if (pit.NextDeadline is { } d) timeout = Math.Clamp((long)d.TotalMicroseconds, 1, timeout);
+            if (platform.NextDeadline is { } d) timeout = Math.Clamp((long)Math.Ceiling(d.TotalMicroseconds), 1, timeout);
             manager.WaitForIrq(timeout);
         }
     }
@@ -234,6 +276,7 @@ public sealed class VirtualMachine
     private int Finish(long instructions, AttachmentManager manager, ExitRouter router)
     {
         VmEnd end = _end!;
+        _console.Dispose(); // the status line and raw mode end before the report
         if (end.Status is ExitStatus.DeviceModelFailed or ExitStatus.Shutdown || !_o.Quiet)
             Console.Error.WriteLine($"virt: {end.Reason} (exit status {end.Status})");
         DeviceModelAttachment? first = manager.All.FirstOrDefault();

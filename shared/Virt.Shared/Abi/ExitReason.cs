@@ -44,4 +44,6 @@ public enum CompletionStatus : uint
     NeedState = 3,
     /// <summary>The guest asked to end the VM (exit port). StatusArg holds the value written.</summary>
     StopVm = 4,
+    /// <summary>Completed (read data valid) and a platform event for the monitor: StatusArg is a <see cref="Abi.PlatformEvent"/>.</summary>
+    PlatformEvent = 5,
 }

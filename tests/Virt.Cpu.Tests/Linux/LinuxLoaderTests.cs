@@ -129,6 +129,17 @@ public class LinuxLoaderTests
         Assert.Throws<LinuxImageException>(() => LinuxLoader.Load(m.Cpu, Image(initrdMax: 0x0030_0000), new byte[0x20_0000], "", Ram));
     }
 
+    /// <summary>Check refuses what Load refuses, without a CPU, so virt can refuse before it creates anything.</summary>
+    [Fact]
+    public void CheckRefusesWhatLoadRefusesWithoutTouchingAMachine()
+    {
+        Assert.Equal(0x020F, LinuxLoader.Check(Image(), 0x1000, "console=ttyS0", Ram).Version);
+        Assert.Contains("command line", Assert.Throws<LinuxImageException>(() => LinuxLoader.Check(Image(cmdlineSize: 8), 0, "console=ttyS0", Ram)).Message);
+        Assert.Contains("initrd", Assert.Throws<LinuxImageException>(() => LinuxLoader.Check(Image(initrdMax: 0x0030_0000), 0x20_0000, "", Ram)).Message);
+        Assert.Contains("too little", Assert.Throws<LinuxImageException>(() => LinuxLoader.Check(Image(), 0, "", 8u << 20)).Message);
+        Assert.Contains("does not fit", Assert.Throws<LinuxImageException>(() => LinuxLoader.Check(Image(), (int)Ram, "", Ram)).Message);
+    }
+
     [Fact]
     public void SetupSectsZeroMeansFour()
     {

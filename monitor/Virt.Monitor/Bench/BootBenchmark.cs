@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Virt.Monitor.Bench;
+
+/// <summary>
+/// `virt bench boot`: boots the same Linux kernel and initramfs (marker, uname -a, poweroff -f)
+/// under this monitor, once per row of extra `virt run` arguments, and under qemu-system-i386 TCG,
+/// in one run, and prints side by side: wall time to the marker line, the guest uptime the marker
+/// prints, wall time to the end, the peak memory of all the processes (monitor + device model, or
+/// QEMU), and for virt the boot's exits and device-model round trips; ratios against QEMU.
+/// Rows are `--row NAME=ARGS` (e.g. --row "batched=--io batched --state cached"); the default is
+/// one row with no extra arguments.
+/// </summary>
+public static partial class BootBenchmark
+{
+    public const string Usage = """
+        usage: virt bench boot [options]
+          --kernel FILE      bzImage (default: ~/.cache/virt-guests/vmlinuz, from scripts/fetch-guest.sh)
+          --initrd FILE      initramfs that prints the marker and powers off (default: initramfs-smoke.cpio.gz there)
+          --append STRING    kernel command line (default: console=ttyS0 nokaslr panic=-1 cryptomgr.notests)
+          --row NAME=ARGS    a virt row with these extra `virt run` arguments (repeatable; default: one row "virt")
+          --runs N           runs per row, the median is reported (default 1)
+          --no-qemu          skip the QEMU TCG reference
+          --timeout SECONDS  per boot (default 900)
+        """;
+
+    public const string DefaultAppend = "console=ttyS0 nokaslr panic=-1 cryptomgr.notests";
+    private const string Marker = "VIRT-MARKER uptime:";
+
+    public sealed record Row(string Name, string[] ExtraArgs, bool IsQemu);
+
+    public sealed record Measurement(string Row, TimeSpan ToMarker, double GuestUptime, TimeSpan ToEnd, long PeakBytes,
+        int ExitCode, long? Exits, long? RoundTrips, long? Instructions);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string cache = Environment.GetEnvironmentVariable("VIRT_GUEST_CACHE") is { Length: > 0 } c ? c
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "virt-guests");
+        string kernel = Path.Combine(cache, "vmlinuz"), initrd = Path.Combine(cache, "initramfs-smoke.cpio.gz");
+        string append = DefaultAppend;
+        var rows = new List<Row>();
+        int runs = 1, timeout = 900;
+        bool qemu = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
+            switch (args[i])
+            {
+                case "--kernel": kernel = Next(); break;
+                case "--initrd": initrd = Next(); break;
+                case "--append": append = Next(); break;
+                case "--row": rows.Add(ParseRow(Next())); break;
+                case "--runs": runs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--timeout": timeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--no-qemu": qemu = false; break;
+                case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
+                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
+            }
+        }
+        foreach (string f in new[] { kernel, initrd })
+            if (!File.Exists(f)) throw new ArgumentException($"{f} does not exist (run scripts/fetch-guest.sh, or give --kernel/--initrd)");
+        if (rows.Count == 0) rows.Add(new Row("virt", [], false));
+        if (qemu) rows.Add(new Row("qemu-tcg", [], true));
+
+        Console.Error.WriteLine($"virt bench boot: {Path.GetFileName(kernel)} + {Path.GetFileName(initrd)}, \"{append}\", {runs} run(s) per row, {Environment.ProcessorCount} CPUs");
+        var results = new List<Measurement>();
+        foreach (Row row in rows)
+        {
+            var samples = new List<Measurement>();
+            for (int r = 0; r < runs; r++)
+            {
+                Measurement m = await BootOnceAsync(row, kernel, initrd, append, TimeSpan.FromSeconds(timeout));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {row.Name} run {r + 1}: marker {m.ToMarker.TotalSeconds:F2} s (guest uptime {m.GuestUptime:F2} s), end {m.ToEnd.TotalSeconds:F2} s, status {m.ExitCode}"));
+                samples.Add(m);
+            }
+            results.Add(samples.OrderBy(s => s.ToMarker).ElementAt(samples.Count / 2));
+        }
+        Print(results, rows);
+        return 0;
+    }
+
+    private static Row ParseRow(string s)
+    {
+        int eq = s.IndexOf('=');
+        string name = eq < 0 ? s : s[..eq];
+        string rest = eq < 0 ? "" : s[(eq + 1)..];
+        if (name.Length == 0) throw new ArgumentException($"--row {s}: expected NAME=ARGS");
+        return new Row(name, rest.Split(' ', StringSplitOptions.RemoveEmptyEntries), false);
+    }
+
+    private static void Print(List<Measurement> results, List<Row> rows)
+    {
+        Measurement? reference = results.FirstOrDefault(m => rows.First(r => r.Name == m.Row).IsQemu);
+        var ci = CultureInfo.InvariantCulture;
+        Console.WriteLine($"{"row",-16} {"marker s",9} {"uptime s",9} {"end s",8} {"peak MiB",9} {"exits",10} {"round trips",12} {"x qemu wall",12} {"x qemu mem",11}");
+        foreach (Measurement m in results)
+        {
+            string ratioWall = reference is null ? "-" : (m.ToMarker / reference.ToMarker).ToString("F2", ci);
+            string ratioMem = reference is null ? "-" : ((double)m.PeakBytes / reference.PeakBytes).ToString("F2", ci);
+            Console.WriteLine(string.Create(ci,
+                $"{m.Row,-16} {m.ToMarker.TotalSeconds,9:F2} {m.GuestUptime,9:F2} {m.ToEnd.TotalSeconds,8:F2} {m.PeakBytes / 1048576.0,9:F1} {Format(m.Exits),10} {Format(m.RoundTrips),12} {ratioWall,12} {ratioMem,11}"));
+        }
+        static string Format(long? v) => v is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) : "-";
+    }
+
+    private static async Task<Measurement> BootOnceAsync(Row row, string kernel, string initrd, string append, TimeSpan timeout)
+    {
+        string? stats = row.IsQemu ? null : Path.Combine(Path.GetTempPath(), $"virt-bench-boot-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        ProcessStartInfo psi = row.IsQemu ? QemuStart(kernel, initrd, append) : VirtStart(kernel, initrd, append, stats!, row.ExtraArgs);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardInput = true;
+        psi.UseShellExecute = false;
+
+        var wall = Stopwatch.StartNew();
+        using Process p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {psi.FileName}");
+        p.StandardInput.Close();
+        var marker = new TaskCompletionSource<(TimeSpan, double)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var console = new System.Text.StringBuilder();
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (console) console.AppendLine(e.Data);
+            if (MarkerLine().Match(e.Data) is { Success: true } m)
+                marker.TrySetResult((wall.Elapsed, double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)));
+        };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+
+        var memory = new PeakMemory(p.Id);
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (!p.HasExited)
+            {
+                memory.Sample();
+                await Task.Delay(50, cts.Token);
+            }
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{row.Name}: no power-off within {timeout.TotalSeconds} s; console so far:\n{console}");
+        }
+        TimeSpan end = wall.Elapsed;
+        if (!marker.Task.IsCompleted)
+            throw new InvalidOperationException($"{row.Name}: the guest ended (status {p.ExitCode}) without printing the marker; console:\n{console}");
+        var (toMarker, uptime) = marker.Task.Result;
+
+        long? exits = null, roundTrips = null, instructions = null;
+        if (stats is not null && File.Exists(stats))
+        {
+            using (var json = JsonDocument.Parse(File.ReadAllText(stats)))
+            {
+                JsonElement root = json.RootElement;
+                exits = root.GetProperty("exits").GetInt64();
+                roundTrips = root.GetProperty("roundTrips").GetProperty("count").GetInt64();
+                instructions = root.GetProperty("instructions").GetInt64();
+            }
+            File.Delete(stats);
+        }
+        return new Measurement(row.Name, toMarker, uptime, end, memory.PeakBytes, p.ExitCode, exits, roundTrips, instructions);
+    }
+
+    private static ProcessStartInfo VirtStart(string kernel, string initrd, string append, string stats, string[] extra)
+    {
+        // This same virt: the apphost, or virt.dll through the dotnet host that runs us.
+        string self = Environment.ProcessPath ?? "virt";
+        var psi = new ProcessStartInfo(self);
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "virt.dll"));
+        foreach (string a in (string[])["run", "-q", "-m", "256M", "--kernel", kernel, "--initrd", initrd, "--append", append, "--stats", stats, .. extra])
+            psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    /// <summary>The reference of ANCHORS.md: QEMU TCG with its default PC machine (SeaBIOS, ACPI: poweroff -f powers off).</summary>
+    private static ProcessStartInfo QemuStart(string kernel, string initrd, string append)
+    {
+        var psi = new ProcessStartInfo("qemu-system-i386");
+        foreach (string a in new[] { "-accel", "tcg", "-m", "256", "-kernel", kernel, "-initrd", initrd, "-append", append,
+            "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot" })
+            psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    [GeneratedRegex(@"VIRT-MARKER uptime: (\d+\.\d+)")]
+    private static partial Regex MarkerLine();
+}

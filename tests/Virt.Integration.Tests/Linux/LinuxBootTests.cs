@@ -1,0 +1,67 @@
+using System.Text.RegularExpressions;
+using Virt.Integration.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Virt.Integration.Tests.Linux;
+
+/// <summary>
+/// Debian's i386 kernel and a busybox initramfs booted by the real `virt` and `virt-dm`
+/// processes: to the marker, through uname -a, /proc/cpuinfo, ls / and a computation on the
+/// serial console, then `poweroff -f`, which halts with interrupts off and ends virt with 0.
+/// Each boot takes about a minute of interpreted guest code.
+/// </summary>
+public sealed class LinuxBootTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan BootLimit = TimeSpan.FromMinutes(10);
+
+    [LinuxGuestFact]
+    public Task Boots_runs_commands_and_powers_off_with_apics() => BootAndCheck(LinuxGuest.CommandLine, apic: true);
+
+    /// <summary>The same machine with Linux told to use only the 8259 and the PIT.</summary>
+    [LinuxGuestFact]
+    public Task Boots_runs_commands_and_powers_off_with_noapic_nolapic() => BootAndCheck(LinuxGuest.CommandLine + " noapic nolapic", apic: false);
+
+    private async Task BootAndCheck(string commandLine, bool apic)
+    {
+        using var run = VirtRun.Start(["run", "-m", "256M", "--kernel", LinuxGuest.Kernel, "--initrd", LinuxGuest.Initrd, "--append", commandLine]);
+        int status = await run.WaitAsync(BootLimit);
+        string console = run.Stdout;
+        output.WriteLine(run.Stderr);
+        output.WriteLine(string.Join('\n', console.Split('\n').TakeLast(60)));
+
+        Assert.True(status == 0, $"status {status}\n{run.Describe()}");
+        Assert.Contains("halted with interrupts off", run.Stderr);
+        Assert.Matches(@"VIRT-MARKER uptime: \d+\.\d+ \d+\.\d+", console);
+        Assert.Contains("reboot: System halted", console);
+
+        string uname = Section(console, "CMD-UNAME", "CMD-CPUINFO");
+        Assert.Matches(@"^Linux \S+ 6\.1\.\S+-686 #1 SMP .* i686 GNU/Linux$", uname.Trim());
+
+        string cpuinfo = Section(console, "CMD-CPUINFO", "CMD-LS");
+        Assert.Matches(@"processor\s*: 0", cpuinfo);
+        Assert.Matches(@"flags\s*:.* fpu .*\btsc\b.*\bcx8\b.*\bcmov\b", cpuinfo);
+        Assert.Matches(@"bogomips\s*: \d+", cpuinfo);
+        // The APIC flag follows the machine, and Linux clears it when told nolapic.
+        Assert.Equal(apic, Regex.IsMatch(cpuinfo, @"flags\s*:.*\bapic\b"));
+
+        // busybox colours ls on a terminal (ttyS0 is one): the escapes are not part of the names.
+        string ls = Regex.Replace(Section(console, "CMD-LS", "CMD-CALC"), @"\x1b\[[0-9;]*m", "");
+        foreach (string entry in new[] { "bin", "dev", "init", "proc", "sys" })
+            Assert.Matches($@"(^|\s){entry}(\s|$)", ls);
+
+        Assert.Contains("CMD-CALC 42 5050", console);
+        Assert.Contains("VIRT-DONE", console);
+        Assert.Empty(run.LeftoverVmDirectories());
+    }
+
+    /// <summary>The console lines after the line <paramref name="from"/> and before <paramref name="to"/>.</summary>
+    private static string Section(string console, string from, string to)
+    {
+        int start = console.IndexOf(from + "\n", StringComparison.Ordinal);
+        if (start < 0) start = console.IndexOf(from + "\r\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no {from} line in the console output:\n{console}");
+        int end = console.IndexOf(to, start + from.Length, StringComparison.Ordinal);
+        Assert.True(end >= 0, $"no {to} after {from}:\n{console}");
+        return console[(start + from.Length)..end];
+    }
+}
