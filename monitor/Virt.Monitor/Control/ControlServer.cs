@@ -47,6 +47,9 @@ public sealed class ControlServer : IAsyncDisposable
 
     public int RefusedAttaches => _refused;
 
+    /// <summary>Features this VM offers (`virt run --io naive` / `--state naive` take some away).</summary>
+    public Features Supported { get; init; } = Features.MonitorSupported;
+
     public void Start()
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
@@ -109,7 +112,7 @@ public sealed class ControlServer : IAsyncDisposable
                 await RefuseAsync(conn, RefusalCode.AlreadyAttached, "a device model is already attached to this VM");
                 return;
             }
-            AcceptedFeatures = hello.Features & Features.MonitorSupported;
+            AcceptedFeatures = hello.Features & Supported;
             await conn.SendAsync(_welcome(AcceptedFeatures).ToFrame(), _stop.Token);
 
             bool ready = false;
@@ -121,9 +124,9 @@ public sealed class ControlServer : IAsyncDisposable
                     {
                         Claim c = Claim.Read(frame.Payload);
                         string? error = c.Space > 1 ? $"unknown address space {c.Space}"
-                            : c.Flags != 0 ? $"claim flags 0x{c.Flags:X} are reserved"
+                            : ClaimFlagsError(c) is { } flagsError ? flagsError
                             : c.Device.Length is 0 or > 64 ? "device name must be 1-64 characters"
-                            : _router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null);
+                            : _router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null, (ClaimFlags)c.Flags);
                         if (error is not null) Console.Error.WriteLine($"virt: refused claim from '{hello.Name}': {error}");
                         await conn.SendAsync(new ClaimResult(c.Id, error is null, error ?? "").ToFrame(), _stop.Token);
                         break;
@@ -161,6 +164,17 @@ public sealed class ControlServer : IAsyncDisposable
             }
             if (!attached) await conn.DisposeAsync();
         }
+    }
+
+    /// <summary>A range's policy needs the feature that carries it; MMIO reads are never cached.</summary>
+    private string? ClaimFlagsError(Claim c)
+    {
+        var f = (ClaimFlags)c.Flags;
+        if ((f & ~ClaimFlags.All) != 0) return $"claim flags 0x{c.Flags:X} have undefined bits";
+        if ((f & ClaimFlags.BatchedWrites) != 0 && (AcceptedFeatures & Features.OutBatchRing) == 0) return "batched writes need the OutBatchRing feature";
+        if ((f & ClaimFlags.CachedReads) != 0 && (AcceptedFeatures & Features.InValueTable) == 0) return "cached reads need the InValueTable feature";
+        if ((f & ClaimFlags.CachedReads) != 0 && c.Space != (byte)BusSpace.Port) return "cached reads are for port ranges only";
+        return null;
     }
 
     private async Task RefuseAsync(ControlConnection conn, RefusalCode code, string reason)

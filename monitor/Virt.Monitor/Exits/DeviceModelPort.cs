@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Virt.Cpu.Exits;
 using Virt.Monitor.Stats;
+using Virt.Shared.Control;
 using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
@@ -26,7 +28,15 @@ public sealed unsafe class DeviceModelPort
     private readonly Func<bool> _peerAlive;
     private readonly IVcpuStateAccess? _state;
     private readonly long _timeoutTicks;
+    private readonly OutRingWriter _ring;
+    private readonly InTableReader _table;
+    // Scratch for the registers before an assisted string exit and the ones it must leave.
+    private readonly CommPage[] _scratch = new CommPage[1];
     private uint _seq;
+    private FlushReason? _flushReason;
+    private CompletionStatus _lastStatus;
+    private StringIoAssist? _assist;
+    private bool _assistCommitted;
 
     public DeviceModelPort(SharedRegion comm, int vcpu, WakeMode mode, int spinMicros, ExitStatistics stats,
         Func<bool> peerAlive, IVcpuStateAccess? state, StateBits speculative, TimeSpan timeout,
@@ -49,10 +59,34 @@ public sealed unsafe class DeviceModelPort
         Speculative = state is null ? StateBits.None : speculative & state.Savable;
         page.Header.SpeculativeState = (uint)Speculative;
         _timeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        _ring = new OutRingWriter(_region, vcpu);
+        _table = new InTableReader(_region, vcpu);
+        _ring.Discard();
     }
 
-    /// <summary>The areas cached in the page on every exit, before the device model asks (NVMM's speculative caching).</summary>
+    /// <summary>The areas cached in the page on port I/O exits, before the device model asks (NVMM's speculative caching).</summary>
     public StateBits Speculative { get; }
+
+    /// <summary>The areas cached on MMIO exits. The interpreter has decoded the access, so the device model needs none (docs/io.md).</summary>
+    public StateBits SpeculativeMmio { get; init; }
+
+    /// <summary>Honour BatchedWrites claims (`--io batched` and the device model accepted the ring).</summary>
+    public bool Batching { get; init; }
+
+    /// <summary>Honour CachedReads claims (`--io batched` and the device model accepted the IN table).</summary>
+    public bool CachedReads { get; init; }
+
+    /// <summary>REP INS/OUTS go out as assisted exits (the device model moves the data through guest RAM).</summary>
+    public bool StringAssist { get; init; }
+
+    /// <summary>The latency bound of a batched write: older ones are flushed at the next <see cref="FlushIfDue"/>.</summary>
+    public TimeSpan FlushLatency { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Guest-physical ranges the device model says it wrote (the monitor drops decoded code there).</summary>
+    public Action<uint, uint>? RamWritten { get; set; }
+
+    /// <summary>Batched writes waiting in the ring.</summary>
+    public int PendingWrites => _ring.Pending;
 
     /// <summary>Why the device model stopped serving exits, once it has.</summary>
     public string? Failed { get; private set; }
@@ -68,13 +102,78 @@ public sealed unsafe class DeviceModelPort
 
     private static ulong Ones(int size) => size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
 
-    public ulong PortRead(ushort port, int size) => Exchange(ExitReason.PortIo, port, size, ExitDirection.Read, 0, ExitFlags.None, 1);
+    private bool Down => Failed is not null || StopValue is not null;
 
-    public void PortWrite(ushort port, int size, uint value) => Exchange(ExitReason.PortIo, port, size, ExitDirection.Write, value, ExitFlags.None, 1);
+    public ulong PortRead(ushort port, int size, ClaimFlags policy = ClaimFlags.None)
+    {
+        if (CachedReads && (policy & ClaimFlags.CachedReads) != 0 && !Down)
+        {
+            switch (_table.Lookup(port, size, _ring, out uint value))
+            {
+                case InTableReader.Outcome.Hit:
+                    _stats.CachedReadHits++;
+                    CommPageAccess.Page(_region, _vcpu).MonitorCounters.CachedReadHits++;
+                    return value;
+                case InTableReader.Outcome.Stale:
+                    // The seed's status-after-command case: the pending writes go first, with this IN.
+                    _stats.CachedReadStale++;
+                    _flushReason = FlushReason.StaleRead;
+                    break;
+                case InTableReader.Outcome.Refused:
+                    _stats.Refuse("in-table-count");
+                    _stats.CachedReadMisses++;
+                    break;
+                default:
+                    _stats.CachedReadMisses++;
+                    break;
+            }
+        }
+        return Exchange(ExitReason.PortIo, port, size, ExitDirection.Read, 0, ExitFlags.None, 1);
+    }
+
+    public void PortWrite(ushort port, int size, uint value, ClaimFlags policy = ClaimFlags.None)
+    {
+        _table.NoteWrite(port, value);
+        if (Batching && (policy & ClaimFlags.BatchedWrites) != 0) Batch(0, port, size, value);
+        else Exchange(ExitReason.PortIo, port, size, ExitDirection.Write, value, ExitFlags.None, 1);
+    }
 
     public ulong MmioRead(ulong address, int size) => Exchange(ExitReason.Mmio, address, size, ExitDirection.Read, 0, ExitFlags.None, 1);
 
-    public void MmioWrite(ulong address, int size, ulong value) => Exchange(ExitReason.Mmio, address, size, ExitDirection.Write, value, ExitFlags.None, 1);
+    public void MmioWrite(ulong address, int size, ulong value, ClaimFlags policy = ClaimFlags.None)
+    {
+        if (Batching && (policy & ClaimFlags.BatchedWrites) != 0) Batch(1, (uint)address, size, value);
+        else Exchange(ExitReason.Mmio, address, size, ExitDirection.Write, value, ExitFlags.None, 1);
+    }
+
+    private void Batch(byte space, uint address, int size, ulong value)
+    {
+        if (Down) return;
+        _ring.Append(space, address, size, value & Ones(size));
+        _stats.BatchedWrites++;
+        CommPageAccess.Page(_region, _vcpu).MonitorCounters.BatchedWrites++;
+        if (_ring.IsFull) Flush(FlushReason.Full);
+    }
+
+    /// <summary>Hands the pending batched writes to the device model now (one round trip), if there are any.</summary>
+    public void Flush(FlushReason reason)
+    {
+        if (_ring.Pending == 0) return;
+        if (Down)
+        {
+            _ring.Discard();
+            return;
+        }
+        _flushReason = reason;
+        Exchange(ExitReason.Flush, (ulong)reason, 1, ExitDirection.Write, 0, ExitFlags.None, 1);
+    }
+
+    /// <summary>The latency timer: called between slices; flushes when the oldest pending write is older than <see cref="FlushLatency"/>.</summary>
+    public void FlushIfDue()
+    {
+        if (_ring.Pending != 0 && Stopwatch.GetTimestamp() - _ring.OldestTimestamp >= FlushLatency.TotalSeconds * Stopwatch.Frequency)
+            Flush(FlushReason.Timer);
+    }
 
     public void PortInString(ushort port, int size, Span<byte> data)
     {
@@ -105,11 +204,59 @@ public sealed unsafe class DeviceModelPort
         }
     }
 
+    /// <summary>
+    /// A chunk of REP INS/OUTS completed by the device model (NVMM's I/O assist): it reads the
+    /// registers, segments and control registers (from the page when they are cached), walks the
+    /// guest page tables to the buffer, moves the data itself and commits ECX and ESI/EDI. The
+    /// monitor checks that commit against the architectural result: a device model that commits
+    /// anything else is refused and the monitor completes the registers itself. False (the engine
+    /// falls back to the data page) when no device model device took the port.
+    /// </summary>
+    public bool TryAssistString(in StringIoAssist chunk)
+    {
+        if (!StringAssist || _state is null || Down) return false;
+        ref CommPage pre = ref _scratch[0];
+        _state.Save(StateBits.Gprs, ref pre);
+        _assist = chunk;
+        _assistCommitted = false;
+        var flags = ExitFlags.String | ExitFlags.Rep | ExitFlags.Assist | (chunk.Address16 ? ExitFlags.Address16 : 0);
+        try
+        {
+            Exchange(ExitReason.PortIo, chunk.Port, chunk.Size, chunk.Out ? ExitDirection.Write : ExitDirection.Read, 0, flags, chunk.Count, (byte)chunk.Segment);
+        }
+        finally
+        {
+            _assist = null;
+        }
+        if (_assistCommitted) return true;
+        if (_lastStatus is not (CompletionStatus.Ok or CompletionStatus.StopVm) || Failed is not null) return false;
+        // Done, but not committed as the instruction requires: complete the registers ourselves.
+        _stats.Refuse("assist-commit");
+        ExpectedAfter(chunk, ref pre.Gprs);
+        _state.Commit(StateBits.Gprs, ref pre);
+        return true;
+    }
+
+    /// <summary>The registers after a chunk of <paramref name="c"/>: ECX down by Count, ESI or EDI up by Count * Size.</summary>
+    private static void ExpectedAfter(in StringIoAssist c, ref GprArea g)
+    {
+        uint moved = c.Count * (uint)c.Size;
+        static uint Step(uint r, uint delta, bool a16) => a16 ? (r & 0xFFFF_0000u) | ((r + delta) & 0xFFFF) : r + delta;
+        g.Ecx = Step(g.Ecx, unchecked(0u - c.Count), c.Address16);
+        if (c.Out) g.Esi = Step(g.Esi, moved, c.Address16);
+        else g.Edi = Step(g.Edi, moved, c.Address16);
+    }
+
     /// <summary>One exit to the device model and back. Returns the (validated) read data.</summary>
-    public ulong Exchange(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count)
+    public ulong Exchange(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count, byte segment = 0)
     {
         ulong ones = Ones(size);
-        if (Failed is not null || StopValue is not null) return ones;
+        _lastStatus = CompletionStatus.Unhandled;
+        if (Down)
+        {
+            _ring.Discard();
+            return ones;
+        }
         ref CommPage page = ref CommPageAccess.Page(_region, _vcpu);
         ref ExitRecord exit = ref page.Exit;
 
@@ -118,16 +265,28 @@ public sealed unsafe class DeviceModelPort
         exit.Size = (byte)size;
         exit.Direction = (byte)direction;
         exit.Flags = (byte)flags;
+        exit.Segment = segment;
         exit.Count = count;
         exit.Data = direction == ExitDirection.Write ? data & ones : 0;
         exit.StatusArg = 0;
         page.Header.StateCommit = 0;
         page.Header.StateWanted = 0;
-        if (Speculative != StateBits.None) _state!.Save(Speculative, ref page);
-        page.Header.StateCached = (uint)Speculative;
+        page.RamWrites.Count = 0;
+        StateBits speculative = reason switch
+        {
+            ExitReason.PortIo => Speculative,
+            ExitReason.Mmio => SpeculativeMmio & (_state?.Savable ?? StateBits.None),
+            _ => StateBits.None,
+        };
+        if (speculative != StateBits.None) _state!.Save(speculative, ref page);
+        page.Header.StateCached = (uint)speculative;
+        int draining = _ring.Pending;
+        FlushReason flushReason = reason == ExitReason.Flush ? _flushReason ?? FlushReason.SyncAccess : _flushReason ?? FlushReason.SyncAccess;
+        _flushReason = null;
 
         long start = Stopwatch.GetTimestamp();
         CompletionStatus status = CompletionStatus.Unhandled;
+        int stateRounds = 0;
         for (int round = 0; ; round++)
         {
             uint seq = ++_seq;
@@ -136,15 +295,21 @@ public sealed unsafe class DeviceModelPort
             // Read before ringing: a fast device model may complete before we start waiting.
             uint before = _toMonitor.Current;
             _toDevice.Ring(seq);
-            if (!WaitDone(before, seq, start)) return ones;
+            _stats.RoundTrips++;
+            page.MonitorCounters.RoundTrips++;
+            if (!WaitDone(before, seq, start))
+            {
+                _ring.Discard();
+                return ones;
+            }
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
-                || exit.Direction != (byte)direction || exit.Flags != (byte)flags || exit.Count != count)
+                || exit.Direction != (byte)direction || exit.Flags != (byte)flags || exit.Count != count || exit.Segment != segment)
             {
                 _stats.Refuse("exit-record-changed");
                 exit.Reason = (uint)reason; exit.Address = address; exit.Size = (byte)size;
-                exit.Direction = (byte)direction; exit.Flags = (byte)flags; exit.Count = count;
+                exit.Direction = (byte)direction; exit.Flags = (byte)flags; exit.Count = count; exit.Segment = segment;
             }
             uint rawStatus = exit.Status;
             status = rawStatus is >= (uint)CompletionStatus.Ok and <= (uint)CompletionStatus.StopVm ? (CompletionStatus)rawStatus : CompletionStatus.Pending;
@@ -160,20 +325,45 @@ public sealed unsafe class DeviceModelPort
                 status = CompletionStatus.Unhandled;
                 break;
             }
+            // A NeedState round may carry a commit (setstate as its own round trip, `--state naive`).
+            bool committed = page.Header.StateCommit != 0;
+            if (committed) Commit(ref page);
             uint wanted = page.Header.StateWanted;
             if ((wanted & ~(uint)StateBits.All) != 0) _stats.Refuse("state-wanted");
             var fill = (StateBits)wanted & _state.Savable;
             _state.Save(fill, ref page);
             page.Header.StateCached |= (uint)fill;
             page.Header.StateWanted = 0;
-            _stats.StateFetches++;
+            if (fill != StateBits.None)
+            {
+                _stats.StateFetches++;
+                page.MonitorCounters.StateFetches++;
+                stateRounds++;
+            }
+            else if (committed)
+            {
+                _stats.CommitRoundTrips++;
+            }
         }
+        _lastStatus = status;
         _stats.RoundTripLatency.Add(Stopwatch.GetTimestamp() - start);
-        page.MonitorCounters.RoundTrips++;
 
-        Commit(ref page);
+        if (draining > 0)
+        {
+            _stats.Flushed(FlushName(flushReason));
+            int missing = _ring.Complete();
+            if (missing > 0) _stats.Refuse("ring-drained");
+        }
+        if (_assist is not null && stateRounds == 0 && status is CompletionStatus.Ok)
+        {
+            _stats.StateServedFromPage++;
+            page.MonitorCounters.StateServedFromPage++;
+        }
+        ReportRamWrites(ref page);
+        if (_assist is null || status is CompletionStatus.Ok or CompletionStatus.StopVm) Commit(ref page);
+        else page.Header.StateCommit = 0;
         ulong result = ones;
-        if (status is CompletionStatus.Ok or CompletionStatus.StopVm && direction == ExitDirection.Read)
+        if (status is CompletionStatus.Ok or CompletionStatus.StopVm && direction == ExitDirection.Read && (flags & ExitFlags.String) == 0)
         {
             result = exit.Data;
             if ((result & ~ones) != 0)
@@ -192,6 +382,34 @@ public sealed unsafe class DeviceModelPort
         return result;
     }
 
+    public static string FlushName(FlushReason r) => r switch
+    {
+        FlushReason.SyncAccess => "sync-access",
+        FlushReason.StaleRead => "stale-read",
+        FlushReason.Full => "full",
+        FlushReason.Halt => "halt",
+        FlushReason.Timer => "timer",
+        FlushReason.Shutdown => "shutdown",
+        _ => "other",
+    };
+
+    /// <summary>Drops decoded guest code where the device model wrote RAM (its writes bypass the monitor's tracking).</summary>
+    private void ReportRamWrites(ref CommPage page)
+    {
+        uint n = page.RamWrites.Count;
+        if (n == 0 || RamWritten is null) return;
+        if (n > CommPageLayout.RamWriteSlots)
+        {
+            RamWritten(0, uint.MaxValue); // more than the log holds: everything
+            return;
+        }
+        for (int i = 0; i < (int)n; i++)
+        {
+            ref RamWriteSlot w = ref CommPageAccess.RamWrite(ref page, i);
+            RamWritten(w.Address, w.Length);
+        }
+    }
+
     private void Commit(ref CommPage page)
     {
         uint commit = page.Header.StateCommit;
@@ -202,11 +420,24 @@ public sealed unsafe class DeviceModelPort
             _stats.Refuse("state-commit");
             return;
         }
+        if (_assist is { } chunk)
+        {
+            // An assisted string instruction may only move ECX and ESI/EDI, and only by what it did.
+            ref GprArea expected = ref _scratch[0].Gprs;
+            GprArea want = expected;
+            ExpectedAfter(chunk, ref want);
+            ref GprArea got = ref page.Gprs;
+            if ((StateBits)commit != StateBits.Gprs || got.Eax != want.Eax || got.Ecx != want.Ecx || got.Edx != want.Edx
+                || got.Ebx != want.Ebx || got.Esp != want.Esp || got.Ebp != want.Ebp || got.Esi != want.Esi
+                || got.Edi != want.Edi || got.Eflags != want.Eflags)
+                return; // TryAssistString refuses it and completes the registers itself
+        }
         if (_state.Commit((StateBits)commit, ref page) is not null)
         {
             _stats.Refuse("state-values");
             return;
         }
+        if (_assist is not null) _assistCommitted = true;
         _stats.StateCommits++;
     }
 

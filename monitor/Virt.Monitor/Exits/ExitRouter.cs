@@ -1,6 +1,7 @@
 using Virt.Cpu.Exits;
 using Virt.Devices.Bus;
 using Virt.Monitor.Stats;
+using Virt.Shared.Control;
 
 namespace Virt.Monitor.Exits;
 
@@ -36,7 +37,7 @@ public sealed class ExitRouter : IExitHandler
     }
 
     /// <summary>Claims a range for a device; returns null, or why the claim is refused.</summary>
-    public string? TryClaim(BusRange range, string device, IDevice? local)
+    public string? TryClaim(BusRange range, string device, IDevice? local, ClaimFlags policy = ClaimFlags.None)
     {
         lock (_claims)
         {
@@ -52,7 +53,7 @@ public sealed class ExitRouter : IExitHandler
             foreach (BusClaim c in _claims)
                 if (c.Range.Overlaps(range))
                     return $"{range} for '{device}' overlaps {c.Range} already claimed by {c.Owner}";
-            _claims.Add(new BusClaim(range, device, local));
+            _claims.Add(new BusClaim(range, device, local, policy));
             if (range.Space == BusSpace.Port)
                 for (ulong p = range.Start; p < range.End; p++) _portClaim[p] = (ushort)_claims.Count;
             return null;
@@ -74,7 +75,7 @@ public sealed class ExitRouter : IExitHandler
         if (c == 0) return Ones(size);
         BusClaim claim = _claims[c - 1];
         if (claim.Local is { } d) return d.PortRead(port, size) & Ones(size);
-        return DeviceModel is { } dm ? (uint)dm.PortRead(port, size) : Ones(size);
+        return DeviceModel is { } dm ? (uint)dm.PortRead(port, size, claim.Policy) : Ones(size);
     }
 
     public void PortOut(ushort port, int size, uint value)
@@ -84,7 +85,7 @@ public sealed class ExitRouter : IExitHandler
         if (c == 0) return;
         BusClaim claim = _claims[c - 1];
         if (claim.Local is { } d) d.PortWrite(port, size, value & Ones(size));
-        else DeviceModel?.PortWrite(port, size, value & Ones(size));
+        else DeviceModel?.PortWrite(port, size, value & Ones(size), claim.Policy);
     }
 
     public void PortInString(ushort port, int size, Span<byte> data)
@@ -121,6 +122,14 @@ public sealed class ExitRouter : IExitHandler
         }
     }
 
+    public bool TryAssistString(in StringIoAssist chunk)
+    {
+        int c = _portClaim[chunk.Port];
+        if (c == 0 || !_claims[c - 1].IsDeviceModel || DeviceModel is not { } dm || !dm.StringAssist) return false;
+        _stats.Port(chunk.Port, read: !chunk.Out, ExitTarget.DeviceModel, isString: true);
+        return dm.TryAssistString(chunk);
+    }
+
     private BusClaim? FindMmio(ulong address)
     {
         foreach (BusClaim c in _claims)
@@ -144,7 +153,7 @@ public sealed class ExitRouter : IExitHandler
         _stats.Mmio(address, read: false, c is null ? ExitTarget.Unclaimed : c.IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor);
         if (c is null) return;
         if (c.Local is { } d) d.MmioWrite(address, size, value);
-        else DeviceModel?.MmioWrite(address, size, value);
+        else DeviceModel?.MmioWrite(address, size, value, c.Policy);
     }
 
     /// <summary>The claim that covers a port, for reports.</summary>

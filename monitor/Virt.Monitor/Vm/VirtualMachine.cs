@@ -95,7 +95,12 @@ public sealed class VirtualMachine
             LoadGuest(cpu, memory);
 
             server = new ControlServer(dir.SocketFile, secret, router, f => new Welcome(Protocol.Version, f, 1, (ulong)_o.MemoryBytes,
-                VmDirectory.RamFileName, VmDirectory.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, _o.Wake, _o.SpinMicros));
+                VmDirectory.RamFileName, VmDirectory.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, _o.Wake, _o.SpinMicros))
+            {
+                Supported = Features.MonitorSupported
+                    & ~(_o.IoBatched ? Features.None : Features.OutBatchRing | Features.InValueTable)
+                    & ~(_o.StateCached ? Features.None : Features.CommitOnCompletion),
+            };
             server.DeviceModelLost += why =>
             {
                 _dmLost = why;
@@ -112,7 +117,7 @@ public sealed class VirtualMachine
                 }
                 else
                 {
-                    dmProcess = DeviceModelProcess.Start(_o.DeviceModel, ["--serial", _o.Serial], dir.SocketFile, secret);
+                    dmProcess = DeviceModelProcess.Start(_o.DeviceModel, ["--serial", _o.Serial, .. _o.DeviceModelArgs], dir.SocketFile, secret);
                     Log($"device model pid {dmProcess.Pid}, VM directory {dir.Path}");
                 }
                 var proc = dmProcess;
@@ -130,8 +135,17 @@ public sealed class VirtualMachine
                 dmAlive = () => _dmLost is null && (proc is null || !proc.HasExited);
             }
             router.Seal();
+            Features accepted = server.AcceptedFeatures;
+            // I/O exits cache what the I/O assist reads (NVMM: GPRS|SEGS|CRS|MSRS); MMIO exits nothing (docs/io.md).
             var port = new DeviceModelPort(comm, 0, _o.Wake, _o.SpinMicros, _stats, dmAlive, new CpuStateAccess(cpu),
-                StateBits.Gprs | StateBits.Segs | StateBits.Crs, ExitTimeout);
+                _o.StateCached ? StateBits.Gprs | StateBits.Segs | StateBits.Crs | StateBits.Msrs : StateBits.None, ExitTimeout)
+            {
+                Batching = (accepted & Features.OutBatchRing) != 0,
+                CachedReads = (accepted & Features.InValueTable) != 0,
+                StringAssist = (accepted & (Features.StringAssist | Features.StateAccess)) == (Features.StringAssist | Features.StateAccess),
+                FlushLatency = TimeSpan.FromMicroseconds(_o.FlushMicros),
+                RamWritten = (address, length) => DropDecodedCode(memory, address, length),
+            };
             port.StopNeeded += cpu.RequestStop;
             router.DeviceModel = port;
             _irq = new IrqLineInput(comm, _stats, pic.SetIrq);
@@ -194,6 +208,7 @@ public sealed class VirtualMachine
                 RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
                 break;
             }
+            port.FlushIfDue(); // the latency bound of batched writes
             if (port.StopValue is { } v)
             {
                 RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), $"the guest wrote 0x{v:X} to the exit port", "exit-port"));
@@ -216,10 +231,19 @@ public sealed class VirtualMachine
                         RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off", "halted"));
                         break;
                     }
+                    port.Flush(Virt.Shared.Abi.FlushReason.Halt);
                     WaitForInterrupt(pic, pit, irq, dmAlive);
                     break;
             }
         }
+        port.Flush(Virt.Shared.Abi.FlushReason.Shutdown); // output never stays in the ring
+    }
+
+    /// <summary>The device model wrote guest RAM: decoded blocks on those pages are stale.</summary>
+    private static void DropDecodedCode(PhysicalMemory memory, uint address, uint length)
+    {
+        ulong end = Math.Min((ulong)address + length, (ulong)memory.Ram.Size);
+        for (ulong a = address & ~0xFFFUL; a < end; a += 0x1000) memory.NotifyWrite((uint)a);
     }
 
     private void WaitForInterrupt(DualPic8259 pic, Pit8254 pit, IrqLineInput irq, Func<bool> dmAlive)

@@ -18,6 +18,10 @@ public struct MonitorCounters
     [FieldOffset(0x20)] public ulong StateServedFromPage;
     /// <summary>NeedState round trips (state the monitor had not cached).</summary>
     [FieldOffset(0x28)] public ulong StateFetches;
+    /// <summary>Writes that went into the OUT batch ring instead of a round trip.</summary>
+    [FieldOffset(0x30)] public ulong BatchedWrites;
+    /// <summary>INs answered from the IN value table.</summary>
+    [FieldOffset(0x38)] public ulong CachedReadHits;
 }
 
 /// <summary>Counters the device model keeps (untrusted: the monitor only reports them).</summary>

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Virt.Shared.Abi;
+
+namespace Virt.Monitor.Exits;
+
+/// <summary>
+/// The monitor's side of the OUT batch ring of one comm page: appends batched writes in guest
+/// order and keeps a private copy of what is pending, so the stale-read check never trusts the
+/// shared page (a device model could scribble on the slots between exits).
+/// </summary>
+internal sealed unsafe class OutRingWriter(byte* region, int vcpu)
+{
+    private readonly uint[] _address = new uint[CommPageLayout.OutRingSlots];
+    private readonly byte[] _space = new byte[CommPageLayout.OutRingSlots];
+
+    public int Pending { get; private set; }
+
+    public bool IsFull => Pending == CommPageLayout.OutRingSlots;
+
+    /// <summary>Stopwatch timestamp of the oldest pending write (the latency timer's start).</summary>
+    public long OldestTimestamp { get; private set; }
+
+    public void Append(byte space, uint address, int size, ulong value)
+    {
+        ref CommPage page = ref CommPageAccess.Page(region, vcpu);
+        int i = Pending;
+        ref OutRingSlot slot = ref CommPageAccess.RingSlot(ref page, i);
+        slot.Address = address;
+        slot.Space = space;
+        slot.Size = (byte)size;
+        slot.Value = value;
+        _address[i] = address;
+        _space[i] = space;
+        if (i == 0) OldestTimestamp = Stopwatch.GetTimestamp();
+        Pending = i + 1;
+        // Only the monitor's thread reads this until it publishes an exit (a full fence there).
+        page.OutRing.Pending = (uint)Pending;
+    }
+
+    /// <summary>True when a pending port write falls in [start, start + count).</summary>
+    public bool HasPendingPortWrite(ushort start, ushort count)
+    {
+        for (int i = 0; i < Pending; i++)
+            if (_space[i] == 0 && _address[i] - start < count) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// After a completed exit: the device model must have performed every pending write. Returns the
+    /// number it says it did not (refused by the caller); the ring is empty afterwards either way.
+    /// </summary>
+    public int Complete()
+    {
+        ref CommPage page = ref CommPageAccess.Page(region, vcpu);
+        uint drained = page.OutRing.Drained;
+        int missing = drained == (uint)Pending ? 0 : Pending;
+        Pending = 0;
+        page.OutRing.Pending = 0;
+        page.OutRing.Drained = 0;
+        return missing;
+    }
+
+    /// <summary>The device model is gone: what was pending is lost with it.</summary>
+    public void Discard()
+    {
+        Pending = 0;
+        ref CommPage page = ref CommPageAccess.Page(region, vcpu);
+        page.OutRing.Pending = 0;
+        page.OutRing.Drained = 0;
+    }
+}
