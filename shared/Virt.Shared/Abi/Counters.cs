@@ -31,4 +31,12 @@ public struct DeviceModelCounters
     [FieldOffset(0x00)] public ulong ExitsServed;
     [FieldOffset(0x08)] public ulong IrqChanges;
     [FieldOffset(0x10)] public ulong Unhandled;
+    /// <summary>GetState calls answered from the page.</summary>
+    [FieldOffset(0x18)] public ulong StateFromPage;
+    /// <summary>GetState calls that needed a NeedState round trip.</summary>
+    [FieldOffset(0x20)] public ulong StateRoundTrips;
+    /// <summary>SetState calls that needed a round trip of their own (no CommitOnCompletion).</summary>
+    [FieldOffset(0x28)] public ulong CommitRoundTrips;
+    /// <summary>Batched writes performed from the OUT ring.</summary>
+    [FieldOffset(0x30)] public ulong BatchedWritesDrained;
 }
