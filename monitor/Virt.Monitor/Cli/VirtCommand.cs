@@ -8,6 +8,7 @@ public static class VirtCommand
     public const string Usage = """
         usage: virt run [options]            run a guest (virt run --help)
                virt bench wakeup [options]   measure the monitor/device-model round trip
+               virt bench io [options]       I/O workloads in every --io / --state mode, side by side
         """;
 
     public static async Task<int> MainAsync(string[] args)
@@ -18,6 +19,7 @@ public static class VirtCommand
             {
                 ["run", .. var rest] => await RunCommand.RunAsync(rest),
                 ["bench", "wakeup", .. var rest] => await WakeupBenchmark.RunAsync(rest),
+                ["bench", "io", .. var rest] => await IoBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),
             };
