@@ -158,6 +158,7 @@ public static class IoWorkloads
         a.shr(eax, 16);
         a.xor(eax, ebx);
         a.xor(al, ah);
+        a.and(al, 0x7F); // a process exit status keeps 8 bits of (v << 1) | 1
         ExitWithAl(a);
         return g.Build();
     }
@@ -170,7 +171,7 @@ public static class IoWorkloads
         for (int i = 0; i < words; i += 2)
             sum += Word(first + (uint)i) | (uint)Word(first + (uint)i + 1) << 16;
         uint x = (sum >> 16) ^ sum;
-        return (byte)(x ^ (x >> 8));
+        return (byte)((x ^ (x >> 8)) & 0x7F);
     }
 
     /// <summary>The test device's disk data sequence (IoTestDevice.Word).</summary>
