@@ -272,6 +272,8 @@ public sealed unsafe class DeviceModelPort
         page.Header.StateCommit = 0;
         page.Header.StateWanted = 0;
         page.RamWrites.Count = 0;
+        page.OutRing.Drained = 0; // whatever a device model left there, this exit's drain starts at slot 0
+        page.OutRing.Pending = (uint)_ring.Pending;
         StateBits speculative = reason switch
         {
             ExitReason.PortIo => Speculative,
