@@ -17,7 +17,8 @@ public sealed class StringIoAssistant(SharedRegion ram, VcpuStateAccess state)
 {
     private const StateBits Needed = StateBits.Gprs | StateBits.Segs | StateBits.Crs;
     private readonly GuestPageWalker _walker = new(ram);
-    private readonly long[] _phys = new long[CommPageLayout.PageSize];
+    private readonly byte[] _buffer = new byte[CommPageLayout.PageSize];
+    private readonly List<(int At, long Phys, int Length)> _runs = new(4);
 
     public CompletionStatus Serve(ref CommPage page, IDevice device)
     {
@@ -36,43 +37,53 @@ public sealed class StringIoAssistant(SharedRegion ram, VcpuStateAccess state)
         uint segBase = SegmentBase(ref page.Segs, exit.Segment);
         int bytes = (int)count * size;
 
-        // Translate every byte first (one walk per guest page).
-        uint cachedPage = uint.MaxValue;
-        ulong cachedPhys = 0;
-        for (int i = 0; i < bytes; i++)
+        // Translate the whole buffer first: runs that are contiguous both in the linear buffer and in
+        // guest-physical memory (a run ends at a page boundary or where a 16-bit offset wraps).
+        _runs.Clear();
+        for (int i = 0; i < bytes;)
         {
-            uint linear = segBase + ((index + (uint)i) & amask);
-            if (linear >> 12 != cachedPage)
-            {
-                if (_walker.Translate(page.Crs, linear & ~0xFFFu) is not { } p) return CompletionStatus.Unhandled;
-                cachedPage = linear >> 12;
-                cachedPhys = p;
-            }
-            _phys[i] = (long)(cachedPhys | (linear & 0xFFF));
+            uint offset = (index + (uint)i) & amask;
+            uint linear = segBase + offset;
+            int length = Math.Min(bytes - i, (int)(0x1000 - (linear & 0xFFF)));
+            if (a16) length = Math.Min(length, (int)(0x1_0000 - offset));
+            if (_walker.Translate(page.Crs, linear) is not { } phys || phys + (ulong)length > (ulong)ram.Size) return CompletionStatus.Unhandled;
+            _runs.Add((i, (long)phys, length));
+            i += length;
         }
 
         ushort port = (ushort)exit.Address;
-        var log = new RamWriteLogBuilder(ref page);
-        for (int e = 0; e < count; e++)
+        Span<byte> buffer = _buffer.AsSpan(0, bytes);
+        if (outs)
         {
-            int at = e * size;
-            if (outs)
+            foreach (var (at, phys, length) in _runs) ram.AsSpan(phys, length).CopyTo(buffer.Slice(at, length));
+            for (int e = 0; e < count; e++)
             {
                 uint v = 0;
-                for (int b = 0; b < size; b++) v |= (uint)ram.AsSpan(_phys[at + b], 1)[0] << (8 * b);
+                for (int b = 0; b < size; b++) v |= (uint)buffer[e * size + b] << (8 * b);
                 device.PortWrite(port, size, v);
             }
-            else
+        }
+        else
+        {
+            for (int e = 0; e < count; e++)
             {
                 uint v = device.PortRead(port, size);
-                for (int b = 0; b < size; b++)
-                {
-                    ram.AsSpan(_phys[at + b], 1)[0] = (byte)(v >> (8 * b));
-                    log.Add(ref page, (uint)_phys[at + b]);
-                }
+                for (int b = 0; b < size; b++) buffer[e * size + b] = (byte)(v >> (8 * b));
             }
+            uint logged = page.RamWrites.Count;
+            foreach (var (at, phys, length) in _runs)
+            {
+                buffer.Slice(at, length).CopyTo(ram.AsSpan(phys, length));
+                if (logged < CommPageLayout.RamWriteSlots)
+                {
+                    ref RamWriteSlot slot = ref CommPageAccess.RamWrite(ref page, (int)logged);
+                    slot.Address = (uint)phys;
+                    slot.Length = (uint)length;
+                }
+                logged = Math.Min(logged + 1, CommPageLayout.RamWriteSlots + 1);
+            }
+            page.RamWrites.Count = logged;
         }
-        log.Finish(ref page);
 
         uint moved = (uint)bytes;
         static uint Step(uint r, uint delta, bool a16) => a16 ? (r & 0xFFFF_0000u) | ((r + delta) & 0xFFFF) : r + delta;
@@ -92,40 +103,4 @@ public sealed class StringIoAssistant(SharedRegion ram, VcpuStateAccess state)
         4 => s.Fs.Base,
         _ => s.Gs.Base,
     };
-
-    /// <summary>Merges byte writes into ranges of the RAM write log; more ranges than slots marks it overflowed.</summary>
-    private ref struct RamWriteLogBuilder
-    {
-        private uint _start, _length;
-        private uint _count;
-
-        public RamWriteLogBuilder(ref CommPage page) => _count = page.RamWrites.Count;
-
-        public void Add(ref CommPage page, uint phys)
-        {
-            if (_length != 0 && phys == _start + _length) { _length++; return; }
-            Flush(ref page);
-            _start = phys;
-            _length = 1;
-        }
-
-        private void Flush(ref CommPage page)
-        {
-            if (_length == 0) return;
-            if (_count < CommPageLayout.RamWriteSlots)
-            {
-                ref RamWriteSlot slot = ref CommPageAccess.RamWrite(ref page, (int)_count);
-                slot.Address = _start;
-                slot.Length = _length;
-            }
-            _count = Math.Min(_count + 1, CommPageLayout.RamWriteSlots + 1);
-            _length = 0;
-        }
-
-        public void Finish(ref CommPage page)
-        {
-            Flush(ref page);
-            page.RamWrites.Count = _count;
-        }
-    }
 }
