@@ -25,7 +25,7 @@ public static class IoWorkloads
         new("serial", $"{20000 * scale} bytes to COM1, polling LSR before each (putc)", SerialBurst(20000 * scale), false, 0),
         new("rtc", $"{5000 * scale} x read seconds, minutes, hours (OUT 0x70, IN 0x71)", RtcReadLoop(5000 * scale), false, 0),
         new("status-poll", $"{5000 * scale} x command, then 8 status polls each", StatusPoll(5000 * scale, 8), true, 0),
-        new("rep-insw", $"{16 * scale} x REP INSW of 32 KiB (64 sectors)", RepInsw(16 * scale, 16384), true, RepInswResult(16 * scale, 16384)),
+        new("rep-insw", $"{64 * scale} x REP INSW of 32 KiB (64 sectors)", RepInsw(64 * scale, 16384), true, RepInswResult(64 * scale, 16384)),
         new("mmio", $"{20000 * scale} MMIO register writes, a synchronous read every 64", MmioLoop(20000 * scale), true, 0),
     ];
 
