@@ -177,4 +177,28 @@ public class BatchingTests
         Assert.True(flushes.TryGetProperty("timer", out var t) && t.GetInt64() >= 1, doc.RootElement.ToString());
         Assert.Equal(1, doc.RootElement.GetProperty("roundTrips").GetProperty("count").GetInt64());
     }
+
+    [Fact]
+    public async Task A_halting_vcpu_flushes_the_ring()
+    {
+        // Prints with no round trip, then halts with interrupts on (nothing will wake it).
+        var g = new GuestAssembler();
+        g.Print("halting\r\n");
+        g.Asm.sti();
+        Label halt = g.Asm.CreateLabel();
+        g.Asm.Label(ref halt);
+        g.Asm.hlt();
+        g.Asm.jmp(halt);
+        string kernel = TempDir.WriteImage(g.Build());
+        string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
+        // A latency bound far longer than the test: only the halt can deliver the output.
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--flush-us", "1000000"]);
+        await run.WaitUntilAsync(() => run.Stdout.Contains("halting"), "the output flushed at HLT", TimeSpan.FromSeconds(20));
+        Assert.Equal(0, Kill(run.Pid, 2));
+        Assert.Equal(130, await run.WaitAsync());
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stats));
+        var flushes = doc.RootElement.GetProperty("flushes");
+        Assert.True(flushes.TryGetProperty("halt", out var h) && h.GetInt64() == 1, doc.RootElement.ToString());
+        Assert.False(flushes.TryGetProperty("timer", out _), doc.RootElement.ToString());
+    }
 }
