@@ -133,7 +133,7 @@ public sealed unsafe class DeviceModelPort
 
     public void PortWrite(ushort port, int size, uint value, ClaimFlags policy = ClaimFlags.None)
     {
-        _table.NoteWrite(port, value);
+        _table.NoteWrite(port, size, value);
         if (Batching && (policy & ClaimFlags.BatchedWrites) != 0) Batch(0, port, size, value);
         else Exchange(ExitReason.PortIo, port, size, ExitDirection.Write, value, ExitFlags.None, 1);
     }
@@ -193,6 +193,7 @@ public sealed unsafe class DeviceModelPort
 
     public void PortOutString(ushort port, int size, ReadOnlySpan<byte> data)
     {
+        _table.ForgetWrite(port, size);
         Span<byte> page = CommPageAccess.DataPage(_region, _vcpu);
         for (int done = 0; done < data.Length;)
         {
@@ -217,6 +218,7 @@ public sealed unsafe class DeviceModelPort
         if (!StringAssist || _state is null || Down) return false;
         ref CommPage pre = ref _scratch[0];
         _state.Save(StateBits.Gprs, ref pre);
+        if (chunk.Out) _table.ForgetWrite(chunk.Port, chunk.Size);
         _assist = chunk;
         _assistCommitted = false;
         var flags = ExitFlags.String | ExitFlags.Rep | ExitFlags.Assist | (chunk.Address16 ? ExitFlags.Address16 : 0);

@@ -15,11 +15,20 @@ internal sealed unsafe class InTableReader(byte* region, int vcpu)
 
     public enum Outcome { Hit, Miss, Stale, Refused }
 
-    /// <summary>Every guest write to a device model port, batched or not (the keys of keyed entries).</summary>
-    public void NoteWrite(ushort port, uint value)
+    /// <summary>Every guest write to a device model port, batched or not (the keys of keyed entries); a wide write sets Size ports, a byte each.</summary>
+    public void NoteWrite(ushort port, int size, uint value)
     {
-        _lastWritten[port] = value;
-        _written[port] = true;
+        for (int i = 0; i < size && port + i <= 0xFFFF; i++)
+        {
+            _lastWritten[port + i] = (value >> (8 * i)) & 0xFF;
+            _written[port + i] = true;
+        }
+    }
+
+    /// <summary>A write whose value the monitor does not see (string OUT): keys on that port are unknown until the next plain write.</summary>
+    public void ForgetWrite(ushort port, int size)
+    {
+        for (int i = 0; i < size && port + i <= 0xFFFF; i++) _written[port + i] = false;
     }
 
     public Outcome Lookup(ushort port, int size, OutRingWriter ring, out uint value)

@@ -12,6 +12,7 @@ internal sealed unsafe class OutRingWriter(byte* region, int vcpu)
 {
     private readonly uint[] _address = new uint[CommPageLayout.OutRingSlots];
     private readonly byte[] _space = new byte[CommPageLayout.OutRingSlots];
+    private readonly byte[] _size = new byte[CommPageLayout.OutRingSlots];
 
     public int Pending { get; private set; }
 
@@ -31,17 +32,18 @@ internal sealed unsafe class OutRingWriter(byte* region, int vcpu)
         slot.Value = value;
         _address[i] = address;
         _space[i] = space;
+        _size[i] = (byte)size;
         if (i == 0) OldestTimestamp = Stopwatch.GetTimestamp();
         Pending = i + 1;
         // Only the monitor's thread reads this until it publishes an exit (a full fence there).
         page.OutRing.Pending = (uint)Pending;
     }
 
-    /// <summary>True when a pending port write falls in [start, start + count).</summary>
+    /// <summary>True when a pending port write touches [start, start + count) (a wide write covers Size ports).</summary>
     public bool HasPendingPortWrite(ushort start, ushort count)
     {
         for (int i = 0; i < Pending; i++)
-            if (_space[i] == 0 && _address[i] - start < count) return true;
+            if (_space[i] == 0 && _address[i] < (uint)start + count && (uint)start < _address[i] + _size[i]) return true;
         return false;
     }
 

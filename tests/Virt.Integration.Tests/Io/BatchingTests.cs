@@ -74,6 +74,13 @@ public class BatchingTests
             a.@in(al, (byte)0x71);
             a.cmp(al, value); a.jne(fail);
         }
+        // A 16-bit OUT to 0x70 writes the index and the data (0x71) in one batched write: a cached
+        // read of 0x71 for that index must see the new data, not the value published before it.
+        a.mov(al, 0x43); a.@out((byte)0x70, al);
+        a.@in(al, (byte)0x71);
+        a.mov(dx, (ushort)0x70); a.mov(ax, (ushort)0x7743); a.@out(dx, ax);
+        a.@in(al, (byte)0x71);
+        a.cmp(al, 0x77); a.jne(fail);
         // Test device: two batched data ports interleaved; the synchronous hash read sees them in guest order.
         for (int i = 0; i < 10; i++)
         {

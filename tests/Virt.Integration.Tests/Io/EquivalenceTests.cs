@@ -44,7 +44,7 @@ public class EquivalenceTests
         Out8(0x70, 0x40); // the CMOS index starts on plain CMOS memory, not on the clock (time differs run to run)
         for (int i = 0; i < ops; i++)
         {
-            switch (rng.Next(21))
+            switch (rng.Next(23))
             {
                 case 0: Out8(0x3FF, (byte)rng.Next(256)); break;                   // SCR (batched, cached)
                 case 1: In8(0x3FF); break;
@@ -73,6 +73,12 @@ public class EquivalenceTests
                     Fold();
                     break;
                 case 19: Out8(0x80, (byte)rng.Next(256)); break;                  // POST (batched)
+                case 21:
+                    // A 16-bit OUT to 0x70: index and data in one (batched) write that touches 0x71 too.
+                    a.mov(dx, (ushort)0x70);
+                    a.mov(ax, (ushort)((0x40 + rng.Next(8)) | rng.Next(256) << 8));
+                    a.@out(dx, ax);
+                    break;
                 default: In8(0x80); In8(0x3FE); break;                             // POST, MSR
             }
         }
