@@ -285,7 +285,7 @@ public sealed unsafe class DeviceModelPort
         if (speculative != StateBits.None) _state!.Save(speculative, ref page);
         page.Header.StateCached = (uint)speculative;
         int draining = _ring.Pending;
-        FlushReason flushReason = reason == ExitReason.Flush ? _flushReason ?? FlushReason.SyncAccess : _flushReason ?? FlushReason.SyncAccess;
+        FlushReason flushReason = _flushReason ?? FlushReason.SyncAccess;
         _flushReason = null;
 
         long start = Stopwatch.GetTimestamp();

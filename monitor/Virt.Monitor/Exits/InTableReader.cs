@@ -31,13 +31,30 @@ internal sealed unsafe class InTableReader(byte* region, int vcpu)
         for (int i = 0; i < size && port + i <= 0xFFFF; i++) _written[port + i] = false;
     }
 
+    /// <summary>
+    /// A seqlock reader retries a read that raced with an update (the device model writes the whole
+    /// table in about a microsecond); a few tries, then a miss: a device model that keeps the table
+    /// odd costs itself round trips, never a spinning VCPU.
+    /// </summary>
     public Outcome Lookup(ushort port, int size, OutRingWriter ring, out uint value)
     {
+        for (int attempt = 0; ; attempt++)
+        {
+            Outcome o = TryLookup(port, size, ring, out value, out bool raced);
+            if (!raced || attempt == 3) return o;
+            Thread.SpinWait(50);
+        }
+    }
+
+    private Outcome TryLookup(ushort port, int size, OutRingWriter ring, out uint value, out bool raced)
+    {
+        raced = false;
         value = 0;
         ref CommPage page = ref CommPageAccess.Page(region, vcpu);
         ref InValueTable t = ref page.InTable;
         uint g1 = Volatile.Read(ref t.Generation);
-        if ((g1 & 1) != 0) return Outcome.Miss;
+        raced = (g1 & 1) != 0;
+        if (raced) return Outcome.Miss;
         uint count = Volatile.Read(ref t.Count);
         if (count > CommPageLayout.InTableSlots) return Outcome.Refused;
         bool found = false;
@@ -59,7 +76,8 @@ internal sealed unsafe class InTableReader(byte* region, int vcpu)
         }
         // Slot reads must not move past the second Generation read.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref t.Generation) != g1 || !found) return Outcome.Miss;
+        raced = Volatile.Read(ref t.Generation) != g1;
+        if (raced || !found) return Outcome.Miss;
         value &= size >= 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
         return ring.HasPendingPortWrite(depStart, depCount) ? Outcome.Stale : Outcome.Hit;
     }

@@ -231,12 +231,12 @@ public sealed class VirtualMachine
                         RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off", "halted"));
                         break;
                     }
-                    port.Flush(Virt.Shared.Abi.FlushReason.Halt);
+                    port.Flush(FlushReason.Halt);
                     WaitForInterrupt(pic, pit, irq, dmAlive);
                     break;
             }
         }
-        port.Flush(Virt.Shared.Abi.FlushReason.Shutdown); // output never stays in the ring
+        port.Flush(FlushReason.Shutdown); // output never stays in the ring
     }
 
     /// <summary>The device model wrote guest RAM: decoded blocks on those pages are stale.</summary>

@@ -15,13 +15,14 @@ public static class IoRuns
         public long Cached(string what) => Stats.GetProperty("cachedReads").GetProperty(what).GetInt64();
     }
 
-    public static async Task<Outcome> RunAsync(byte[] image, string io, string state, bool testDevices = true)
+    public static async Task<Outcome> RunAsync(byte[] image, string io, string state, bool testDevices = true, params string[] extra)
     {
         string kernel = TempDir.WriteImage(image);
         string dir = Path.GetDirectoryName(kernel)!;
         string stats = Path.Combine(dir, "stats.json"), serial = Path.Combine(dir, "com1.out");
         var args = new List<string> { "run", "--kernel", kernel, "-m", "16M", "--io", io, "--state", state, "--stats", stats, "--serial", "file:" + serial, "-q" };
         if (testDevices) args.AddRange(["--dm-arg", "--test-devices"]);
+        args.AddRange(extra);
         using var run = VirtRun.Start(args);
         int status = await run.WaitAsync(TimeSpan.FromSeconds(120));
         Assert.Empty(run.LeftoverVmDirectories());
