@@ -112,6 +112,10 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         j.WriteNumber("exitsServed", deviceCounters.ExitsServed);
         j.WriteNumber("irqChanges", deviceCounters.IrqChanges);
         j.WriteNumber("unhandled", deviceCounters.Unhandled);
+        j.WriteNumber("stateFromPage", deviceCounters.StateFromPage);
+        j.WriteNumber("stateRoundTrips", deviceCounters.StateRoundTrips);
+        j.WriteNumber("commitRoundTrips", deviceCounters.CommitRoundTrips);
+        j.WriteNumber("batchedWritesDrained", deviceCounters.BatchedWritesDrained);
         j.WriteEndObject();
         j.WriteEndObject();
     }
