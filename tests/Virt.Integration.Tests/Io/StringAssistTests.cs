@@ -140,4 +140,44 @@ public class StringAssistTests
             Assert.Equal(3, r.Count("stateCommits"));
         }
     }
+
+    [Fact]
+    public async Task Sixteen_bit_addressing_uses_di_and_cx_and_keeps_the_upper_halves()
+    {
+        var g = new GuestAssembler();
+        Assembler a = g.Asm;
+        Label sum = a.CreateLabel(), fail = a.CreateLabel();
+        a.cld();
+        a.mov(edi, 0x1234_F000u);  // DI = 0xF000: the chunk ends exactly where DI wraps
+        a.mov(ecx, 0x5678_0800u);  // CX = 0x800 words
+        a.mov(dx, IoWorkloads.TestDisk);
+        a.db(0x67, 0xF3, 0x66, 0x6D); // a16 rep insw
+        a.cmp(edi, 0x1234_0000u);
+        a.jne(fail);
+        a.cmp(ecx, 0x5678_0000u);
+        a.jne(fail);
+        a.mov(esi, 0xF000u);
+        a.mov(ecx, 0x400);
+        a.xor(ebx, ebx);
+        a.Label(ref sum);
+        a.lodsd();
+        a.add(ebx, eax);
+        a.dec(ecx);
+        a.jnz(sum);
+        a.cmp(ebx, Checksum(0x800));
+        a.jne(fail);
+        a.mov(al, 0);
+        a.@out((byte)0xF4, al);
+        a.Label(ref fail);
+        a.mov(al, 0x11);
+        a.@out((byte)0xF4, al);
+        byte[] guest = g.Build();
+        foreach (var (io, state) in IoRuns.AllModes)
+        {
+            var r = await IoRuns.RunAsync(guest, io, state);
+            Assert.True(r.Status == ExitStatus.FromExitPort(0), $"{io}/{state}: status {r.Status}\n{r.Describe}");
+            Assert.Equal(0, r.Count("refusedTotal"));
+            Assert.Equal(1, r.Count("stateCommits"));
+        }
+    }
 }
