@@ -14,9 +14,10 @@ namespace Virt.Monitor.Exits;
 /// device model wrote before using it. The device model is untrusted: a value that fails a check
 /// is refused (replaced by a safe one) and counted, and the VCPU goes on. If the device model
 /// dies or stops answering, <see cref="Failed"/> is set and every later exit completes at once
-/// as "no device" while the VM shuts down.
+/// as "no device" while the VM shuts down. Batched writes and cached reads are in
+/// DeviceModelPort.Batching.cs, the string I/O assist in DeviceModelPort.Assist.cs (docs/io.md).
 /// </summary>
-public sealed unsafe class DeviceModelPort
+public sealed unsafe partial class DeviceModelPort
 {
     private const int MaxStateRounds = 4;
 
@@ -104,77 +105,6 @@ public sealed unsafe class DeviceModelPort
 
     private bool Down => Failed is not null || StopValue is not null;
 
-    public ulong PortRead(ushort port, int size, ClaimFlags policy = ClaimFlags.None)
-    {
-        if (CachedReads && (policy & ClaimFlags.CachedReads) != 0 && !Down)
-        {
-            switch (_table.Lookup(port, size, _ring, out uint value))
-            {
-                case InTableReader.Outcome.Hit:
-                    _stats.CachedReadHits++;
-                    CommPageAccess.Page(_region, _vcpu).MonitorCounters.CachedReadHits++;
-                    return value;
-                case InTableReader.Outcome.Stale:
-                    // The seed's status-after-command case: the pending writes go first, with this IN.
-                    _stats.CachedReadStale++;
-                    _flushReason = FlushReason.StaleRead;
-                    break;
-                case InTableReader.Outcome.Refused:
-                    _stats.Refuse("in-table-count");
-                    _stats.CachedReadMisses++;
-                    break;
-                default:
-                    _stats.CachedReadMisses++;
-                    break;
-            }
-        }
-        return Exchange(ExitReason.PortIo, port, size, ExitDirection.Read, 0, ExitFlags.None, 1);
-    }
-
-    public void PortWrite(ushort port, int size, uint value, ClaimFlags policy = ClaimFlags.None)
-    {
-        _table.NoteWrite(port, size, value);
-        if (Batching && (policy & ClaimFlags.BatchedWrites) != 0) Batch(0, port, size, value);
-        else Exchange(ExitReason.PortIo, port, size, ExitDirection.Write, value, ExitFlags.None, 1);
-    }
-
-    public ulong MmioRead(ulong address, int size) => Exchange(ExitReason.Mmio, address, size, ExitDirection.Read, 0, ExitFlags.None, 1);
-
-    public void MmioWrite(ulong address, int size, ulong value, ClaimFlags policy = ClaimFlags.None)
-    {
-        if (Batching && (policy & ClaimFlags.BatchedWrites) != 0) Batch(1, (uint)address, size, value);
-        else Exchange(ExitReason.Mmio, address, size, ExitDirection.Write, value, ExitFlags.None, 1);
-    }
-
-    private void Batch(byte space, uint address, int size, ulong value)
-    {
-        if (Down) return;
-        _ring.Append(space, address, size, value & Ones(size));
-        _stats.BatchedWrites++;
-        CommPageAccess.Page(_region, _vcpu).MonitorCounters.BatchedWrites++;
-        if (_ring.IsFull) Flush(FlushReason.Full);
-    }
-
-    /// <summary>Hands the pending batched writes to the device model now (one round trip), if there are any.</summary>
-    public void Flush(FlushReason reason)
-    {
-        if (_ring.Pending == 0) return;
-        if (Down)
-        {
-            _ring.Discard();
-            return;
-        }
-        _flushReason = reason;
-        Exchange(ExitReason.Flush, (ulong)reason, 1, ExitDirection.Write, 0, ExitFlags.None, 1);
-    }
-
-    /// <summary>The latency timer: called between slices; flushes when the oldest pending write is older than <see cref="FlushLatency"/>.</summary>
-    public void FlushIfDue()
-    {
-        if (_ring.Pending != 0 && Stopwatch.GetTimestamp() - _ring.OldestTimestamp >= FlushLatency.TotalSeconds * Stopwatch.Frequency)
-            Flush(FlushReason.Timer);
-    }
-
     public void PortInString(ushort port, int size, Span<byte> data)
     {
         Span<byte> page = CommPageAccess.DataPage(_region, _vcpu);
@@ -203,50 +133,6 @@ public sealed unsafe class DeviceModelPort
             Exchange(ExitReason.PortIo, port, size, ExitDirection.Write, 0, ExitFlags.String | ExitFlags.Rep, (uint)(n / size));
             done += n;
         }
-    }
-
-    /// <summary>
-    /// A chunk of REP INS/OUTS completed by the device model (NVMM's I/O assist): it reads the
-    /// registers, segments and control registers (from the page when they are cached), walks the
-    /// guest page tables to the buffer, moves the data itself and commits ECX and ESI/EDI. The
-    /// monitor checks that commit against the architectural result: a device model that commits
-    /// anything else is refused and the monitor completes the registers itself. False (the engine
-    /// falls back to the data page) when no device model device took the port.
-    /// </summary>
-    public bool TryAssistString(in StringIoAssist chunk)
-    {
-        if (!StringAssist || _state is null || Down) return false;
-        ref CommPage pre = ref _scratch[0];
-        _state.Save(StateBits.Gprs, ref pre);
-        if (chunk.Out) _table.ForgetWrite(chunk.Port, chunk.Size);
-        _assist = chunk;
-        _assistCommitted = false;
-        var flags = ExitFlags.String | ExitFlags.Rep | ExitFlags.Assist | (chunk.Address16 ? ExitFlags.Address16 : 0);
-        try
-        {
-            Exchange(ExitReason.PortIo, chunk.Port, chunk.Size, chunk.Out ? ExitDirection.Write : ExitDirection.Read, 0, flags, chunk.Count, (byte)chunk.Segment);
-        }
-        finally
-        {
-            _assist = null;
-        }
-        if (_assistCommitted) return true;
-        if (_lastStatus is not (CompletionStatus.Ok or CompletionStatus.StopVm) || Failed is not null) return false;
-        // Done, but not committed as the instruction requires: complete the registers ourselves.
-        _stats.Refuse("assist-commit");
-        ExpectedAfter(chunk, ref pre.Gprs);
-        _state.Commit(StateBits.Gprs, ref pre);
-        return true;
-    }
-
-    /// <summary>The registers after a chunk of <paramref name="c"/>: ECX down by Count, ESI or EDI up by Count * Size.</summary>
-    private static void ExpectedAfter(in StringIoAssist c, ref GprArea g)
-    {
-        uint moved = c.Count * (uint)c.Size;
-        static uint Step(uint r, uint delta, bool a16) => a16 ? (r & 0xFFFF_0000u) | ((r + delta) & 0xFFFF) : r + delta;
-        g.Ecx = Step(g.Ecx, unchecked(0u - c.Count), c.Address16);
-        if (c.Out) g.Esi = Step(g.Esi, moved, c.Address16);
-        else g.Edi = Step(g.Edi, moved, c.Address16);
     }
 
     /// <summary>One exit to the device model and back. Returns the (validated) read data.</summary>
@@ -385,17 +271,6 @@ public sealed unsafe class DeviceModelPort
         Completed?.Invoke();
         return result;
     }
-
-    public static string FlushName(FlushReason r) => r switch
-    {
-        FlushReason.SyncAccess => "sync-access",
-        FlushReason.StaleRead => "stale-read",
-        FlushReason.Full => "full",
-        FlushReason.Halt => "halt",
-        FlushReason.Timer => "timer",
-        FlushReason.Shutdown => "shutdown",
-        _ => "other",
-    };
 
     /// <summary>Drops decoded guest code where the device model wrote RAM (its writes bypass the monitor's tracking).</summary>
     private void ReportRamWrites(ref CommPage page)
