@@ -1,4 +1,5 @@
 using Iced.Intel;
+using Virt.Cpu.Exits;
 using Virt.Cpu.Execution;
 using Virt.Cpu.State;
 
@@ -125,18 +126,35 @@ public sealed partial class Cpu
         uint n = Math.Min(Math.Min(count, Math.Max(roomInPage, 1)), Math.Min(roomInSegment, (uint)(_ioBuffer.Length / size)));
         var data = _ioBuffer.AsSpan(0, (int)n * size);
         int bits = size * 8;
+        // Check the whole chunk before the port is touched (OUTS reads its data now, once), then offer
+        // it to the handler to complete through guest memory (the device model's I/O assist).
+        for (int i = 0; i < n; i++)
+        {
+            uint at = (off + (uint)(i * size)) & amask;
+            if (!outs)
+            {
+                ProbeWrite(seg, at, size);
+                continue;
+            }
+            uint v = ReadMem(seg, at, bits);
+            for (int b = 0; b < size; b++) data[i * size + b] = (byte)(v >> (8 * b));
+        }
+        if (_exits.TryAssistString(new StringIoAssist(port, size, outs, n, seg, amask == 0xFFFF)))
+        {
+            // The handler set ECX and ESI/EDI; what is left runs in the next chunk, after any pending interrupt.
+            if ((R[1] & amask) != 0)
+            {
+                _nextEip = EipReg;
+                _exitBlock = true;
+            }
+            return;
+        }
         if (outs)
         {
-            for (int i = 0; i < n; i++)
-            {
-                uint v = ReadMem(seg, (off + (uint)(i * size)) & amask, bits);
-                for (int b = 0; b < size; b++) data[i * size + b] = (byte)(v >> (8 * b));
-            }
             _exits.PortOutString(port, size, data);
         }
         else
         {
-            for (int i = 0; i < n; i++) ProbeWrite(seg, (off + (uint)(i * size)) & amask, size);
             _exits.PortInString(port, size, data);
             for (int i = 0; i < n; i++)
             {

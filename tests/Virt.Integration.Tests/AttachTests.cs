@@ -11,7 +11,7 @@ public class AttachTests
 {
     private static async Task<(MessageType Type, byte[] Payload)?> HelloAsync(ControlConnection c, byte[] secret)
     {
-        await c.SendAsync(new Hello(Protocol.Version, Features.IrqLines | Features.OutBatchRing, secret, "raw-test-client", Environment.ProcessId).ToFrame());
+        await c.SendAsync(new Hello(Protocol.Version, Features.IrqLines | (Features)(1UL << 40), secret, "raw-test-client", Environment.ProcessId).ToFrame());
         return await c.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 

@@ -25,6 +25,10 @@ public class CommPageLayoutTests
         Assert.Equal(512, Unsafe.SizeOf<FpuArea>());
         Assert.Equal(1024, Unsafe.SizeOf<OutBatchRing>());
         Assert.Equal(1024, Unsafe.SizeOf<InValueTable>());
+        Assert.Equal(16, Unsafe.SizeOf<OutRingSlot>());
+        Assert.Equal(16, Unsafe.SizeOf<InTableSlot>());
+        Assert.Equal(256, Unsafe.SizeOf<RamWriteLog>());
+        Assert.Equal(8, Unsafe.SizeOf<RamWriteSlot>());
         Assert.Equal(8192, CommPageLayout.VcpuStride);
     }
 
@@ -45,6 +49,7 @@ public class CommPageLayoutTests
     [InlineData("Fpu", 0x500)]
     [InlineData("OutRing", 0x700)]
     [InlineData("InTable", 0xB00)]
+    [InlineData("RamWrites", 0xF00)]
     public void Areas_sit_at_their_documented_offsets(string area, int offset) => Assert.Equal(offset, Off<CommPage>(area));
 
     [Fact]
@@ -60,7 +65,7 @@ public class CommPageLayoutTests
         Assert.Equal(0x18, Off<CommHeader>("StateCommit"));
         Assert.Equal(0x1C, Off<CommHeader>("SpeculativeState"));
         Assert.Equal(0x4D4D4F43u, CommPageLayout.Magic);
-        Assert.Equal(1, CommPageLayout.Version);
+        Assert.Equal(2, CommPageLayout.Version);
     }
 
     [Fact]
@@ -78,6 +83,7 @@ public class CommPageLayoutTests
         Assert.Equal(0x10, Off<ExitRecord>("Size"));
         Assert.Equal(0x11, Off<ExitRecord>("Direction"));
         Assert.Equal(0x12, Off<ExitRecord>("Flags"));
+        Assert.Equal(0x13, Off<ExitRecord>("Segment"));
         Assert.Equal(0x14, Off<ExitRecord>("Count"));
         Assert.Equal(0x18, Off<ExitRecord>("Data"));
         Assert.Equal(0x20, Off<ExitRecord>("Status"));
@@ -93,9 +99,15 @@ public class CommPageLayoutTests
         Assert.Equal(0x18, Off<MonitorCounters>("IrqEdges"));
         Assert.Equal(0x20, Off<MonitorCounters>("StateServedFromPage"));
         Assert.Equal(0x28, Off<MonitorCounters>("StateFetches"));
+        Assert.Equal(0x30, Off<MonitorCounters>("BatchedWrites"));
+        Assert.Equal(0x38, Off<MonitorCounters>("CachedReadHits"));
         Assert.Equal(0x00, Off<DeviceModelCounters>("ExitsServed"));
         Assert.Equal(0x08, Off<DeviceModelCounters>("IrqChanges"));
         Assert.Equal(0x10, Off<DeviceModelCounters>("Unhandled"));
+        Assert.Equal(0x18, Off<DeviceModelCounters>("StateFromPage"));
+        Assert.Equal(0x20, Off<DeviceModelCounters>("StateRoundTrips"));
+        Assert.Equal(0x28, Off<DeviceModelCounters>("CommitRoundTrips"));
+        Assert.Equal(0x30, Off<DeviceModelCounters>("BatchedWritesDrained"));
     }
 
     [Fact]
@@ -123,12 +135,29 @@ public class CommPageLayoutTests
         Assert.Equal(0x08, Off<MsrSlot>("Value"));
         Assert.Equal(0x00, Off<IntrArea>("InterruptShadow"));
         Assert.Equal(0x01, Off<IntrArea>("NmiPending"));
-        Assert.Equal(0x00, Off<OutBatchRing>("Head"));
-        Assert.Equal(0x04, Off<OutBatchRing>("Tail"));
+        Assert.Equal(0x00, Off<OutBatchRing>("Pending"));
+        Assert.Equal(0x04, Off<OutBatchRing>("Drained"));
         Assert.Equal(0x40, Off<OutBatchRing>("Slots"));
+        Assert.Equal(0x00, Off<OutRingSlot>("Address"));
+        Assert.Equal(0x04, Off<OutRingSlot>("Space"));
+        Assert.Equal(0x05, Off<OutRingSlot>("Size"));
+        Assert.Equal(0x08, Off<OutRingSlot>("Value"));
         Assert.Equal(0x00, Off<InValueTable>("Count"));
         Assert.Equal(0x04, Off<InValueTable>("Generation"));
         Assert.Equal(0x40, Off<InValueTable>("Slots"));
+        Assert.Equal(0x00, Off<InTableSlot>("Port"));
+        Assert.Equal(0x02, Off<InTableSlot>("Size"));
+        Assert.Equal(0x03, Off<InTableSlot>("Flags"));
+        Assert.Equal(0x04, Off<InTableSlot>("Value"));
+        Assert.Equal(0x08, Off<InTableSlot>("DependsOn"));
+        Assert.Equal(0x0A, Off<InTableSlot>("DependsCount"));
+        Assert.Equal(0x0C, Off<InTableSlot>("KeyPort"));
+        Assert.Equal(0x0E, Off<InTableSlot>("KeyValue"));
+        Assert.Equal(0x0F, Off<InTableSlot>("KeyMask"));
+        Assert.Equal(0x00, Off<RamWriteLog>("Count"));
+        Assert.Equal(0x10, Off<RamWriteLog>("Slots"));
+        Assert.Equal(0x00, Off<RamWriteSlot>("Address"));
+        Assert.Equal(0x04, Off<RamWriteSlot>("Length"));
     }
 
     [Fact]

@@ -46,7 +46,8 @@ public class FailureTests
     {
         string kernel = TempDir.WriteImage(TestGuests.PrintAndExit("still standing\r\n", 5));
         string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
-        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats], new Dictionary<string, string> { ["VIRT_DM_HOSTILE"] = "1" });
+        // --io naive: every access is an exit of its own, so each kind of garbage meets reads and writes (Io/HostileBatchingTests covers the batched path).
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--io", "naive"], new Dictionary<string, string> { ["VIRT_DM_HOSTILE"] = "1" });
         int status = await run.WaitAsync();
         Assert.True(status == 11, $"status {status}\n{run.Describe()}");
         Assert.Contains("still standing", run.Stdout);

@@ -14,7 +14,8 @@ public class RunTests
     {
         string kernel = TempDir.WriteImage(TestGuests.PrintAndExit($"hello from guest {value}\r\n", value));
         string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
-        using var run = VirtRun.Start(["run", "--kernel", kernel, "-m", "16M", "--stats", stats]);
+        // --io naive: every UART access is a round trip (batching has its own tests in Io/).
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "-m", "16M", "--stats", stats, "--io", "naive"]);
         int status = await run.WaitAsync();
         Assert.True(status == ((value << 1) | 1), $"status {status}\n{run.Describe()}");
         Assert.Contains($"hello from guest {value}", run.Stdout);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
+using Virt.DeviceModel.Assist;
 using Virt.DeviceModel.Bench;
 using Virt.DeviceModel.Exits;
 using Virt.DeviceModel.Hosting;
@@ -24,7 +25,8 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
     {
         byte[] secret = ReadSecret();
         await using var conn = await ControlConnection.ConnectAsync(options.SocketPath);
-        var offered = Features.StringIo | Features.StateAccess | Features.IrqLines;
+        var offered = Features.StringIo | Features.StateAccess | Features.IrqLines | Features.OutBatchRing
+            | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist;
         await conn.SendAsync(new Hello(Protocol.Version, offered, secret, options.Name, Environment.ProcessId).ToFrame());
         var first = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the handshake");
         if (first.Type == MessageType.Refused)
@@ -60,6 +62,12 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         else
         {
             set = (devices ?? DeviceSet.Pc(options.Serial))(bus, host, w.RamSize);
+            if (options.TestDevices)
+            {
+                var test = new IoTestDevice();
+                test.Attach(host);
+                bus.Add(test);
+            }
         }
         DeviceStateTransfer.Restore(bus, restore);
         foreach (string c in options.TestClaims)
@@ -68,12 +76,20 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
             var range = BusRange.Ports(ushort.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture),
                 ushort.Parse(parts[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
             // Not added to the bus: a claim the monitor must refuse before it is ever used.
-            if (!await ClaimAsync(conn, 1000 + (uint)Array.IndexOf(options.TestClaims, c), range, "test-claim")) return 1;
+            if (!await ClaimAsync(conn, 1000 + (uint)Array.IndexOf(options.TestClaims, c), range, "test-claim", ClaimFlags.None)) return 1;
         }
+        // Each range with the policy its device declares, as far as the monitor accepted the features.
+        ClaimFlags allowed = ((w.Features & Features.OutBatchRing) != 0 ? ClaimFlags.BatchedWrites : 0)
+            | ((w.Features & Features.InValueTable) != 0 ? ClaimFlags.CachedReads : 0);
         uint id = 0;
-        foreach (IDevice d in bus.Devices)
-            foreach (BusRange r in d.Ranges)
-                if (!await ClaimAsync(conn, id++, r, d.Name)) return 1;
+        foreach (var (r, flags, device) in bus.Claims(allowed).ToList())
+            if (!await ClaimAsync(conn, id++, r, device, flags)) return 1;
+        if ((w.Features & Features.InValueTable) != 0)
+        {
+            bus.Table = new InTableWriter(comm, w.VcpuCount);
+            bus.RefreshCachedReads();
+        }
+        var state = new VcpuStateAccess(commitOnCompletion: (w.Features & Features.CommitOnCompletion) != 0);
 
         // Start serving before Ready: the guest may exit to us as soon as the monitor sees it.
         Socket? doorbell = w.WakeMode == WakeMode.Socket ? ConnectDoorbell(dir) : null;
@@ -81,7 +97,8 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         var threads = new List<Thread>();
         for (int v = 0; v < w.VcpuCount; v++)
         {
-            var server = new ExitServer(comm, v, w.WakeMode, w.SpinMicros, dispatcher, KeepRunning(w.MonitorPid), hostile, doorbell);
+            var server = new ExitServer(comm, v, w.WakeMode, w.SpinMicros, dispatcher, KeepRunning(w.MonitorPid), hostile, doorbell,
+                bus, new StringIoAssistant(ram, state), state);
             var t = new Thread(server.Run) { Name = $"exits-vcpu{v}", IsBackground = true };
             t.Start();
             threads.Add(t);
@@ -148,9 +165,9 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         return s;
     }
 
-    private static async Task<bool> ClaimAsync(ControlConnection conn, uint id, BusRange range, string device)
+    private static async Task<bool> ClaimAsync(ControlConnection conn, uint id, BusRange range, string device, ClaimFlags flags)
     {
-        await conn.SendAsync(new Claim(id, (byte)range.Space, range.Start, range.Length, 0, device).ToFrame());
+        await conn.SendAsync(new Claim(id, (byte)range.Space, range.Start, range.Length, (uint)flags, device).ToFrame());
         var f = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the claims");
         if (f.Type == MessageType.Refused)
         {

@@ -1,3 +1,5 @@
+using Virt.DeviceModel.Assist;
+using Virt.DeviceModel.Hosting;
 using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
@@ -5,8 +7,11 @@ using Virt.Shared.Wakeup;
 namespace Virt.DeviceModel.Exits;
 
 /// <summary>
-/// The device model's half of the exit path for one VCPU: sleep on the ToDevice doorbell, service
-/// the exit record in place, write Status, ring ToMonitor with the exit's Seq. Runs on its own thread.
+/// The device model's half of the exit path for one VCPU: sleep on the ToDevice doorbell; perform
+/// the batched writes the exit carries in the OUT ring (in order, before anything else); serve the
+/// exit in place (a Flush exit has nothing more; an assisted string exit goes to the I/O assist);
+/// republish the devices' cacheable reads; write Status and ring ToMonitor with the exit's Seq.
+/// Runs on its own thread.
 /// </summary>
 public sealed unsafe class ExitServer
 {
@@ -17,9 +22,15 @@ public sealed unsafe class ExitServer
     private readonly IExitDispatcher _dispatcher;
     private readonly Func<bool> _keepRunning;
     private readonly HostileBehaviour? _hostile;
+    private readonly DeviceBus? _bus;
+    private readonly StringIoAssistant? _assist;
+    private readonly VcpuStateAccess? _state;
+    // An exit already served whose commit needed a round trip of its own: the next publish completes it.
+    private (uint Seq, CompletionStatus Status, ulong Data, uint Arg)? _continuation;
 
     public ExitServer(SharedRegion comm, int vcpu, WakeMode mode, int spinMicros, IExitDispatcher dispatcher,
-        Func<bool> keepRunning, HostileBehaviour? hostile = null, System.Net.Sockets.Socket? doorbellSocket = null)
+        Func<bool> keepRunning, HostileBehaviour? hostile = null, System.Net.Sockets.Socket? doorbellSocket = null,
+        DeviceBus? bus = null, StringIoAssistant? assist = null, VcpuStateAccess? state = null)
     {
         _region = comm.Base;
         _vcpu = vcpu;
@@ -34,6 +45,9 @@ public sealed unsafe class ExitServer
         _dispatcher = dispatcher;
         _keepRunning = keepRunning;
         _hostile = hostile;
+        _bus = bus;
+        _assist = assist;
+        _state = state;
     }
 
     public long Served { get; private set; }
@@ -54,7 +68,29 @@ public sealed unsafe class ExitServer
                 continue;
             }
             last = seq;
-            CompletionStatus status = _dispatcher.Dispatch(ref page.Exit, data, out uint arg);
+            CompletionStatus status;
+            uint arg;
+            if (_continuation is { } c && page.Exit.Seq == c.Seq + 1)
+            {
+                // The monitor loaded our commit and republished: this exit is already served.
+                _continuation = null;
+                status = c.Status;
+                arg = c.Arg;
+                page.Exit.Data = c.Data;
+            }
+            else
+            {
+                _continuation = null;
+                status = Serve(ref page, data, out arg);
+                if (status is CompletionStatus.Ok or CompletionStatus.StopVm && page.Header.StateCommit != 0 && _state is { CommitOnCompletion: false })
+                {
+                    // SetState as an ioctl (`--state naive`): the commit is a round trip of its own.
+                    _continuation = (page.Exit.Seq, status, page.Exit.Data, arg);
+                    page.DeviceCounters.CommitRoundTrips++;
+                    status = CompletionStatus.NeedState;
+                    arg = 0;
+                }
+            }
             if (status == CompletionStatus.Unhandled) page.DeviceCounters.Unhandled++;
             page.Exit.StatusArg = arg;
             page.Exit.Status = (uint)status;
@@ -62,6 +98,33 @@ public sealed unsafe class ExitServer
             page.DeviceCounters.ExitsServed++;
             Served++;
             _toMonitor.Ring(seq);
+        }
+    }
+
+    private CompletionStatus Serve(ref CommPage page, Span<byte> data, out uint arg)
+    {
+        arg = 0;
+        if (_bus is null) return _dispatcher.Dispatch(ref page.Exit, data, out arg);
+        lock (_bus.Lock)
+        {
+            uint? stop = _bus.Drain(ref page);
+            CompletionStatus status;
+            ref ExitRecord exit = ref page.Exit;
+            if (exit.Reason == (uint)ExitReason.Flush)
+                status = CompletionStatus.Ok;
+            else if ((exit.Flags & (byte)ExitFlags.Assist) != 0)
+                status = _assist is not null && exit.Reason == (uint)ExitReason.PortIo && _bus.DeviceAtPort(exit.Address) is { } dev
+                    ? _assist.Serve(ref page, dev)
+                    : CompletionStatus.Unhandled;
+            else
+                status = _dispatcher.Dispatch(ref exit, data, out arg);
+            if (stop is { } s && status == CompletionStatus.Ok)
+            {
+                status = CompletionStatus.StopVm;
+                arg = s;
+            }
+            if (status != CompletionStatus.NeedState) _bus.RefreshCachedReads();
+            return status;
         }
     }
 }

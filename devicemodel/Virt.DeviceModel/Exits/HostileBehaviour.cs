@@ -7,8 +7,9 @@ namespace Virt.DeviceModel.Exits;
 /// Test mode (VIRT_DM_HOSTILE=1): before each honest completion, write garbage into the comm page
 /// that a buggy or malicious device model could write: a wrong completion Seq, an unknown Status,
 /// exit-record fields it must not touch, undefined state bits, an invalid GPRS commit, IRQ bits
-/// past line 15, IN data wider than the access. The monitor must refuse and count each one and
-/// still run the guest to its end.
+/// past line 15, IN data wider than the access, a ring it claims it did not drain, an IN table
+/// with more slots than exist, an assisted string commit that moves ECX too far. The monitor must
+/// refuse and count each one and still run the guest to its end.
 /// </summary>
 public sealed class HostileBehaviour
 {
@@ -18,8 +19,8 @@ public sealed class HostileBehaviour
     {
         long n = _exits++;
         uint honestStatus = page.Exit.Status;
-        // Seven cases: an odd cycle, so each case meets both reads and writes of a guest that alternates them.
-        switch (n % 7)
+        // Eleven cases: an odd cycle, so each case meets both reads and writes of a guest that alternates them.
+        switch (n % 11)
         {
             case 0:
                 // A completion for an exit that was never published: the monitor must keep waiting.
@@ -60,6 +61,21 @@ public sealed class HostileBehaviour
                 }
                 break;
             case 6:
+                break;
+            case 7:
+                // Claims to have drained none of the batched writes it performed.
+                if (page.OutRing.Pending != 0) page.OutRing.Drained = 0;
+                else page.OutRing.Drained = 7;
+                break;
+            case 8:
+                // A table that says it has more slots than the page holds.
+                page.InTable.Count = 999;
+                break;
+            case 9:
+                // An assisted REP INS/OUTS whose commit leaves one element too many in ECX.
+                if ((page.Exit.Flags & (byte)ExitFlags.Assist) != 0 && page.Header.StateCommit != 0) page.Gprs.Ecx++;
+                break;
+            case 10:
                 break;
         }
     }

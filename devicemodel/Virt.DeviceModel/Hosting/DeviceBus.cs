@@ -1,6 +1,7 @@
 using Virt.DeviceModel.Exits;
 using Virt.Devices.Bus;
 using Virt.Shared.Abi;
+using Virt.Shared.Control;
 
 namespace Virt.DeviceModel.Hosting;
 
@@ -100,6 +101,106 @@ public sealed class DeviceBus : IExitDispatcher
                 return CompletionStatus.PlatformEvent;
             }
             return CompletionStatus.Ok;
+        }
+    }
+
+    /// <summary>The device at a port, or null.</summary>
+    public IDevice? DeviceAtPort(ulong port) => port <= 0xFFFF ? _ports[port] : null;
+
+    /// <summary>Where <see cref="RefreshCachedReads"/> publishes; null when the monitor did not accept the IN table.</summary>
+    public InTableWriter? Table { get; set; }
+
+    private readonly List<CachedRead> _cachedReads = new();
+
+    /// <summary>Republishes every device's cacheable reads (after each exit, and when a device changes on its own: time, input).</summary>
+    public void RefreshCachedReads()
+    {
+        if (Table is null) return;
+        lock (Lock)
+        {
+            _cachedReads.Clear();
+            foreach (IDevice d in _devices)
+                if (d is ICachedReads c) c.PublishCachedReads(_cachedReads);
+            Table.Publish(_cachedReads);
+        }
+    }
+
+    /// <summary>
+    /// Performs the batched writes of the OUT ring not yet performed, in order (before the exit that
+    /// carried them is served). Returns the exit port's value if one of them asked to stop the VM.
+    /// </summary>
+    public uint? Drain(ref CommPage page)
+    {
+        uint pending = Math.Min(page.OutRing.Pending, CommPageLayout.OutRingSlots);
+        uint done = Math.Min(page.OutRing.Drained, pending);
+        if (done == pending) return null;
+        uint? stop = null;
+        lock (Lock)
+        {
+            for (uint i = done; i < pending; i++)
+            {
+                ref OutRingSlot slot = ref CommPageAccess.RingSlot(ref page, (int)i);
+                int size = slot.Size;
+                StopRequest = null;
+                if (slot.Space == (byte)BusSpace.Port)
+                {
+                    if (size is (1 or 2 or 4) && slot.Address <= 0xFFFF && _ports[slot.Address] is { } dev)
+                        dev.PortWrite((ushort)slot.Address, size, (uint)slot.Value);
+                }
+                else if (size is (1 or 2 or 4 or 8))
+                {
+                    foreach (var (range, d) in _mmio)
+                        if (range.Contains(slot.Address)) { d.MmioWrite(slot.Address, size, slot.Value); break; }
+                }
+                stop ??= StopRequest;
+            }
+        }
+        page.DeviceCounters.BatchedWritesDrained += pending - done;
+        page.OutRing.Drained = pending;
+        return stop;
+    }
+
+    /// <summary>
+    /// The claims to make: every device range, split where the device declares policies, with the
+    /// policy as claim flags (masked by what the monitor accepted; MMIO reads are never cached).
+    /// </summary>
+    public IEnumerable<(BusRange Range, ClaimFlags Flags, string Device)> Claims(ClaimFlags allowed)
+    {
+        foreach (IDevice d in _devices)
+        {
+            IReadOnlyList<RangePolicy> policies = d is IAccessPolicies p ? p.Policies : [];
+            foreach (BusRange r in d.Ranges)
+            {
+                ClaimFlags FlagsAt(ulong a)
+                {
+                    foreach (RangePolicy rp in policies)
+                        if (rp.Range.Space == r.Space && rp.Range.Contains(a))
+                        {
+                            var f = (ClaimFlags)(uint)rp.Policy & allowed;
+                            return r.Space == BusSpace.Mmio ? f & ~ClaimFlags.CachedReads : f;
+                        }
+                    return ClaimFlags.None;
+                }
+                // Cut the range where the policy changes (policy ranges are few and small).
+                var cuts = new SortedSet<ulong> { r.Start, r.End };
+                foreach (RangePolicy rp in policies)
+                {
+                    if (rp.Range.Space != r.Space) continue;
+                    if (r.Contains(rp.Range.Start)) cuts.Add(rp.Range.Start);
+                    if (r.Contains(rp.Range.End)) cuts.Add(rp.Range.End);
+                }
+                ulong start = r.Start;
+                ClaimFlags current = FlagsAt(start);
+                foreach (ulong cut in cuts)
+                {
+                    if (cut <= start) continue;
+                    ClaimFlags next = cut < r.End ? FlagsAt(cut) : ClaimFlags.None;
+                    if (cut < r.End && next == current) continue;
+                    yield return (new BusRange(r.Space, start, cut - start), current, d.Name);
+                    start = cut;
+                    current = next;
+                }
+            }
         }
     }
 

@@ -93,6 +93,8 @@ public sealed class PcDevices : IDisposable
                     }
                     if (due < wait) wait = due;
                 }
+                // Time moved (the RTC's clock fields): the cached reads follow it.
+                _bus.RefreshCachedReads();
                 // Output without a newline (a prompt) still reaches the console promptly.
                 _console?.Flush();
             }
@@ -115,6 +117,7 @@ public sealed class PcDevices : IDisposable
                 {
                     int room = Math.Min(_uart.ReceiveCapacity, n - i);
                     if (room > 0) i += _uart.Receive(buffer.AsSpan(i, room));
+                    _bus.RefreshCachedReads(); // LSR.DR changed
                 }
                 if (i < n) Thread.Sleep(1); // the guest has not drained the FIFO yet: back-pressure
             }

@@ -9,7 +9,7 @@ namespace Virt.Devices.Debug;
 /// with no UART to program, so firmware and early kernels can print before anything is set up.
 /// Reads return 0xE9, which is how guests detect that the port exists.
 /// </summary>
-public sealed class DebugConsolePort : BytePortDevice
+public sealed partial class DebugConsolePort : BytePortDevice
 {
     public const ushort DefaultPort = 0xE9;
 

@@ -9,7 +9,7 @@ namespace Virt.Devices.Debug;
 /// an I/O delay, which is why it must be a cheap sink that never fails. Keeps the last code and
 /// a count, which is what a "where did boot stop" diagnosis needs.
 /// </summary>
-public sealed class PostCodePort : BytePortDevice, IStatefulDevice
+public sealed partial class PostCodePort : BytePortDevice, IStatefulDevice
 {
     public const ushort DefaultPort = 0x80;
     private const string StateTag = "POST";

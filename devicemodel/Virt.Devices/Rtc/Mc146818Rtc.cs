@@ -17,7 +17,7 @@ namespace Virt.Devices.Rtc;
 /// interrupts reach IRQ 8 on time. The line follows register C's IRQF bit; reading C clears it.
 /// </para>
 /// </summary>
-public sealed class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITimedDevice
+public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITimedDevice
 {
     public const ushort IndexPort = 0x70, DataPort = 0x71;
     public const int DefaultIrq = 8;

@@ -22,7 +22,7 @@ namespace Virt.Devices.Serial;
 /// <see cref="NextDeadline"/> for it to be raised while the guest is not touching the port.
 /// </para>
 /// </summary>
-public sealed class Uart16550 : BytePortDevice, IStatefulDevice, ITimedDevice
+public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedDevice
 {
     public const ushort Com1Port = 0x3F8, Com2Port = 0x2F8, Com3Port = 0x3E8, Com4Port = 0x2E8;
     public const int Com1Irq = 4, Com2Irq = 3;

@@ -40,6 +40,13 @@ public interface IExitHandler
         }
     }
 
+    /// <summary>
+    /// Offers a chunk of REP INS/OUTS to be completed by the handler (<see cref="StringIoAssist"/>).
+    /// True: done, ECX and ESI/EDI are updated and guest memory holds the data (INS). False: the
+    /// engine moves the data itself through <see cref="PortInString"/> / <see cref="PortOutString"/>.
+    /// </summary>
+    bool TryAssistString(in StringIoAssist chunk) => false;
+
     /// <summary>A read from guest-physical address space that is neither RAM nor ROM. size is 1, 2, 4 or 8.</summary>
     ulong MmioRead(ulong address, int size);
 

@@ -28,6 +28,14 @@ public sealed record RunOptions
     public bool Quiet { get; init; }
     /// <summary>"auto" (instructions for a Linux kernel, host otherwise), "instructions" or "host": see Vm/GuestClock.</summary>
     public string Clock { get; init; } = "auto";
+    /// <summary>--io: batched honours the device model's batched-write and cached-read claims; naive makes every access a round trip.</summary>
+    public bool IoBatched { get; init; } = true;
+    /// <summary>--state: cached = NVMM's comm page (speculative state, commits ride on completions); naive = every get and set a round trip.</summary>
+    public bool StateCached { get; init; } = true;
+    /// <summary>--flush-us: the latency bound of a batched write.</summary>
+    public int FlushMicros { get; init; } = 2000;
+    /// <summary>--dm-arg: extra arguments for the launched device model (e.g. --test-devices).</summary>
+    public IReadOnlyList<string> DeviceModelArgs { get; init; } = [];
 
     public const string Usage = """
         usage: virt run [options]
@@ -48,6 +56,12 @@ public sealed record RunOptions
           --spin-us N            spin time before sleeping, for spin-futex (default 50)
           --clock auto|instructions|host  guest time: instructions retired (10 ns each, host time while halted) or
                                  the host clock (default auto: instructions for Linux, host otherwise; docs/linux.md)
+          --io naive|batched     batched (default): writes the device model declares batchable wait in the
+                                 comm page ring and cached INs are answered from its table; naive: every access is a round trip
+          --state naive|cached   cached (default): state the device model needs is in the comm page on each exit and
+                                 its commits ride on the completion; naive: every get and set is a round trip (docs/io.md)
+          --flush-us N           longest a batched write waits before it is flushed (default 2000)
+          --dm-arg ARG           pass ARG to the launched device model (repeatable; e.g. --dm-arg --test-devices)
           -q, --quiet            no progress and no report on stderr
         exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
         interrupts off (Linux: poweroff); 2 bad usage or image; 4 device model failure (at launch); 6 reset (reboot, triple fault); 8 internal error; 130 interrupted.
@@ -77,6 +91,10 @@ public sealed record RunOptions
                 "--spin-us" => o with { SpinMicros = ParseInt(a, Next(), 0, 1_000_000) },
                 "--clock" => o with { Clock = Next() is var c && c is "auto" or "instructions" or "host" ? c : throw new ArgumentException($"--clock {c}: expected auto, instructions or host") },
                 "-q" or "--quiet" => o with { Quiet = true },
+                "--io" => o with { IoBatched = Next() switch { "batched" => true, "naive" => false, var v => throw new ArgumentException($"--io {v}: expected naive or batched") } },
+                "--state" => o with { StateCached = Next() switch { "cached" => true, "naive" => false, var v => throw new ArgumentException($"--state {v}: expected naive or cached") } },
+                "--flush-us" => o with { FlushMicros = ParseInt(a, Next(), 1, 1_000_000) },
+                "--dm-arg" => o with { DeviceModelArgs = [.. o.DeviceModelArgs, Next()] },
                 "-h" or "--help" => throw new HelpRequested(),
                 _ => throw new ArgumentException($"unknown option '{a}'\n{Usage}"),
             };

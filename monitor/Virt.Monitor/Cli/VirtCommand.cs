@@ -12,6 +12,7 @@ public static class VirtCommand
                virt list                     running VMs and their device models
                virt attach VM --dm NAME|PATH [--replace DM]
                virt detach VM DM
+               virt bench io [options]       I/O workloads in every --io / --state mode, side by side
         """;
 
     public static async Task<int> MainAsync(string[] args)
@@ -26,6 +27,7 @@ public static class VirtCommand
                 ["list"] => await ManageCommands.ListAsync(),
                 ["attach", .. var rest] => await ManageCommands.AttachAsync(rest),
                 ["detach", .. var rest] => await ManageCommands.DetachAsync(rest),
+                ["bench", "io", .. var rest] => await IoBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),
             };

@@ -15,6 +15,21 @@ public sealed unsafe partial class DeviceModelPort
     /// </summary>
     public DeviceModelLostHandler? Lost { get; set; }
 
+    /// <summary>
+    /// An exit this device model will never complete. The batched writes still in its OUT ring were
+    /// never confirmed, so they go to the replacement first, in guest order (at least once: a model
+    /// killed while draining may have performed some; an orderly detach drains them instead). A
+    /// flush has nothing more to carry, and an assisted string chunk is declined so the engine falls
+    /// back to the data page, whose exit is re-issued like any other.
+    /// </summary>
+    private ulong Lose(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count)
+    {
+        foreach (OutRingWriter.Entry w in _ring.TakePending())
+            Reissue(w.Space == 0 ? ExitReason.PortIo : ExitReason.Mmio, w.Address, w.Size, ExitDirection.Write, w.Value, ExitFlags.None, 1);
+        if (reason == ExitReason.Flush || (flags & ExitFlags.Assist) != 0) return Ones(size);
+        return Reissue(reason, address, size, direction, data, flags, count);
+    }
+
     private ulong Reissue(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count)
     {
         ulong ones = Ones(size);

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Virt.Cpu.Exits;
 using Virt.Monitor.Stats;
+using Virt.Shared.Control;
 using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
@@ -13,6 +15,8 @@ namespace Virt.Monitor.Exits;
 /// is refused (replaced by a safe one) and counted, and the VCPU goes on. If the device model
 /// dies or stops answering, <see cref="Failed"/> is set and the exit is handed to <see cref="Lost"/>,
 /// which holds the VCPU until another device model can take it (DeviceModelPort.Reissue.cs).
+/// Batched writes and cached reads are in DeviceModelPort.Batching.cs, the string I/O assist in
+/// DeviceModelPort.Assist.cs (docs/io.md).
 /// </summary>
 public sealed unsafe partial class DeviceModelPort
 {
@@ -26,7 +30,15 @@ public sealed unsafe partial class DeviceModelPort
     private readonly Func<bool> _peerAlive;
     private readonly IVcpuStateAccess? _state;
     private readonly long _timeoutTicks;
+    private readonly OutRingWriter _ring;
+    private readonly InTableReader _table;
+    // Scratch for the registers before an assisted string exit and the ones it must leave.
+    private readonly CommPage[] _scratch = new CommPage[1];
     private uint _seq;
+    private FlushReason? _flushReason;
+    private CompletionStatus _lastStatus;
+    private StringIoAssist? _assist;
+    private bool _assistCommitted;
 
     public DeviceModelPort(SharedRegion comm, int vcpu, WakeMode mode, int spinMicros, ExitStatistics stats,
         Func<bool> peerAlive, IVcpuStateAccess? state, StateBits speculative, TimeSpan timeout,
@@ -49,10 +61,34 @@ public sealed unsafe partial class DeviceModelPort
         Speculative = state is null ? StateBits.None : speculative & state.Savable;
         page.Header.SpeculativeState = (uint)Speculative;
         _timeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        _ring = new OutRingWriter(_region, vcpu);
+        _table = new InTableReader(_region, vcpu);
+        _ring.Discard();
     }
 
-    /// <summary>The areas cached in the page on every exit, before the device model asks (NVMM's speculative caching).</summary>
+    /// <summary>The areas cached in the page on port I/O exits, before the device model asks (NVMM's speculative caching).</summary>
     public StateBits Speculative { get; }
+
+    /// <summary>The areas cached on MMIO exits. The interpreter has decoded the access, so the device model needs none (docs/io.md).</summary>
+    public StateBits SpeculativeMmio { get; init; }
+
+    /// <summary>Honour BatchedWrites claims (`--io batched` and the device model accepted the ring).</summary>
+    public bool Batching { get; init; }
+
+    /// <summary>Honour CachedReads claims (`--io batched` and the device model accepted the IN table).</summary>
+    public bool CachedReads { get; init; }
+
+    /// <summary>REP INS/OUTS go out as assisted exits (the device model moves the data through guest RAM).</summary>
+    public bool StringAssist { get; init; }
+
+    /// <summary>The latency bound of a batched write: older ones are flushed at the next <see cref="FlushIfDue"/>.</summary>
+    public TimeSpan FlushLatency { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Guest-physical ranges the device model says it wrote (the monitor drops decoded code there).</summary>
+    public Action<uint, uint>? RamWritten { get; set; }
+
+    /// <summary>Batched writes waiting in the ring.</summary>
+    public int PendingWrites => _ring.Pending;
 
     /// <summary>Why the device model stopped serving exits, once it has.</summary>
     public string? Failed { get; private set; }
@@ -71,13 +107,7 @@ public sealed unsafe partial class DeviceModelPort
 
     private static ulong Ones(int size) => size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
 
-    public ulong PortRead(ushort port, int size) => Exchange(ExitReason.PortIo, port, size, ExitDirection.Read, 0, ExitFlags.None, 1);
-
-    public void PortWrite(ushort port, int size, uint value) => Exchange(ExitReason.PortIo, port, size, ExitDirection.Write, value, ExitFlags.None, 1);
-
-    public ulong MmioRead(ulong address, int size) => Exchange(ExitReason.Mmio, address, size, ExitDirection.Read, 0, ExitFlags.None, 1);
-
-    public void MmioWrite(ulong address, int size, ulong value) => Exchange(ExitReason.Mmio, address, size, ExitDirection.Write, value, ExitFlags.None, 1);
+    private bool Down => Failed is not null || StopValue is not null;
 
     public void PortInString(ushort port, int size, Span<byte> data)
     {
@@ -97,6 +127,7 @@ public sealed unsafe partial class DeviceModelPort
 
     public void PortOutString(ushort port, int size, ReadOnlySpan<byte> data)
     {
+        _table.ForgetWrite(port, size);
         Span<byte> page = CommPageAccess.DataPage(_region, _vcpu);
         for (int done = 0; done < data.Length;)
         {
@@ -109,11 +140,16 @@ public sealed unsafe partial class DeviceModelPort
     }
 
     /// <summary>One exit to the device model and back. Returns the (validated) read data.</summary>
-    public ulong Exchange(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count)
+    public ulong Exchange(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count, byte segment = 0)
     {
         ulong ones = Ones(size);
-        if (StopValue is not null) return ones;
-        if (Failed is not null) return Reissue(reason, address, size, direction, data, flags, count);
+        _lastStatus = CompletionStatus.Unhandled;
+        if (StopValue is not null)
+        {
+            _ring.Discard();
+            return ones;
+        }
+        if (Failed is not null) return Lose(reason, address, size, direction, data, flags, count);
         ref CommPage page = ref CommPageAccess.Page(_region, _vcpu);
         ref ExitRecord exit = ref page.Exit;
 
@@ -122,16 +158,30 @@ public sealed unsafe partial class DeviceModelPort
         exit.Size = (byte)size;
         exit.Direction = (byte)direction;
         exit.Flags = (byte)flags;
+        exit.Segment = segment;
         exit.Count = count;
         exit.Data = direction == ExitDirection.Write ? data & ones : 0;
         exit.StatusArg = 0;
         page.Header.StateCommit = 0;
         page.Header.StateWanted = 0;
-        if (Speculative != StateBits.None) _state!.Save(Speculative, ref page);
-        page.Header.StateCached = (uint)Speculative;
+        page.RamWrites.Count = 0;
+        page.OutRing.Drained = 0; // whatever a device model left there, this exit's drain starts at slot 0
+        page.OutRing.Pending = (uint)_ring.Pending;
+        StateBits speculative = reason switch
+        {
+            ExitReason.PortIo => Speculative,
+            ExitReason.Mmio => SpeculativeMmio & (_state?.Savable ?? StateBits.None),
+            _ => StateBits.None,
+        };
+        if (speculative != StateBits.None) _state!.Save(speculative, ref page);
+        page.Header.StateCached = (uint)speculative;
+        int draining = _ring.Pending;
+        FlushReason flushReason = _flushReason ?? FlushReason.SyncAccess;
+        _flushReason = null;
 
         long start = Stopwatch.GetTimestamp();
         CompletionStatus status = CompletionStatus.Unhandled;
+        int stateRounds = 0;
         for (int round = 0; ; round++)
         {
             uint seq = ++_seq;
@@ -140,15 +190,17 @@ public sealed unsafe partial class DeviceModelPort
             // Read before ringing: a fast device model may complete before we start waiting.
             uint before = _toMonitor.Current;
             _toDevice.Ring(seq);
-            if (!WaitDone(before, seq, start)) return Reissue(reason, address, size, direction, data, flags, count);
+            _stats.RoundTrips++;
+            page.MonitorCounters.RoundTrips++;
+            if (!WaitDone(before, seq, start)) return Lose(reason, address, size, direction, data, flags, count);
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
-                || exit.Direction != (byte)direction || exit.Flags != (byte)flags || exit.Count != count)
+                || exit.Direction != (byte)direction || exit.Flags != (byte)flags || exit.Count != count || exit.Segment != segment)
             {
                 _stats.Refuse("exit-record-changed");
                 exit.Reason = (uint)reason; exit.Address = address; exit.Size = (byte)size;
-                exit.Direction = (byte)direction; exit.Flags = (byte)flags; exit.Count = count;
+                exit.Direction = (byte)direction; exit.Flags = (byte)flags; exit.Count = count; exit.Segment = segment;
             }
             uint rawStatus = exit.Status;
             status = rawStatus is >= (uint)CompletionStatus.Ok and <= (uint)CompletionStatus.PlatformEvent ? (CompletionStatus)rawStatus : CompletionStatus.Pending;
@@ -164,20 +216,45 @@ public sealed unsafe partial class DeviceModelPort
                 status = CompletionStatus.Unhandled;
                 break;
             }
+            // A NeedState round may carry a commit (setstate as its own round trip, `--state naive`).
+            bool committed = page.Header.StateCommit != 0;
+            if (committed) Commit(ref page);
             uint wanted = page.Header.StateWanted;
             if ((wanted & ~(uint)StateBits.All) != 0) _stats.Refuse("state-wanted");
             var fill = (StateBits)wanted & _state.Savable;
             _state.Save(fill, ref page);
             page.Header.StateCached |= (uint)fill;
             page.Header.StateWanted = 0;
-            _stats.StateFetches++;
+            if (fill != StateBits.None)
+            {
+                _stats.StateFetches++;
+                page.MonitorCounters.StateFetches++;
+                stateRounds++;
+            }
+            else if (committed)
+            {
+                _stats.CommitRoundTrips++;
+            }
         }
+        _lastStatus = status;
         _stats.RoundTripLatency.Add(Stopwatch.GetTimestamp() - start);
-        page.MonitorCounters.RoundTrips++;
 
-        Commit(ref page);
+        if (draining > 0)
+        {
+            _stats.Flushed(FlushName(flushReason));
+            int missing = _ring.Complete();
+            if (missing > 0) _stats.Refuse("ring-drained");
+        }
+        if (_assist is not null && stateRounds == 0 && status is CompletionStatus.Ok)
+        {
+            _stats.StateServedFromPage++;
+            page.MonitorCounters.StateServedFromPage++;
+        }
+        ReportRamWrites(ref page);
+        if (_assist is null || status is CompletionStatus.Ok or CompletionStatus.StopVm) Commit(ref page);
+        else page.Header.StateCommit = 0;
         ulong result = ones;
-        if (status is CompletionStatus.Ok or CompletionStatus.StopVm or CompletionStatus.PlatformEvent && direction == ExitDirection.Read)
+        if (status is CompletionStatus.Ok or CompletionStatus.StopVm or CompletionStatus.PlatformEvent && direction == ExitDirection.Read && (flags & ExitFlags.String) == 0)
         {
             result = exit.Data;
             if ((result & ~ones) != 0)
@@ -197,6 +274,23 @@ public sealed unsafe partial class DeviceModelPort
         return result;
     }
 
+    /// <summary>Drops decoded guest code where the device model wrote RAM (its writes bypass the monitor's tracking).</summary>
+    private void ReportRamWrites(ref CommPage page)
+    {
+        uint n = page.RamWrites.Count;
+        if (n == 0 || RamWritten is null) return;
+        if (n > CommPageLayout.RamWriteSlots)
+        {
+            RamWritten(0, uint.MaxValue); // more than the log holds: everything
+            return;
+        }
+        for (int i = 0; i < (int)n; i++)
+        {
+            ref RamWriteSlot w = ref CommPageAccess.RamWrite(ref page, i);
+            RamWritten(w.Address, w.Length);
+        }
+    }
+
     private void Commit(ref CommPage page)
     {
         uint commit = page.Header.StateCommit;
@@ -207,11 +301,24 @@ public sealed unsafe partial class DeviceModelPort
             _stats.Refuse("state-commit");
             return;
         }
+        if (_assist is { } chunk)
+        {
+            // An assisted string instruction may only move ECX and ESI/EDI, and only by what it did.
+            ref GprArea expected = ref _scratch[0].Gprs;
+            GprArea want = expected;
+            ExpectedAfter(chunk, ref want);
+            ref GprArea got = ref page.Gprs;
+            if ((StateBits)commit != StateBits.Gprs || got.Eax != want.Eax || got.Ecx != want.Ecx || got.Edx != want.Edx
+                || got.Ebx != want.Ebx || got.Esp != want.Esp || got.Ebp != want.Ebp || got.Esi != want.Esi
+                || got.Edi != want.Edi || got.Eflags != want.Eflags)
+                return; // TryAssistString refuses it and completes the registers itself
+        }
         if (_state.Commit((StateBits)commit, ref page) is not null)
         {
             _stats.Refuse("state-values");
             return;
         }
+        if (_assist is not null) _assistCommitted = true;
         _stats.StateCommits++;
     }
 

@@ -2,6 +2,7 @@ using Virt.Cpu.Exits;
 using Virt.Devices.Bus;
 using Virt.Monitor.Stats;
 using Virt.Shared.Abi;
+using Virt.Shared.Control;
 
 namespace Virt.Monitor.Exits;
 
@@ -43,8 +44,8 @@ public sealed class ExitRouter : IExitHandler
         Publish(_ => true);
     }
 
-    /// <summary>Claims a range for a device; returns null, or why the claim is refused. Checked against every claim, routed or pending.</summary>
-    public string? TryClaim(BusRange range, string device, IDevice? local, IDeviceModelEndpoint? owner)
+    /// <summary>Claims a range for a device (with the device model's access policy); returns null, or why the claim is refused. Checked against every claim, routed or pending.</summary>
+    public string? TryClaim(BusRange range, string device, IDevice? local, IDeviceModelEndpoint? owner, ClaimFlags policy = ClaimFlags.None)
     {
         lock (_claims)
         {
@@ -59,7 +60,7 @@ public sealed class ExitRouter : IExitHandler
             foreach (BusClaim c in _claims)
                 if (c.Range.Overlaps(range))
                     return $"{range} for '{device}' overlaps {c.Range} already claimed by {c.Owner}";
-            _claims.Add(new BusClaim(range, device, local, owner));
+            _claims.Add(new BusClaim(range, device, local, owner, policy));
             return null;
         }
     }
@@ -105,7 +106,7 @@ public sealed class ExitRouter : IExitHandler
         _stats.Port(port, read: true, Target(claim));
         if (claim is null) return Ones(size);
         if (claim.Local is { } d) return d.PortRead(port, size) & Ones(size);
-        return claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size) : Ones(size);
+        return claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : Ones(size);
     }
 
     public void PortOut(ushort port, int size, uint value)
@@ -114,7 +115,7 @@ public sealed class ExitRouter : IExitHandler
         _stats.Port(port, read: false, Target(claim));
         if (claim is null) return;
         if (claim.Local is { } d) d.PortWrite(port, size, value & Ones(size));
-        else claim.DeviceModel?.Port.PortWrite(port, size, value & Ones(size));
+        else claim.DeviceModel?.Port.PortWrite(port, size, value & Ones(size), claim.Policy);
     }
 
     public void PortInString(ushort port, int size, Span<byte> data)
@@ -149,6 +150,13 @@ public sealed class ExitRouter : IExitHandler
         }
     }
 
+    public bool TryAssistString(in StringIoAssist chunk)
+    {
+        if (_table.OfPort(chunk.Port)?.DeviceModel is not { } dm || !dm.Port.StringAssist) return false;
+        _stats.Port(chunk.Port, read: !chunk.Out, ExitTarget.DeviceModel, isString: true);
+        return dm.Port.TryAssistString(chunk);
+    }
+
     public ulong MmioRead(ulong address, int size)
     {
         BusClaim? c = _table.OfMmio(address);
@@ -165,7 +173,7 @@ public sealed class ExitRouter : IExitHandler
         _stats.Mmio(address, read: false, Target(c));
         if (c is null) return;
         if (c.Local is { } d) d.MmioWrite(address, size, value);
-        else c.DeviceModel?.Port.MmioWrite(address, size, value);
+        else c.DeviceModel?.Port.MmioWrite(address, size, value, c.Policy);
     }
 
     /// <summary>The claim that covers a port now, for reports.</summary>

@@ -14,9 +14,25 @@ public sealed class ExitStatistics
     public Dictionary<ExitTarget, long> ByTarget { get; } = new();
     public Dictionary<string, long> Refused { get; } = new();
     public LatencyRecorder RoundTripLatency { get; } = new();
-    public long RoundTrips => RoundTripLatency.Count;
+    /// <summary>Every publish of an exit to the device model and its completion (one switch each way), state rounds included.</summary>
+    public long RoundTrips { get; set; }
+    /// <summary>Round trips made only to fetch state the page did not hold (NeedState rounds).</summary>
     public long StateFetches { get; set; }
+    /// <summary>Exits whose device model needed state and found it all in the page (no NeedState round).</summary>
+    public long StateServedFromPage { get; set; }
+    /// <summary>State commits loaded into the VCPU.</summary>
     public long StateCommits { get; set; }
+    /// <summary>Round trips made only to commit state (`--state naive`: setstate as an ioctl).</summary>
+    public long CommitRoundTrips { get; set; }
+    /// <summary>Writes that went into the OUT batch ring instead of a round trip.</summary>
+    public long BatchedWrites { get; set; }
+    public long CachedReadHits { get; set; }
+    /// <summary>Cached-policy INs the table did not answer (no entry, key mismatch, update in progress).</summary>
+    public long CachedReadMisses { get; set; }
+    /// <summary>Cached-policy INs whose entry depended on a pending write: the ring went first.</summary>
+    public long CachedReadStale { get; set; }
+    /// <summary>Ring flushes (exits that drained at least one batched write) by reason.</summary>
+    public Dictionary<string, long> FlushesByReason { get; } = new();
     public long IrqEdges { get; set; }
     public long Halts { get; set; }
 
@@ -50,6 +66,8 @@ public sealed class ExitStatistics
         TotalExits++;
         ByReason["hlt"] = ByReason.GetValueOrDefault("hlt") + 1;
     }
+
+    public void Flushed(string reason) => FlushesByReason[reason] = FlushesByReason.GetValueOrDefault(reason) + 1;
 
     public void Refuse(string what)
     {

@@ -28,7 +28,10 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             : string.Create(ci, $"round trips {stats.RoundTrips:N0}; latency p50 {p[0]:F2} us, p90 {p[1]:F2} us, p99 {p[2]:F2} us"));
         if (stats.Refused.Count > 0)
             w.WriteLine("refused from the comm page: " + string.Join(", ", stats.Refused.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value}"))));
-        w.WriteLine(string.Create(ci, $"irq edges from the device model {stats.IrqEdges:N0}; state fetches {stats.StateFetches}; state commits {stats.StateCommits}"));
+        w.WriteLine(string.Create(ci, $"irq edges from the device model {stats.IrqEdges:N0}"));
+        w.WriteLine(string.Create(ci, $"state: served from the page {stats.StateServedFromPage:N0}, fetched by round trip {stats.StateFetches:N0}; commits {stats.StateCommits:N0} ({stats.CommitRoundTrips:N0} by round trip of their own)"));
+        w.WriteLine(string.Create(ci, $"batched writes {stats.BatchedWrites:N0}; cached reads: hits {stats.CachedReadHits:N0}, misses {stats.CachedReadMisses:N0}, stale (flushed first) {stats.CachedReadStale:N0}"));
+        w.WriteLine("ring flushes: " + (stats.FlushesByReason.Count == 0 ? "none" : string.Join(", ", stats.FlushesByReason.OrderByDescending(kv => kv.Value).Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}")))));
     }
 
     private static string Target(ExitTarget t) => t switch
@@ -92,12 +95,27 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         j.WriteNumber("refusedTotal", stats.RefusedTotal);
         j.WriteNumber("irqEdges", stats.IrqEdges);
         j.WriteNumber("stateFetches", stats.StateFetches);
+        j.WriteNumber("stateServedFromPage", stats.StateServedFromPage);
         j.WriteNumber("stateCommits", stats.StateCommits);
+        j.WriteNumber("commitRoundTrips", stats.CommitRoundTrips);
+        j.WriteNumber("batchedWrites", stats.BatchedWrites);
+        j.WriteStartObject("cachedReads");
+        j.WriteNumber("hits", stats.CachedReadHits);
+        j.WriteNumber("misses", stats.CachedReadMisses);
+        j.WriteNumber("stale", stats.CachedReadStale);
+        j.WriteEndObject();
+        j.WriteStartObject("flushes");
+        foreach (var kv in stats.FlushesByReason) j.WriteNumber(kv.Key, kv.Value);
+        j.WriteEndObject();
         j.WriteNumber("halts", stats.Halts);
         j.WriteStartObject("deviceModelCounters");
         j.WriteNumber("exitsServed", deviceCounters.ExitsServed);
         j.WriteNumber("irqChanges", deviceCounters.IrqChanges);
         j.WriteNumber("unhandled", deviceCounters.Unhandled);
+        j.WriteNumber("stateFromPage", deviceCounters.StateFromPage);
+        j.WriteNumber("stateRoundTrips", deviceCounters.StateRoundTrips);
+        j.WriteNumber("commitRoundTrips", deviceCounters.CommitRoundTrips);
+        j.WriteNumber("batchedWritesDrained", deviceCounters.BatchedWritesDrained);
         j.WriteEndObject();
         j.WriteEndObject();
     }

@@ -60,6 +60,9 @@ public sealed class AttachmentManager
     /// <summary>A device model's platform event (reset, A20), raised on the VCPU thread after the exit that caused it.</summary>
     public Action<uint>? PlatformEventRaised { get; init; }
 
+    /// <summary>A device model wrote guest RAM (string I/O assist): decoded code there is stale.</summary>
+    public Action<uint, uint>? RamWritten { get; init; }
+
     /// <summary>virt's console: the bundled PC model started with the console on stdio gets the keyboard through it.</summary>
     public GuestConsole? GuestConsole { get; init; }
 
@@ -101,15 +104,23 @@ public sealed class AttachmentManager
         unsafe { CommPageAccess.Initialise(comm.Base, 0, 1); }
         var att = new DeviceModelAttachment(id, hello, conn, comm, commName)
         {
-            Features = hello.Features & Features.MonitorSupported,
+            Features = hello.Features & Supported,
             ReplacementHold = hold,
         };
         att.Launch = LaunchOf(hello.Pid);
         TimeSpan timeout = TimeSpan.FromSeconds(_o.DeviceModelTimeoutSeconds);
         // Socket doorbells exist only in `virt bench wakeup`, which drives the comm page with its own port.
         WakeMode wake = _o.Wake == WakeMode.Socket ? WakeMode.Futex : _o.Wake;
+        // I/O exits cache what the I/O assist reads (NVMM: GPRS|SEGS|CRS|MSRS); MMIO exits nothing (docs/io.md).
         var port = new DeviceModelPort(comm, 0, wake, _o.SpinMicros, _stats, () => att.Alive && !_ending(), _state,
-            StateBits.Gprs | StateBits.Segs | StateBits.Crs, timeout);
+            _o.StateCached ? StateBits.Gprs | StateBits.Segs | StateBits.Crs | StateBits.Msrs : StateBits.None, timeout)
+        {
+            Batching = (att.Features & Features.OutBatchRing) != 0,
+            CachedReads = (att.Features & Features.InValueTable) != 0,
+            StringAssist = (att.Features & (Features.StringAssist | Features.StateAccess)) == (Features.StringAssist | Features.StateAccess),
+            FlushLatency = TimeSpan.FromMicroseconds(_o.FlushMicros),
+            RamWritten = RamWritten,
+        };
         port.StopNeeded += () => _gate.Nudge();
         port.PlatformEventRaised += e => PlatformEventRaised?.Invoke(e);
         port.Lost = OnPortLost;
@@ -136,9 +147,25 @@ public sealed class AttachmentManager
 
     public string? Claim(DeviceModelAttachment att, Claim c) =>
         c.Space > 1 ? $"unknown address space {c.Space}"
-        : c.Flags != 0 ? $"claim flags 0x{c.Flags:X} are reserved"
+        : ClaimFlagsError(att, c) is { } flagsError ? flagsError
         : c.Device.Length is 0 or > 64 ? "device name must be 1-64 characters"
-        : _router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null, owner: att);
+        : _router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null, owner: att, (ClaimFlags)c.Flags);
+
+    /// <summary>A claim's policy flags must be defined and backed by the features negotiated with this device model.</summary>
+    private static string? ClaimFlagsError(DeviceModelAttachment att, Claim c)
+    {
+        var f = (ClaimFlags)c.Flags;
+        if ((f & ~ClaimFlags.All) != 0) return $"claim flags 0x{c.Flags:X} have undefined bits";
+        if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return "batched writes need the OutBatchRing feature";
+        if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return "cached reads need the InValueTable feature";
+        if ((f & ClaimFlags.CachedReads) != 0 && c.Space != (byte)BusSpace.Port) return "cached reads are for port ranges only";
+        return null;
+    }
+
+    /// <summary>What this VM offers device models: `virt run --io naive` and `--state naive` take the batching and commit-on-completion features away.</summary>
+    private Features Supported => Features.MonitorSupported
+        & ~(_o.IoBatched ? Features.None : Features.OutBatchRing | Features.InValueTable)
+        & ~(_o.StateCached ? Features.None : Features.CommitOnCompletion);
 
     /// <summary>Ready: route the device model's claims (VCPU parked for the switch).</summary>
     public async Task CompleteAttachAsync(DeviceModelAttachment att)
@@ -353,6 +380,7 @@ public sealed class AttachmentManager
     public LaunchedDeviceModel Start(DeviceModelCommand command)
     {
         IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", _o.Serial] : command.Arguments;
+        if (command.IsBundledPc) args = [.. args, .. _o.DeviceModelArgs];
         // The keyboard goes to the model that owns the console (the bundled PC model on stdio); a
         // restarted or swapped-in one takes it over.
         bool relay = command.IsBundledPc && GuestConsole is { RelaysInput: true };
@@ -387,6 +415,20 @@ public sealed class AttachmentManager
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"no device model attached within {timeout.TotalSeconds} s");
             await Task.Delay(20);
         }
+    }
+
+    // ---- batched writes (VCPU thread) ----
+
+    /// <summary>Hands every routed device model its pending batched writes (halt, VM end).</summary>
+    public void Flush(FlushReason reason)
+    {
+        foreach (DeviceModelAttachment a in _routed) a.Port.Flush(reason);
+    }
+
+    /// <summary>The latency bound of batched writes, checked between slices.</summary>
+    public void FlushIfDue()
+    {
+        foreach (DeviceModelAttachment a in _routed) a.Port.FlushIfDue();
     }
 
     // ---- the halted VCPU ----

@@ -96,6 +96,7 @@ public sealed class VirtualMachine
             manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), () => _end is not null)
             {
                 PlatformEventRaised = e => OnPlatformEvent(e, memory),
+                RamWritten = (address, length) => DropDecodedCode(memory, address, length),
                 GuestConsole = console,
                 ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
             };
@@ -223,6 +224,7 @@ public sealed class VirtualMachine
                     RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
                     break;
                 }
+                manager.FlushIfDue(); // the latency bound of batched writes
                 if (manager.StopValue is { } v)
                 {
                     RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), $"the guest wrote 0x{v:X} to the exit port", "exit-port"));
@@ -240,6 +242,7 @@ public sealed class VirtualMachine
                             RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off (a power-off: Linux halts so when it has no power-off hardware)", "halted"));
                             break;
                         }
+                        manager.Flush(FlushReason.Halt);
                         WaitForInterrupt(platform, manager, gate);
                         break;
                 }
@@ -247,8 +250,16 @@ public sealed class VirtualMachine
         }
         finally
         {
+            manager.Flush(FlushReason.Shutdown); // output never stays in the ring
             gate.End();
         }
+    }
+
+    /// <summary>A device model wrote guest RAM: decoded blocks on those pages are stale.</summary>
+    private static void DropDecodedCode(PhysicalMemory memory, uint address, uint length)
+    {
+        ulong end = Math.Min((ulong)address + length, (ulong)memory.Ram.Size);
+        for (ulong a = address & ~0xFFFUL; a < end; a += 0x1000) memory.NotifyWrite((uint)a);
     }
 
     private void WaitForInterrupt(PcPlatform platform, AttachmentManager manager, VcpuGate gate)

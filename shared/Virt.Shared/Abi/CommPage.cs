@@ -28,5 +28,5 @@ public struct CommPage
     [FieldOffset(0x500)] public FpuArea Fpu;
     [FieldOffset(0x700)] public OutBatchRing OutRing;
     [FieldOffset(0xB00)] public InValueTable InTable;
-    // 0xF00-0xFFF reserved.
+    [FieldOffset(0xF00)] public RamWriteLog RamWrites;
 }

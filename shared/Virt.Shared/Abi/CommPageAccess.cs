@@ -19,6 +19,27 @@ public static unsafe class CommPageAccess
         return ref Unsafe.As<byte, MsrSlot>(ref Unsafe.Add(ref page.Msrs.Slots[0], i * 16));
     }
 
+    /// <summary>Slot i (0-59) of the OUT batch ring.</summary>
+    public static ref OutRingSlot RingSlot(ref CommPage page, int i)
+    {
+        if ((uint)i >= CommPageLayout.OutRingSlots) throw new ArgumentOutOfRangeException(nameof(i));
+        return ref Unsafe.As<byte, OutRingSlot>(ref Unsafe.Add(ref page.OutRing.Slots[0], i * 16));
+    }
+
+    /// <summary>Slot i (0-59) of the IN value table.</summary>
+    public static ref InTableSlot TableSlot(ref CommPage page, int i)
+    {
+        if ((uint)i >= CommPageLayout.InTableSlots) throw new ArgumentOutOfRangeException(nameof(i));
+        return ref Unsafe.As<byte, InTableSlot>(ref Unsafe.Add(ref page.InTable.Slots[0], i * 16));
+    }
+
+    /// <summary>Slot i (0-29) of the RAM write log.</summary>
+    public static ref RamWriteSlot RamWrite(ref CommPage page, int i)
+    {
+        if ((uint)i >= CommPageLayout.RamWriteSlots) throw new ArgumentOutOfRangeException(nameof(i));
+        return ref Unsafe.As<byte, RamWriteSlot>(ref Unsafe.Add(ref page.RamWrites.Slots[0], i * 8));
+    }
+
     /// <summary>Initialises a VCPU's page; Magic is written last, with release semantics, so a reader that sees it sees the rest.</summary>
     public static void Initialise(byte* region, int vcpu, int vcpuCount)
     {

@@ -10,7 +10,7 @@ public static class CommPageLayout
     public const uint Magic = 0x4D4D_4F43;
 
     /// <summary>Bumped on any change of an offset or a meaning. A reader that sees another value refuses the page.</summary>
-    public const ushort Version = 1;
+    public const ushort Version = 2;
 
     public const int PageSize = 4096;
 
@@ -32,4 +32,5 @@ public static class CommPageLayout
     public const int MsrSlots = 15;
     public const int OutRingSlots = 60;
     public const int InTableSlots = 60;
+    public const int RamWriteSlots = 30;
 }

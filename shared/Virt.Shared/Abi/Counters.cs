@@ -18,6 +18,10 @@ public struct MonitorCounters
     [FieldOffset(0x20)] public ulong StateServedFromPage;
     /// <summary>NeedState round trips (state the monitor had not cached).</summary>
     [FieldOffset(0x28)] public ulong StateFetches;
+    /// <summary>Writes that went into the OUT batch ring instead of a round trip.</summary>
+    [FieldOffset(0x30)] public ulong BatchedWrites;
+    /// <summary>INs answered from the IN value table.</summary>
+    [FieldOffset(0x38)] public ulong CachedReadHits;
 }
 
 /// <summary>Counters the device model keeps (untrusted: the monitor only reports them).</summary>
@@ -27,4 +31,12 @@ public struct DeviceModelCounters
     [FieldOffset(0x00)] public ulong ExitsServed;
     [FieldOffset(0x08)] public ulong IrqChanges;
     [FieldOffset(0x10)] public ulong Unhandled;
+    /// <summary>GetState calls answered from the page.</summary>
+    [FieldOffset(0x18)] public ulong StateFromPage;
+    /// <summary>GetState calls that needed a NeedState round trip.</summary>
+    [FieldOffset(0x20)] public ulong StateRoundTrips;
+    /// <summary>SetState calls that needed a round trip of their own (no CommitOnCompletion).</summary>
+    [FieldOffset(0x28)] public ulong CommitRoundTrips;
+    /// <summary>Batched writes performed from the OUT ring.</summary>
+    [FieldOffset(0x30)] public ulong BatchedWritesDrained;
 }

@@ -10,6 +10,26 @@ public enum ExitReason : uint
     Halt = 3,
     /// <summary>Triple fault or shutdown cycle. Defined; the VM end is announced over the control socket today.</summary>
     Shutdown = 4,
+    /// <summary>
+    /// No access of its own: the device model drains the OUT batch ring and completes (ring full,
+    /// VCPU halted, latency timer, VM end). Address holds the <see cref="FlushReason"/> (informative).
+    /// </summary>
+    Flush = 5,
+}
+
+/// <summary>Why the monitor emptied the OUT batch ring (the Address of a Flush exit; statistics).</summary>
+public enum FlushReason : uint
+{
+    /// <summary>A synchronous access to the device model took the pending writes with it.</summary>
+    SyncAccess = 0,
+    /// <summary>A cached IN depended on a pending write: the seed's status-after-command case.</summary>
+    StaleRead = 1,
+    Full = 2,
+    Halt = 3,
+    Timer = 4,
+    Shutdown = 5,
+    /// <summary>The device model is being detached or swapped out (guest paused).</summary>
+    Detach = 6,
 }
 
 /// <summary>The Direction byte of the exit record.</summary>
@@ -30,6 +50,15 @@ public enum ExitFlags : byte
     String = 1,
     /// <summary>The string instruction had a REP prefix.</summary>
     Rep = 2,
+    /// <summary>
+    /// String I/O assist (NVMM's nvmm_assist_io): the elements move between the port and guest
+    /// memory directly; the device model finds the buffer at Segment:(E)SI or ES:(E)DI through the
+    /// guest's segments and page tables (GPRS|SEGS|CRS) and completes the instruction by committing
+    /// ECX and ESI/EDI. The data page is not used.
+    /// </summary>
+    Assist = 4,
+    /// <summary>With Assist: the instruction uses 16-bit addresses (SI/DI/CX).</summary>
+    Address16 = 8,
 }
 
 /// <summary>The Status word the device model writes before it rings DoneSeq.</summary>

@@ -21,6 +21,8 @@ public struct ExitRecord
     [FieldOffset(0x11)] public byte Direction;
     /// <summary><see cref="ExitFlags"/>.</summary>
     [FieldOffset(0x12)] public byte Flags;
+    /// <summary>String I/O assist: the segment register of the memory operand (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS).</summary>
+    [FieldOffset(0x13)] public byte Segment;
     /// <summary>String I/O: elements in the data page (Count * Size &lt;= 4096); 1 otherwise.</summary>
     [FieldOffset(0x14)] public uint Count;
     /// <summary>OUT / MMIO write value, or the IN / MMIO read result (low Size bytes count).</summary>

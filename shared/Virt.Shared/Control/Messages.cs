@@ -51,7 +51,7 @@ public sealed record Refused(RefusalCode Code, string Reason)
     }
 }
 
-/// <summary>Space: 0 = ports, 1 = MMIO. Flags are reserved for the batching issue (batchable writes, cacheable reads) and must be 0.</summary>
+/// <summary>Space: 0 = ports, 1 = MMIO. Flags: <see cref="ClaimFlags"/> (the range's write and read policy).</summary>
 public sealed record Claim(uint Id, byte Space, ulong Start, ulong Length, uint Flags, string Device)
 {
     public ReadOnlyMemory<byte> ToFrame() => new PayloadWriter(MessageType.Claim).U32(Id).U8(Space).U64(Start).U64(Length).U32(Flags).Str(Device).ToFrame();

@@ -5,7 +5,7 @@ public static class Protocol
 {
     /// <summary>Major: incompatible changes. A monitor refuses a Hello with another major.</summary>
     public const ushort Major = 1;
-    /// <summary>1: Welcome carries a state blob count; management and state-transfer messages (types 8-16).</summary>
+    /// <summary>1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.</summary>
     public const ushort Minor = 1;
     public static uint Version => (uint)Major << 16 | Minor;
 
@@ -33,13 +33,20 @@ public enum Features : ulong
     StateAccess = 1 << 1,
     /// <summary>The device model drives IRQ lines through the IRQ words of VCPU 0's page.</summary>
     IrqLines = 1 << 2,
-    /// <summary>Reserved for the batching issue: OUT batch ring.</summary>
+    /// <summary>Claims may carry ClaimFlags.BatchedWrites: those writes wait in the OUT batch ring.</summary>
     OutBatchRing = 1 << 3,
-    /// <summary>Reserved for the batching issue: IN value table.</summary>
+    /// <summary>Claims may carry ClaimFlags.CachedReads: those INs are answered from the IN value table.</summary>
     InValueTable = 1 << 4,
+    /// <summary>
+    /// A state commit rides on the completion of the exit (NVMM's setstate: no switch). Without it
+    /// (`virt run --state naive`) the device model makes every SetState a round trip of its own, as an ioctl.
+    /// </summary>
+    CommitOnCompletion = 1 << 5,
+    /// <summary>REP INS/OUTS go to the device model as assisted exits (ExitFlags.Assist): it moves the data through guest RAM.</summary>
+    StringAssist = 1 << 6,
 
     /// <summary>What this monitor implements today.</summary>
-    MonitorSupported = StringIo | StateAccess | IrqLines,
+    MonitorSupported = StringIo | StateAccess | IrqLines | OutBatchRing | InValueTable | CommitOnCompletion | StringAssist,
 }
 
 /// <summary>The Code of a Refused frame.</summary>
@@ -53,4 +60,20 @@ public enum RefusalCode : uint
     BadClaim = 6,
     /// <summary>A request the monitor cannot carry out (management connection; the connection stays open).</summary>
     RequestFailed = 7,
+}
+
+/// <summary>
+/// The Flags of a Claim: the access policy of the range (seed 000: the device side declares which
+/// ports may be batched and which INs may be cached). Unknown bits are refused.
+/// </summary>
+[Flags]
+public enum ClaimFlags : uint
+{
+    /// <summary>Every access is a round trip.</summary>
+    None = 0,
+    /// <summary>Writes go into the OUT batch ring (ports), or are coalesced there (MMIO). Needs Features.OutBatchRing.</summary>
+    BatchedWrites = 1 << 0,
+    /// <summary>Port reads may be answered from the IN value table. Needs Features.InValueTable; ports only.</summary>
+    CachedReads = 1 << 1,
+    All = BatchedWrites | CachedReads,
 }

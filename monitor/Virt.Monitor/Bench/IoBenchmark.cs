@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Virt.Cpu.Memory;
+using Virt.Shared.Abi;
+using Virt.Monitor.Cli;
+using Virt.Monitor.Vm;
+
+namespace Virt.Monitor.Bench;
+
+/// <summary>
+/// `virt bench io`: the <see cref="IoWorkloads"/> run as real VMs (this monitor, a real virt-dm
+/// process, comm page, doorbells) in each combination of `--io naive|batched` and
+/// `--state naive|cached`, in one run, printed side by side: exits, round trips (and those that
+/// only fetched or committed state), wall time of the VCPU, and ratios against the all-naive run.
+/// Every run's guest result must match the others' (and the expected one where it is known).
+/// </summary>
+public static class IoBenchmark
+{
+    public sealed record Mode(string Io, string State)
+    {
+        public bool IoBatched => Io == "batched";
+        public bool StateCached => State == "cached";
+        public override string ToString() => $"io {Io,-7} state {State,-6}";
+    }
+
+    public sealed record Result(string Workload, Mode Mode, int Status, long Exits, long RoundTrips, long StateFetches,
+        long CommitRoundTrips, long BatchedWrites, long CachedHits, double WallMs);
+
+    public static readonly Mode[] Modes = [new("naive", "naive"), new("naive", "cached"), new("batched", "naive"), new("batched", "cached")];
+
+    public const string Usage = "usage: virt bench io [--scale N] [--repeat N (median wall time, default 3)] [--workloads serial,rtc,status-poll,rep-insw,mmio] [--dm NAME|PATH] [--json FILE]";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int scale = 1;
+        int repeat = 3;
+        string dm = "virt-dm";
+        string? json = null;
+        HashSet<string>? only = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
+            switch (args[i])
+            {
+                case "--scale": scale = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--repeat": repeat = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture)); break;
+                case "--dm": dm = Next(); break;
+                case "--json": json = Next(); break;
+                case "--workloads": only = Next().Split(',').ToHashSet(); break;
+                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
+            }
+        }
+        var workloads = IoWorkloads.All(scale).Where(w => only is null || only.Contains(w.Name)).ToList();
+        Console.Error.WriteLine($"virt bench io: {workloads.Count} workloads x {Modes.Length} modes, monitor and virt-dm as two processes, {Environment.ProcessorCount} CPUs");
+        // Warm up the JIT on the monitor's exit paths in every mode before anything is measured.
+        foreach (Mode m in Modes) await RunOneAsync(IoWorkloads.All(1)[0] with { Image = IoWorkloads.SerialBurst(500) }, m, dm);
+
+        var results = new List<Result>();
+        bool allGood = true;
+        foreach (var w in workloads)
+        {
+            var rows = new List<Result>();
+            // Modes interleaved, each run `repeat` times; the median wall time is kept (counts are exact and equal across repeats).
+            var runs = Modes.ToDictionary(m => m, _ => new List<Result>());
+            for (int k = 0; k < repeat; k++)
+                foreach (Mode m in Modes) runs[m].Add(await RunOneAsync(w, m, dm));
+            foreach (Mode m in Modes)
+            {
+                var byWall = runs[m].OrderBy(r => r.WallMs).ToList();
+                Result median = byWall[byWall.Count / 2];
+                rows.Add(runs[m].Any(r => r.Status != median.Status) ? median with { Status = -1 } : median);
+            }
+            results.AddRange(rows);
+            allGood &= Print(w, rows);
+        }
+        if (json is not null) WriteJson(json, results);
+        Console.WriteLine();
+        Console.WriteLine("speculative state copy on an exit (what --state cached adds to every exit it caches on):");
+        foreach (StateBits areas in new[] { StateBits.Gprs, StateBits.Gprs | StateBits.Segs | StateBits.Crs })
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {areas,-18} {MeasureSave(areas),6:F0} ns"));
+        return allGood ? 0 : 1;
+    }
+
+    private sealed class NoExits : Virt.Cpu.Exits.IExitHandler
+    {
+        public uint PortIn(ushort port, int size) => 0;
+        public void PortOut(ushort port, int size, uint value) { }
+        public ulong MmioRead(ulong address, int size) => 0;
+        public void MmioWrite(ulong address, int size, ulong value) { }
+    }
+
+    /// <summary>Nanoseconds per <see cref="CpuStateAccess.Save"/> of <paramref name="areas"/> into a page (median of 5 runs of 200k).</summary>
+    private static double MeasureSave(StateBits areas)
+    {
+        using var ram = new GuestRam(1 << 20);
+        using var memory = new PhysicalMemory(ram);
+        var access = new CpuStateAccess(new Cpu.Cpu(memory, new NoExits()));
+        var page = new CommPage[1];
+        var samples = new List<double>();
+        for (int run = 0; run < 6; run++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < 200_000; i++) access.Save(areas, ref page[0]);
+            double ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / 200_000;
+            if (run > 0) samples.Add(ns); // the first run warms up the JIT
+        }
+        samples.Sort();
+        return samples[samples.Count / 2];
+    }
+
+    public static async Task<Result> RunOneAsync(IoWorkloads.Workload w, Mode m, string dm)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"virt-bench-io-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string stats = Path.Combine(dir, "stats.json");
+            var o = new RunOptions
+            {
+                Serial = "none",
+                Quiet = true,
+                StatsFile = stats,
+                DeviceModels = [dm],
+                IoBatched = m.IoBatched,
+                StateCached = m.StateCached,
+                DeviceModelArgs = w.NeedsTestDevices ? ["--test-devices"] : [],
+            };
+            int status = await VirtualMachine.RunAsync(o, new GuestImages(w.Image, "bench-" + w.Name, [], null));
+            using var doc = JsonDocument.Parse(File.ReadAllText(stats));
+            JsonElement r = doc.RootElement;
+            return new Result(w.Name, m, status, r.GetProperty("exits").GetInt64(), r.GetProperty("roundTrips").GetProperty("count").GetInt64(),
+                r.GetProperty("stateFetches").GetInt64(), r.GetProperty("commitRoundTrips").GetInt64(), r.GetProperty("batchedWrites").GetInt64(),
+                r.GetProperty("cachedReads").GetProperty("hits").GetInt64(), r.GetProperty("wallSeconds").GetDouble() * 1000);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static bool Print(IoWorkloads.Workload w, List<Result> rows)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        Result baseline = rows[0];
+        int? expected = w.ExpectedResult is { } e ? ExitStatus.FromExitPort(e) : null;
+        bool same = rows.All(r => r.Status == baseline.Status) && (expected is null || baseline.Status == expected);
+        Console.WriteLine();
+        Console.WriteLine($"{w.Name}: {w.Description}");
+        Console.WriteLine($"  {"mode",-26} {"exits",9} {"round trips",12} {"state RTs",10} {"commit RTs",11} {"batched",9} {"cached",9} {"wall ms",9} {"RTs vs naive",13} {"wall vs naive",14}  result");
+        foreach (Result r in rows)
+        {
+            double rtRatio = r.RoundTrips == 0 ? double.PositiveInfinity : (double)baseline.RoundTrips / r.RoundTrips;
+            double wallRatio = r.WallMs <= 0 ? 0 : baseline.WallMs / r.WallMs;
+            string result = r.Status == baseline.Status && (expected is null || r.Status == expected) ? "ok" : $"MISMATCH (status {r.Status})";
+            Console.WriteLine(string.Create(ci, $"  {r.Mode,-26} {r.Exits,9:N0} {r.RoundTrips,12:N0} {r.StateFetches,10:N0} {r.CommitRoundTrips,11:N0} {r.BatchedWrites,9:N0} {r.CachedHits,9:N0} {r.WallMs,9:F1} {rtRatio,12:F1}x {wallRatio,13:F2}x  {result}"));
+        }
+        return same;
+    }
+
+    private static void WriteJson(string path, List<Result> results)
+    {
+        using var stream = File.Create(path);
+        using var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        j.WriteStartArray();
+        foreach (Result r in results)
+        {
+            j.WriteStartObject();
+            j.WriteString("workload", r.Workload);
+            j.WriteString("io", r.Mode.Io);
+            j.WriteString("state", r.Mode.State);
+            j.WriteNumber("status", r.Status);
+            j.WriteNumber("exits", r.Exits);
+            j.WriteNumber("roundTrips", r.RoundTrips);
+            j.WriteNumber("stateFetches", r.StateFetches);
+            j.WriteNumber("commitRoundTrips", r.CommitRoundTrips);
+            j.WriteNumber("batchedWrites", r.BatchedWrites);
+            j.WriteNumber("cachedReadHits", r.CachedHits);
+            j.WriteNumber("wallMs", r.WallMs);
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Virt.Integration.Tests.Support;
+
+namespace Virt.Integration.Tests.Io;
+
+/// <summary>Runs a guest image with the real virt and virt-dm in a given --io / --state mode and collects what it did.</summary>
+public static class IoRuns
+{
+    public static readonly (string Io, string State)[] AllModes = [("naive", "naive"), ("naive", "cached"), ("batched", "naive"), ("batched", "cached")];
+
+    public sealed record Outcome(int Status, string Serial, JsonElement Stats, string Describe)
+    {
+        public long Count(string property) => Stats.GetProperty(property).GetInt64();
+        public long Flushes(string reason) => Stats.GetProperty("flushes").TryGetProperty(reason, out var v) ? v.GetInt64() : 0;
+        public long Cached(string what) => Stats.GetProperty("cachedReads").GetProperty(what).GetInt64();
+    }
+
+    public static async Task<Outcome> RunAsync(byte[] image, string io, string state, bool testDevices = true, params string[] extra)
+    {
+        string kernel = TempDir.WriteImage(image);
+        string dir = Path.GetDirectoryName(kernel)!;
+        string stats = Path.Combine(dir, "stats.json"), serial = Path.Combine(dir, "com1.out");
+        var args = new List<string> { "run", "--kernel", kernel, "-m", "16M", "--io", io, "--state", state, "--stats", stats, "--serial", "file:" + serial, "-q" };
+        if (testDevices) args.AddRange(["--dm-arg", "--test-devices"]);
+        args.AddRange(extra);
+        using var run = VirtRun.Start(args);
+        int status = await run.WaitAsync(TimeSpan.FromSeconds(120));
+        Assert.Empty(run.LeftoverVmDirectories());
+        using var doc = JsonDocument.Parse(File.ReadAllText(stats));
+        return new Outcome(status, File.Exists(serial) ? File.ReadAllText(serial, System.Text.Encoding.Latin1) : "", doc.RootElement.Clone(), run.Describe());
+    }
+}
