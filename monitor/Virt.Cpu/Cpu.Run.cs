@@ -114,6 +114,18 @@ public sealed partial class Cpu
             _exitBlock = false;
             DecodedOp[] ops = b.Ops;
             long left = end - _retired;
+            if (_translate && (b.Code != null || (++b.Heat >= TranslationThreshold && HeatUp(b))) && left >= ops.Length)
+            {
+                long k = b.Code!(this, b, EipReg, left);
+                if (k >= 0)
+                {
+                    _retired += k;
+                    _inBlock = false;
+                    if (_exitBlock || _retired >= end || _stopRequested || _nmiPending) return;
+                    if ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true }) return;
+                    continue;
+                }
+            }
             int n = left < ops.Length ? (int)left : ops.Length;
             int i = 0;
             for (; i < n; i++)

@@ -1,0 +1,97 @@
+using System.Numerics;
+using Virt.Cpu.Execution;
+using Virt.Cpu.State;
+using Virt.Cpu.Translation;
+
+namespace Virt.Cpu;
+
+// The translator's side of the CPU: when a block is hot it is compiled to an IL DynamicMethod
+// (Translation/BlockCompiler.cs) that shares this object's state, MMU and handlers. The members
+// below are what translated code calls back into; they are internal so the IL can reach them.
+public sealed partial class Cpu
+{
+    /// <summary>
+    /// Which engine runs hot code. The interpreter always runs cold code and anything the
+    /// translator declines. Defaults to <see cref="CpuEngine.Translator"/> unless the environment
+    /// variable VIRT_CPU_ENGINE is "interp".
+    /// </summary>
+    public CpuEngine Engine
+    {
+        get => _translate ? CpuEngine.Translator : CpuEngine.Interpreter;
+        set => _translate = value == CpuEngine.Translator;
+    }
+
+    private bool _translate = DefaultEngine() == CpuEngine.Translator;
+
+    /// <summary>Executions of a block before it is translated (0: at its first execution).</summary>
+    public int TranslationThreshold { get; set; } = 500;
+
+    /// <summary>Blocks translated so far, and blocks the translator declined (statistics and tests).</summary>
+    public long BlocksTranslated { get; private set; }
+
+    private static CpuEngine DefaultEngine() =>
+        string.Equals(Environment.GetEnvironmentVariable("VIRT_CPU_ENGINE"), "interp", StringComparison.OrdinalIgnoreCase)
+            ? CpuEngine.Interpreter : CpuEngine.Translator;
+
+    /// <summary>
+    /// Bit s: segment s needs no read check; bit 8+s: no write check; bit 16: SS is a 32-bit stack.
+    /// Translated code tests the bits it relies on in one compare at entry and after every call
+    /// into the generic executor (which may load segments).
+    /// </summary>
+    internal int _fastSegMask;
+
+    internal const int FastStack32 = 1 << 16;
+
+    private void UpdateFastSegMask()
+    {
+        int m = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            if (!_segCheckRead[i]) m |= 1 << i;
+            if (!_segCheckWrite[i]) m |= 1 << (8 + i);
+        }
+        if (Seg[SegmentIndex.SS].Big) m |= FastStack32;
+        _fastSegMask = m;
+    }
+
+    /// <summary>A block reached the threshold: compiles it. True when b.Code is now set.</summary>
+    private bool HeatUp(Block b)
+    {
+        if (b.Untranslatable || !_translate || b.Transient)
+        {
+            b.Heat = int.MinValue; // do not ask again
+            return false;
+        }
+        b.Code = BlockCompiler.Compile(b);
+        if (b.Code == null) { b.Untranslatable = true; b.Heat = int.MinValue; return false; }
+        BlocksTranslated++;
+        return true;
+    }
+
+    // ---- Called from translated code. State is spilled to the fields before each call. ----
+
+    /// <summary>Runs instruction i of b through the reference executor; returns where execution continues.</summary>
+    internal uint TranslatedGeneric(Block b, int i)
+    {
+        _nextEip = EipReg + b.Ops[i].Len;
+        ExecuteGeneric(in b.Instructions[i]);
+        return _nextEip;
+    }
+
+    /// <summary>INC/DEC keep CF: freezes the current CF into EFLAGS (the lazy state is in the fields).</summary>
+    internal void FreezeCarry()
+    {
+        if (_lfOp is LazyOp.None or LazyOp.Inc or LazyOp.Dec) return;
+        _flags = (_flags & ~Flags.CF) | (LazyCF() ? Flags.CF : 0);
+    }
+
+    /// <summary>Polled on a translated loop's back edge: something needs the outer run loop.</summary>
+    internal bool EventPending() =>
+        _stopRequested || _nmiPending || ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true });
+
+    /// <summary>Raises #GP(0) for a near branch beyond the CS limit (state already spilled).</summary>
+    internal void RaiseNearTargetFault(uint target) => CheckNearTarget(target);
+
+    /// <summary>PF of a result: even number of set bits in the low byte.</summary>
+    internal static bool ParityEven(uint v) => (BitOperations.PopCount(v & 0xFF) & 1) == 0;
+}
