@@ -25,7 +25,7 @@ public class DifferentialTests
     /// window and EDI / SI a small index, so memory operands are [esi+disp] / [esi+edi*scale+disp]
     /// or [bx+disp] / [bx+si+disp].
     /// </summary>
-    private static void Emit(Assembler a, Random rng, int n, bool code16)
+    internal static void Emit(Assembler a, Random rng, int n, bool code16)
     {
         AssemblerMemoryOperand Mem(int size)
         {
