@@ -116,6 +116,85 @@ public class TranslatorTests
         }
     }
 
+    private static readonly uint[] s_edgeValues = [0, 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0x8000_0001, 0x7FFF_FFFE, 0x1234_5678];
+
+    /// <summary>
+    /// Every condition after every flag producer the translator tracks statically, on edge-case
+    /// operands, as SETcc, Jcc and CMOVcc: each result is stored, and the stores must match the
+    /// generic executor's byte for byte.
+    /// </summary>
+    [Fact]
+    public void EveryConditionAfterEveryProducerAgreesWithGenericExecutor()
+    {
+        const uint Out = 0x30_0000, Pairs = 0x2F_0000;
+        Action<Assembler>[] producers =
+        [
+            a => a.add(eax, ecx), a => a.sub(eax, ecx), a => a.cmp(eax, ecx), a => a.and(eax, ecx),
+            a => a.or(eax, ecx), a => a.xor(eax, ecx), a => a.test(eax, ecx), a => a.inc(eax), a => a.dec(eax),
+            a => a.cmp(eax, 0x7FFF_FFFF), a => a.add(al, cl), a => a.cmp(al, cl), a => a.sub(al, 0x80), a => a.shl(eax, 1),
+        ];
+        TestMachine Build(Action<TestMachine> engine)
+        {
+            var m = new TestMachine();
+            engine(m);
+            m.Load32(Guest.CodeBase, a =>
+            {
+                a.mov(edi, Out);
+                a.mov(ebx, 1);
+                foreach (var producer in producers)
+                {
+                    // A loop over the operand pairs, so each block is compiled once and run 64 times.
+                    var next = a.CreateLabel();
+                    a.mov(esi, Pairs);
+                    a.Label(ref next);
+                    a.mov(eax, __dword_ptr[esi]); a.mov(ecx, __dword_ptr[esi + 4]);
+                    producer(a);
+                    for (int cc = 0; cc < 16; cc++)
+                    {
+                        a.db(0x0F, (byte)(0x90 + cc), 0xC2); // setcc dl
+                        a.mov(__byte_ptr[edi], dl);
+                        a.lea(edi, __[edi + 1]);
+                    }
+                    for (int cc = 0; cc < 16; cc++)
+                    {
+                        // CMOVcc, and a Jcc ending a block right after the producer.
+                        a.xor(edx, edx);
+                        a.mov(eax, __dword_ptr[esi]); a.mov(ecx, __dword_ptr[esi + 4]);
+                        producer(a);
+                        a.db(0x0F, (byte)(0x40 + cc), 0xD3); // cmovcc edx, ebx
+                        a.mov(__dword_ptr[edi], edx);
+                        a.mov(edx, 2);
+                        a.mov(eax, __dword_ptr[esi]); a.mov(ecx, __dword_ptr[esi + 4]);
+                        producer(a);
+                        a.db(0x0F, (byte)(0x80 + cc)); a.dd(5); // jcc +5
+                        a.mov(edx, 3);
+                        a.mov(__dword_ptr[edi + 4], edx);
+                        a.lea(edi, __[edi + 8]);
+                    }
+                    a.add(esi, 8);
+                    a.cmp(esi, Pairs + (uint)(8 * s_edgeValues.Length * s_edgeValues.Length));
+                    a.jb(next);
+                }
+                a.hlt();
+            });
+            uint at = Pairs;
+            foreach (uint x in s_edgeValues)
+                foreach (uint y in s_edgeValues)
+                {
+                    m.Memory.Write32(at, x); m.Memory.Write32(at + 4, y); at += 8;
+                }
+            m.Cpu.State.Esp = 0x9_0000;
+            return m;
+        }
+        using var reference = Build(Reference);
+        using var translated = Build(Translate);
+        RunToHalt(reference, null);
+        RunToHalt(translated, null);
+        AssertSameState(reference, translated, "conditions");
+        int length = s_edgeValues.Length * s_edgeValues.Length * producers.Length * 16 * 9;
+        AssertSameMemory(reference, translated, Out, length, "conditions");
+    }
+
     [Fact]
     public void LoopStopsExactlyAtTheInstructionBudget()
     {
