@@ -8,13 +8,15 @@ namespace Virt.Cpu.Translation;
 // only when state leaves the method (Materialize). Dead local stores are the JIT's to drop.
 internal sealed partial class BlockCompiler
 {
-    private enum Producer : byte { Fields, Add, Sub, Logic, Inc, Dec }
+    private enum Producer : byte { Fields, Add, Sub, Logic, Inc, Dec, Shift }
 
     /// <summary>
     /// Who holds the flags: the CPU's fields (<see cref="Producer.Fields"/>; IsEntry when they are
     /// the state the block was entered with), or a producer of Bits width with operands in locals.
+    /// A shift by an immediate (ShiftKind, ShiftCount) keeps its input in _lfA: its irregular flags
+    /// are produced only if something reads them, by running the interpreter's Shift again.
     /// </summary>
-    private readonly record struct FlagState(Producer Kind, int Bits, bool IsEntry)
+    private readonly record struct FlagState(Producer Kind, int Bits, bool IsEntry, int ShiftKind = 0, int ShiftCount = 0)
     {
         public static readonly FlagState Entry = new(Producer.Fields, 32, true);
         public static readonly FlagState Fields = new(Producer.Fields, 32, false);
@@ -38,6 +40,13 @@ internal sealed partial class BlockCompiler
     {
         if (f.IsEntry) _entryFlagsUsed = true;
         if (f.Kind == Producer.Fields) return;
+        if (f.Kind == Producer.Shift)
+        {
+            _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldc_I4, f.ShiftKind); _il.Emit(OpCodes.Ldloc, _lfA);
+            _il.Emit(OpCodes.Ldc_I4, f.ShiftCount); _il.Emit(OpCodes.Ldc_I4, 32);
+            _il.Emit(OpCodes.Call, s_shift); _il.Emit(OpCodes.Pop);
+            return;
+        }
         var (op, b) = f.Kind switch
         {
             Producer.Add => (LazyOp.Add, _lfB),
@@ -65,7 +74,7 @@ internal sealed partial class BlockCompiler
     {
         var f = _flagState;
         if (f.Kind is Producer.Inc or Producer.Dec) return;
-        if (f.Kind == Producer.Fields || (f.Bits != 32 && f.Kind != Producer.Logic))
+        if (f.Kind is Producer.Fields or Producer.Shift || (f.Bits != 32 && f.Kind != Producer.Logic))
         {
             UseFlags();
             Materialize(f);
@@ -119,7 +128,7 @@ internal sealed partial class BlockCompiler
     private void EmitCondition(int cc)
     {
         var f = _flagState;
-        if (f.Kind == Producer.Fields || f.Bits != 32)
+        if (f.Kind == Producer.Fields || f.Bits != 32 || (f.Kind == Producer.Shift && (cc >> 1) is not (2 or 4 or 5)))
         {
             UseFlags();
             Materialize(f);

@@ -324,15 +324,17 @@ internal sealed partial class BlockCompiler
                     return false;
                 }
             case Op.ShiftRI32:
-                // Shift flags are irregular: the interpreter's Shift computes them into the fields.
-                UseFlags();
-                Materialize(_flagState);
-                _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldc_I4, (int)d.Sub); Ld(d.Dst);
-                _il.Emit(OpCodes.Ldc_I4, (int)(d.Imm & 31)); _il.Emit(OpCodes.Ldc_I4, 32);
-                _il.Emit(OpCodes.Call, s_shift);
-                St(d.Dst);
-                _flagState = FlagState.Fields;
-                return false;
+                {
+                    int count = (int)(d.Imm & 31);
+                    if (count == 0) return false; // no result change, flags untouched
+                    Ld(d.Dst); _il.Emit(OpCodes.Stloc, _lfA);
+                    _il.Emit(OpCodes.Ldloc, _lfA); _il.Emit(OpCodes.Ldc_I4, count);
+                    _il.Emit(d.Sub switch { 4 => OpCodes.Shl, 5 => OpCodes.Shr_Un, _ => OpCodes.Shr });
+                    _il.Emit(OpCodes.Stloc, _lfRes);
+                    _il.Emit(OpCodes.Ldloc, _lfRes); St(d.Dst);
+                    _flagState = new FlagState(Producer.Shift, 32, false, d.Sub, count);
+                    return false;
+                }
 
             default:
                 EmitBranch(i, ref d);

@@ -132,6 +132,8 @@ public class TranslatorTests
             a => a.add(eax, ecx), a => a.sub(eax, ecx), a => a.cmp(eax, ecx), a => a.and(eax, ecx),
             a => a.or(eax, ecx), a => a.xor(eax, ecx), a => a.test(eax, ecx), a => a.inc(eax), a => a.dec(eax),
             a => a.cmp(eax, 0x7FFF_FFFF), a => a.add(al, cl), a => a.cmp(al, cl), a => a.sub(al, 0x80), a => a.shl(eax, 1),
+            a => a.shl(eax, 7), a => a.shr(eax, 1), a => a.shr(eax, 9), a => a.sar(eax, 1), a => a.sar(eax, 31),
+            a => { a.shr(eax, 3); a.inc(ecx); }, a => { a.xor(al, cl); a.shr(eax, 8); },
         ];
         TestMachine Build(Action<TestMachine> engine)
         {
