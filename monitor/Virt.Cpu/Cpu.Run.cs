@@ -186,6 +186,7 @@ public sealed partial class Cpu
                     case Op.Setcc: SetReg8(d.Dst, Condition(d.Sub) ? (byte)1 : (byte)0); break;
                     case Op.Cmov32: if (Condition(d.Sub)) r[d.Dst] = r[d.Src]; break;
                     case Op.ShiftRI32: r[d.Dst] = Shift(d.Sub, r[d.Dst], d.Imm & 31, 32); break;
+                    case Op.ShiftRC32: r[d.Dst] = Shift(d.Sub, r[d.Dst], r[1] & 31, 32); break;
 
                     case Op.Jcc:
                         if (Condition(d.Sub)) next = BranchTarget(ref d, next);

@@ -23,8 +23,20 @@ public sealed partial class Cpu
 
     private bool _translate = DefaultEngine() == CpuEngine.Translator;
 
-    /// <summary>Executions of a block before it is translated (0: at its first execution).</summary>
-    public int TranslationThreshold { get; set; } = 500;
+    /// <summary>
+    /// Executions of a block before it is translated (0: at its first execution). Compiling a block
+    /// costs ~0.1-1 ms, so only blocks that run often enough to repay it are worth it. Default from
+    /// VIRT_CPU_TRANSLATE_THRESHOLD when set.
+    /// </summary>
+    public int TranslationThreshold { get; set; } = DefaultThreshold();
+
+    /// <summary>Time spent compiling blocks (IL emission and the JIT), for statistics.</summary>
+    public TimeSpan TranslationTime => TimeSpan.FromTicks(_translationTicks * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency);
+
+    private long _translationTicks;
+
+    private static int DefaultThreshold() =>
+        int.TryParse(Environment.GetEnvironmentVariable("VIRT_CPU_TRANSLATE_THRESHOLD"), out int t) && t >= 0 ? t : 500;
 
     /// <summary>Blocks translated so far, and blocks the translator declined (statistics and tests).</summary>
     public long BlocksTranslated { get; private set; }
@@ -62,7 +74,10 @@ public sealed partial class Cpu
             b.Heat = int.MinValue; // do not ask again
             return false;
         }
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         b.Code = BlockCompiler.Compile(b);
+        if (b.Code != null) b.Code(this, b, EipReg, -1); // compile now (the JIT runs at the first call): -1 runs nothing
+        _translationTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         if (b.Code == null) { b.Untranslatable = true; b.Heat = int.MinValue; return false; }
         BlocksTranslated++;
         return true;

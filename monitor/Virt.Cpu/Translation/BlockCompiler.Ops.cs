@@ -14,9 +14,8 @@ internal sealed partial class BlockCompiler
         {
             case Op.Generic:
                 return false;
-            case Op.AluRR32: case Op.AluRI32: case Op.AluRM32: case Op.AluMR32: case Op.AluMI32:
-            case Op.AluRR8: case Op.AluRI8: case Op.AluRM8: case Op.AluMI8:
-                return d.Sub is not (2 or 3); // ADC/SBB: carry-in handled by the executor
+            case Op.AluMR32: case Op.AluMI32: case Op.AluMI8:
+                return d.Sub is not (2 or 3); // ADC/SBB to memory: the executor (probe before the carry-in is used)
             case Op.Jcc: case Op.Jmp:
                 return d.Dst == 32 && i == N - 1;
             case Op.Call32: case Op.Ret32: case Op.JmpR32: case Op.CallR32: case Op.JmpM32: case Op.CallM32:
@@ -49,6 +48,7 @@ internal sealed partial class BlockCompiler
             => (Bit(d.Dst) | Bit(d.Src), Bit(d.Dst) | (d.Op == Op.XchgRR32 ? Bit(d.Src) : 0)),
         Op.AluRI32 or Op.AluRM32 or Op.AddRI32 or Op.SubRI32 or Op.AndRI32 or Op.OrRI32 or Op.XorRI32 or Op.CmpRI32 or Op.TestRI32
             or Op.IncR32 or Op.DecR32 or Op.ShiftRI32 => (Bit(d.Dst), Bit(d.Dst)),
+        Op.ShiftRC32 => (Bit(d.Dst) | Bit(1), Bit(d.Dst)),
         Op.AluRR8 => (Bit8(d.Dst) | Bit8(d.Src), Bit8(d.Dst)),
         Op.AluRI8 or Op.AluRM8 or Op.Setcc => (Bit8(d.Dst), Bit8(d.Dst)),
         Op.Cmov32 => (Bit(d.Dst) | Bit(d.Src), Bit(d.Dst)),
@@ -336,10 +336,34 @@ internal sealed partial class BlockCompiler
                     return false;
                 }
 
+            case Op.ShiftRC32:
+                // A count known only at run time (zero leaves the flags alone): the interpreter's Shift.
+                UseFlags();
+                Materialize(_flagState);
+                _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldc_I4, (int)d.Sub); Ld(d.Dst);
+                Ld(1); _il.Emit(OpCodes.Ldc_I4, 31); _il.Emit(OpCodes.And); _il.Emit(OpCodes.Ldc_I4, 32);
+                _il.Emit(OpCodes.Call, s_shift);
+                St(d.Dst);
+                _flagState = FlagState.Fields;
+                return false;
+
             default:
                 EmitBranch(i, ref d);
                 return false;
         }
+    }
+
+    /// <summary>
+    /// ADC/SBB: the carry-in makes the recorded operation depend on run-time flags, so the
+    /// interpreter's Alu computes result and flags through the fields. Leaves the result on the stack.
+    /// </summary>
+    private void AluWithCarry(int dst, int bits, Action loadA, Action loadB, int sub)
+    {
+        UseFlags();
+        Materialize(_flagState);
+        _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldc_I4, sub); loadA(); loadB(); _il.Emit(OpCodes.Ldc_I4, bits);
+        _il.Emit(OpCodes.Call, s_alu);
+        _flagState = FlagState.Fields;
     }
 
     /// <summary>a and b on the stack -> result of the (non-flag-setting) operation; flags untouched.</summary>
@@ -350,6 +374,7 @@ internal sealed partial class BlockCompiler
 
     private void AluReg32(int sub, int dst, Action loadB)
     {
+        if (sub is 2 or 3) { AluWithCarry(dst, 32, () => Ld(dst), loadB, sub); St(dst); return; }
         Ld(dst); loadB();
         EmitAlu(sub, 32);
         if (sub < 7) St(dst); else _il.Emit(OpCodes.Pop);
@@ -357,6 +382,7 @@ internal sealed partial class BlockCompiler
 
     private void AluReg8(int sub, int dst, Action loadB)
     {
+        if (sub is 2 or 3) { AluWithCarry(dst, 8, () => Ld8(dst), loadB, sub); St8(dst); return; }
         Ld8(dst); loadB();
         EmitAlu(sub, 8);
         if (sub < 7) St8(dst); else _il.Emit(OpCodes.Pop);

@@ -65,6 +65,7 @@ internal sealed partial class BlockCompiler
     private static readonly MethodInfo s_eventPending = CpuMethod(nameof(Cpu.EventPending));
     private static readonly MethodInfo s_nearTargetFault = CpuMethod(nameof(Cpu.RaiseNearTargetFault), typeof(uint));
     private static readonly MethodInfo s_shift = CpuMethod(nameof(Cpu.Shift), typeof(int), typeof(uint), typeof(uint), typeof(int));
+    private static readonly MethodInfo s_alu = CpuMethod(nameof(Cpu.Alu), typeof(int), typeof(uint), typeof(uint), typeof(int));
     private static readonly MethodInfo s_parity = CpuMethod(nameof(Cpu.ParityEven), typeof(uint));
 
     private readonly Block _b;
@@ -97,6 +98,11 @@ internal sealed partial class BlockCompiler
     {
         if (!b.Code32 || b.Ops.Length == 0) return null;
         var c = new BlockCompiler(b);
+        // Each instruction left to the reference executor costs a spill and reload around it here,
+        // more than the interpreter pays: a block made mostly of them stays interpreted.
+        int generic = 0;
+        for (int i = 0; i < c.N; i++) if (!c.IsInline(ref b.Ops[i], i)) generic++;
+        if (generic * 2 > c.N) return null;
         c.Emit();
         return (TranslatedCode)c._method.CreateDelegate(typeof(TranslatedCode));
     }
@@ -111,7 +117,10 @@ internal sealed partial class BlockCompiler
         DeclareLocals();
         // Entry guard: the segments this block addresses are flat (and SS a 32-bit stack), else interpret.
         var ok = _il.DefineLabel();
+        var refuse = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_3); _il.Emit(OpCodes.Ldc_I8, 0L); _il.Emit(OpCodes.Blt, refuse); // left < 0: JIT warm-up call
         EmitGuard(ok);
+        _il.MarkLabel(refuse);
         _il.Emit(OpCodes.Ldc_I8, -1L);
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(ok);
