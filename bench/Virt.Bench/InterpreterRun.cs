@@ -17,7 +17,7 @@ public sealed class InterpreterRun : IExitHandler
     private Virt.Cpu.Cpu? _cpu;
     private int? _status;
 
-    public static (long Instructions, TimeSpan Elapsed, string Output) Execute(byte[] kernel, string commandLine)
+    public static (long Instructions, TimeSpan Elapsed, string Output, long Translated, TimeSpan TranslationTime) Execute(byte[] kernel, string commandLine)
     {
         var host = new InterpreterRun();
         using var ram = new GuestRam(64 << 20);
@@ -32,7 +32,7 @@ public sealed class InterpreterRun : IExitHandler
         sw.Stop();
         if (host._status != 0)
             throw new InvalidOperationException($"guest '{commandLine}' did not exit cleanly: stop={r} status={host._status?.ToString() ?? "none"} {cpu.ShutdownReason}\n{host._console}");
-        return (cpu.InstructionsRetired, sw.Elapsed, host._console.ToString());
+        return (cpu.InstructionsRetired, sw.Elapsed, host._console.ToString(), cpu.BlocksTranslated, cpu.TranslationTime);
     }
 
     public uint PortIn(ushort port, int size) => 0xFFFF_FFFF;

@@ -11,7 +11,7 @@ if (ri >= 0 && ri + 1 < args.Length) reps = int.Parse(args[ri + 1], CultureInfo.
 string kernelPath = GuestImage.Build("bench");
 byte[] kernel = File.ReadAllBytes(kernelPath);
 Console.WriteLine($"guest: {kernelPath}");
-Console.WriteLine($"{(quick ? "quick" : "full")} run, median of {reps}; QEMU: {QemuRun.Binary} -accel tcg");
+Console.WriteLine($"{(quick ? "quick" : "full")} run, median of {reps}; QEMU: {QemuRun.Binary} -accel tcg; our engine: {Virt.Cpu.Cpu.EngineFromEnvironment()} (VIRT_CPU_ENGINE=interp for the interpreter alone)");
 Console.WriteLine();
 
 // Warm up the interpreter's code (tiering) on a short run of every workload before timing.
@@ -25,11 +25,13 @@ foreach (var w in Workload.All(quick))
     var ours = new List<double>();
     long ourInstructions = 0;
     string ourOutput = "";
+    string translation = "";
     for (int i = 0; i < reps; i++)
     {
         var r = InterpreterRun.Execute(kernel, w.CommandLine(w.OurIterations));
         ourInstructions = r.Instructions;
         ourOutput = r.Output;
+        translation = $"{r.Translated} blocks translated in {r.TranslationTime.TotalMilliseconds:F1} ms";
         ours.Add(r.Instructions / r.Elapsed.TotalSeconds / 1e6);
     }
     double perIteration = (double)(ourInstructions - baseline.Instructions) / (w.OurIterations - w.BaselineIterations);
@@ -53,7 +55,7 @@ foreach (var w in Workload.All(quick))
     rows.Add([w.Mode, w.Description, perIteration.ToString("0.###", CultureInfo.InvariantCulture),
         $"{ourMedian:F0}", $"{ours.Min():F0}-{ours.Max():F0}", $"{qemuMedian:F0}", $"{qemu.Min():F0}-{qemu.Max():F0}", $"{ourMedian / qemuMedian:F3}"]);
     Console.Error.WriteLine($"  {w.Mode}: ours {string.Join(' ', ours.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} M/s; " +
-        $"qemu {string.Join(' ', qemu.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} M/s; ours printed: {ourOutput.Trim()}");
+        $"qemu {string.Join(' ', qemu.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} M/s; ours printed: {ourOutput.Trim()}; {translation}");
 }
 
 string[] header = ["mode", "workload", "instr/iter", "ours MIPS", "ours range", "QEMU MIPS", "QEMU range", "ours/QEMU"];

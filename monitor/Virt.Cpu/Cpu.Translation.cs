@@ -21,7 +21,7 @@ public sealed partial class Cpu
         set => _translate = value == CpuEngine.Translator;
     }
 
-    private bool _translate = DefaultEngine() == CpuEngine.Translator;
+    private bool _translate = EngineFromEnvironment() == CpuEngine.Translator;
 
     /// <summary>
     /// Executions of a block before it is translated (0: at its first execution). Compiling a block
@@ -31,17 +31,16 @@ public sealed partial class Cpu
     public int TranslationThreshold { get; set; } = DefaultThreshold();
 
     /// <summary>Time spent compiling blocks (IL emission and the JIT), for statistics.</summary>
-    public TimeSpan TranslationTime => TimeSpan.FromTicks(_translationTicks * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency);
+    public TimeSpan TranslationTime => TimeSpan.FromTicks(Interlocked.Read(ref _translationTicks) * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency);
 
     private long _translationTicks;
 
     private static int DefaultThreshold() =>
         int.TryParse(Environment.GetEnvironmentVariable("VIRT_CPU_TRANSLATE_THRESHOLD"), out int t) && t >= 0 ? t : 500;
 
-    /// <summary>Blocks translated so far, and blocks the translator declined (statistics and tests).</summary>
-    public long BlocksTranslated { get; private set; }
 
-    private static CpuEngine DefaultEngine() =>
+    /// <summary>The engine a new Cpu starts with: VIRT_CPU_ENGINE=interp selects the interpreter alone.</summary>
+    public static CpuEngine EngineFromEnvironment() =>
         string.Equals(Environment.GetEnvironmentVariable("VIRT_CPU_ENGINE"), "interp", StringComparison.OrdinalIgnoreCase)
             ? CpuEngine.Interpreter : CpuEngine.Translator;
 
@@ -66,21 +65,46 @@ public sealed partial class Cpu
         _fastSegMask = m;
     }
 
-    /// <summary>A block reached the threshold: compiles it. True when b.Code is now set.</summary>
+    /// <summary>
+    /// Compile hot blocks on a thread-pool thread while this VCPU keeps interpreting them (the
+    /// compiled code is picked up at the block's next execution). Off: compile on the VCPU thread
+    /// at once, which makes runs reproducible instruction for instruction (tests). Default on
+    /// unless VIRT_CPU_TRANSLATE_SYNC=1.
+    /// </summary>
+    public bool TranslateInBackground { get; set; } = Environment.GetEnvironmentVariable("VIRT_CPU_TRANSLATE_SYNC") != "1";
+
+    private long _blocksTranslated;
+
+    /// <summary>Blocks compiled so far (statistics and tests).</summary>
+    public long BlocksTranslated => Interlocked.Read(ref _blocksTranslated);
+
+    /// <summary>A block reached the threshold: compiles it, or queues it. True when b.Code is set now.</summary>
     private bool HeatUp(Block b)
     {
-        if (b.Untranslatable || !_translate || b.Transient)
+        b.Heat = int.MinValue; // asked once: never again, whatever the outcome
+        if (b.Untranslatable || !_translate || b.Transient) return false;
+        if (TranslateInBackground)
         {
-            b.Heat = int.MinValue; // do not ask again
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Cpu.Translate(state.Block), (Cpu: this, Block: b), preferLocal: false);
             return false;
         }
+        Translate(b);
+        return b.Code != null;
+    }
+
+    /// <summary>
+    /// Compiles b and forces the JIT (a call with left = -1 runs nothing). Touches only the block
+    /// and counters, so it may run on any thread; b.Code is published with one reference store.
+    /// </summary>
+    private void Translate(Block b)
+    {
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        b.Code = BlockCompiler.Compile(b);
-        if (b.Code != null) b.Code(this, b, EipReg, -1); // compile now (the JIT runs at the first call): -1 runs nothing
-        _translationTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-        if (b.Code == null) { b.Untranslatable = true; b.Heat = int.MinValue; return false; }
-        BlocksTranslated++;
-        return true;
+        var code = BlockCompiler.Compile(b);
+        if (code != null) code(this, b, 0, -1);
+        Interlocked.Add(ref _translationTicks, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+        if (code == null) { b.Untranslatable = true; return; }
+        Interlocked.Increment(ref _blocksTranslated);
+        Volatile.Write(ref b.Code, code);
     }
 
     // ---- Called from translated code. State is spilled to the fields before each call. ----

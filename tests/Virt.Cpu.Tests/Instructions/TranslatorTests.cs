@@ -21,6 +21,7 @@ public class TranslatorTests
     {
         m.Cpu.Engine = CpuEngine.Translator;
         m.Cpu.TranslationThreshold = 0;
+        m.Cpu.TranslateInBackground = false; // reproducible: compiled at the first execution
     }
 
     private static void Reference(TestMachine m)
@@ -239,6 +240,31 @@ public class TranslatorTests
         Assert.Equal(StopReason.StopRequested, m.Cpu.Run(long.MaxValue / 4));
         Assert.True(m.Cpu.BlocksTranslated > 0);
         Assert.Equal(m.Cpu.InstructionsRetired / 2 + (m.Cpu.InstructionsRetired & 1), m.Cpu.State.Eax);
+    }
+
+    /// <summary>Compiled on a pool thread while the VCPU interprets: the loop picks the code up mid-run.</summary>
+    [Fact]
+    public void BackgroundTranslationIsPickedUpByARunningLoop()
+    {
+        using var m = new TestMachine();
+        m.Cpu.Engine = CpuEngine.Translator;
+        m.Cpu.TranslationThreshold = 0;
+        m.Cpu.TranslateInBackground = true;
+        m.Load32(Guest.CodeBase, a =>
+        {
+            var top = a.CreateLabel();
+            a.mov(ecx, 20_000_000);
+            a.xor(eax, eax);
+            a.Label(ref top);
+            a.add(eax, ecx);
+            a.dec(ecx);
+            a.jne(top);
+            a.hlt();
+        });
+        Assert.Equal(StopReason.Halted, m.Run(long.MaxValue / 4));
+        Assert.Equal(unchecked((uint)(20_000_000L * 20_000_001L / 2)), m.Cpu.State.Eax);
+        Assert.Equal(2 + 3 * 20_000_000L + 1, m.Cpu.InstructionsRetired);
+        Assert.True(m.Cpu.BlocksTranslated > 0);
     }
 
     [Fact]
