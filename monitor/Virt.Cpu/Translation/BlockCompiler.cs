@@ -98,6 +98,7 @@ internal sealed partial class BlockCompiler
     {
         if (!b.Code32 || b.Ops.Length == 0) return null;
         var c = new BlockCompiler(b);
+        c.FindMoves();
         // Each instruction left to the reference executor costs a spill and reload around it here,
         // more than the interpreter pays: a block made mostly of them stays interpreted.
         int generic = 0;
@@ -146,9 +147,21 @@ internal sealed partial class BlockCompiler
         {
             ref DecodedOp d = ref _ops[i];
             if (!IsInline(ref d, i)) continue;
-            var (reads, writes) = RegisterUse(ref d);
+            var move = _moves[i];
+            var (reads, writes) = move.Kind != Move.None ? MoveRegisterUse(move) : RegisterUse(ref d);
             used |= reads | writes;
             _writtenRegs |= writes;
+            if (move.Kind != Move.None)
+            {
+                if (MoveHasMemory(move.Kind))
+                {
+                    if (d.Base != DecodedOp.NoReg) used |= 1 << d.Base;
+                    if (d.Index != DecodedOp.NoReg) used |= 1 << d.Index;
+                    _needMask |= 1 << d.Seg;
+                    if (MoveWritesMemory(move.Kind)) _needMask |= 1 << (8 + d.Seg);
+                }
+                continue;
+            }
             if (HasMemoryOperand(d.Op))
             {
                 if (d.Base != DecodedOp.NoReg) used |= 1 << d.Base;
@@ -301,7 +314,7 @@ internal sealed partial class BlockCompiler
         ref DecodedOp d = ref _ops[i];
         if (!IsInline(ref d, i)) { EmitGeneric(i); return; }
         _il.Emit(OpCodes.Ldc_I4_0); _il.Emit(OpCodes.Stloc, _smc);
-        bool writes = EmitInline(i, ref d);
+        bool writes = _moves[i].Kind != Move.None ? EmitMove(i, ref d, _moves[i]) : EmitInline(i, ref d);
         if (writes && i < N - 1)
         {
             // A store that went through the slow path may have hit a code page: stop after this instruction.

@@ -48,8 +48,36 @@ public class DifferentialTests
             {
                 switch (alu) { case 0: a.add(r, s); break; case 1: a.or(r, s); break; case 2: a.adc(r, s); break; case 3: a.sbb(r, s); break; case 4: a.and(r, s); break; case 5: a.sub(r, s); break; case 6: a.xor(r, s); break; case 7: a.cmp(r, s); break; default: a.test(r, s); break; }
             }
-            switch (rng.Next(24))
+            switch (rng.Next(26))
             {
+                case 24:
+                    {
+                        // Flag-free 8/16-bit moves and sign extensions (generic in the compact form, inline when translated).
+                        AssemblerRegister16[] d16 = [ax, cx, dx, bp];
+                        AssemblerRegister16[] s16 = [ax, cx, dx, bx, si, di, bp];
+                        switch (rng.Next(12))
+                        {
+                            case 0: a.mov(D8(), S8()); break;
+                            case 1: a.mov(D8(), (byte)rng.Next(256)); break;
+                            case 2: a.mov(d16[rng.Next(4)], Mem(2)); break;
+                            case 3: a.mov(Mem(2), s16[rng.Next(7)]); break;
+                            case 4: a.mov(Mem(2), (ushort)rng.Next(65536)); break;
+                            case 5: a.mov(Mem(1), (byte)rng.Next(256)); break;
+                            case 6: a.movsx(D(), S8()); break;
+                            case 7: a.movsx(D(), s16[rng.Next(7)]); break;
+                            case 8: a.movsx(D(), Mem(1)); break;
+                            case 9: a.movsx(D(), Mem(2)); break;
+                            case 10: a.movzx(D(), s16[rng.Next(7)]); break;
+                            default: if (rng.Next(2) == 0) a.mov(d16[rng.Next(4)], s16[rng.Next(7)]); else a.mov(d16[rng.Next(4)], (ushort)rng.Next(65536)); break;
+                        }
+                        break;
+                    }
+                case 25:
+                    {
+                        var r = D(); var s = S();
+                        switch (rng.Next(3)) { case 0: a.adc(r, s); break; case 1: a.sbb(r, rng.Next()); break; default: a.adc(D8(), S8()); break; }
+                        break;
+                    }
                 case 0: a.mov(D(), S()); break;
                 case 1: a.mov(D(), Imm()); break;
                 case 2: a.mov(D(), Mem(4)); break;
