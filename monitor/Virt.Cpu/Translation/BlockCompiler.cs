@@ -78,7 +78,7 @@ internal sealed partial class BlockCompiler
     private readonly LocalBuilder?[] _segBase = new LocalBuilder?[6];
     private int _writtenRegs;
     private int _needMask;
-    private LocalBuilder _tlbR = null!, _tlbW = null!, _csLimit = null!, _done = null!, _iters = null!;
+    private LocalBuilder _rRef = null!, _tlbR = null!, _tlbW = null!, _csLimit = null!, _done = null!, _iters = null!;
     private LocalBuilder _ea = null!, _la = null!, _entry = null!, _val = null!, _wval = null!, _t = null!, _next = null!, _smc = null!;
     private Label _loopHead;
 
@@ -125,6 +125,7 @@ internal sealed partial class BlockCompiler
         _il.Emit(OpCodes.Ldc_I8, -1L);
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(ok);
+        LoadRegisterBase();
         LoadRegisters();
         LoadContext();
         _il.Emit(OpCodes.Ldc_I8, 0L); _il.Emit(OpCodes.Stloc, _done);
@@ -188,6 +189,7 @@ internal sealed partial class BlockCompiler
     {
         for (int r = 0; r < 8; r++) if ((_usedRegs & (1 << r)) != 0) _reg[r] = _il.DeclareLocal(typeof(uint));
         for (int s = 0; s < 6; s++) if ((_needMask & (0x101 << s)) != 0) _segBase[s] = _il.DeclareLocal(typeof(uint));
+        _rRef = _il.DeclareLocal(typeof(uint).MakeByRefType());
         _tlbR = _il.DeclareLocal(typeof(TlbEntry[]));
         _tlbW = _il.DeclareLocal(typeof(TlbEntry[]));
         _csLimit = _il.DeclareLocal(typeof(uint));
@@ -216,12 +218,29 @@ internal sealed partial class BlockCompiler
         _il.Emit(OpCodes.Beq, ok);
     }
 
+    /// <summary>
+    /// _rRef = ref Cpu.R[0]: registers are then reached at fixed offsets from one managed pointer,
+    /// with one bounds check per block entry instead of one per register (Cpu.R is readonly and
+    /// always has 8 elements).
+    /// </summary>
+    private void LoadRegisterBase()
+    {
+        _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldfld, s_r); _il.Emit(OpCodes.Ldc_I4_0); _il.Emit(OpCodes.Ldelema, typeof(uint));
+        _il.Emit(OpCodes.Stloc, _rRef);
+    }
+
+    private void RegisterAddress(int r)
+    {
+        _il.Emit(OpCodes.Ldloc, _rRef);
+        if (r != 0) { _il.Emit(OpCodes.Ldc_I4, 4 * r); _il.Emit(OpCodes.Add); }
+    }
+
     private void LoadRegisters()
     {
         for (int r = 0; r < 8; r++)
         {
             if (_reg[r] == null) continue;
-            _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldfld, s_r); _il.Emit(OpCodes.Ldc_I4, r); _il.Emit(OpCodes.Ldelem_U4);
+            RegisterAddress(r); _il.Emit(OpCodes.Ldind_U4);
             _il.Emit(OpCodes.Stloc, _reg[r]!);
         }
     }
@@ -253,8 +272,7 @@ internal sealed partial class BlockCompiler
         for (int r = 0; r < 8; r++)
         {
             if ((_writtenRegs & (1 << r)) == 0) continue;
-            _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldfld, s_r); _il.Emit(OpCodes.Ldc_I4, r);
-            _il.Emit(OpCodes.Ldloc, _reg[r]!); _il.Emit(OpCodes.Stelem_I4);
+            RegisterAddress(r); _il.Emit(OpCodes.Ldloc, _reg[r]!); _il.Emit(OpCodes.Stind_I4);
         }
     }
 
