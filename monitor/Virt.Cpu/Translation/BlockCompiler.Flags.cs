@@ -8,7 +8,7 @@ namespace Virt.Cpu.Translation;
 // only when state leaves the method (Materialize). Dead local stores are the JIT's to drop.
 internal sealed partial class BlockCompiler
 {
-    private enum Producer : byte { Fields, Add, Sub, Logic, Inc, Dec, Shift }
+    private enum Producer : byte { Fields, Add, Sub, Logic, Inc, Dec, Shift, Imul }
 
     /// <summary>
     /// Who holds the flags: the CPU's fields (<see cref="Producer.Fields"/>; IsEntry when they are
@@ -47,6 +47,12 @@ internal sealed partial class BlockCompiler
             _il.Emit(OpCodes.Call, s_shift); _il.Emit(OpCodes.Pop);
             return;
         }
+        if (f.Kind == Producer.Imul)
+        {
+            _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldloc, _lfA); _il.Emit(OpCodes.Ldloc, _lfB); _il.Emit(OpCodes.Ldc_I4, 32);
+            _il.Emit(OpCodes.Call, s_imul); _il.Emit(OpCodes.Pop);
+            return;
+        }
         var (op, b) = f.Kind switch
         {
             Producer.Add => (LazyOp.Add, _lfB),
@@ -74,7 +80,7 @@ internal sealed partial class BlockCompiler
     {
         var f = _flagState;
         if (f.Kind is Producer.Inc or Producer.Dec) return;
-        if (f.Kind is Producer.Fields or Producer.Shift || (f.Bits != 32 && f.Kind != Producer.Logic))
+        if (f.Kind is Producer.Fields or Producer.Shift or Producer.Imul || (f.Bits != 32 && f.Kind != Producer.Logic))
         {
             UseFlags();
             Materialize(f);
@@ -128,7 +134,7 @@ internal sealed partial class BlockCompiler
     private void EmitCondition(int cc)
     {
         var f = _flagState;
-        if (f.Kind == Producer.Fields || f.Bits != 32 || (f.Kind == Producer.Shift && (cc >> 1) is not (2 or 4 or 5)))
+        if (f.Kind == Producer.Fields || f.Bits != 32 || (f.Kind is Producer.Shift or Producer.Imul && (cc >> 1) is not (2 or 4 or 5)))
         {
             UseFlags();
             Materialize(f);

@@ -13,7 +13,7 @@ internal sealed partial class BlockCompiler
         switch (d.Op)
         {
             case Op.Generic:
-                return _moves[i].Kind != Move.None;
+                return _extras[i].Kind != Extra.None;
             case Op.AluMR32: case Op.AluMI32: case Op.AluMI8:
                 return d.Sub is not (2 or 3); // ADC/SBB to memory: the executor (probe before the carry-in is used)
             case Op.Jcc: case Op.Jmp:

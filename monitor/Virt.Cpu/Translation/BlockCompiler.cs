@@ -66,6 +66,7 @@ internal sealed partial class BlockCompiler
     private static readonly MethodInfo s_nearTargetFault = CpuMethod(nameof(Cpu.RaiseNearTargetFault), typeof(uint));
     private static readonly MethodInfo s_shift = CpuMethod(nameof(Cpu.Shift), typeof(int), typeof(uint), typeof(uint), typeof(int));
     private static readonly MethodInfo s_alu = CpuMethod(nameof(Cpu.Alu), typeof(int), typeof(uint), typeof(uint), typeof(int));
+    private static readonly MethodInfo s_imul = CpuMethod(nameof(Cpu.IMul), typeof(uint), typeof(uint), typeof(int));
     private static readonly MethodInfo s_parity = CpuMethod(nameof(Cpu.ParityEven), typeof(uint));
 
     private readonly Block _b;
@@ -98,7 +99,7 @@ internal sealed partial class BlockCompiler
     {
         if (!b.Code32 || b.Ops.Length == 0) return null;
         var c = new BlockCompiler(b);
-        c.FindMoves();
+        c.FindExtras();
         // Each instruction left to the reference executor costs a spill and reload around it here,
         // more than the interpreter pays: a block made mostly of them stays interpreted.
         int generic = 0;
@@ -148,18 +149,18 @@ internal sealed partial class BlockCompiler
         {
             ref DecodedOp d = ref _ops[i];
             if (!IsInline(ref d, i)) continue;
-            var move = _moves[i];
-            var (reads, writes) = move.Kind != Move.None ? MoveRegisterUse(move) : RegisterUse(ref d);
+            var move = _extras[i];
+            var (reads, writes) = move.Kind != Extra.None ? ExtraRegisterUse(move) : RegisterUse(ref d);
             used |= reads | writes;
             _writtenRegs |= writes;
-            if (move.Kind != Move.None)
+            if (move.Kind != Extra.None)
             {
-                if (MoveHasMemory(move.Kind))
+                if (ExtraHasMemory(move.Kind))
                 {
                     if (d.Base != DecodedOp.NoReg) used |= 1 << d.Base;
                     if (d.Index != DecodedOp.NoReg) used |= 1 << d.Index;
                     _needMask |= 1 << d.Seg;
-                    if (MoveWritesMemory(move.Kind)) _needMask |= 1 << (8 + d.Seg);
+                    if (ExtraWritesMemory(move.Kind)) _needMask |= 1 << (8 + d.Seg);
                 }
                 continue;
             }
@@ -332,7 +333,7 @@ internal sealed partial class BlockCompiler
         ref DecodedOp d = ref _ops[i];
         if (!IsInline(ref d, i)) { EmitGeneric(i); return; }
         _il.Emit(OpCodes.Ldc_I4_0); _il.Emit(OpCodes.Stloc, _smc);
-        bool writes = _moves[i].Kind != Move.None ? EmitMove(i, ref d, _moves[i]) : EmitInline(i, ref d);
+        bool writes = _extras[i].Kind != Extra.None ? EmitExtra(i, ref d, _extras[i]) : EmitInline(i, ref d);
         if (writes && i < N - 1)
         {
             // A store that went through the slow path may have hit a code page: stop after this instruction.

@@ -75,7 +75,16 @@ public class DifferentialTests
                 case 25:
                     {
                         var r = D(); var s = S();
-                        switch (rng.Next(3)) { case 0: a.adc(r, s); break; case 1: a.sbb(r, rng.Next()); break; default: a.adc(D8(), S8()); break; }
+                        switch (rng.Next(7))
+                        {
+                            case 0: a.adc(r, s); break;
+                            case 1: a.sbb(r, rng.Next()); break;
+                            case 2: a.adc(D8(), S8()); break;
+                            case 3: a.imul(r, s); break;
+                            case 4: a.imul(r, Mem(4)); break;
+                            case 5: a.imul(r, s, Imm()); break;
+                            default: a.imul(r, Mem(4), rng.Next(-128, 128)); break;
+                        }
                         break;
                     }
                 case 0: a.mov(D(), S()); break;

@@ -135,6 +135,7 @@ public class TranslatorTests
             a => a.cmp(eax, 0x7FFF_FFFF), a => a.add(al, cl), a => a.cmp(al, cl), a => a.sub(al, 0x80), a => a.shl(eax, 1),
             a => a.shl(eax, 7), a => a.shr(eax, 1), a => a.shr(eax, 9), a => a.sar(eax, 1), a => a.sar(eax, 31),
             a => { a.shr(eax, 3); a.inc(ecx); }, a => { a.xor(al, cl); a.shr(eax, 8); },
+            a => a.imul(eax, ecx), a => a.imul(eax, ecx, -3), a => a.imul(eax, ecx, 0x10001), a => { a.imul(eax, ecx); a.inc(eax); },
         ];
         TestMachine Build(Action<TestMachine> engine)
         {
