@@ -254,7 +254,6 @@ internal sealed partial class BlockCompiler
                     // Result first, store, then the flags: a faulting store leaves the old flags.
                     var a = _il.DeclareLocal(typeof(uint));
                     _il.Emit(OpCodes.Ldloc, _val); _il.Emit(OpCodes.Stloc, a);
-                    var saved = _flagState;
                     _il.Emit(OpCodes.Ldloc, a);
                     if (d.Op == Op.AluMR32) Ld(d.Src); else LdImm(d.Imm);
                     var b = _il.DeclareLocal(typeof(uint));
@@ -268,7 +267,6 @@ internal sealed partial class BlockCompiler
                     ComputeOnly(d.Sub);
                     _il.Emit(OpCodes.Stloc, _wval);
                     EmitWrite(i, d.Seg, 4);
-                    _flagState = saved;
                     _il.Emit(OpCodes.Ldloc, a); _il.Emit(OpCodes.Ldloc, b);
                     EmitAlu(d.Sub, 32); _il.Emit(OpCodes.Pop);
                     return true;

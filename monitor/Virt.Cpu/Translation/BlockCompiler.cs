@@ -20,8 +20,8 @@ namespace Virt.Cpu.Translation;
 /// faults are precise (EipReg = the faulting instruction, retired count exact).</item>
 /// <item>A block that branches back to its own start keeps the loop inside the method, with the
 /// instruction budget counted down and events polled on the back edge.</item>
-/// <item>Anything else (system, I/O, x87, strings, 16-bit operands, ADC/SBB...) calls the reference
-/// executor for that one instruction (<c>Cpu.TranslatedGeneric</c>).</item>
+/// <item>Anything else (system, I/O, x87, strings, 16-bit ALU operations, MUL/DIV...) calls the
+/// reference executor for that one instruction (<c>Cpu.TranslatedGeneric</c>).</item>
 /// </list>
 /// Entry assumptions (the segments the block addresses need no limit checks; SS is a 32-bit
 /// stack) are checked in one compare on entry and after every generic call; when they fail the
@@ -77,7 +77,7 @@ internal sealed partial class BlockCompiler
     private readonly List<Action> _stubs = new(); // cold paths, emitted after the body
     private readonly LocalBuilder?[] _reg = new LocalBuilder?[8];
     private readonly LocalBuilder?[] _segBase = new LocalBuilder?[6];
-    private int _writtenRegs;
+    private int _usedRegs, _writtenRegs;
     private int _needMask;
     private LocalBuilder _rRef = null!, _tlbR = null!, _tlbW = null!, _csLimit = null!, _done = null!, _iters = null!;
     private LocalBuilder _ea = null!, _la = null!, _entry = null!, _val = null!, _wval = null!, _t = null!, _next = null!, _smc = null!;
@@ -180,11 +180,8 @@ internal sealed partial class BlockCompiler
                 _needMask |= (1 << SegmentIndex.SS) | (1 << (8 + SegmentIndex.SS)) | Cpu.FastStack32;
             }
         }
-        for (int r = 0; r < 8; r++) if ((used & (1 << r)) != 0) _reg[r] = null; // declared below
         _usedRegs = used;
     }
-
-    private int _usedRegs;
 
     private void DeclareLocals()
     {
