@@ -1,5 +1,6 @@
 using System.Globalization;
 using Virt.Bench;
+using Virt.Cpu.Translation;
 
 // Guest MIPS of the interpreter beside QEMU TCG on the same Multiboot guests, in one run.
 // Usage: dotnet run -c Release --project bench/Virt.Bench [-- --quick] [--reps N]
@@ -8,29 +9,40 @@ int reps = quick ? 3 : 5;
 int ri = Array.IndexOf(args, "--reps");
 if (ri >= 0 && ri + 1 < args.Length) reps = int.Parse(args[ri + 1], CultureInfo.InvariantCulture);
 
+CpuEngine[] Engines = [CpuEngine.Translator, CpuEngine.Interpreter];
+
 string kernelPath = GuestImage.Build("bench");
 byte[] kernel = File.ReadAllBytes(kernelPath);
 Console.WriteLine($"guest: {kernelPath}");
 Console.WriteLine($"{(quick ? "quick" : "full")} run, median of {reps}; QEMU: {QemuRun.Binary} -accel tcg");
+Console.WriteLine("ours: the translator (hot blocks compiled to IL) and the interpreter alone, timed in the same run");
 Console.WriteLine();
 
-// Warm up the interpreter's code (tiering) on a short run of every workload before timing.
-foreach (var w in Workload.All(quick: true)) InterpreterRun.Execute(kernel, w.CommandLine(w.OurIterations / 10));
+// Warm up our code (tiering, the translator's own code) on a short run of every workload before timing.
+foreach (var w in Workload.All(quick: true))
+    foreach (var engine in Engines) InterpreterRun.Execute(kernel, w.CommandLine(w.OurIterations / 10), engine);
 
 var rows = new List<string[]>();
 foreach (var w in Workload.All(quick))
 {
     // Instructions per iteration, exactly, from the interpreter: the guest retires a fixed count per iteration.
-    var baseline = InterpreterRun.Execute(kernel, w.CommandLine(w.BaselineIterations));
-    var ours = new List<double>();
+    var baseline = InterpreterRun.Execute(kernel, w.CommandLine(w.BaselineIterations), CpuEngine.Interpreter);
+    var ours = Engines.ToDictionary(e => e, _ => new List<double>());
     long ourInstructions = 0;
     string ourOutput = "";
+    string translation = "";
     for (int i = 0; i < reps; i++)
     {
-        var r = InterpreterRun.Execute(kernel, w.CommandLine(w.OurIterations));
-        ourInstructions = r.Instructions;
-        ourOutput = r.Output;
-        ours.Add(r.Instructions / r.Elapsed.TotalSeconds / 1e6);
+        foreach (var engine in Engines)
+        {
+            var r = InterpreterRun.Execute(kernel, w.CommandLine(w.OurIterations), engine);
+            if (ourInstructions != 0 && r.Instructions != ourInstructions)
+                throw new InvalidOperationException($"{w.Mode}: the engines retired different instruction counts ({ourInstructions} and {r.Instructions})");
+            ourInstructions = r.Instructions;
+            ourOutput = r.Output;
+            if (engine == CpuEngine.Translator) translation = $"{r.Translated} blocks translated in {r.TranslationTime.TotalMilliseconds:F1} ms";
+            ours[engine].Add(r.Instructions / r.Elapsed.TotalSeconds / 1e6);
+        }
     }
     double perIteration = (double)(ourInstructions - baseline.Instructions) / (w.OurIterations - w.BaselineIterations);
     double qemuWork = perIteration * (w.QemuIterations - w.BaselineIterations);
@@ -49,14 +61,17 @@ foreach (var w in Workload.All(quick))
     if (!qemuOutput.Contains($"iters={w.QemuIterations} result=", StringComparison.Ordinal))
         throw new InvalidOperationException($"QEMU run of {w.Mode} printed no result: {qemuOutput}");
 
-    double ourMedian = Median(ours), qemuMedian = Median(qemu);
+    double tr = Median(ours[CpuEngine.Translator]), it = Median(ours[CpuEngine.Interpreter]), qemuMedian = Median(qemu);
+    string Range(List<double> xs) => $"{xs.Min():F0}-{xs.Max():F0}";
     rows.Add([w.Mode, w.Description, perIteration.ToString("0.###", CultureInfo.InvariantCulture),
-        $"{ourMedian:F0}", $"{ours.Min():F0}-{ours.Max():F0}", $"{qemuMedian:F0}", $"{qemu.Min():F0}-{qemu.Max():F0}", $"{ourMedian / qemuMedian:F3}"]);
-    Console.Error.WriteLine($"  {w.Mode}: ours {string.Join(' ', ours.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} M/s; " +
-        $"qemu {string.Join(' ', qemu.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} M/s; ours printed: {ourOutput.Trim()}");
+        $"{tr:F0}", Range(ours[CpuEngine.Translator]), $"{it:F0}", Range(ours[CpuEngine.Interpreter]),
+        $"{qemuMedian:F0}", Range(qemu), $"{tr / qemuMedian:F3}", $"{it / qemuMedian:F3}", $"{tr / it:F2}"]);
+    string List(List<double> xs) => string.Join(' ', xs.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)));
+    Console.Error.WriteLine($"  {w.Mode}: translator {List(ours[CpuEngine.Translator])} M/s; interpreter {List(ours[CpuEngine.Interpreter])} M/s; " +
+        $"qemu {List(qemu)} M/s; ours printed: {ourOutput.Trim()}; {translation}");
 }
 
-string[] header = ["mode", "workload", "instr/iter", "ours MIPS", "ours range", "QEMU MIPS", "QEMU range", "ours/QEMU"];
+string[] header = ["mode", "workload", "instr/iter", "translator MIPS", "range", "interpreter MIPS", "range", "QEMU MIPS", "QEMU range", "transl./QEMU", "interp./QEMU", "transl./interp."];
 int[] widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
 Console.WriteLine(string.Join(" | ", header.Select((h, i) => h.PadRight(widths[i]))));
 Console.WriteLine(string.Join("-|-", widths.Select(wd => new string('-', wd))));
@@ -70,3 +85,4 @@ static double Median(List<double> xs)
     var s = xs.Order().ToArray();
     return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
 }
+

@@ -114,6 +114,18 @@ public sealed partial class Cpu
             _exitBlock = false;
             DecodedOp[] ops = b.Ops;
             long left = end - _retired;
+            if (_translate && (b.Code != null || (++b.Heat >= TranslationThreshold && HeatUp(b))) && left >= ops.Length)
+            {
+                long k = b.Code!(this, b, EipReg, left);
+                if (k >= 0)
+                {
+                    _retired += k;
+                    _inBlock = false;
+                    if (_exitBlock || _retired >= end || _stopRequested || _nmiPending) return;
+                    if ((_flags & Flags.IF) != 0 && InterruptController is { HasInterrupt: true }) return;
+                    continue;
+                }
+            }
             int n = left < ops.Length ? (int)left : ops.Length;
             int i = 0;
             for (; i < n; i++)
@@ -174,6 +186,7 @@ public sealed partial class Cpu
                     case Op.Setcc: SetReg8(d.Dst, Condition(d.Sub) ? (byte)1 : (byte)0); break;
                     case Op.Cmov32: if (Condition(d.Sub)) r[d.Dst] = r[d.Src]; break;
                     case Op.ShiftRI32: r[d.Dst] = Shift(d.Sub, r[d.Dst], d.Imm & 31, 32); break;
+                    case Op.ShiftRC32: r[d.Dst] = Shift(d.Sub, r[d.Dst], r[1] & 31, 32); break;
 
                     case Op.Jcc:
                         if (Condition(d.Sub)) next = BranchTarget(ref d, next);

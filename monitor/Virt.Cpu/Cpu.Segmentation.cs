@@ -25,6 +25,7 @@ public sealed partial class Cpu
         _segCheckRead[i] = !(flat && (realLike || s.Readable));
         _segCheckWrite[i] = !(flat && (realLike || s.Writable));
         if (i == SegmentIndex.CS) { _csBase = s.Base; _code32 = s.Big; }
+        UpdateFastSegMask();
     }
 
     /// <summary>Everything that depends on the mode (PE, VM, CPL) is recomputed here.</summary>

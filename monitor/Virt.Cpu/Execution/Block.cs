@@ -18,4 +18,12 @@ internal sealed class Block
     public bool Valid = true;
     /// <summary>Not in the cache (crosses a page, or is in MMIO): decoded for one use.</summary>
     public bool Transient;
+
+    // ---- The translator (Translation/BlockCompiler.cs) ----
+    /// <summary>Executions while interpreted; the block is compiled when this reaches the threshold.</summary>
+    public int Heat;
+    /// <summary>The compiled block, once hot.</summary>
+    public Virt.Cpu.Translation.TranslatedCode? Code;
+    /// <summary>The translator declined this block (e.g. 16-bit code): keep interpreting it.</summary>
+    public bool Untranslatable;
 }

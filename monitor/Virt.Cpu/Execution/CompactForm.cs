@@ -116,6 +116,11 @@ internal static class CompactForm
             d.Sub = (byte)(ins.Mnemonic == Mnemonic.Shl ? 4 : ins.Mnemonic == Mnemonic.Shr ? 5 : 7);
             d.Imm = ins.Immediate8;
         }
+        else if (ins.Code is Code.Shl_rm32_CL or Code.Shr_rm32_CL or Code.Sar_rm32_CL && !mem0)
+        {
+            Set(ref d, Op.ShiftRC32, R32(ins.Op0Register), 1);
+            d.Sub = (byte)(ins.Mnemonic == Mnemonic.Shl ? 4 : ins.Mnemonic == Mnemonic.Shr ? 5 : 7);
+        }
     }
 
     private static bool IsSetcc(Mnemonic m) => m is Mnemonic.Seto or Mnemonic.Setno or Mnemonic.Setb or Mnemonic.Setae or Mnemonic.Sete

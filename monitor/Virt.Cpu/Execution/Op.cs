@@ -19,6 +19,7 @@ internal enum Op : byte
     Jcc, Jmp, Call32, Ret32,
     JmpR32, CallR32, JmpM32, CallM32,
     ShiftRI32,     // Sub: 4 shl 5 shr 7 sar
+    ShiftRC32,     // by CL; Sub as ShiftRI32
     Setcc, Cmov32,
     XchgRR32,
     // The commonest ALU forms get a handler each: no second dispatch on the operation.

@@ -25,7 +25,7 @@ public class DifferentialTests
     /// window and EDI / SI a small index, so memory operands are [esi+disp] / [esi+edi*scale+disp]
     /// or [bx+disp] / [bx+si+disp].
     /// </summary>
-    private static void Emit(Assembler a, Random rng, int n, bool code16)
+    internal static void Emit(Assembler a, Random rng, int n, bool code16)
     {
         AssemblerMemoryOperand Mem(int size)
         {
@@ -48,8 +48,45 @@ public class DifferentialTests
             {
                 switch (alu) { case 0: a.add(r, s); break; case 1: a.or(r, s); break; case 2: a.adc(r, s); break; case 3: a.sbb(r, s); break; case 4: a.and(r, s); break; case 5: a.sub(r, s); break; case 6: a.xor(r, s); break; case 7: a.cmp(r, s); break; default: a.test(r, s); break; }
             }
-            switch (rng.Next(24))
+            switch (rng.Next(26))
             {
+                case 24:
+                    {
+                        // Flag-free 8/16-bit moves and sign extensions (generic in the compact form, inline when translated).
+                        AssemblerRegister16[] d16 = [ax, cx, dx, bp];
+                        AssemblerRegister16[] s16 = [ax, cx, dx, bx, si, di, bp];
+                        switch (rng.Next(12))
+                        {
+                            case 0: a.mov(D8(), S8()); break;
+                            case 1: a.mov(D8(), (byte)rng.Next(256)); break;
+                            case 2: a.mov(d16[rng.Next(4)], Mem(2)); break;
+                            case 3: a.mov(Mem(2), s16[rng.Next(7)]); break;
+                            case 4: a.mov(Mem(2), (ushort)rng.Next(65536)); break;
+                            case 5: a.mov(Mem(1), (byte)rng.Next(256)); break;
+                            case 6: a.movsx(D(), S8()); break;
+                            case 7: a.movsx(D(), s16[rng.Next(7)]); break;
+                            case 8: a.movsx(D(), Mem(1)); break;
+                            case 9: a.movsx(D(), Mem(2)); break;
+                            case 10: a.movzx(D(), s16[rng.Next(7)]); break;
+                            default: if (rng.Next(2) == 0) a.mov(d16[rng.Next(4)], s16[rng.Next(7)]); else a.mov(d16[rng.Next(4)], (ushort)rng.Next(65536)); break;
+                        }
+                        break;
+                    }
+                case 25:
+                    {
+                        var r = D(); var s = S();
+                        switch (rng.Next(7))
+                        {
+                            case 0: a.adc(r, s); break;
+                            case 1: a.sbb(r, rng.Next()); break;
+                            case 2: a.adc(D8(), S8()); break;
+                            case 3: a.imul(r, s); break;
+                            case 4: a.imul(r, Mem(4)); break;
+                            case 5: a.imul(r, s, Imm()); break;
+                            default: a.imul(r, Mem(4), rng.Next(-128, 128)); break;
+                        }
+                        break;
+                    }
                 case 0: a.mov(D(), S()); break;
                 case 1: a.mov(D(), Imm()); break;
                 case 2: a.mov(D(), Mem(4)); break;
@@ -111,8 +148,9 @@ public class DifferentialTests
                     break;
                 case 21:
                     {
-                        int k = rng.Next(3); var r = D(); int c = rng.Next(40);
-                        if (k == 0) a.shl(r, (byte)c); else if (k == 1) a.shr(r, (byte)c); else a.sar(r, (byte)c);
+                        int k = rng.Next(6); var r = D(); int c = rng.Next(40);
+                        if (k == 0) a.shl(r, (byte)c); else if (k == 1) a.shr(r, (byte)c); else if (k == 2) a.sar(r, (byte)c);
+                        else if (k == 3) a.shl(r, cl); else if (k == 4) a.shr(r, cl); else a.sar(r, cl);
                         break;
                     }
                 case 22:

@@ -1,0 +1,10 @@
+namespace Virt.Cpu.Translation;
+
+/// <summary>Which engine runs hot guest code (cold code is always interpreted).</summary>
+public enum CpuEngine
+{
+    /// <summary>Every block through the compact-form interpreter.</summary>
+    Interpreter,
+    /// <summary>Hot blocks compiled to IL with guest registers in locals (plex86-style).</summary>
+    Translator,
+}
