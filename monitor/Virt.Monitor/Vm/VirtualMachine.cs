@@ -86,7 +86,7 @@ public sealed class VirtualMachine
             _router = router;
             var platform = new PcPlatform(memory, router, apic: true,
                 instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
-            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0));
+            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine };
             platform.Connect(cpu);
             _cpu = cpu;
             LoadGuest(cpu, platform);
