@@ -47,6 +47,26 @@ public sealed partial class Cpu
         _tscOffset = -_tscClock.GetTimestamp();
     }
 
+    /// <summary>
+    /// Copies the MSRs the CPU holds (the TSC first, then the others in the order they were first
+    /// written) for a state snapshot such as the comm page's MSRS area; returns how many fit.
+    /// </summary>
+    public int CopyMsrs(Span<uint> indices, Span<ulong> values)
+    {
+        int n = Math.Min(indices.Length, values.Length);
+        if (n == 0) return 0;
+        indices[0] = MsrTsc;
+        values[0] = ReadTsc();
+        int i = 1;
+        foreach (KeyValuePair<uint, ulong> m in _msrs)
+        {
+            if (i == n) break;
+            indices[i] = m.Key;
+            values[i++] = m.Value;
+        }
+        return i;
+    }
+
     /// <summary>The virtual time-stamp counter.</summary>
     public ulong ReadTsc()
     {

@@ -5,7 +5,8 @@ using Virt.Shared.Abi;
 namespace Virt.Monitor.Vm;
 
 /// <summary>
-/// The comm page's state areas for the interpreter's CPU. Saves GPRS, SEGS, CRS, DRS. Accepts a
+/// The comm page's state areas for the interpreter's CPU. Saves GPRS, SEGS, CRS, DRS and MSRS
+/// (the TSC and the MSRs the CPU holds, up to the area's 15 slots). Accepts a
 /// GPRS commit only (segments, control registers and the rest could put the VCPU in states the
 /// engine must not reach from a device model; refused until a device needs them). A committed
 /// GPRS is loaded when the exit completes, before the instruction finishes: an IN then still
@@ -13,7 +14,7 @@ namespace Virt.Monitor.Vm;
 /// </summary>
 public sealed unsafe class CpuStateAccess(Cpu.Cpu cpu) : IVcpuStateAccess
 {
-    public StateBits Savable => StateBits.Gprs | StateBits.Segs | StateBits.Crs | StateBits.Drs;
+    public StateBits Savable => StateBits.Gprs | StateBits.Segs | StateBits.Crs | StateBits.Drs | StateBits.Msrs;
     public StateBits Committable => StateBits.Gprs;
 
     // EFLAGS bits a commit may not change: bit 1 must be 1; 3, 5, 15 and 22-31 must be 0.
@@ -44,6 +45,21 @@ public sealed unsafe class CpuStateAccess(Cpu.Cpu cpu) : IVcpuStateAccess
         }
         if ((areas & StateBits.Drs) != 0)
             for (int i = 0; i < 8; i++) page.Drs.Dr[i] = s.GetDr(i);
+        if ((areas & StateBits.Msrs) != 0) SaveMsrs(ref page);
+    }
+
+    private void SaveMsrs(ref CommPage page)
+    {
+        Span<uint> index = stackalloc uint[CommPageLayout.MsrSlots];
+        Span<ulong> value = stackalloc ulong[CommPageLayout.MsrSlots];
+        int n = cpu.CopyMsrs(index, value);
+        for (int i = 0; i < n; i++)
+        {
+            ref MsrSlot slot = ref CommPageAccess.Msr(ref page, i);
+            slot.Index = index[i];
+            slot.Value = value[i];
+        }
+        page.Msrs.Count = (uint)n;
     }
 
     private static void Copy(ref SegmentArea to, SegmentRegister from)
