@@ -7,7 +7,7 @@ using Virt.Shared.Control;
 
 // virt-harness: a second bundled device model, for test guests rather than a PC: a debug console,
 // an exit port and a scratch MMIO region, each optional and movable so it can sit beside virt-dm.
-try
+return await DeviceModelProgram.RunAsync("virt-harness", async () =>
 {
     HarnessOptions h = HarnessOptions.Parse(args);
     string? socket = h.Socket ?? Environment.GetEnvironmentVariable(Protocol.SocketEnvironmentVariable);
@@ -34,14 +34,4 @@ try
         return new DeviceSet(_ => { }, () => { lock (bus.Lock) stdout.Flush(); }, () => { lock (bus.Lock) stdout.Flush(); });
     };
     return await new DeviceModelSession(options, devices).RunAsync();
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"virt-harness: {e.Message}");
-    return 2;
-}
-catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ProtocolException or InvalidDataException)
-{
-    Console.Error.WriteLine($"virt-harness: {e.Message}");
-    return 1;
-}
+});

@@ -32,7 +32,7 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         if (first.Type == MessageType.Refused)
         {
             var r = Refused.Read(first.Payload);
-            Console.Error.WriteLine($"virt-dm: attach refused ({r.Code}): {r.Reason}");
+            DeviceModelProgram.Error($"attach refused ({r.Code}): {r.Reason}");
             return 1;
         }
         if (first.Type != MessageType.Welcome) throw new ProtocolException($"expected Welcome, got {first.Type}");
@@ -136,9 +136,9 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         {
             // The monitor went away without a Shutdown: if it is dead, nobody else will clean up its VM directory.
             if (!ProcessLiveness.IsAlive(w.MonitorPid) && VmDirectory.TryRemove(dir))
-                Console.Error.WriteLine($"virt-dm: the monitor (pid {w.MonitorPid}) died; removed {dir}");
+                DeviceModelProgram.Error($"the monitor (pid {w.MonitorPid}) died; removed {dir}");
             else
-                Console.Error.WriteLine("virt-dm: the monitor closed the control socket");
+                DeviceModelProgram.Error("the monitor closed the control socket");
             return 1;
         }
         return 0;
@@ -171,14 +171,14 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         var f = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the claims");
         if (f.Type == MessageType.Refused)
         {
-            Console.Error.WriteLine($"virt-dm: refused: {Refused.Read(f.Payload).Reason}");
+            DeviceModelProgram.Error($"refused: {Refused.Read(f.Payload).Reason}");
             return false;
         }
         if (f.Type != MessageType.ClaimResult) throw new ProtocolException($"expected ClaimResult, got {f.Type}");
         var result = ClaimResult.Read(f.Payload);
         if (!result.Accepted)
         {
-            Console.Error.WriteLine($"virt-dm: claim of {range} for {device} refused: {result.Reason}");
+            DeviceModelProgram.Error($"claim of {range} for {device} refused: {result.Reason}");
             return false;
         }
         return true;

@@ -26,7 +26,7 @@ public static class DeviceStateTransfer
             {
                 if (bus.Devices.FirstOrDefault(d => d.Name == s.Device) is not IStatefulDevice device)
                 {
-                    Console.Error.WriteLine($"virt-dm: no device '{s.Device}' here for its saved state; skipped");
+                    DeviceModelProgram.Error($"no device '{s.Device}' here for its saved state; skipped");
                     continue;
                 }
                 try
@@ -35,7 +35,7 @@ public static class DeviceStateTransfer
                 }
                 catch (DeviceStateException e)
                 {
-                    Console.Error.WriteLine($"virt-dm: state of '{s.Device}' not restored: {e.Message}");
+                    DeviceModelProgram.Error($"state of '{s.Device}' not restored: {e.Message}");
                 }
             }
         }

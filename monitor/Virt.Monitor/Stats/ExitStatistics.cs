@@ -47,7 +47,7 @@ public sealed class ExitStatistics
 
     public void Port(ushort port, bool read, ExitTarget target, bool isString = false)
     {
-        Count((read ? "io-in" : "io-out") + (isString ? "-string" : ""), target);
+        Count(read ? (isString ? "io-in-string" : "io-in") : (isString ? "io-out-string" : "io-out"), target);
         if (read) _portReads[port]++;
         else _portWrites[port]++;
     }

@@ -250,20 +250,23 @@ public sealed class AttachmentManager
     }
 
     /// <summary>VCPU thread, between slices: why the guest must stay paused (a failed device model holds it), or null.</summary>
+    /// Called every slice: walks the list under its lock instead of copying it (no allocation).
     public string? StallReason()
     {
-        foreach (DeviceModelAttachment a in All)
-            if (a.State == AttachmentState.Failed) return $"device model {a.Id} '{a.Name}' {a.Failure}";
+        lock (_all)
+            foreach (DeviceModelAttachment a in _all)
+                if (a.State == AttachmentState.Failed) return $"device model {a.Id} '{a.Name}' {a.Failure}";
         return null;
     }
 
-    /// <summary>The value the guest wrote to an exit port served by any device model, if it did.</summary>
+    /// <summary>The value the guest wrote to an exit port served by any device model, if it did (checked every slice, no allocation).</summary>
     public uint? StopValue
     {
         get
         {
-            foreach (DeviceModelAttachment a in All)
-                if (a.Port.StopValue is { } v) return v;
+            lock (_all)
+                foreach (DeviceModelAttachment a in _all)
+                    if (a.Port.StopValue is { } v) return v;
             return null;
         }
     }

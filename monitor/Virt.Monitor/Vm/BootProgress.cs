@@ -84,6 +84,13 @@ public sealed class BootProgress : IExitHandler, IDisposable
         _inner.PortOutString(port, size, data);
     }
 
+    /// <summary>Forwarded, or the device model's string I/O assist would be lost whenever stderr is a terminal.</summary>
+    public bool TryAssistString(in StringIoAssist chunk)
+    {
+        if (chunk.Out) Watch(chunk.Port);
+        return _inner.TryAssistString(chunk);
+    }
+
     public ulong MmioRead(ulong address, int size) => _inner.MmioRead(address, size);
 
     public void MmioWrite(ulong address, int size, ulong value) => _inner.MmioWrite(address, size, value);

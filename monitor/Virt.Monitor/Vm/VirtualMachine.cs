@@ -38,12 +38,16 @@ public sealed class VirtualMachine
     private AttachmentManager? _manager;
     private ExitRouter? _router;
     private readonly GuestConsole _console;
+    // The VCPU loop's checkpoint callbacks, made once: a lambda or method group there would allocate every slice.
+    private readonly Func<bool> _ending;
+    private Func<string?>? _stallReason;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
         _o = o;
         _images = images;
         _console = new GuestConsole(o);
+        _ending = () => _end is not null;
     }
 
     public static Task<int> RunAsync(RunOptions o, GuestImages images) => new VirtualMachine(o, images).RunCoreAsync();
@@ -93,7 +97,7 @@ public sealed class VirtualMachine
 
             // Device models: any number, attached and detached while the guest runs (Vm/AttachmentManager).
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
-            manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), () => _end is not null)
+            manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), _ending)
             {
                 PlatformEventRaised = e => OnPlatformEvent(e, memory),
                 RamWritten = (address, length) => DropDecodedCode(memory, address, length),
@@ -101,6 +105,7 @@ public sealed class VirtualMachine
                 ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
             };
             _manager = manager;
+            _stallReason = manager.StallReason;
             server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired);
             server.Start();
             if (await AttachAtLaunchAsync(manager, dir) is { } why)
@@ -210,7 +215,7 @@ public sealed class VirtualMachine
             while (_end is null)
             {
                 // Attach, detach and swap happen here, at an instruction boundary; a failed device model parks the guest here too.
-                gate.Checkpoint(manager.StallReason, () => _end is not null);
+                gate.Checkpoint(_stallReason!, _ending);
                 if (_end is not null) break;
                 manager.PollIrqs();
                 platform.AdvanceTimers();
@@ -274,7 +279,7 @@ public sealed class VirtualMachine
     {
         while (_end is null)
         {
-            gate.Checkpoint(manager.StallReason, () => _end is not null);
+            gate.Checkpoint(_stallReason!, _ending);
             manager.PollIrqs();
             platform.AdvanceTimers();
             if (platform.HasInterrupt) return;
