@@ -3,7 +3,7 @@
 # $VIRT_GUEST_CACHE (default $TMPDIR/virt-guests) by a hash of every source here, so tests and the
 # benchmark can call this freely and nothing compiled is ever written into the tree.
 #   build.sh guest <name>   freestanding i686 Multiboot ELF from <name>.c + rt/
-#   build.sh host <name>    the same <name>.c as a native program (main in host/host_rt.c)
+#   build.sh host <name>    the same <name>.c as a native x86-64 program (main in host/host_rt.c)
 set -eu
 kind=${1:?usage: build.sh guest|host <name>}
 name=${2:?usage: build.sh guest|host <name>}
@@ -16,7 +16,8 @@ out=${VIRT_GUEST_CACHE:-${TMPDIR:-/tmp}/virt-guests}/$hash
 mkdir -p "$out"
 
 # -fno-tree-loop-distribute-patterns: gcc would otherwise turn libc.c's own loops into calls to memcpy/memset.
-CFLAGS="-m32 -march=i686 -O2 -std=gnu11 -Wall -Wextra -Werror -fno-tree-loop-distribute-patterns"
+COMMON="-O2 -std=gnu11 -Wall -Wextra -Werror -fno-tree-loop-distribute-patterns"
+CFLAGS="-m32 -march=i686 $COMMON"
 GUEST="-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib"
 
 case $kind in
@@ -36,8 +37,12 @@ guest)
 host)
     target=$out/$name.host
     if [ ! -f "$target" ]; then
-        # -m32 -march=i686 like the guest: the same x87 code generation (excess precision included).
-        gcc $CFLAGS -DRT_HOST -o "$target.tmp.$$" "$here/host/host_rt.c" "$here/$name.c"
+        # x86-64, not -m32: a host kernel without IA32 emulation cannot execute i386 programs, and the
+        # twin is the independent reference the guest's output is checked against, so it must run on
+        # every host. -mfpmath=387 keeps float and double arithmetic on the x87 with its excess
+        # precision (FLT_EVAL_METHOD 2), as in the i686 guest; the guests use fixed-width types only,
+        # so the integer results are the same by construction.
+        gcc $COMMON -m64 -mfpmath=387 -DRT_HOST -o "$target.tmp.$$" "$here/host/host_rt.c" "$here/$name.c"
         mv -f "$target.tmp.$$" "$target"
     fi
     ;;

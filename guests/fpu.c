@@ -1,7 +1,7 @@
 /* x87 workout: long double and double arithmetic, conversions, comparisons, rounding and
    precision control, special values, the status word's exception flags, and the transcendental
-   instructions. Built for the guest and (with -m32 -march=i686, the same x87 code generation)
-   for the host; results print as raw bits so the two outputs must match exactly. Transcendentals
+   instructions. Built for the guest and, as an x86-64 program with -mfpmath=387 (every float and
+   double operation on the x87, with its excess precision, as in the i686 build), for the host; results print as raw bits so the two outputs must match exactly. Transcendentals
    are printed rounded to float: their last bits differ between x87 implementations. */
 #include "rt/rt.h"
 
@@ -56,9 +56,9 @@ static int64_t x_fistp(long double x) { int64_t r; __asm__ volatile("fistpll %0"
 static uint16_t x_xam(long double x) { uint16_t sw; __asm__ volatile("fxam\n\tfnstsw %0" : "=a"(sw) : "t"(x)); return sw & 0x4700; }
 static uint32_t x_comi(long double a, long double b)
 {
-    uint32_t fl;
+    unsigned long fl; /* pushf/pop at the native width: the host twin is x86-64 */
     __asm__ volatile("fucomip %%st(1), %%st\n\tpushf\n\tpop %0" : "=r"(fl) : "t"(a), "u"(b) : "st");
-    return fl & 0x45; /* ZF PF CF */
+    return (uint32_t)fl & 0x45; /* ZF PF CF */
 }
 
 static volatile long double vzero = 0.0L, vone = 1.0L, vthree = 3.0L, vmax = 1.0e4000L;

@@ -61,7 +61,7 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         }
         else
         {
-            set = (devices ?? DeviceSet.Pc(options.Serial))(bus, host, w.RamSize);
+            set = (devices ?? DeviceSet.Pc(options.Serial, options.Devices))(bus, host, w.RamSize);
             if (options.TestDevices)
             {
                 var test = new IoTestDevice();

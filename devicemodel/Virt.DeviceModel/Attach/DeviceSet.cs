@@ -9,10 +9,10 @@ public delegate DeviceSet DeviceSetFactory(DeviceBus bus, IDeviceHost host, ulon
 /// <summary>What the session needs from a set of devices besides the bus: start its threads, flush its console, release it.</summary>
 public sealed record DeviceSet(Action<Func<bool>> Start, Action Flush, Action Dispose)
 {
-    /// <summary>virt-dm's PC devices: COM1, debug console, exit port, RTC/CMOS, POST port.</summary>
-    public static DeviceSetFactory Pc(string serial) => (bus, host, ramSize) =>
+    /// <summary>virt-dm's PC devices (PcDevices.DeviceNames), all of them or the subset <paramref name="only"/> names.</summary>
+    public static DeviceSetFactory Pc(string serial, IReadOnlySet<string>? only = null) => (bus, host, ramSize) =>
     {
-        PcDevices pc = PcDevices.Create(bus, host, ramSize, serial);
+        PcDevices pc = PcDevices.Create(bus, host, ramSize, serial, only);
         return new DeviceSet(pc.Start, pc.Flush, pc.Dispose);
     };
 }

@@ -17,6 +17,7 @@ namespace Virt.DeviceModel.Hosting;
 /// and the PCI host bridge (0xCF8/0xCFC, reset control at 0xCF9); and their console: COM1 and the debug console write to stdout (--serial stdio), a
 /// file, or nowhere; stdin feeds COM1's receiver. A timer thread runs the devices' deadlines
 /// (RTC periodic interrupt, UART character timeout) and flushes the console.
+/// A model may host a subset (virt-dm --devices), so two models can split the PC between them.
 /// </summary>
 public sealed class PcDevices : IDisposable
 {
@@ -36,8 +37,13 @@ public sealed class PcDevices : IDisposable
         _readStdin = readStdin;
     }
 
-    public static PcDevices Create(DeviceBus bus, IDeviceHost host, ulong ramSize, string serial)
+    /// <summary>The names --devices takes, in the order the devices are added to the bus.</summary>
+    public static IReadOnlyList<string> DeviceNames { get; } = ["com1", "debugcon", "exit", "rtc", "post", "i8042", "pci"];
+
+    /// <summary>Builds the devices named in <paramref name="only"/> (every PC device when null).</summary>
+    public static PcDevices Create(DeviceBus bus, IDeviceHost host, ulong ramSize, string serial, IReadOnlySet<string>? only = null)
     {
+        bool Has(string name) => only is null || only.Contains(name);
         Stream? console = serial switch
         {
             "stdio" => Console.OpenStandardOutput(),
@@ -46,7 +52,8 @@ public sealed class PcDevices : IDisposable
         };
         IByteSink sink = console is null ? NullByteSink.Instance : new StreamByteSink(console, flushOnNewline: true);
         var uart = new Uart16550(Uart16550.Com1Port, Uart16550.Com1Irq, sink, "com1");
-        var pc = new PcDevices(bus, uart, console, serial == "stdio");
+        // Only a model that hosts COM1 feeds it from stdin: two models must not race for the terminal.
+        var pc = new PcDevices(bus, uart, console, serial == "stdio" && Has("com1"));
         var exit = new DebugExitPort();
         // The exit port reports the status; the exit record carries the value written back to the monitor.
         exit.ExitRequested += status => bus.StopRequest = (uint)status >> 1;
@@ -59,8 +66,10 @@ public sealed class PcDevices : IDisposable
         var pci = new PciHostBridge();
         pci.ResetRequested += _ => bus.Event = PlatformEvent.Reset;
         IDevice[] devices = [uart, new DebugConsolePort(sink), exit, rtc, new PostCodePort(), i8042, pci];
-        foreach (IDevice d in devices)
+        for (int i = 0; i < devices.Length; i++)
         {
+            if (!Has(DeviceNames[i])) continue;
+            IDevice d = devices[i];
             d.Attach(host);
             bus.Add(d);
             if (d is ITimedDevice t) pc._timed.Add(t);

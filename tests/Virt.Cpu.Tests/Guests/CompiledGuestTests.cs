@@ -6,6 +6,12 @@ namespace Virt.Cpu.Tests.Guests;
 /// The C guests in guests/, compiled with gcc -m32 at test time, booted through the Multiboot
 /// loader, run to their isa-debug-exit write. Where a guest is also built for the host, the two
 /// outputs must match byte for byte.
+/// The host twin is the independent reference: the host CPU's own ALU and x87 computing the same C
+/// source. It is built as an x86-64 program (guests/build.sh), not -m32, because a host kernel
+/// without IA32 emulation cannot execute i386 programs ("Exec format error") and the tests must run
+/// on every host. It stays a faithful reference: -mfpmath=387 puts every float and double operation
+/// on the x87 with the same excess precision as the i686 build, the guests use only fixed-width
+/// integer types, and their inline assembly reads flags at the native width.
 /// </summary>
 public class CompiledGuestTests
 {
@@ -27,7 +33,6 @@ public class CompiledGuestTests
         Assert.Contains("page faults: 4, failures: 0", run.Output);
     }
 
-    /// <summary>Needs the x87 unit (it lands in main later): until then the guest's first FNINIT raises #UD.</summary>
     [Fact]
     public void FpuWorkoutMatchesHost()
     {
