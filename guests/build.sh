@@ -16,7 +16,11 @@ out=${VIRT_GUEST_CACHE:-${TMPDIR:-/tmp}/virt-guests}/$hash
 mkdir -p "$out"
 
 # -fno-tree-loop-distribute-patterns: gcc would otherwise turn libc.c's own loops into calls to memcpy/memset.
-COMMON="-O2 -std=gnu11 -Wall -Wextra -Werror -fno-tree-loop-distribute-patterns"
+# -fexcess-precision=standard: every assignment and cast rounds to its type (C99's rule for
+# FLT_EVAL_METHOD 2), so the i686 guest and its x86-64 twin give the same bits whatever registers
+# the two code generators keep values in (with "fast", a double kept on the x87 stack between loop
+# iterations in one build and spilled in the other differs in its last bit).
+COMMON="-O2 -std=gnu11 -fexcess-precision=standard -Wall -Wextra -Werror -fno-tree-loop-distribute-patterns"
 CFLAGS="-m32 -march=i686 $COMMON"
 GUEST="-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib"
 
