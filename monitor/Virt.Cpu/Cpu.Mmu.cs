@@ -26,8 +26,9 @@ public sealed unsafe partial class Cpu
     {
         for (int i = 0; i < 2; i++)
         {
-            _tlbReadSets[i] = new TlbEntry[TlbSize];
-            _tlbWriteSets[i] = new TlbEntry[TlbSize];
+            // Pinned: native translated code indexes them by address (Cpu.Native.cs).
+            _tlbReadSets[i] = GC.AllocateArray<TlbEntry>(TlbSize, pinned: true);
+            _tlbWriteSets[i] = GC.AllocateArray<TlbEntry>(TlbSize, pinned: true);
         }
         FlushTlb();
     }

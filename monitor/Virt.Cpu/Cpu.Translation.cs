@@ -17,32 +17,57 @@ public sealed partial class Cpu
     /// </summary>
     public CpuEngine Engine
     {
-        get => _translate ? CpuEngine.Translator : CpuEngine.Interpreter;
-        set => _translate = value == CpuEngine.Translator;
+        get => _native ? CpuEngine.Native : _translate ? CpuEngine.Translator : CpuEngine.Interpreter;
+        set
+        {
+            _translate = value != CpuEngine.Interpreter;
+            _native = value == CpuEngine.Native;
+            if (!_thresholdSet) _threshold = DefaultThreshold(value);
+        }
     }
 
-    private bool _translate = EngineFromEnvironment() == CpuEngine.Translator;
+    private bool _translate = EngineFromEnvironment() != CpuEngine.Interpreter;
 
     /// <summary>
     /// Executions of a block before it is translated (0: at its first execution). Compiling a block
     /// costs ~0.1-1 ms, so only blocks that run often enough to repay it are worth it. Default from
     /// VIRT_CPU_TRANSLATE_THRESHOLD when set.
     /// </summary>
-    public int TranslationThreshold { get; set; } = DefaultThreshold();
+    public int TranslationThreshold
+    {
+        get => _threshold;
+        set { _threshold = value; _thresholdSet = true; }
+    }
+
+    private int _threshold = DefaultThreshold(EngineFromEnvironment());
+    private bool _thresholdSet;
 
     /// <summary>Time spent compiling blocks (IL emission and the JIT), for statistics.</summary>
     public TimeSpan TranslationTime => TimeSpan.FromTicks(Interlocked.Read(ref _translationTicks) * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency);
 
     private long _translationTicks;
 
-    private static int DefaultThreshold() =>
-        int.TryParse(Environment.GetEnvironmentVariable("VIRT_CPU_TRANSLATE_THRESHOLD"), out int t) && t >= 0 ? t : 500;
+    /// <summary>
+    /// IL costs ~0.1-1 ms a block, so only blocks that run ~500 times repay it; native emission costs
+    /// microseconds, so a block is translated once it has run a few times (QEMU translates at the first).
+    /// </summary>
+    private static int DefaultThreshold(CpuEngine engine) =>
+        int.TryParse(Environment.GetEnvironmentVariable("VIRT_CPU_TRANSLATE_THRESHOLD"), out int t) && t >= 0 ? t
+        : engine == CpuEngine.Native ? 2 : 500;
 
 
-    /// <summary>The engine a new Cpu starts with: VIRT_CPU_ENGINE=interp selects the interpreter alone.</summary>
+    /// <summary>The engine a new Cpu starts with: VIRT_CPU_ENGINE=interp or native selects that engine (default the IL translator).</summary>
     public static CpuEngine EngineFromEnvironment() =>
-        string.Equals(Environment.GetEnvironmentVariable("VIRT_CPU_ENGINE"), "interp", StringComparison.OrdinalIgnoreCase)
-            ? CpuEngine.Interpreter : CpuEngine.Translator;
+        ParseEngine(Environment.GetEnvironmentVariable("VIRT_CPU_ENGINE")) ?? CpuEngine.Translator;
+
+    /// <summary>The engine names of --cpu-engine and VIRT_CPU_ENGINE: interp, translate, native.</summary>
+    public static CpuEngine? ParseEngine(string? name) => name?.ToLowerInvariant() switch
+    {
+        "interp" => CpuEngine.Interpreter,
+        "translate" => CpuEngine.Translator,
+        "native" => CpuEngine.Native,
+        _ => null,
+    };
 
     /// <summary>
     /// Bit s: segment s needs no read check; bit 8+s: no write check; bit 16: SS is a 32-bit stack.
@@ -83,6 +108,7 @@ public sealed partial class Cpu
     {
         b.Heat = int.MinValue; // asked once: never again, whatever the outcome
         if (b.Untranslatable || !_translate || b.Transient) return false;
+        if (_native) return TranslateNative(b);
         if (TranslateInBackground)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.Cpu.Translate(state.Block), (Cpu: this, Block: b), preferLocal: false);

@@ -7,4 +7,6 @@ public enum CpuEngine
     Interpreter,
     /// <summary>Hot blocks compiled to IL with guest registers in locals (plex86-style).</summary>
     Translator,
+    /// <summary>Blocks compiled to x86-64 host code, guest instructions copied 1:1 (Translation/Native).</summary>
+    Native,
 }

@@ -56,7 +56,8 @@ public sealed record RunOptions
           --stats FILE.json      write the exit statistics as JSON
           --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default futex: docs/wakeup.md)
           --spin-us N            spin time before sleeping, for spin-futex (default 50)
-          --cpu-engine translate|interp  hot blocks compiled to IL (default) or every block interpreted (docs/cpu.md)
+          --cpu-engine translate|native|interp  hot blocks compiled to IL (default), to x86-64 host code with
+                                 guest instructions copied 1:1 (native), or every block interpreted (docs/cpu.md)
           --clock auto|instructions|host  guest time: instructions retired (10 ns each, host time while halted) or
                                  the host clock (default auto: instructions for Linux, host otherwise; docs/linux.md)
           --io naive|batched     batched (default): writes the device model declares batchable wait in the
@@ -92,7 +93,7 @@ public sealed record RunOptions
                 "--demo" => o with { Demo = true },
                 "--wakeup" => o with { Wake = ParseWake(Next()) },
                 "--spin-us" => o with { SpinMicros = ParseInt(a, Next(), 0, 1_000_000) },
-                "--cpu-engine" => o with { CpuEngine = Next() switch { "translate" => Virt.Cpu.Translation.CpuEngine.Translator, "interp" => Virt.Cpu.Translation.CpuEngine.Interpreter, var v => throw new ArgumentException($"--cpu-engine {v}: expected translate or interp") } },
+                "--cpu-engine" => o with { CpuEngine = Next() is var v && Virt.Cpu.Cpu.ParseEngine(v) is { } e ? e : throw new ArgumentException($"--cpu-engine {v}: expected translate, native or interp") },
                 "--clock" => o with { Clock = Next() is var c && c is "auto" or "instructions" or "host" ? c : throw new ArgumentException($"--clock {c}: expected auto, instructions or host") },
                 "-q" or "--quiet" => o with { Quiet = true },
                 "--io" => o with { IoBatched = Next() switch { "batched" => true, "naive" => false, var v => throw new ArgumentException($"--io {v}: expected naive or batched") } },

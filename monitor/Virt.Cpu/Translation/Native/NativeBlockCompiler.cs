@@ -1,0 +1,497 @@
+using Iced.Intel;
+using Virt.Cpu.Execution;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Virt.Cpu.Translation.Native;
+
+/// <summary>
+/// The native backend (plex86's second-generation code monitor): a block of 32-bit guest code
+/// becomes x86-64 host code in which most instructions are the guest's own, copied 1:1.
+/// <list type="bullet">
+/// <item>Registers: guest EAX, ECX, EDX, EBX, EBP, ESI, EDI live in the same host registers; guest
+/// ESP lives in R15D (the host keeps RSP). R14 points at the <see cref="NativeFrame"/>; R8-R13 are
+/// scratch. Instructions are re-encoded for 64-bit mode with ESP renamed, so the host instruction
+/// computes the guest's result and its arithmetic flags itself: no lazy-flag bookkeeping.</item>
+/// <item>Flags: the guest's six arithmetic flags live in RFLAGS for the whole block (popped at entry,
+/// pushed at exit). Inserted code (TLB lookups, the back-edge count) clobbers flags, so it is
+/// wrapped in PUSHFQ/POPFQ exactly where a backward liveness pass says the guest's flags are live.</item>
+/// <item>Memory: the operand's linear address is computed with a 32-bit LEA (it wraps as the
+/// guest's does), FS/GS bases added, then looked up inline in the software TLB (the interpreter's
+/// own pinned arrays): tag compare, page-crossing check, host pointer. The guest instruction then
+/// runs with its operand rewritten to [R13]. A miss leaves the block before the instruction with
+/// <see cref="NativeExit.Interpret"/>: the dispatcher runs that one instruction through the
+/// reference executor, which fills the TLB or raises the fault precisely (CR2, error code, EIP).</item>
+/// <item>PUSH, POP, LEAVE, CALL, RET and near branches are emitted explicitly (they use ESP or EIP);
+/// a branch back to the block's own start stays in native code, counted against MaxPasses.</item>
+/// <item>The block covers its longest prefix of such instructions; the first one it cannot copy
+/// (system, I/O, string, x87, DIV, 16-bit addressing...) ends the native code and is left to the
+/// interpreter.</item>
+/// </list>
+/// </summary>
+internal static class NativeBlockCompiler
+{
+    private const RflagsBits ArithFlags = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
+
+    /// <summary>Compiled code: its entry point, the ops it covers, the segments it addresses.</summary>
+    internal sealed unsafe class NativeBlock(byte* entry, int covered, int segmentMask, int bytes)
+    {
+        public readonly byte* Entry = entry;
+        public readonly int Covered = covered;
+        /// <summary>Cpu._fastSegMask bits the code relies on (no limit checks for the segments it addresses).</summary>
+        public readonly int SegmentMask = segmentMask;
+        public readonly int Bytes = bytes;
+    }
+
+    /// <summary>Assembled but not yet placed: the code and what it covers.</summary>
+    internal readonly record struct Emitted(byte[] Code, int Covered, int SegmentMask);
+
+    /// <summary>Emits host code for b assembled to run at <paramref name="rip"/>; null when not even its first op can be copied.</summary>
+    public static Emitted? Emit(Block b, ulong rip)
+    {
+        if (!b.Code32) return null;
+        Instruction[] ins = b.Instructions;
+        int covered = 0;
+        while (covered < ins.Length && Supported(in ins[covered]) && Encodable(in ins[covered])) covered++;
+        if (covered == 0) return null;
+        // A branch back to the start is a loop only when the whole block is native.
+        bool ends = covered == ins.Length;
+
+        var live = new bool[covered + 1];
+        live[covered] = true; // leaving the block: every flag is the guest's to read
+        for (int i = covered - 1; i >= 0; i--)
+        {
+            RflagsBits read = ins[i].RflagsRead & ArithFlags, modified = ins[i].RflagsModified & ArithFlags;
+            // A shift or rotate by CL leaves every flag alone when the count is 0: the flags before it may survive it.
+            if (CountInCl(in ins[i])) read = ArithFlags;
+            live[i] = read != 0 || (live[i + 1] && (modified != ArithFlags));
+        }
+
+        var e = new Emitter(new Assembler(64), b, live);
+        e.Prologue();
+        int segMask = Cpu.FastStack32;
+        for (int i = 0; i < covered; i++) segMask |= e.Op(i);
+        if (!(ends && IsBlockEndBranch(in ins[covered - 1])))
+            e.ExitAt(covered, covered); // fall through (or stop before the first op left to the interpreter)
+        e.Epilogue();
+        var writer = new BytesWriter();
+        e.Asm.Assemble(writer, rip);
+        return new Emitted(writer.ToArray(), covered, segMask);
+    }
+
+    /// <summary>
+    /// Whether the host can encode the rewritten copy (an AH..BH operand cannot sit beside the REX
+    /// prefix R13 or R15 need). Explicitly emitted forms are always encodable.
+    /// </summary>
+    private static bool Encodable(in Instruction i)
+    {
+        if (i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave or Mnemonic.Call or Mnemonic.Ret or Mnemonic.Jmp || i.Code.IsJccShortOrNear())
+            return true;
+        Instruction copy = Rewrite(in i);
+        return Encoder.Create(64, new BytesWriter()).TryEncode(copy, 0, out _, out _);
+    }
+
+    private static Register Map(Register r) => r switch
+    {
+        Register.ESP => Register.R15D,
+        Register.SP => Register.R15W,
+        _ => r,
+    };
+
+    /// <summary>The guest instruction as the host runs it: ESP renamed, a memory operand at [R13].</summary>
+    private static Instruction Rewrite(in Instruction ins)
+    {
+        Instruction copy = ins;
+        copy.IP = 0;
+        copy.Code = Widen(copy.Code);
+        for (int k = 0; k < copy.OpCount; k++)
+            if (copy.GetOpKind(k) == OpKind.Register) copy.SetOpRegister(k, Map(copy.GetOpRegister(k)));
+        if (ins.Mnemonic == Mnemonic.Lea)
+        {
+            // LEA computes the offset only; a 32-bit address size keeps the guest's wrap.
+            copy.MemoryBase = Map(copy.MemoryBase);
+            copy.MemoryIndex = Map(copy.MemoryIndex);
+            copy.SegmentPrefix = Register.None;
+        }
+        else if (HasMemory(in ins))
+        {
+            copy.MemoryBase = Register.R13;
+            copy.MemoryIndex = Register.None;
+            copy.MemoryIndexScale = 1;
+            copy.MemoryDisplacement64 = 0;
+            copy.MemoryDisplSize = 0;
+            copy.SegmentPrefix = Register.None;
+        }
+        return copy;
+    }
+
+    private static bool HasMemory(in Instruction ins)
+    {
+        for (int k = 0; k < ins.OpCount; k++) if (ins.GetOpKind(k) == OpKind.Memory) return true;
+        return false;
+    }
+
+    /// <summary>32-bit-only encodings become their 64-bit-mode equivalents (same operands).</summary>
+    private static Code Widen(Code c) => c switch
+    {
+        Code.Mov_AL_moffs8 => Code.Mov_r8_rm8,
+        Code.Mov_AX_moffs16 => Code.Mov_r16_rm16,
+        Code.Mov_EAX_moffs32 => Code.Mov_r32_rm32,
+        Code.Mov_moffs8_AL => Code.Mov_rm8_r8,
+        Code.Mov_moffs16_AX => Code.Mov_rm16_r16,
+        Code.Mov_moffs32_EAX => Code.Mov_rm32_r32,
+        Code.Inc_r32 => Code.Inc_rm32,
+        Code.Dec_r32 => Code.Dec_rm32,
+        Code.Inc_r16 => Code.Inc_rm16,
+        Code.Dec_r16 => Code.Dec_rm16,
+        _ => c,
+    };
+
+    private static bool CountInCl(in Instruction i) =>
+        i.Mnemonic is Mnemonic.Shl or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr
+            or Mnemonic.Shld or Mnemonic.Shrd
+        && i.GetOpKind(i.OpCount - 1) == OpKind.Register && i.GetOpRegister(i.OpCount - 1) == Register.CL;
+
+    private static bool IsBlockEndBranch(in Instruction i) =>
+        i.FlowControl is FlowControl.UnconditionalBranch or FlowControl.ConditionalBranch or FlowControl.Call or FlowControl.Return
+            or FlowControl.IndirectBranch or FlowControl.IndirectCall;
+
+    private static readonly HashSet<Mnemonic> s_setccCmovcc = Enum.GetValues<Mnemonic>()
+        .Where(m => m.ToString() is var n && (n.StartsWith("Set", StringComparison.Ordinal) && n.Length <= 5 || n.StartsWith("Cmov", StringComparison.Ordinal) && n.Length <= 6))
+        .ToHashSet();
+
+    /// <summary>Guest instructions the backend copies or emits. Anything else is the interpreter's.</summary>
+    private static bool Supported(in Instruction i)
+    {
+        if (i.HasRepPrefix || i.HasRepnePrefix) return false;
+        for (int k = 0; k < i.OpCount; k++)
+        {
+            switch (i.GetOpKind(k))
+            {
+                case OpKind.Register:
+                    if (!i.GetOpRegister(k).IsGPR()) return false;
+                    break;
+                case OpKind.Memory:
+                    if (i.MemoryBase != Register.None && !i.MemoryBase.IsGPR32()) return false;
+                    if (i.MemoryIndex != Register.None && !i.MemoryIndex.IsGPR32()) return false;
+                    if (i.MemorySize.GetSize() is not (1 or 2 or 4)) return false;
+                    break;
+                case OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate8to16 or OpKind.Immediate8to32:
+                    break;
+                case OpKind.NearBranch32:
+                    break;
+                default:
+                    return false;
+            }
+        }
+        switch (i.Mnemonic)
+        {
+            case Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Lea
+                or Mnemonic.Add or Mnemonic.Or or Mnemonic.Adc or Mnemonic.Sbb or Mnemonic.And or Mnemonic.Sub or Mnemonic.Xor or Mnemonic.Cmp
+                or Mnemonic.Test or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Neg or Mnemonic.Not or Mnemonic.Xchg
+                or Mnemonic.Bswap or Mnemonic.Cdq or Mnemonic.Cwde or Mnemonic.Cbw or Mnemonic.Cwd or Mnemonic.Nop
+                or Mnemonic.Shl or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr
+                or Mnemonic.Shld or Mnemonic.Shrd or Mnemonic.Imul or Mnemonic.Mul
+                or Mnemonic.Xadd or Mnemonic.Cmpxchg or Mnemonic.Bsf or Mnemonic.Bsr:
+                return true;
+            case Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc:
+                // With a register bit offset a memory operand reaches beyond the addressed dword.
+                return i.Op0Kind != OpKind.Memory || i.Op1Kind != OpKind.Register;
+            case Mnemonic.Push:
+                return i.OpCount == 1 && i.Op0Kind is OpKind.Register or OpKind.Immediate8to32 or OpKind.Immediate32 && i.StackPointerIncrement == -4;
+            case Mnemonic.Pop:
+                return i.OpCount == 1 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32();
+            case Mnemonic.Leave:
+                return i.Code == Code.Leaved;
+            case Mnemonic.Call:
+                return i.Code is Code.Call_rel32_32 or Code.Call_rm32 && i.Op0Kind is OpKind.NearBranch32 or OpKind.Register;
+            case Mnemonic.Ret:
+                return i.Code is Code.Retnd or Code.Retnd_imm16;
+            case Mnemonic.Jmp:
+                return i.Code is Code.Jmp_rel8_32 or Code.Jmp_rel32_32 or Code.Jmp_rm32 && i.Op0Kind is OpKind.NearBranch32 or OpKind.Register;
+            default:
+                if (s_setccCmovcc.Contains(i.Mnemonic)) return true;
+                if (i.Code.IsJccShortOrNear()) return i.Op0Kind == OpKind.NearBranch32;
+                return false;
+        }
+    }
+
+    private sealed class BytesWriter : CodeWriter
+    {
+        private readonly List<byte> _bytes = new(256);
+        public override void WriteByte(byte value) => _bytes.Add(value);
+        public byte[] ToArray() => _bytes.ToArray();
+    }
+
+    /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
+    private sealed class Emitter(Assembler a, Block b, bool[] live)
+    {
+        public Assembler Asm => a;
+        private readonly List<Action> _stubs = new();
+        private Label _loopHead, _epilogue;
+        private readonly uint[] _offset = Offsets(b);
+
+        private static uint[] Offsets(Block b)
+        {
+            var o = new uint[b.Instructions.Length + 1];
+            for (int i = 0; i < b.Instructions.Length; i++) o[i + 1] = o[i] + (uint)b.Instructions[i].Length;
+            return o;
+        }
+
+        private static readonly AssemblerRegister32[] s_guest = [eax, ecx, edx, ebx, r15d, ebp, esi, edi];
+
+        public void Prologue()
+        {
+            _loopHead = a.CreateLabel();
+            _epilogue = a.CreateLabel();
+            a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
+            a.mov(r14, rdi);
+            for (int r = 0; r < 8; r++) a.mov(s_guest[r], __dword_ptr[r14 + 4 * r]);
+            a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffEflags]);
+            a.push(r11);
+            a.popfq();
+            a.Label(ref _loopHead);
+        }
+
+        public void Epilogue()
+        {
+            foreach (Action s in _stubs) s();
+            a.Label(ref _epilogue);
+            // r8d holds NextEip; the stub stored OpsDone and Exit.
+            a.pushfq();
+            a.pop(r11);
+            a.mov(__dword_ptr[r14 + NativeFrame.OffEflags], r11d);
+            a.mov(__dword_ptr[r14 + NativeFrame.OffNextEip], r8d);
+            for (int r = 0; r < 8; r++) a.mov(__dword_ptr[r14 + 4 * r], s_guest[r]);
+            a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
+            a.ret();
+        }
+
+        /// <summary>r8d = the block's start + offset (flagless).</summary>
+        private void EipAt(uint offset)
+        {
+            a.mov(r8d, __dword_ptr[r14 + NativeFrame.OffStartEip]);
+            if (offset != 0) a.lea(r8d, __[r8 + (int)offset]);
+        }
+
+        /// <summary>Leaves with NextEip = start + offset[opIndex] after <paramref name="opsDone"/> ops of this pass.</summary>
+        public void ExitAt(int opIndex, int opsDone, NativeExit why = NativeExit.Done)
+        {
+            EipAt(_offset[opIndex]);
+            ExitWithEip(opsDone, why);
+        }
+
+        /// <summary>Leaves with NextEip already in r8d.</summary>
+        private void ExitWithEip(int opsDone, NativeExit why = NativeExit.Done)
+        {
+            a.mov(__dword_ptr[r14 + NativeFrame.OffOpsDone], opsDone);
+            a.mov(__dword_ptr[r14 + NativeFrame.OffExit], (int)why);
+            a.jmp(_epilogue);
+        }
+
+        /// <summary>
+        /// r13 = host address of the guest operand whose linear address is in r12d, or a jump to
+        /// the interpret exit of op i. Clobbers r10, r11 and (when not saved) the flags.
+        /// </summary>
+        private void Lookup(int i, int size, bool write, bool flagsSaved)
+        {
+            Label miss = a.CreateLabel();
+            a.mov(r13d, r12d);
+            a.shr(r13d, 12);
+            a.mov(r11d, r13d);
+            a.and(r13d, 1023);
+            a.lea(r13, __[r13 + r13 * 2]);
+            a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
+            a.cmp(r11d, __dword_ptr[r10 + r13 * 8]);
+            a.jne(miss);
+            a.mov(r11d, r12d);
+            a.and(r11d, 0xFFF);
+            if (size > 1)
+            {
+                a.cmp(r11d, 0x1000 - size);
+                a.ja(miss);
+            }
+            a.add(r11, __qword_ptr[r10 + r13 * 8 + 8]);
+            a.mov(r13, r11);
+            _stubs.Add(() =>
+            {
+                a.Label(ref miss);
+                if (flagsSaved) a.popfq();
+                ExitAt(i, i, NativeExit.Interpret);
+            });
+        }
+
+        /// <summary>r12d = linear address of the memory operand of ins (32-bit wrap, FS/GS base added).</summary>
+        private void LinearAddress(in Instruction ins)
+        {
+            Register bas = Map(ins.MemoryBase), idx = Map(ins.MemoryIndex);
+            int disp = (int)ins.MemoryDisplacement32;
+            if (bas == Register.None && idx == Register.None)
+                a.mov(r12d, disp);
+            else
+                a.AddInstruction(Instruction.Create(Code.Lea_r32_m, Register.R12D, new MemoryOperand(bas, idx, ins.MemoryIndexScale, disp, disp == 0 ? 0 : 4)));
+            Register seg = ins.MemorySegment;
+            if (seg is Register.FS or Register.GS)
+            {
+                a.mov(r11d, __dword_ptr[r14 + (seg == Register.FS ? NativeFrame.OffFsBase : NativeFrame.OffGsBase)]);
+                a.lea(r12d, __[r12 + r11]);
+            }
+        }
+
+        /// <summary>SS needs no read or write check (stack operations).</summary>
+        private const int StackSegment = (1 << 2) | (1 << (8 + 2));
+
+        private static int SegBit(Register seg) => seg switch
+        {
+            Register.ES => 0, Register.CS => 1, Register.SS => 2, Register.DS => 3, Register.FS => 4, _ => 5,
+        };
+
+        /// <summary>Emits op i; returns the _fastSegMask bits it relies on.</summary>
+        public int Op(int i)
+        {
+            ref readonly Instruction ins = ref b.Instructions[i];
+            bool saveFlags = live[i];
+            switch (ins.Mnemonic)
+            {
+                case Mnemonic.Push: Push(i, in ins, saveFlags); return StackSegment;
+                case Mnemonic.Pop: Pop(i, in ins, saveFlags); return StackSegment;
+                case Mnemonic.Leave:
+                    // ESP = EBP, then POP EBP: nothing changes if the load misses (the interpreter redoes it whole).
+                    a.mov(r12d, ebp);
+                    Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
+                    a.mov(ebp, __dword_ptr[r13]);
+                    a.lea(r15d, __[r12 + 4]);
+                    return StackSegment;
+                case Mnemonic.Call:
+                    {
+                        EipAt(_offset[i + 1]);
+                        a.mov(r9d, r8d);
+                        if (ins.Op0Kind == OpKind.Register) a.mov(r8d, GuestReg(ins.Op0Register));
+                        else a.lea(r8d, __[r8 + (int)(ins.NearBranch32 - _offset[i + 1])]);
+                        a.lea(r12d, __[r15 - 4]);
+                        Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
+                        a.mov(__dword_ptr[r13], r9d);
+                        a.mov(r15d, r12d);
+                        ExitWithEip(i + 1);
+                        return StackSegment;
+                    }
+                case Mnemonic.Ret:
+                    a.mov(r12d, r15d);
+                    Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
+                    a.mov(r8d, __dword_ptr[r13]);
+                    a.lea(r15d, __[r15 + 4 + (ins.Code == Code.Retnd_imm16 ? ins.Immediate16 : 0)]);
+                    ExitWithEip(i + 1);
+                    return StackSegment;
+                case Mnemonic.Jmp:
+                    if (ins.Op0Kind == OpKind.Register)
+                    {
+                        a.mov(r8d, GuestReg(ins.Op0Register));
+                        ExitWithEip(i + 1);
+                    }
+                    else Branch(i, ins.NearBranch32);
+                    return 0;
+            }
+            if (ins.Code.IsJccShortOrNear())
+            {
+                Label taken = a.CreateLabel();
+                Jcc(ins.ConditionCode, taken);
+                ExitAt(i + 1, i + 1);
+                a.Label(ref taken);
+                Branch(i, ins.NearBranch32);
+                return 0;
+            }
+            // A copied instruction.
+            Instruction copy = Rewrite(in ins);
+            int seg = 0;
+            if (HasMemory(in ins) && ins.Mnemonic != Mnemonic.Lea)
+            {
+                bool write = ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt) && ins.Op0Kind == OpKind.Memory
+                    || ins.Mnemonic is Mnemonic.Xchg or Mnemonic.Xadd or Mnemonic.Cmpxchg;
+                LinearAddress(in ins);
+                int size = ins.MemorySize.GetSize();
+                Guarded(saveFlags, () => Lookup(i, size, write, saveFlags));
+                int s = SegBit(ins.MemorySegment);
+                seg = (1 << s) | (write ? 1 << (8 + s) : 0);
+            }
+            a.AddInstruction(copy);
+            return seg;
+        }
+
+        private static AssemblerRegister32 GuestReg(Register r) => s_guest[r - Register.EAX];
+
+        /// <summary>Wraps inserted code that clobbers flags in PUSHFQ/POPFQ when the guest's flags are live.</summary>
+        private void Guarded(bool save, Action emit)
+        {
+            if (save) a.pushfq();
+            emit();
+            if (save) a.popfq();
+        }
+
+        private void Push(int i, in Instruction ins, bool saveFlags)
+        {
+            if (ins.Op0Kind == OpKind.Register) a.mov(r9d, GuestReg(ins.Op0Register)); // PUSH ESP pushes the old value
+            else a.mov(r9d, (int)ins.GetImmediate(0));
+            a.lea(r12d, __[r15 - 4]);
+            Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
+            a.mov(__dword_ptr[r13], r9d);
+            a.mov(r15d, r12d);
+        }
+
+        private void Pop(int i, in Instruction ins, bool saveFlags)
+        {
+            a.mov(r12d, r15d);
+            Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
+            a.mov(r9d, __dword_ptr[r13]);
+            a.lea(r15d, __[r15 + 4]);
+            a.mov(GuestReg(ins.Op0Register), r9d); // POP ESP: the loaded value wins
+        }
+
+        /// <summary>A taken direct branch from op i: the loop's back edge, or an exit to the target.</summary>
+        private void Branch(int i, uint target)
+        {
+            if (target == 0 && i == b.Instructions.Length - 1)
+            {
+                // Back edge: count the pass; leave at the pass limit so the dispatcher sees events and the budget.
+                Label budget = a.CreateLabel();
+                bool save = live[0];
+                if (save) a.pushfq();
+                a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffPasses]);
+                a.lea(r10d, __[r10 + 1]);
+                a.mov(__dword_ptr[r14 + NativeFrame.OffPasses], r10d);
+                a.cmp(r10d, __dword_ptr[r14 + NativeFrame.OffMaxPasses]);
+                a.jae(budget);
+                if (save) a.popfq();
+                a.jmp(_loopHead);
+                a.Label(ref budget);
+                if (save) a.popfq();
+                ExitAt(0, 0);
+                return;
+            }
+            EipAt(target);
+            ExitWithEip(i + 1);
+        }
+
+        private void Jcc(ConditionCode cc, Label l)
+        {
+            switch (cc)
+            {
+                case ConditionCode.o: a.jo(l); break;
+                case ConditionCode.no: a.jno(l); break;
+                case ConditionCode.b: a.jb(l); break;
+                case ConditionCode.ae: a.jae(l); break;
+                case ConditionCode.e: a.je(l); break;
+                case ConditionCode.ne: a.jne(l); break;
+                case ConditionCode.be: a.jbe(l); break;
+                case ConditionCode.a: a.ja(l); break;
+                case ConditionCode.s: a.js(l); break;
+                case ConditionCode.ns: a.jns(l); break;
+                case ConditionCode.p: a.jp(l); break;
+                case ConditionCode.np: a.jnp(l); break;
+                case ConditionCode.l: a.jl(l); break;
+                case ConditionCode.ge: a.jge(l); break;
+                case ConditionCode.le: a.jle(l); break;
+                case ConditionCode.g: a.jg(l); break;
+                default: throw new InvalidOperationException($"condition {cc}");
+            }
+        }
+    }
+}
