@@ -9,13 +9,13 @@ int reps = quick ? 3 : 5;
 int ri = Array.IndexOf(args, "--reps");
 if (ri >= 0 && ri + 1 < args.Length) reps = int.Parse(args[ri + 1], CultureInfo.InvariantCulture);
 
-CpuEngine[] Engines = [CpuEngine.Translator, CpuEngine.Interpreter];
+CpuEngine[] Engines = [CpuEngine.Native, CpuEngine.Translator, CpuEngine.Interpreter];
 
 string kernelPath = GuestImage.Build("bench");
 byte[] kernel = File.ReadAllBytes(kernelPath);
 Console.WriteLine($"guest: {kernelPath}");
 Console.WriteLine($"{(quick ? "quick" : "full")} run, median of {reps}; QEMU: {QemuRun.Binary} -accel tcg");
-Console.WriteLine("ours: the translator (hot blocks compiled to IL) and the interpreter alone, timed in the same run");
+Console.WriteLine("ours: the native backend (x86-64 host code), the translator (hot blocks compiled to IL) and the interpreter alone, timed in the same run");
 Console.WriteLine();
 
 // Warm up our code (tiering, the translator's own code) on a short run of every workload before timing.
@@ -61,17 +61,17 @@ foreach (var w in Workload.All(quick))
     if (!qemuOutput.Contains($"iters={w.QemuIterations} result=", StringComparison.Ordinal))
         throw new InvalidOperationException($"QEMU run of {w.Mode} printed no result: {qemuOutput}");
 
-    double tr = Median(ours[CpuEngine.Translator]), it = Median(ours[CpuEngine.Interpreter]), qemuMedian = Median(qemu);
+    double na = Median(ours[CpuEngine.Native]), tr = Median(ours[CpuEngine.Translator]), it = Median(ours[CpuEngine.Interpreter]), qemuMedian = Median(qemu);
     string Range(List<double> xs) => $"{xs.Min():F0}-{xs.Max():F0}";
     rows.Add([w.Mode, w.Description, perIteration.ToString("0.###", CultureInfo.InvariantCulture),
-        $"{tr:F0}", Range(ours[CpuEngine.Translator]), $"{it:F0}", Range(ours[CpuEngine.Interpreter]),
-        $"{qemuMedian:F0}", Range(qemu), $"{tr / qemuMedian:F3}", $"{it / qemuMedian:F3}", $"{tr / it:F2}"]);
+        $"{na:F0}", Range(ours[CpuEngine.Native]), $"{tr:F0}", Range(ours[CpuEngine.Translator]), $"{it:F0}", Range(ours[CpuEngine.Interpreter]),
+        $"{qemuMedian:F0}", Range(qemu), $"{na / qemuMedian:F3}", $"{tr / qemuMedian:F3}", $"{it / qemuMedian:F3}", $"{tr / it:F2}"]);
     string List(List<double> xs) => string.Join(' ', xs.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)));
-    Console.Error.WriteLine($"  {w.Mode}: translator {List(ours[CpuEngine.Translator])} M/s; interpreter {List(ours[CpuEngine.Interpreter])} M/s; " +
+    Console.Error.WriteLine($"  {w.Mode}: native {List(ours[CpuEngine.Native])} M/s; translator {List(ours[CpuEngine.Translator])} M/s; interpreter {List(ours[CpuEngine.Interpreter])} M/s; " +
         $"qemu {List(qemu)} M/s; ours printed: {ourOutput.Trim()}; {translation}");
 }
 
-string[] header = ["mode", "workload", "instr/iter", "translator MIPS", "range", "interpreter MIPS", "range", "QEMU MIPS", "QEMU range", "transl./QEMU", "interp./QEMU", "transl./interp."];
+string[] header = ["mode", "workload", "instr/iter", "native MIPS", "range", "translator MIPS", "range", "interpreter MIPS", "range", "QEMU MIPS", "QEMU range", "native/QEMU", "transl./QEMU", "interp./QEMU", "transl./interp."];
 int[] widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
 Console.WriteLine(string.Join(" | ", header.Select((h, i) => h.PadRight(widths[i]))));
 Console.WriteLine(string.Join("-|-", widths.Select(wd => new string('-', wd))));

@@ -25,10 +25,19 @@ public sealed unsafe partial class Cpu
     private readonly List<Block> _nativeBlocks = new();
     private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks;
     private readonly List<long> _nativeCompileSamples = new();
+    // By Iced mnemonic: the op native code stopped before (left to the interpreter), and TLB-miss style exits.
+    private readonly long[] _nativeStops = new long[Enum.GetValues<Iced.Intel.Mnemonic>().Length];
+    private readonly long[] _nativeMisses = new long[Enum.GetValues<Iced.Intel.Mnemonic>().Length];
 
-    /// <summary>Native statistics: calls into native code, exits to the interpreter for one op, code cache use.</summary>
-    public NativeStatistics NativeStats => new(_nativeBlocksCompiled, _nativeCalls, _nativeInterpretExits,
-        _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0, MedianCompileMicros());
+    /// <summary>What the engine did, for the run's report (table and JSON).</summary>
+    public EngineStatistics EngineStats => new(
+        Engine.ToString().ToLowerInvariant(), BlocksTranslated, TranslationTime.TotalMilliseconds + _nativeCompileTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency,
+        MedianCompileMicros(), _nativeCalls, _nativeInterpretExits, _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0,
+        Top(_nativeStops), Top(_nativeMisses));
+
+    private static IReadOnlyList<KeyValuePair<string, long>> Top(long[] counts) =>
+        counts.Select((c, i) => new KeyValuePair<string, long>(((Iced.Intel.Mnemonic)i).ToString().ToLowerInvariant(), c))
+            .Where(kv => kv.Value > 0).OrderByDescending(kv => kv.Value).Take(12).ToList();
 
     private double MedianCompileMicros()
     {
@@ -109,7 +118,11 @@ public sealed unsafe partial class Cpu
         SetArithFlags(f->Eflags);
         long passes = (long)f->Passes * n;
         EipReg = f->NextEip;
-        if ((NativeExit)f->Exit != NativeExit.Interpret) return passes + f->OpsDone;
+        if ((NativeExit)f->Exit != NativeExit.Interpret)
+        {
+            if (f->OpsDone == nb.Covered && nb.Covered < n) _nativeStops[(int)b.Instructions[nb.Covered].Mnemonic]++;
+            return passes + f->OpsDone;
+        }
 
         // One op the native code could not finish (TLB miss, page crossing, MMIO, a code page):
         // the reference executor runs it. Whole passes are counted first, so a fault it raises is
@@ -117,10 +130,17 @@ public sealed unsafe partial class Cpu
         _nativeInterpretExits++;
         _retired += passes;
         int op = f->OpsDone;
+        _nativeMisses[(int)b.Instructions[op].Mnemonic]++;
         EipReg = TranslatedGeneric(b, op);
         return op + 1;
     }
 }
 
-/// <summary>What the native backend did: blocks compiled, calls, exits to the interpreter, code cache use.</summary>
-public readonly record struct NativeStatistics(long BlocksCompiled, long Calls, long InterpretExits, int CodeCacheBytes, int CodeCacheFlushes, double MedianCompileMicros);
+/// <summary>
+/// What the execution engine did: blocks translated and the time it took; for the native backend
+/// also its calls, the ops it left to the interpreter (stops: the first op it cannot copy; misses:
+/// ops sent to the interpreter by a TLB miss, page crossing, MMIO or code-page write), and the code cache.
+/// </summary>
+public sealed record EngineStatistics(string Engine, long BlocksTranslated, double TranslationMillis, double MedianNativeCompileMicros,
+    long NativeCalls, long NativeInterpretExits, int CodeCacheBytes, int CodeCacheFlushes,
+    IReadOnlyList<KeyValuePair<string, long>> NativeStops, IReadOnlyList<KeyValuePair<string, long>> NativeMisses);

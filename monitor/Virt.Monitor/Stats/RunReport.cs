@@ -7,7 +7,7 @@ namespace Virt.Monitor.Stats;
 
 /// <summary>The end-of-run report: a table on stderr and the same figures as JSON (--stats).</summary>
 public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, long instructions,
-    DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort)
+    DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort, Virt.Cpu.EngineStatistics? engine = null)
 {
     private static readonly double[] Percentiles = [50, 90, 99];
 
@@ -32,6 +32,13 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         w.WriteLine(string.Create(ci, $"state: served from the page {stats.StateServedFromPage:N0}, fetched by round trip {stats.StateFetches:N0}; commits {stats.StateCommits:N0} ({stats.CommitRoundTrips:N0} by round trip of their own)"));
         w.WriteLine(string.Create(ci, $"batched writes {stats.BatchedWrites:N0}; cached reads: hits {stats.CachedReadHits:N0}, misses {stats.CachedReadMisses:N0}, stale (flushed first) {stats.CachedReadStale:N0}"));
         w.WriteLine("ring flushes: " + (stats.FlushesByReason.Count == 0 ? "none" : string.Join(", ", stats.FlushesByReason.OrderByDescending(kv => kv.Value).Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}")))));
+        if (engine is { } e)
+        {
+            w.WriteLine(string.Create(ci, $"engine {e.Engine}: {e.BlocksTranslated:N0} blocks translated in {e.TranslationMillis:F1} ms") +
+                (e.NativeCalls == 0 ? "" : string.Create(ci, $" (median {e.MedianNativeCompileMicros:F1} us); code cache {e.CodeCacheBytes:N0} bytes, {e.CodeCacheFlushes} flushes; native calls {e.NativeCalls:N0}, ops sent to the interpreter {e.NativeInterpretExits:N0}")));
+            if (e.NativeStops.Count > 0) w.WriteLine("native code stops before: " + string.Join(", ", e.NativeStops.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
+            if (e.NativeMisses.Count > 0) w.WriteLine("native TLB misses and the like, by op: " + string.Join(", ", e.NativeMisses.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
+        }
     }
 
     private static string Target(ExitTarget t) => t switch
@@ -108,6 +115,25 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         foreach (var kv in stats.FlushesByReason) j.WriteNumber(kv.Key, kv.Value);
         j.WriteEndObject();
         j.WriteNumber("halts", stats.Halts);
+        if (engine is { } e)
+        {
+            j.WriteStartObject("engine");
+            j.WriteString("name", e.Engine);
+            j.WriteNumber("blocksTranslated", e.BlocksTranslated);
+            j.WriteNumber("translationMillis", e.TranslationMillis);
+            j.WriteNumber("medianNativeCompileMicros", e.MedianNativeCompileMicros);
+            j.WriteNumber("nativeCalls", e.NativeCalls);
+            j.WriteNumber("nativeInterpretExits", e.NativeInterpretExits);
+            j.WriteNumber("codeCacheBytes", e.CodeCacheBytes);
+            j.WriteNumber("codeCacheFlushes", e.CodeCacheFlushes);
+            j.WriteStartObject("nativeStopsByOp");
+            foreach (var kv in e.NativeStops) j.WriteNumber(kv.Key, kv.Value);
+            j.WriteEndObject();
+            j.WriteStartObject("nativeMissesByOp");
+            foreach (var kv in e.NativeMisses) j.WriteNumber(kv.Key, kv.Value);
+            j.WriteEndObject();
+            j.WriteEndObject();
+        }
         j.WriteStartObject("deviceModelCounters");
         j.WriteNumber("exitsServed", deviceCounters.ExitsServed);
         j.WriteNumber("irqChanges", deviceCounters.IrqChanges);

@@ -297,7 +297,7 @@ public sealed class VirtualMachine
             Console.Error.WriteLine($"virt: {end.Reason} (exit status {end.Status})");
         DeviceModelAttachment? first = manager.All.FirstOrDefault();
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
-            p => router.ClaimOfPort(p)?.Device ?? "(none)");
+            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats);
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_o.StatsFile is { } path) report.WriteJson(path);
         if (!_o.Quiet && router.UnclaimedAccesses > 0) Console.Error.WriteLine($"unclaimed accesses (read as all ones / dropped): {router.UnclaimedAccesses}");

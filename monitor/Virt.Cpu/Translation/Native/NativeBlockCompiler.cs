@@ -173,7 +173,7 @@ internal static class NativeBlockCompiler
                 case OpKind.Memory:
                     if (i.MemoryBase != Register.None && !i.MemoryBase.IsGPR32()) return false;
                     if (i.MemoryIndex != Register.None && !i.MemoryIndex.IsGPR32()) return false;
-                    if (i.MemorySize.GetSize() is not (1 or 2 or 4)) return false;
+                    if (i.Mnemonic != Mnemonic.Lea && i.MemorySize.GetSize() is not (1 or 2 or 4)) return false;
                     break;
                 case OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate8to16 or OpKind.Immediate8to32:
                     break;
