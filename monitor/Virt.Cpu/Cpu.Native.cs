@@ -16,14 +16,20 @@ public sealed unsafe partial class Cpu
     /// <summary>Bytes of executable memory per VCPU; full means every native block is dropped and the cache starts again.</summary>
     public const int NativeCodeCacheBytes = 32 << 20;
 
-    /// <summary>Back edges a native loop may take before it returns to the dispatcher (events, budget, GC).</summary>
-    private const int NativeMaxPasses = 64;
+    /// <summary>
+    /// Links (block to block, loops included) native code may take before it returns to the
+    /// dispatcher, which serves events, the budget and the GC there. A few microseconds of guest code.
+    /// </summary>
+    private const int NativeMaxLinks = 1024;
 
     private bool _native = EngineFromEnvironment() == CpuEngine.Native;
     private CodeCache? _codeCache;
     private NativeFrame* _frame;
-    private readonly List<Block> _nativeBlocks = new();
-    private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks;
+    private readonly List<NativeBlockCompiler.NativeBlock> _nativeBlocks = new();   // by NativeBlock.Id
+    private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks, _nativeLinks;
+    // The linkable exit the last native call left through, waiting for its target to be entered.
+    private NativeBlockCompiler.NativeBlock? _linkFrom;
+    private int _linkStub;
     private readonly List<long> _nativeCompileSamples = new();
     // By Iced mnemonic: the op native code stopped before (left to the interpreter), and TLB-miss style exits.
     private readonly long[] _nativeStops = new long[Enum.GetValues<Iced.Intel.Mnemonic>().Length];
@@ -32,7 +38,7 @@ public sealed unsafe partial class Cpu
     /// <summary>What the engine did, for the run's report (table and JSON).</summary>
     public EngineStatistics EngineStats => new(
         Engine.ToString().ToLowerInvariant(), BlocksTranslated, TranslationTime.TotalMilliseconds + _nativeCompileTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency,
-        MedianCompileMicros(), _nativeCalls, _nativeInterpretExits, _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0,
+        MedianCompileMicros(), _nativeCalls, _nativeInterpretExits, _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0, _nativeLinks,
         Top(_nativeStops), Top(_nativeMisses));
 
     private static IReadOnlyList<KeyValuePair<string, long>> Top(long[] counts) =>
@@ -54,20 +60,21 @@ public sealed unsafe partial class Cpu
         _codeCache ??= new CodeCache(NativeCodeCacheBytes);
         if (_frame == null) _frame = (NativeFrame*)NativeMemory.AllocZeroed((nuint)sizeof(NativeFrame));
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, _codeCache.NextAddress);
+        uint linear = EipReg; // native code runs only with CS base 0
+        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress);
         if (code is not { } e) { b.Untranslatable = true; return false; }
         byte* entry = _codeCache.TryAllocate(e.Code);
         if (entry == null)
         {
             FlushNativeCode();
-            code = NativeBlockCompiler.Emit(b, _codeCache.NextAddress);
-            entry = _codeCache.TryAllocate(code!.Value.Code);
+            e = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress)!.Value;
+            entry = _codeCache.TryAllocate(e.Code);
             if (entry == null) { b.Untranslatable = true; return false; }
-            e = code.Value;
         }
-        var nb = new NativeBlockCompiler.NativeBlock(entry, e.Covered, e.SegmentMask, e.Code.Length);
+        var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, e.SegmentMask, e.Code.Length,
+            linear, _nativeBlocks.Count, e.Sites);
         b.Code = (cpu, blk, eip, left) => cpu.RunNative(blk, nb, eip, left);
-        _nativeBlocks.Add(b);
+        _nativeBlocks.Add(nb);
         _nativeBlocksCompiled++;
         long dt = System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         _nativeCompileTicks += dt;
@@ -79,13 +86,33 @@ public sealed unsafe partial class Cpu
     /// <summary>The code cache is full: every native block goes back to being interpreted (and may heat up again).</summary>
     private void FlushNativeCode()
     {
-        foreach (Block b in _nativeBlocks)
+        foreach (var nb in _nativeBlocks)
         {
-            b.Code = null;
-            b.Heat = 0;
+            nb.Block.Code = null;
+            nb.Block.Heat = 0;
         }
         _nativeBlocks.Clear();
+        _linkFrom = null;
         _codeCache!.Reset();
+    }
+
+    /// <summary>
+    /// The last native call left through a linkable exit and its target now runs natively: patch
+    /// the exit's JMP to the target's chain entry. Only within one guest page (so one physical page
+    /// and one linear page: a write to it drops both blocks), for the same linear alias, and when the
+    /// target relies on no segment the source's entry check did not cover.
+    /// </summary>
+    private void TryLink(NativeBlockCompiler.NativeBlock to, uint startEip)
+    {
+        var from = _linkFrom!;
+        _linkFrom = null;
+        NativeBlockCompiler.ChainSite site = from.Sites[_linkStub];
+        if (from.Linked[_linkStub] || site.PatchOffset < 0 || site.Target != startEip || to.LinearStart != startEip) return;
+        if ((to.LinearStart >> 12) != (from.LinearStart >> 12) || !from.Block.Valid || !to.Block.Valid) return;
+        if ((to.SegmentMask & ~from.SegmentMask) != 0) return;
+        _codeCache!.PatchJump(from.Entry + site.PatchOffset, to.ChainEntry);
+        from.Linked[_linkStub] = true;
+        _nativeLinks++;
     }
 
     /// <summary>
@@ -96,18 +123,20 @@ public sealed unsafe partial class Cpu
     private long RunNative(Block b, NativeBlockCompiler.NativeBlock nb, uint startEip, long left)
     {
         if (left < 0) return 0;
-        if ((_fastSegMask & nb.SegmentMask) != nb.SegmentMask
+        if (startEip != nb.LinearStart // compiled for another linear alias of this code: its EIPs are constants
+            || (_fastSegMask & nb.SegmentMask) != nb.SegmentMask
             || (Seg[SegmentIndex.CS].Base | Seg[SegmentIndex.DS].Base | Seg[SegmentIndex.ES].Base | Seg[SegmentIndex.SS].Base) != 0
             || Seg[SegmentIndex.CS].Limit != 0xFFFF_FFFF)
             return -1;
+        if (_linkFrom != null) TryLink(nb, startEip);
         NativeFrame* f = _frame;
         uint[] r = R;
         for (int i = 0; i < 8; i++) f->R[i] = r[i];
         f->Eflags = (GetEflags() & Flags.Arith) | Flags.Reserved1;
-        f->StartEip = startEip;
-        f->Passes = 0;
         int n = b.Ops.Length;
-        f->MaxPasses = (int)Math.Min(NativeMaxPasses, left / n);
+        // Every link enters a block of at most MaxBlockOps ops: this many keep the run within the budget.
+        f->MaxLinks = 1 + Math.Min(NativeMaxLinks, (left - n) / MaxBlockOps);
+        f->Retired = 0;
         f->TlbRead = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbR));
         f->TlbWrite = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbW));
         f->FsBase = Seg[SegmentIndex.FS].Base;
@@ -116,22 +145,26 @@ public sealed unsafe partial class Cpu
         ((delegate* unmanaged[SuppressGCTransition]<NativeFrame*, void>)nb.Entry)(f);
         for (int i = 0; i < 8; i++) r[i] = f->R[i];
         SetArithFlags(f->Eflags);
-        long passes = (long)f->Passes * n;
         EipReg = f->NextEip;
+        NativeBlockCompiler.NativeBlock last = _nativeBlocks[f->BlockId];
+        int op = f->OpsDone;
         if ((NativeExit)f->Exit != NativeExit.Interpret)
         {
-            if (f->OpsDone == nb.Covered && nb.Covered < n) _nativeStops[(int)b.Instructions[nb.Covered].Mnemonic]++;
-            return passes + f->OpsDone;
+            if (f->ExitStub >= 0) { _linkFrom = last; _linkStub = f->ExitStub; }
+            else if (op == last.Covered && last.Covered < last.Block.Ops.Length) _nativeStops[(int)last.Block.Instructions[op].Mnemonic]++;
+            return f->Retired + op;
         }
 
-        // One op the native code could not finish (TLB miss, page crossing, MMIO, a code page):
-        // the reference executor runs it. Whole passes are counted first, so a fault it raises is
-        // counted as for an interpreted block (RetiredBeforeFault walks from the block start).
+        // One op the native code could not finish (TLB miss, page crossing, MMIO, a code page): the
+        // reference executor runs it, in the block that left. The ops of the blocks before are
+        // counted first and the fault bookkeeping points at that block, so a fault it raises is
+        // counted as for an interpreted block (RetiredBeforeFault walks from the block's start).
         _nativeInterpretExits++;
-        _retired += passes;
-        int op = f->OpsDone;
-        _nativeMisses[(int)b.Instructions[op].Mnemonic]++;
-        EipReg = TranslatedGeneric(b, op);
+        _retired += f->Retired;
+        _nativeMisses[(int)last.Block.Instructions[op].Mnemonic]++;
+        _executing = last.Block;
+        _blockStartEip = last.LinearStart;
+        EipReg = TranslatedGeneric(last.Block, op);
         return op + 1;
     }
 }
@@ -142,5 +175,5 @@ public sealed unsafe partial class Cpu
 /// ops sent to the interpreter by a TLB miss, page crossing, MMIO or code-page write), and the code cache.
 /// </summary>
 public sealed record EngineStatistics(string Engine, long BlocksTranslated, double TranslationMillis, double MedianNativeCompileMicros,
-    long NativeCalls, long NativeInterpretExits, int CodeCacheBytes, int CodeCacheFlushes,
+    long NativeCalls, long NativeInterpretExits, int CodeCacheBytes, int CodeCacheFlushes, long NativeLinks,
     IReadOnlyList<KeyValuePair<string, long>> NativeStops, IReadOnlyList<KeyValuePair<string, long>> NativeMisses);

@@ -35,7 +35,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         if (engine is { } e)
         {
             w.WriteLine(string.Create(ci, $"engine {e.Engine}: {e.BlocksTranslated:N0} blocks translated in {e.TranslationMillis:F1} ms") +
-                (e.NativeCalls == 0 ? "" : string.Create(ci, $" (median {e.MedianNativeCompileMicros:F1} us); code cache {e.CodeCacheBytes:N0} bytes, {e.CodeCacheFlushes} flushes; native calls {e.NativeCalls:N0}, ops sent to the interpreter {e.NativeInterpretExits:N0}")));
+                (e.NativeCalls == 0 ? "" : string.Create(ci, $" (median {e.MedianNativeCompileMicros:F1} us); code cache {e.CodeCacheBytes:N0} bytes, {e.CodeCacheFlushes} flushes; native calls {e.NativeCalls:N0}, links patched {e.NativeLinks:N0}, ops sent to the interpreter {e.NativeInterpretExits:N0}")));
             if (e.NativeStops.Count > 0) w.WriteLine("native code stops before: " + string.Join(", ", e.NativeStops.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
             if (e.NativeMisses.Count > 0) w.WriteLine("native TLB misses and the like, by op: " + string.Join(", ", e.NativeMisses.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
         }
@@ -126,6 +126,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteNumber("nativeInterpretExits", e.NativeInterpretExits);
             j.WriteNumber("codeCacheBytes", e.CodeCacheBytes);
             j.WriteNumber("codeCacheFlushes", e.CodeCacheFlushes);
+            j.WriteNumber("nativeLinks", e.NativeLinks);
             j.WriteStartObject("nativeStopsByOp");
             foreach (var kv in e.NativeStops) j.WriteNumber(kv.Key, kv.Value);
             j.WriteEndObject();

@@ -54,6 +54,18 @@ internal sealed unsafe partial class CodeCache : IDisposable
         return dst;
     }
 
+    /// <summary>Points the JMP rel32 whose displacement is at <paramref name="site"/> at <paramref name="target"/> (W^X: the page is writable only meanwhile).</summary>
+    public void PatchJump(byte* site, byte* target)
+    {
+        long rel = target - (site + 4);
+        if (rel is < int.MinValue or > int.MaxValue) throw new InvalidOperationException("link target out of rel32 range");
+        byte* firstPage = (byte*)((nuint)site & ~(nuint)(PageSize - 1));
+        nuint span = (nuint)(site + 4 - firstPage);
+        Protect(firstPage, span, ProtRead | ProtWrite);
+        *(int*)site = (int)rel;
+        Protect(firstPage, span, ProtRead | ProtExec);
+    }
+
     /// <summary>Forgets every block (the caller has dropped all references to them).</summary>
     public void Reset()
     {

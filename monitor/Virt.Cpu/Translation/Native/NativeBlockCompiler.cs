@@ -21,8 +21,18 @@ namespace Virt.Cpu.Translation.Native;
 /// runs with its operand rewritten to [R13]. A miss leaves the block before the instruction with
 /// <see cref="NativeExit.Interpret"/>: the dispatcher runs that one instruction through the
 /// reference executor, which fills the TLB or raises the fault precisely (CR2, error code, EIP).</item>
-/// <item>PUSH, POP, LEAVE, CALL, RET and near branches are emitted explicitly (they use ESP or EIP);
-/// a branch back to the block's own start stays in native code, counted against MaxPasses.</item>
+/// <item>PUSH, POP, LEAVE, CALL, RET and near branches are emitted explicitly (they use ESP or EIP).
+/// EIPs are constants: a block is compiled for the linear address it first ran at and entered only
+/// there (CS base 0, so linear = EIP).</item>
+/// <item>Chaining (QEMU's goto_tb, DynamoRIO's linked blocks): a direct branch or fall-through to a
+/// target in the same guest page ends in a patchable JMP rel32, first aimed at the block's own exit;
+/// once the target has native code the dispatcher patches the JMP to the target's chain entry
+/// (<see cref="NativeBlock.ChainEntry"/>, past its prologue). Same page means the same physical page
+/// for the same linear page, and a write to the page drops both blocks at once, so no link outlives
+/// its target. A branch back to the block's own start is linked from the start. Every link first
+/// counts the block's ops into the frame and decrements a countdown in R9 without touching the
+/// flags (LEA, then XCHG with RCX and JRCXZ), so chained code returns to the dispatcher after a
+/// bounded number of links: the budget, interrupts, stop requests and the GC are served there.</item>
 /// <item>The block covers its longest prefix of such instructions; the first one it cannot copy
 /// (system, I/O, string, x87, DIV, 16-bit addressing...) ends the native code and is left to the
 /// interpreter.</item>
@@ -32,29 +42,49 @@ internal static class NativeBlockCompiler
 {
     private const RflagsBits ArithFlags = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
 
-    /// <summary>Compiled code: its entry point, the ops it covers, the segments it addresses.</summary>
-    internal sealed unsafe class NativeBlock(byte* entry, int covered, int segmentMask, int bytes)
+    /// <summary>Compiled code: its entry points, the ops it covers, the segments it addresses, its link sites.</summary>
+    internal sealed unsafe class NativeBlock(Block block, byte* entry, byte* chainEntry, int covered, int segmentMask, int bytes,
+        uint linearStart, int id, ChainSite[] sites)
     {
+        public readonly Block Block = block;
         public readonly byte* Entry = entry;
+        /// <summary>Where a link from another block jumps: past the prologue (state already in host registers).</summary>
+        public readonly byte* ChainEntry = chainEntry;
         public readonly int Covered = covered;
         /// <summary>Cpu._fastSegMask bits the code relies on (no limit checks for the segments it addresses).</summary>
         public readonly int SegmentMask = segmentMask;
         public readonly int Bytes = bytes;
+        /// <summary>The linear (= EIP, CS base 0) address the block was compiled for; its EIPs are constants.</summary>
+        public readonly uint LinearStart = linearStart;
+        /// <summary>Written into the frame by the block's exits, so the dispatcher knows which block left.</summary>
+        public readonly int Id = id;
+        /// <summary>The patchable links: by exit-stub number (NativeFrame.ExitStub).</summary>
+        public readonly ChainSite[] Sites = sites;
+        /// <summary>Sites already linked (a link-countdown exit leaves through a linked site too).</summary>
+        public readonly bool[] Linked = new bool[sites.Length];
     }
 
-    /// <summary>Assembled but not yet placed: the code and what it covers.</summary>
-    internal readonly record struct Emitted(byte[] Code, int Covered, int SegmentMask);
+    /// <summary>A direct exit that can be linked: the JMP rel32 to patch (its byte offset in the code) and its target EIP.</summary>
+    internal readonly record struct ChainSite(int PatchOffset, uint Target);
 
-    /// <summary>Emits host code for b assembled to run at <paramref name="rip"/>; null when not even its first op can be copied.</summary>
-    public static Emitted? Emit(Block b, ulong rip)
+    /// <summary>Assembled but not yet placed: the code and what it covers.</summary>
+    internal readonly record struct Emitted(byte[] Code, int Covered, int SegmentMask, int ChainEntryOffset, ChainSite[] Sites);
+
+    /// <summary>Cpu._fastSegMask bits for ES, SS and DS, readable and writable without limit checks.</summary>
+    private const int FlatSegments = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 8) | (1 << 10) | (1 << 11);
+
+    /// <summary>
+    /// Emits host code for b, running at linear address <paramref name="linearStart"/>, assembled for
+    /// host address <paramref name="rip"/>; null when not even its first op can be copied.
+    /// </summary>
+    public static Emitted? Emit(Block b, uint linearStart, int id, ulong rip)
     {
         if (!b.Code32) return null;
         Instruction[] ins = b.Instructions;
         int covered = 0;
         while (covered < ins.Length && Supported(in ins[covered]) && Encodable(in ins[covered])) covered++;
         if (covered == 0) return null;
-        // A branch back to the start is a loop only when the whole block is native.
-        bool ends = covered == ins.Length;
+        bool whole = covered == ins.Length;
 
         var live = new bool[covered + 1];
         live[covered] = true; // leaving the block: every flag is the guest's to read
@@ -66,16 +96,32 @@ internal static class NativeBlockCompiler
             live[i] = read != 0 || (live[i + 1] && (modified != ArithFlags));
         }
 
-        var e = new Emitter(new Assembler(64), b, live);
+        var a = new Assembler(64) { PreferShortBranch = false };
+        var e = new Emitter(a, b, live, linearStart, id, whole);
         e.Prologue();
-        int segMask = Cpu.FastStack32;
+        // Entered only in the flat model: ES, SS and DS with no limit checks, a 32-bit stack; FS and GS as used.
+        int segMask = Cpu.FastStack32 | FlatSegments;
         for (int i = 0; i < covered; i++) segMask |= e.Op(i);
-        if (!(ends && IsBlockEndBranch(in ins[covered - 1])))
-            e.ExitAt(covered, covered); // fall through (or stop before the first op left to the interpreter)
+        if (!(whole && IsBlockEndBranch(in ins[covered - 1])))
+        {
+            // Fall through: to the next block (linkable) or to the first op left to the interpreter.
+            if (whole) e.Link(covered, e.Offset(covered));
+            else e.ExitAt(covered, covered);
+        }
         e.Epilogue();
         var writer = new BytesWriter();
-        e.Asm.Assemble(writer, rip);
-        return new Emitted(writer.ToArray(), covered, segMask);
+        // DontFixBranches keeps every JMP in its rel32 form (PreferShortBranch is off), so each link site is patchable.
+        AssemblerResult result = a.Assemble(writer, rip, BlockEncoderOptions.ReturnNewInstructionOffsets | BlockEncoderOptions.DontFixBranches);
+        byte[] code = writer.ToArray();
+        var sites = new List<ChainSite>();
+        foreach (var (after, target) in e.LinkSites)
+        {
+            int at = (int)(result.GetLabelRIP(after) - rip) - 4;
+            // Only a JMP rel32 can be patched to any target in the code cache.
+            sites.Add(code[at - 1] == 0xE9 ? new ChainSite(at, target) : new ChainSite(-1, target));
+        }
+        int chainEntry = (int)(result.GetLabelRIP(e.LoopHead) - rip);
+        return new Emitted(code, covered, segMask, chainEntry, sites.ToArray());
     }
 
     /// <summary>
@@ -223,12 +269,18 @@ internal static class NativeBlockCompiler
     }
 
     /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
-    private sealed class Emitter(Assembler a, Block b, bool[] live)
+    private sealed class Emitter(Assembler a, Block b, bool[] live, uint linearStart, int id, bool whole)
     {
-        public Assembler Asm => a;
         private readonly List<Action> _stubs = new();
         private Label _loopHead, _epilogue;
         private readonly uint[] _offset = Offsets(b);
+
+        /// <summary>Per linkable exit: the label just after its JMP rel32, and the target EIP.</summary>
+        public List<(Label After, uint Target)> LinkSites { get; } = new();
+
+        public Label LoopHead => _loopHead;
+
+        public uint Offset(int op) => _offset[op];
 
         private static uint[] Offsets(Block b)
         {
@@ -245,6 +297,7 @@ internal static class NativeBlockCompiler
             _epilogue = a.CreateLabel();
             a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
             a.mov(r14, rdi);
+            a.mov(r9, __qword_ptr[r14 + NativeFrame.OffMaxLinks]);
             for (int r = 0; r < 8; r++) a.mov(s_guest[r], __dword_ptr[r14 + 4 * r]);
             a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffEflags]);
             a.push(r11);
@@ -256,36 +309,69 @@ internal static class NativeBlockCompiler
         {
             foreach (Action s in _stubs) s();
             a.Label(ref _epilogue);
-            // r8d holds NextEip; the stub stored OpsDone and Exit.
+            // r8d holds NextEip; the stub stored OpsDone, Exit and ExitStub. Every block's epilogue
+            // undoes the same prologue, so a chain may end in any block.
             a.pushfq();
             a.pop(r11);
             a.mov(__dword_ptr[r14 + NativeFrame.OffEflags], r11d);
             a.mov(__dword_ptr[r14 + NativeFrame.OffNextEip], r8d);
+            a.mov(__dword_ptr[r14 + NativeFrame.OffBlockId], id);
             for (int r = 0; r < 8; r++) a.mov(__dword_ptr[r14 + 4 * r], s_guest[r]);
             a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
             a.ret();
         }
 
-        /// <summary>r8d = the block's start + offset (flagless).</summary>
-        private void EipAt(uint offset)
-        {
-            a.mov(r8d, __dword_ptr[r14 + NativeFrame.OffStartEip]);
-            if (offset != 0) a.lea(r8d, __[r8 + (int)offset]);
-        }
-
-        /// <summary>Leaves with NextEip = start + offset[opIndex] after <paramref name="opsDone"/> ops of this pass.</summary>
+        /// <summary>Leaves with NextEip = the EIP of op <paramref name="opIndex"/> after <paramref name="opsDone"/> ops of this block.</summary>
         public void ExitAt(int opIndex, int opsDone, NativeExit why = NativeExit.Done)
         {
-            EipAt(_offset[opIndex]);
+            a.mov(r8d, (int)(linearStart + _offset[opIndex]));
             ExitWithEip(opsDone, why);
         }
 
         /// <summary>Leaves with NextEip already in r8d.</summary>
-        private void ExitWithEip(int opsDone, NativeExit why = NativeExit.Done)
+        private void ExitWithEip(int opsDone, NativeExit why = NativeExit.Done, int stub = -1)
         {
             a.mov(__dword_ptr[r14 + NativeFrame.OffOpsDone], opsDone);
             a.mov(__dword_ptr[r14 + NativeFrame.OffExit], (int)why);
+            a.mov(__dword_ptr[r14 + NativeFrame.OffExitStub], stub);
             a.jmp(_epilogue);
+        }
+
+        /// <summary>
+        /// A direct exit to <paramref name="targetOffset"/> (from the block's start) after all the
+        /// block's ops: linked to the target's native code when it is on the same page, else a plain
+        /// exit. Touches no flags until the exit itself.
+        /// </summary>
+        public void Link(int opsDone, uint targetOffset)
+        {
+            uint target = linearStart + targetOffset;
+            bool samePage = (target >> 12) == (linearStart >> 12) && whole;
+            if (!samePage)
+            {
+                a.mov(r8d, (int)target);
+                ExitWithEip(opsDone);
+                return;
+            }
+            Label budget = a.CreateLabel(), exit = a.CreateLabel();
+            // Count the block's ops; take one link from the countdown; zero left: back to the dispatcher.
+            a.mov(r10, __qword_ptr[r14 + NativeFrame.OffRetired]);
+            a.lea(r10, __[r10 + opsDone]);
+            a.mov(__qword_ptr[r14 + NativeFrame.OffRetired], r10);
+            a.lea(r9, __[r9 - 1]);
+            a.xchg(rcx, r9);
+            a.jrcxz(budget);
+            a.xchg(rcx, r9);
+            if (targetOffset == 0) a.jmp(_loopHead); // the block's own start: linked from the beginning
+            else a.jmp(exit);                          // patched to the target's chain entry once it has one
+            // The label of the next instruction marks the end of the JMP rel32 (its patch site). Label is
+            // a struct that learns its position in Label(ref): record it after.
+            a.Label(ref budget);
+            int stub = LinkSites.Count;
+            if (targetOffset != 0) LinkSites.Add((budget, target));
+            a.xchg(rcx, r9);
+            a.Label(ref exit);
+            a.mov(r8d, (int)target);
+            ExitWithEip(0, NativeExit.Done, targetOffset != 0 ? stub : -1); // the ops are counted in Retired already
         }
 
         /// <summary>
@@ -352,8 +438,24 @@ internal static class NativeBlockCompiler
             bool saveFlags = live[i];
             switch (ins.Mnemonic)
             {
-                case Mnemonic.Push: Push(i, in ins, saveFlags); return StackSegment;
-                case Mnemonic.Pop: Pop(i, in ins, saveFlags); return StackSegment;
+                case Mnemonic.Push:
+                    a.lea(r12d, __[r15 - 4]);
+                    Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
+                    // PUSH ESP stores the value before the decrement: R15 moves only afterwards.
+                    if (ins.Op0Kind == OpKind.Register) a.mov(__dword_ptr[r13], GuestReg(ins.Op0Register));
+                    else a.mov(__dword_ptr[r13], (int)ins.GetImmediate(0));
+                    a.mov(r15d, r12d);
+                    return StackSegment;
+                case Mnemonic.Pop:
+                    a.mov(r12d, r15d);
+                    Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
+                    if (ins.Op0Register == Register.ESP) a.mov(r15d, __dword_ptr[r13]); // POP ESP: the loaded value wins
+                    else
+                    {
+                        a.mov(GuestReg(ins.Op0Register), __dword_ptr[r13]);
+                        a.lea(r15d, __[r15 + 4]);
+                    }
+                    return StackSegment;
                 case Mnemonic.Leave:
                     // ESP = EBP, then POP EBP: nothing changes if the load misses (the interpreter redoes it whole).
                     a.mov(r12d, ebp);
@@ -362,18 +464,14 @@ internal static class NativeBlockCompiler
                     a.lea(r15d, __[r12 + 4]);
                     return StackSegment;
                 case Mnemonic.Call:
-                    {
-                        EipAt(_offset[i + 1]);
-                        a.mov(r9d, r8d);
-                        if (ins.Op0Kind == OpKind.Register) a.mov(r8d, GuestReg(ins.Op0Register));
-                        else a.lea(r8d, __[r8 + (int)(ins.NearBranch32 - _offset[i + 1])]);
-                        a.lea(r12d, __[r15 - 4]);
-                        Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
-                        a.mov(__dword_ptr[r13], r9d);
-                        a.mov(r15d, r12d);
-                        ExitWithEip(i + 1);
-                        return StackSegment;
-                    }
+                    a.lea(r12d, __[r15 - 4]);
+                    if (ins.Op0Kind == OpKind.Register) a.mov(r8d, GuestReg(ins.Op0Register)); // before the push: CALL ESP
+                    Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
+                    a.mov(__dword_ptr[r13], (int)(linearStart + _offset[i + 1]));
+                    a.mov(r15d, r12d);
+                    if (ins.Op0Kind == OpKind.Register) ExitWithEip(i + 1);
+                    else Link(i + 1, ins.NearBranch32);
+                    return StackSegment;
                 case Mnemonic.Ret:
                     a.mov(r12d, r15d);
                     Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
@@ -387,16 +485,16 @@ internal static class NativeBlockCompiler
                         a.mov(r8d, GuestReg(ins.Op0Register));
                         ExitWithEip(i + 1);
                     }
-                    else Branch(i, ins.NearBranch32);
+                    else Link(i + 1, ins.NearBranch32);
                     return 0;
             }
             if (ins.Code.IsJccShortOrNear())
             {
                 Label taken = a.CreateLabel();
                 Jcc(ins.ConditionCode, taken);
-                ExitAt(i + 1, i + 1);
+                Link(i + 1, _offset[i + 1]);
                 a.Label(ref taken);
-                Branch(i, ins.NearBranch32);
+                Link(i + 1, ins.NearBranch32);
                 return 0;
             }
             // A copied instruction.
@@ -424,50 +522,6 @@ internal static class NativeBlockCompiler
             if (save) a.pushfq();
             emit();
             if (save) a.popfq();
-        }
-
-        private void Push(int i, in Instruction ins, bool saveFlags)
-        {
-            if (ins.Op0Kind == OpKind.Register) a.mov(r9d, GuestReg(ins.Op0Register)); // PUSH ESP pushes the old value
-            else a.mov(r9d, (int)ins.GetImmediate(0));
-            a.lea(r12d, __[r15 - 4]);
-            Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
-            a.mov(__dword_ptr[r13], r9d);
-            a.mov(r15d, r12d);
-        }
-
-        private void Pop(int i, in Instruction ins, bool saveFlags)
-        {
-            a.mov(r12d, r15d);
-            Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
-            a.mov(r9d, __dword_ptr[r13]);
-            a.lea(r15d, __[r15 + 4]);
-            a.mov(GuestReg(ins.Op0Register), r9d); // POP ESP: the loaded value wins
-        }
-
-        /// <summary>A taken direct branch from op i: the loop's back edge, or an exit to the target.</summary>
-        private void Branch(int i, uint target)
-        {
-            if (target == 0 && i == b.Instructions.Length - 1)
-            {
-                // Back edge: count the pass; leave at the pass limit so the dispatcher sees events and the budget.
-                Label budget = a.CreateLabel();
-                bool save = live[0];
-                if (save) a.pushfq();
-                a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffPasses]);
-                a.lea(r10d, __[r10 + 1]);
-                a.mov(__dword_ptr[r14 + NativeFrame.OffPasses], r10d);
-                a.cmp(r10d, __dword_ptr[r14 + NativeFrame.OffMaxPasses]);
-                a.jae(budget);
-                if (save) a.popfq();
-                a.jmp(_loopHead);
-                a.Label(ref budget);
-                if (save) a.popfq();
-                ExitAt(0, 0);
-                return;
-            }
-            EipAt(target);
-            ExitWithEip(i + 1);
         }
 
         private void Jcc(ConditionCode cc, Label l)

@@ -15,15 +15,14 @@ internal struct NativeFrame
     [FieldOffset(0)] public unsafe fixed uint R[8];
     /// <summary>The six arithmetic flags (CF PF AF ZF SF OF) and bit 1: popped into RFLAGS at entry, pushed at exit.</summary>
     [FieldOffset(32)] public uint Eflags;
-    /// <summary>In: the block's linear start address. Out: where the guest continues.</summary>
-    [FieldOffset(36)] public uint StartEip;
+    /// <summary>Out: where the guest continues.</summary>
     [FieldOffset(40)] public uint NextEip;
-    /// <summary>Out: ops completed in the pass that was running when the block left.</summary>
+    /// <summary>Out: ops completed in the block that left (the ones of blocks linked before it are in Retired).</summary>
     [FieldOffset(44)] public int OpsDone;
-    /// <summary>Out: back edges taken (whole passes of a block that loops to its own start).</summary>
-    [FieldOffset(48)] public int Passes;
-    /// <summary>In: back edges allowed before the block returns (the budget and event-check interval).</summary>
-    [FieldOffset(52)] public int MaxPasses;
+    /// <summary>Out: which block left (NativeBlock.Id).</summary>
+    [FieldOffset(48)] public int BlockId;
+    /// <summary>Out: the linkable exit it left through (an index into NativeBlock.Sites), or -1.</summary>
+    [FieldOffset(52)] public int ExitStub;
     /// <summary>Out: why the block left (<see cref="NativeExit"/>).</summary>
     [FieldOffset(56)] public int Exit;
     /// <summary>In: the current privilege's software TLB (read and write copies), pinned arrays of TlbEntry.</summary>
@@ -32,15 +31,19 @@ internal struct NativeFrame
     /// <summary>In: FS and GS bases (the other segments are flat with base 0 while native code runs).</summary>
     [FieldOffset(80)] public uint FsBase;
     [FieldOffset(84)] public uint GsBase;
+    /// <summary>In: links allowed (at least 1; a link that would take the last one returns instead). Kept in R9 while running.</summary>
+    [FieldOffset(88)] public long MaxLinks;
+    /// <summary>Out: ops of the blocks that were completed and linked from (loops included).</summary>
+    [FieldOffset(96)] public long Retired;
 
-    public const int OffEflags = 32, OffStartEip = 36, OffNextEip = 40, OffOpsDone = 44, OffPasses = 48, OffMaxPasses = 52,
-        OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84;
+    public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
+        OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffMaxLinks = 88, OffRetired = 96;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
 internal enum NativeExit
 {
-    /// <summary>The block ended (branch, fall-through or the pass limit): NextEip holds where to go on.</summary>
+    /// <summary>The block ended (branch, fall-through, or the link countdown ran out): NextEip holds where to go on.</summary>
     Done = 0,
     /// <summary>Op OpsDone needs the interpreter (TLB miss, page crossing, MMIO, a write to a code page): nothing of it ran.</summary>
     Interpret = 1,
