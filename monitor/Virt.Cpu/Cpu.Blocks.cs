@@ -36,7 +36,11 @@ public sealed unsafe partial class Cpu
     /// <summary>Tests only: the compact op kinds of the block at a physical address, decoded afresh (not cached).</summary>
     internal Op[] DecodeForTest(uint phys, bool code32) => Array.ConvertAll(DecodeBlock(phys, code32).Ops, o => o.Op);
 
-    private void FlushJumpCache() => Array.Clear(_jumpCache);
+    private void FlushJumpCache()
+    {
+        Array.Clear(_jumpCache);
+        ClearNativeJumpTable();
+    }
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
 
@@ -191,6 +195,7 @@ public sealed unsafe partial class Cpu
             _blocks.Remove(b.PhysStart | (b.Code32 ? 1UL << 32 : 0));
             BlocksInvalidated++;
         }
+        ClearNativeJumpTable();
         _exitBlock = true; // if the running block was among them, it must not run on
     }
 }

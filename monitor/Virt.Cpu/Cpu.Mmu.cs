@@ -29,8 +29,24 @@ public sealed unsafe partial class Cpu
             // Pinned: native translated code indexes them by address (Cpu.Native.cs).
             _tlbReadSets[i] = GC.AllocateArray<TlbEntry>(TlbSize, pinned: true);
             _tlbWriteSets[i] = GC.AllocateArray<TlbEntry>(TlbSize, pinned: true);
+            FlushSet(_tlbReadSets[i], keepGlobal: false);
+            FlushSet(_tlbWriteSets[i], keepGlobal: false);
         }
         FlushTlb();
+    }
+
+    // The indices filled since the last flush (in any of the four copies): a flush visits only
+    // these. A guest with kernel page-table isolation writes CR3 on every kernel entry and exit,
+    // and touches a handful of pages in between, so a flush of all 4,096 entries dominated.
+    private readonly int[] _tlbFilledList = new int[TlbSize];
+    private readonly bool[] _tlbFilled = new bool[TlbSize];
+    private int _tlbFilledCount;
+
+    private void NoteTlbFill(int i)
+    {
+        if (_tlbFilled[i]) return;
+        _tlbFilled[i] = true;
+        _tlbFilledList[_tlbFilledCount++] = i;
     }
 
     private bool PagingEnabled => (Cr0 & ControlBits.CR0_PG) != 0;
@@ -48,10 +64,28 @@ public sealed unsafe partial class Cpu
 
     private void FlushTlbCore(bool keepGlobal)
     {
-        foreach (var set in _tlbReadSets) FlushSet(set, keepGlobal);
-        foreach (var set in _tlbWriteSets) FlushSet(set, keepGlobal);
+        int kept = 0;
+        for (int k = 0; k < _tlbFilledCount; k++)
+        {
+            int i = _tlbFilledList[k];
+            bool global = FlushEntry(_tlbReadSets[0], i, keepGlobal) | FlushEntry(_tlbReadSets[1], i, keepGlobal)
+                | FlushEntry(_tlbWriteSets[0], i, keepGlobal) | FlushEntry(_tlbWriteSets[1], i, keepGlobal);
+            if (global) _tlbFilledList[kept++] = i; // a global entry survives: it stays on the list
+            else _tlbFilled[i] = false;
+        }
+        _tlbFilledCount = kept;
         SelectTlb();
         FlushJumpCache();
+    }
+
+    /// <summary>Invalidates entry i of a set unless it is global and kept; true when a valid global entry remains.</summary>
+    private static bool FlushEntry(TlbEntry[] set, int i, bool keepGlobal)
+    {
+        ref TlbEntry e = ref set[i];
+        if (e.Tag == TlbEntry.Invalid) return false;
+        if (keepGlobal && e.Global) return true;
+        e.Tag = TlbEntry.Invalid;
+        return false;
     }
 
     private static void FlushSet(TlbEntry[] set, bool keepGlobal)
@@ -142,6 +176,7 @@ public sealed unsafe partial class Cpu
         var kind = _mem.KindOf(phys);
         if (kind != PageKind.Mmio)
         {
+            NoteTlbFill(i);
             var set = _tlbReadSets[user ? 1 : 0];
             set[i] = new TlbEntry { Tag = lpn, PhysPage = phys >> 12, Host = _mem.HostPage(phys), Global = global };
             if (writable && kind == PageKind.Ram && !_mem.IsCodePage(phys))

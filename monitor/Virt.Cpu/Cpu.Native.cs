@@ -25,6 +25,7 @@ public sealed unsafe partial class Cpu
     private bool _native = EngineFromEnvironment() == CpuEngine.Native;
     private CodeCache? _codeCache;
     private NativeFrame* _frame;
+    private NativeJumpTable? _jumpTable;
     private readonly List<NativeBlockCompiler.NativeBlock> _nativeBlocks = new();   // by NativeBlock.Id
     private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks, _nativeLinks;
     // The linkable exit the last native call left through, waiting for its target to be entered.
@@ -59,6 +60,7 @@ public sealed unsafe partial class Cpu
         if (Unsafe.SizeOf<TlbEntry>() != 24) { b.Untranslatable = true; return false; } // the emitter's TLB stride
         _codeCache ??= new CodeCache(NativeCodeCacheBytes);
         if (_frame == null) _frame = (NativeFrame*)NativeMemory.AllocZeroed((nuint)sizeof(NativeFrame));
+        _jumpTable ??= new NativeJumpTable();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         uint linear = EipReg; // native code runs only with CS base 0
         NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress);
@@ -93,8 +95,16 @@ public sealed unsafe partial class Cpu
         }
         _nativeBlocks.Clear();
         _linkFrom = null;
+        _jumpTable?.Clear();
         _codeCache!.Reset();
     }
+
+    /// <summary>A mapping or code changed: no indirect branch may reach a block through a stale entry.</summary>
+    private void ClearNativeJumpTable() => _jumpTable?.Clear();
+
+    /// <summary>Blocks that address only the flat segments may be entered from any native block (the jump table).</summary>
+    private static bool FlatOnly(NativeBlockCompiler.NativeBlock nb) =>
+        (nb.SegmentMask & ~(FastStack32 | NativeBlockCompiler.FlatSegments)) == 0;
 
     /// <summary>
     /// The last native call left through a linkable exit and its target now runs natively: patch
@@ -123,12 +133,20 @@ public sealed unsafe partial class Cpu
     private long RunNative(Block b, NativeBlockCompiler.NativeBlock nb, uint startEip, long left)
     {
         if (left < 0) return 0;
-        if (startEip != nb.LinearStart // compiled for another linear alias of this code: its EIPs are constants
-            || (_fastSegMask & nb.SegmentMask) != nb.SegmentMask
+        if (startEip != nb.LinearStart)
+        {
+            // The same physical code at another linear address (Linux runs its kernel first at its
+            // physical address, then mapped high): the EIPs are constants, so compile it again for
+            // this alias, a few times at most.
+            if (++b.NativeAliases > 4 || !TranslateNative(b)) return -1;
+            return b.Code!(this, b, startEip, left);
+        }
+        if ((_fastSegMask & nb.SegmentMask) != nb.SegmentMask
             || (Seg[SegmentIndex.CS].Base | Seg[SegmentIndex.DS].Base | Seg[SegmentIndex.ES].Base | Seg[SegmentIndex.SS].Base) != 0
             || Seg[SegmentIndex.CS].Limit != 0xFFFF_FFFF)
             return -1;
         if (_linkFrom != null) TryLink(nb, startEip);
+        if (FlatOnly(nb)) _jumpTable!.Add(startEip, nb.ChainEntry);
         NativeFrame* f = _frame;
         uint[] r = R;
         for (int i = 0; i < 8; i++) f->R[i] = r[i];
@@ -141,6 +159,8 @@ public sealed unsafe partial class Cpu
         f->TlbWrite = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbW));
         f->FsBase = Seg[SegmentIndex.FS].Base;
         f->GsBase = Seg[SegmentIndex.GS].Base;
+        f->JumpTable = _jumpTable!.Address;
+        f->JumpGeneration = _jumpTable.GenerationKey;
         _nativeCalls++;
         ((delegate* unmanaged[SuppressGCTransition]<NativeFrame*, void>)nb.Entry)(f);
         for (int i = 0; i < 8; i++) r[i] = f->R[i];

@@ -22,6 +22,8 @@ internal sealed class Block
     // ---- The translator (Translation/BlockCompiler.cs) ----
     /// <summary>Executions while interpreted; the block is compiled when this reaches the threshold.</summary>
     public int Heat;
+    /// <summary>Times the native backend compiled this block again for another linear alias of its code.</summary>
+    public int NativeAliases;
     /// <summary>The compiled block, once hot.</summary>
     public Virt.Cpu.Translation.TranslatedCode? Code;
     /// <summary>The translator declined this block (e.g. 16-bit code): keep interpreting it.</summary>

@@ -71,7 +71,7 @@ internal static class NativeBlockCompiler
     internal readonly record struct Emitted(byte[] Code, int Covered, int SegmentMask, int ChainEntryOffset, ChainSite[] Sites);
 
     /// <summary>Cpu._fastSegMask bits for ES, SS and DS, readable and writable without limit checks.</summary>
-    private const int FlatSegments = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 8) | (1 << 10) | (1 << 11);
+    internal const int FlatSegments = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 8) | (1 << 10) | (1 << 11);
 
     /// <summary>
     /// Emits host code for b, running at linear address <paramref name="linearStart"/>, assembled for
@@ -349,7 +349,7 @@ internal static class NativeBlockCompiler
             if (!samePage)
             {
                 a.mov(r8d, (int)target);
-                ExitWithEip(opsDone);
+                Dispatch(opsDone);
                 return;
             }
             Label budget = a.CreateLabel(), exit = a.CreateLabel();
@@ -372,6 +372,43 @@ internal static class NativeBlockCompiler
             a.Label(ref exit);
             a.mov(r8d, (int)target);
             ExitWithEip(0, NativeExit.Done, targetOffset != 0 ? stub : -1); // the ops are counted in Retired already
+        }
+
+        /// <summary>
+        /// An exit to the EIP in r8d that another page's code or an indirect branch decides: counts
+        /// the block's ops and a link, then looks the EIP up in the jump table and jumps to that
+        /// block's chain entry on a hit; a miss (or the countdown at zero) returns to the dispatcher.
+        /// No flags are touched before the exit itself.
+        /// </summary>
+        private void Dispatch(int opsDone)
+        {
+            Label budget = a.CreateLabel(), hit = a.CreateLabel(), exit = a.CreateLabel();
+            a.mov(r10, __qword_ptr[r14 + NativeFrame.OffRetired]);
+            a.lea(r10, __[r10 + opsDone]);
+            a.mov(__qword_ptr[r14 + NativeFrame.OffRetired], r10);
+            a.lea(r9, __[r9 - 1]);
+            a.xchg(rcx, r9);
+            a.jrcxz(budget);
+            a.xchg(rcx, r9);
+            a.movzx(r10d, r8w);                               // index: the EIP's low 16 bits
+            a.lea(r10, __[r10 + r10]);
+            a.mov(r11, __qword_ptr[r14 + NativeFrame.OffJumpTable]);
+            a.lea(r10, __[r11 + r10 * 8]);                    // the 16-byte entry
+            a.mov(r11, __qword_ptr[r10]);                     // -tag
+            a.lea(r11, __[r11 + r8]);                         // r8's upper half is zero
+            a.mov(r12, __qword_ptr[r14 + NativeFrame.OffJumpGeneration]);
+            a.lea(r11, __[r11 + r12]);                        // zero on a hit
+            a.xchg(rcx, r11);
+            a.jrcxz(hit);
+            a.xchg(rcx, r11);
+            a.jmp(exit);
+            a.Label(ref hit);
+            a.xchg(rcx, r11);
+            a.jmp(__qword_ptr[r10 + 8]);
+            a.Label(ref budget);
+            a.xchg(rcx, r9);
+            a.Label(ref exit);
+            ExitWithEip(0); // the ops are counted in Retired already
         }
 
         /// <summary>
@@ -469,7 +506,7 @@ internal static class NativeBlockCompiler
                     Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
                     a.mov(__dword_ptr[r13], (int)(linearStart + _offset[i + 1]));
                     a.mov(r15d, r12d);
-                    if (ins.Op0Kind == OpKind.Register) ExitWithEip(i + 1);
+                    if (ins.Op0Kind == OpKind.Register) Dispatch(i + 1);
                     else Link(i + 1, ins.NearBranch32);
                     return StackSegment;
                 case Mnemonic.Ret:
@@ -477,13 +514,13 @@ internal static class NativeBlockCompiler
                     Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
                     a.mov(r8d, __dword_ptr[r13]);
                     a.lea(r15d, __[r15 + 4 + (ins.Code == Code.Retnd_imm16 ? ins.Immediate16 : 0)]);
-                    ExitWithEip(i + 1);
+                    Dispatch(i + 1);
                     return StackSegment;
                 case Mnemonic.Jmp:
                     if (ins.Op0Kind == OpKind.Register)
                     {
                         a.mov(r8d, GuestReg(ins.Op0Register));
-                        ExitWithEip(i + 1);
+                        Dispatch(i + 1);
                     }
                     else Link(i + 1, ins.NearBranch32);
                     return 0;

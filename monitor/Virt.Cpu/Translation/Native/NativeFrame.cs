@@ -35,9 +35,13 @@ internal struct NativeFrame
     [FieldOffset(88)] public long MaxLinks;
     /// <summary>Out: ops of the blocks that were completed and linked from (loops included).</summary>
     [FieldOffset(96)] public long Retired;
+    /// <summary>In: the indirect-branch table (<see cref="NativeJumpTable"/>), or an empty one when it may not be used.</summary>
+    [FieldOffset(104)] public nint JumpTable;
+    /// <summary>In: the table's current generation, shifted: part of every key.</summary>
+    [FieldOffset(112)] public long JumpGeneration;
 
     public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
-        OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffMaxLinks = 88, OffRetired = 96;
+        OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffMaxLinks = 88, OffRetired = 96, OffJumpTable = 104, OffJumpGeneration = 112;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>

@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+
+namespace Virt.Cpu.Translation.Native;
+
+/// <summary>
+/// Where native code goes on an indirect branch (RET, JMP/CALL through a register) or a direct one
+/// that leaves its page: a direct-mapped table from the target EIP to a native block's chain entry,
+/// looked up inline (QEMU's tb_jmp_cache, DynamoRIO's indirect branch lookup). 65,536 entries
+/// indexed by the EIP's low 16 bits, so the index is one flagless MOVZX. Each entry holds the
+/// negated key, EIP | generation &lt;&lt; 32, so two LEAs (tag + EIP + generation) give zero exactly
+/// on a hit and JRCXZ tests it without touching the guest's flags. Filled as blocks run; emptied
+/// whenever a mapping or code changes (TLB flushes, INVLPG, a code page written, the code cache
+/// flushed) by moving to the next generation, which costs nothing: a guest with kernel page-table
+/// isolation flushes on every kernel entry.
+/// </summary>
+internal sealed unsafe class NativeJumpTable : IDisposable
+{
+    public const int Entries = 1 << 16;
+    /// <summary>An empty entry's tag: no key (EIP and a generation below 2^24) added to it gives zero.</summary>
+    private const long Empty = 1L << 60;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Entry
+    {
+        public long NegatedEip;
+        public nint ChainEntry;
+    }
+
+    private readonly Entry* _entries;
+    private long _generation = 1;
+
+    public NativeJumpTable()
+    {
+        _entries = (Entry*)NativeMemory.AlignedAlloc((nuint)(Entries * sizeof(Entry)), 64);
+        for (int i = 0; i < Entries; i++) _entries[i] = new Entry { NegatedEip = Empty };
+        IsEmpty = true;
+    }
+
+    public nint Address => (nint)_entries;
+
+    public bool IsEmpty { get; private set; }
+
+    /// <summary>The current generation, shifted as the lookup adds it (NativeFrame.JumpGeneration).</summary>
+    public long GenerationKey => _generation << 32;
+
+    public void Add(uint eip, byte* chainEntry)
+    {
+        ref Entry e = ref _entries[eip & (Entries - 1)];
+        e.NegatedEip = -((long)eip | GenerationKey);
+        e.ChainEntry = (nint)chainEntry;
+        IsEmpty = false;
+    }
+
+    public void Clear()
+    {
+        if (IsEmpty) return;
+        IsEmpty = true;
+        if (++_generation < 1 << 24) return;
+        // Wrapped (after 16 million flushes): old entries could match again, so really empty it.
+        for (int i = 0; i < Entries; i++) _entries[i] = new Entry { NegatedEip = Empty };
+        _generation = 1;
+    }
+
+    public void Dispose() => NativeMemory.AlignedFree(_entries);
+}
