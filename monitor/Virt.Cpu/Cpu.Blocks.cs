@@ -10,7 +10,7 @@ namespace Virt.Cpu;
 // page holding decoded code drops that page's blocks (self-modifying code, page reuse).
 public sealed unsafe partial class Cpu
 {
-    private const int MaxBlockOps = 64;
+    internal const int MaxBlockOps = 64;
     private const int JumpCacheSize = 4096;
 
     private readonly Dictionary<ulong, Block> _blocks = new();

@@ -17,10 +17,10 @@ public sealed unsafe partial class Cpu
     public const int NativeCodeCacheBytes = 32 << 20;
 
     /// <summary>
-    /// Links (block to block, loops included) native code may take before it returns to the
-    /// dispatcher, which serves events, the budget and the GC there. A few microseconds of guest code.
+    /// Instructions one native call may run (linked blocks and loops included) before it returns to
+    /// the dispatcher, which serves events, the budget and the GC there: a few microseconds of guest code.
     /// </summary>
-    private const int NativeMaxLinks = 1024;
+    private const long NativeMaxInstructions = 8192;
 
     private bool _native = EngineFromEnvironment() == CpuEngine.Native;
     private CodeCache? _codeCache;
@@ -28,6 +28,7 @@ public sealed unsafe partial class Cpu
     private NativeJumpTable? _jumpTable;
     private readonly List<NativeBlockCompiler.NativeBlock> _nativeBlocks = new();   // by NativeBlock.Id
     private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks, _nativeLinks;
+    private long _nativeInstructions, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined;
     // The linkable exit the last native call left through, waiting for its target to be entered.
     private NativeBlockCompiler.NativeBlock? _linkFrom;
     private int _linkStub;
@@ -39,7 +40,8 @@ public sealed unsafe partial class Cpu
     /// <summary>What the engine did, for the run's report (table and JSON).</summary>
     public EngineStatistics EngineStats => new(
         Engine.ToString().ToLowerInvariant(), BlocksTranslated, TranslationTime.TotalMilliseconds + _nativeCompileTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency,
-        MedianCompileMicros(), _nativeCalls, _nativeInterpretExits, _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0, _nativeLinks,
+        MedianCompileMicros(), _nativeCalls, _nativeInstructions, _nativeInterpretExits, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined,
+        _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0, _nativeLinks,
         Top(_nativeStops), Top(_nativeMisses));
 
     private static IReadOnlyList<KeyValuePair<string, long>> Top(long[] counts) =>
@@ -99,6 +101,15 @@ public sealed unsafe partial class Cpu
         _codeCache!.Reset();
     }
 
+    /// <summary>The highest offset native code may access through a segment, or -1 when the interpreter must check every access.</summary>
+    private long NativeLimit(int seg, bool write)
+    {
+        if (!(write ? _segCheckWrite[seg] : _segCheckRead[seg])) return 0xFFFF_FFFF;
+        ref SegmentRegister s = ref Seg[seg];
+        if (!ProtectedMode || V86Mode || !s.Present || s.IsExpandDown || (write ? !s.Writable : !s.Readable)) return -1;
+        return s.Limit;
+    }
+
     /// <summary>A mapping or code changed: no indirect branch may reach a block through a stale entry.</summary>
     private void ClearNativeJumpTable() => _jumpTable?.Clear();
 
@@ -144,7 +155,10 @@ public sealed unsafe partial class Cpu
         if ((_fastSegMask & nb.SegmentMask) != nb.SegmentMask
             || (Seg[SegmentIndex.CS].Base | Seg[SegmentIndex.DS].Base | Seg[SegmentIndex.ES].Base | Seg[SegmentIndex.SS].Base) != 0
             || Seg[SegmentIndex.CS].Limit != 0xFFFF_FFFF)
+        {
+            _nativeDeclined++;
             return -1;
+        }
         if (_linkFrom != null) TryLink(nb, startEip);
         if (FlatOnly(nb)) _jumpTable!.Add(startEip, nb.ChainEntry);
         NativeFrame* f = _frame;
@@ -152,13 +166,15 @@ public sealed unsafe partial class Cpu
         for (int i = 0; i < 8; i++) f->R[i] = r[i];
         f->Eflags = (GetEflags() & Flags.Arith) | Flags.Reserved1;
         int n = b.Ops.Length;
-        // Every link enters a block of at most MaxBlockOps ops: this many keep the run within the budget.
-        f->MaxLinks = 1 + Math.Min(NativeMaxLinks, (left - n) / MaxBlockOps);
-        f->Retired = 0;
+        f->Budget = Math.Min(left, NativeMaxInstructions);
         f->TlbRead = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbR));
         f->TlbWrite = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbW));
         f->FsBase = Seg[SegmentIndex.FS].Base;
         f->GsBase = Seg[SegmentIndex.GS].Base;
+        f->FsReadLimit = NativeLimit(SegmentIndex.FS, write: false);
+        f->FsWriteLimit = NativeLimit(SegmentIndex.FS, write: true);
+        f->GsReadLimit = NativeLimit(SegmentIndex.GS, write: false);
+        f->GsWriteLimit = NativeLimit(SegmentIndex.GS, write: true);
         f->JumpTable = _jumpTable!.Address;
         f->JumpGeneration = _jumpTable.GenerationKey;
         _nativeCalls++;
@@ -168,11 +184,15 @@ public sealed unsafe partial class Cpu
         EipReg = f->NextEip;
         NativeBlockCompiler.NativeBlock last = _nativeBlocks[f->BlockId];
         int op = f->OpsDone;
+        long linked = f->Budget - f->Remaining;
+        _nativeInstructions += linked + op;
+        if (f->Remaining < MaxBlockOps && op == 0) _nativeCountdownExits++;
+        else if (op == 0 && f->ExitStub < 0 && (NativeExit)f->Exit == NativeExit.Done) _nativeDispatchMisses++;
         if ((NativeExit)f->Exit != NativeExit.Interpret)
         {
             if (f->ExitStub >= 0) { _linkFrom = last; _linkStub = f->ExitStub; }
             else if (op == last.Covered && last.Covered < last.Block.Ops.Length) _nativeStops[(int)last.Block.Instructions[op].Mnemonic]++;
-            return f->Retired + op;
+            return linked + op;
         }
 
         // One op the native code could not finish (TLB miss, page crossing, MMIO, a code page): the
@@ -180,7 +200,7 @@ public sealed unsafe partial class Cpu
         // counted first and the fault bookkeeping points at that block, so a fault it raises is
         // counted as for an interpreted block (RetiredBeforeFault walks from the block's start).
         _nativeInterpretExits++;
-        _retired += f->Retired;
+        _retired += linked;
         _nativeMisses[(int)last.Block.Instructions[op].Mnemonic]++;
         _executing = last.Block;
         _blockStartEip = last.LinearStart;
@@ -195,5 +215,6 @@ public sealed unsafe partial class Cpu
 /// ops sent to the interpreter by a TLB miss, page crossing, MMIO or code-page write), and the code cache.
 /// </summary>
 public sealed record EngineStatistics(string Engine, long BlocksTranslated, double TranslationMillis, double MedianNativeCompileMicros,
-    long NativeCalls, long NativeInterpretExits, int CodeCacheBytes, int CodeCacheFlushes, long NativeLinks,
+    long NativeCalls, long NativeInstructions, long NativeInterpretExits, long NativeCountdownExits, long NativeDispatchMisses, long NativeDeclined,
+    int CodeCacheBytes, int CodeCacheFlushes, long NativeLinks,
     IReadOnlyList<KeyValuePair<string, long>> NativeStops, IReadOnlyList<KeyValuePair<string, long>> NativeMisses);

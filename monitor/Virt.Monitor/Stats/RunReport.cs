@@ -35,7 +35,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         if (engine is { } e)
         {
             w.WriteLine(string.Create(ci, $"engine {e.Engine}: {e.BlocksTranslated:N0} blocks translated in {e.TranslationMillis:F1} ms") +
-                (e.NativeCalls == 0 ? "" : string.Create(ci, $" (median {e.MedianNativeCompileMicros:F1} us); code cache {e.CodeCacheBytes:N0} bytes, {e.CodeCacheFlushes} flushes; native calls {e.NativeCalls:N0}, links patched {e.NativeLinks:N0}, ops sent to the interpreter {e.NativeInterpretExits:N0}")));
+                (e.NativeCalls == 0 ? "" : string.Create(ci, $" (median {e.MedianNativeCompileMicros:F1} us); code cache {e.CodeCacheBytes:N0} bytes, {e.CodeCacheFlushes} flushes; native calls {e.NativeCalls:N0} running {e.NativeInstructions:N0} instructions, links patched {e.NativeLinks:N0}; calls ended by the countdown {e.NativeCountdownExits:N0}, by a jump-table miss {e.NativeDispatchMisses:N0}, by an op sent to the interpreter {e.NativeInterpretExits:N0}; entries declined (segments) {e.NativeDeclined:N0}")));
             if (e.NativeStops.Count > 0) w.WriteLine("native code stops before: " + string.Join(", ", e.NativeStops.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
             if (e.NativeMisses.Count > 0) w.WriteLine("native TLB misses and the like, by op: " + string.Join(", ", e.NativeMisses.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
         }
@@ -123,7 +123,11 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteNumber("translationMillis", e.TranslationMillis);
             j.WriteNumber("medianNativeCompileMicros", e.MedianNativeCompileMicros);
             j.WriteNumber("nativeCalls", e.NativeCalls);
+            j.WriteNumber("nativeInstructions", e.NativeInstructions);
             j.WriteNumber("nativeInterpretExits", e.NativeInterpretExits);
+            j.WriteNumber("nativeCountdownExits", e.NativeCountdownExits);
+            j.WriteNumber("nativeDispatchMisses", e.NativeDispatchMisses);
+            j.WriteNumber("nativeDeclined", e.NativeDeclined);
             j.WriteNumber("codeCacheBytes", e.CodeCacheBytes);
             j.WriteNumber("codeCacheFlushes", e.CodeCacheFlushes);
             j.WriteNumber("nativeLinks", e.NativeLinks);

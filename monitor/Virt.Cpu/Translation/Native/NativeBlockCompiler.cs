@@ -297,7 +297,7 @@ internal static class NativeBlockCompiler
             _epilogue = a.CreateLabel();
             a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
             a.mov(r14, rdi);
-            a.mov(r9, __qword_ptr[r14 + NativeFrame.OffMaxLinks]);
+            a.mov(r9, __qword_ptr[r14 + NativeFrame.OffBudget]);
             for (int r = 0; r < 8; r++) a.mov(s_guest[r], __dword_ptr[r14 + 4 * r]);
             a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffEflags]);
             a.push(r11);
@@ -316,6 +316,7 @@ internal static class NativeBlockCompiler
             a.mov(__dword_ptr[r14 + NativeFrame.OffEflags], r11d);
             a.mov(__dword_ptr[r14 + NativeFrame.OffNextEip], r8d);
             a.mov(__dword_ptr[r14 + NativeFrame.OffBlockId], id);
+            a.mov(__qword_ptr[r14 + NativeFrame.OffRemaining], r9); // Budget - Remaining: the ops of the blocks linked from
             for (int r = 0; r < 8; r++) a.mov(__dword_ptr[r14 + 4 * r], s_guest[r]);
             a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
             a.ret();
@@ -352,26 +353,38 @@ internal static class NativeBlockCompiler
                 Dispatch(opsDone);
                 return;
             }
-            Label budget = a.CreateLabel(), exit = a.CreateLabel();
-            // Count the block's ops; take one link from the countdown; zero left: back to the dispatcher.
-            a.mov(r10, __qword_ptr[r14 + NativeFrame.OffRetired]);
-            a.lea(r10, __[r10 + opsDone]);
-            a.mov(__qword_ptr[r14 + NativeFrame.OffRetired], r10);
-            a.lea(r9, __[r9 - 1]);
-            a.xchg(rcx, r9);
-            a.jrcxz(budget);
-            a.xchg(rcx, r9);
+            Label exit = a.CreateLabel();
+            Countdown(opsDone, exit);
             if (targetOffset == 0) a.jmp(_loopHead); // the block's own start: linked from the beginning
             else a.jmp(exit);                          // patched to the target's chain entry once it has one
             // The label of the next instruction marks the end of the JMP rel32 (its patch site). Label is
             // a struct that learns its position in Label(ref): record it after.
-            a.Label(ref budget);
-            int stub = LinkSites.Count;
-            if (targetOffset != 0) LinkSites.Add((budget, target));
-            a.xchg(rcx, r9);
             a.Label(ref exit);
+            int stub = LinkSites.Count;
+            if (targetOffset != 0) LinkSites.Add((exit, target));
             a.mov(r8d, (int)target);
-            ExitWithEip(0, NativeExit.Done, targetOffset != 0 ? stub : -1); // the ops are counted in Retired already
+            ExitWithEip(0, NativeExit.Done, targetOffset != 0 ? stub : -1); // the ops are counted by the countdown
+        }
+
+        /// <summary>
+        /// The budget at a link: R9 holds the instructions the call may still run; the block's ops
+        /// come off, and the call goes on only while a whole block (at most Cpu.MaxBlockOps ops)
+        /// still fits, else to <paramref name="exit"/>. Flagless: the sign of R9 - MaxBlockOps is
+        /// brought to the low byte by BSWAP and tested with JRCXZ.
+        /// </summary>
+        private void Countdown(int opsDone, Label exit)
+        {
+            Label go = a.CreateLabel();
+            a.lea(r9, __[r9 - opsDone]);
+            a.lea(r10, __[r9 - Cpu.MaxBlockOps]);
+            a.bswap(r10);
+            a.movzx(r10d, r10b);                              // 0: room for another block; 0xFF: none
+            a.xchg(rcx, r10);
+            a.jrcxz(go);
+            a.xchg(rcx, r10);
+            a.jmp(exit);
+            a.Label(ref go);
+            a.xchg(rcx, r10);
         }
 
         /// <summary>
@@ -382,14 +395,8 @@ internal static class NativeBlockCompiler
         /// </summary>
         private void Dispatch(int opsDone)
         {
-            Label budget = a.CreateLabel(), hit = a.CreateLabel(), exit = a.CreateLabel();
-            a.mov(r10, __qword_ptr[r14 + NativeFrame.OffRetired]);
-            a.lea(r10, __[r10 + opsDone]);
-            a.mov(__qword_ptr[r14 + NativeFrame.OffRetired], r10);
-            a.lea(r9, __[r9 - 1]);
-            a.xchg(rcx, r9);
-            a.jrcxz(budget);
-            a.xchg(rcx, r9);
+            Label hit = a.CreateLabel(), exit = a.CreateLabel();
+            Countdown(opsDone, exit);
             a.movzx(r10d, r8w);                               // index: the EIP's low 16 bits
             a.lea(r10, __[r10 + r10]);
             a.mov(r11, __qword_ptr[r14 + NativeFrame.OffJumpTable]);
@@ -405,10 +412,8 @@ internal static class NativeBlockCompiler
             a.Label(ref hit);
             a.xchg(rcx, r11);
             a.jmp(__qword_ptr[r10 + 8]);
-            a.Label(ref budget);
-            a.xchg(rcx, r9);
             a.Label(ref exit);
-            ExitWithEip(0); // the ops are counted in Retired already
+            ExitWithEip(0); // the ops are counted by the countdown
         }
 
         /// <summary>
@@ -443,8 +448,12 @@ internal static class NativeBlockCompiler
             });
         }
 
-        /// <summary>r12d = linear address of the memory operand of ins (32-bit wrap, FS/GS base added).</summary>
-        private void LinearAddress(in Instruction ins)
+        /// <summary>
+        /// r12d = linear address of the memory operand of op i (32-bit wrap, FS/GS base added); an
+        /// FS or GS offset beyond the segment's limit goes to the interpreter (which raises #GP).
+        /// Clobbers r11 and, for FS/GS, the flags.
+        /// </summary>
+        private void LinearAddress(int i, in Instruction ins, int size, bool write, bool flagsSaved)
         {
             Register bas = Map(ins.MemoryBase), idx = Map(ins.MemoryIndex);
             int disp = (int)ins.MemoryDisplacement32;
@@ -455,8 +464,22 @@ internal static class NativeBlockCompiler
             Register seg = ins.MemorySegment;
             if (seg is Register.FS or Register.GS)
             {
+                Label miss = a.CreateLabel();
+                int limit = seg == Register.FS
+                    ? write ? NativeFrame.OffFsWriteLimit : NativeFrame.OffFsReadLimit
+                    : write ? NativeFrame.OffGsWriteLimit : NativeFrame.OffGsReadLimit;
+                a.mov(r11, __qword_ptr[r14 + limit]);
+                a.lea(r11, __[r11 - (size - 1)]);
+                a.cmp(r12, r11); // r12's upper half is zero; the limit may be negative: signed
+                a.jg(miss);
                 a.mov(r11d, __dword_ptr[r14 + (seg == Register.FS ? NativeFrame.OffFsBase : NativeFrame.OffGsBase)]);
                 a.lea(r12d, __[r12 + r11]);
+                _stubs.Add(() =>
+                {
+                    a.Label(ref miss);
+                    if (flagsSaved) a.popfq();
+                    ExitAt(i, i, NativeExit.Interpret);
+                });
             }
         }
 
@@ -541,11 +564,16 @@ internal static class NativeBlockCompiler
             {
                 bool write = ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt) && ins.Op0Kind == OpKind.Memory
                     || ins.Mnemonic is Mnemonic.Xchg or Mnemonic.Xadd or Mnemonic.Cmpxchg;
-                LinearAddress(in ins);
                 int size = ins.MemorySize.GetSize();
-                Guarded(saveFlags, () => Lookup(i, size, write, saveFlags));
+                Instruction guest = ins;
+                Guarded(saveFlags, () =>
+                {
+                    LinearAddress(i, in guest, size, write, saveFlags);
+                    Lookup(i, size, write, saveFlags);
+                });
+                // FS and GS are checked inline; the others must be flat (checked at entry).
                 int s = SegBit(ins.MemorySegment);
-                seg = (1 << s) | (write ? 1 << (8 + s) : 0);
+                seg = s is 4 or 5 ? 0 : (1 << s) | (write ? 1 << (8 + s) : 0);
             }
             a.AddInstruction(copy);
             return seg;

@@ -8,7 +8,7 @@ namespace Virt.Cpu.Translation.Native;
 /// after; native code never touches a managed object, so the call needs no GC transition.
 /// Offsets are the ones the emitter uses (<see cref="NativeBlockCompiler"/>).
 /// </summary>
-[StructLayout(LayoutKind.Explicit, Size = 128)]
+[StructLayout(LayoutKind.Explicit, Size = 192)]
 internal struct NativeFrame
 {
     /// <summary>Guest EAX..EDI by encoding number: loaded into host registers at entry, stored at exit.</summary>
@@ -17,7 +17,7 @@ internal struct NativeFrame
     [FieldOffset(32)] public uint Eflags;
     /// <summary>Out: where the guest continues.</summary>
     [FieldOffset(40)] public uint NextEip;
-    /// <summary>Out: ops completed in the block that left (the ones of blocks linked before it are in Retired).</summary>
+    /// <summary>Out: ops completed in the block that left (the ones of the blocks linked before it: Budget - Remaining).</summary>
     [FieldOffset(44)] public int OpsDone;
     /// <summary>Out: which block left (NativeBlock.Id).</summary>
     [FieldOffset(48)] public int BlockId;
@@ -31,23 +31,34 @@ internal struct NativeFrame
     /// <summary>In: FS and GS bases (the other segments are flat with base 0 while native code runs).</summary>
     [FieldOffset(80)] public uint FsBase;
     [FieldOffset(84)] public uint GsBase;
-    /// <summary>In: links allowed (at least 1; a link that would take the last one returns instead). Kept in R9 while running.</summary>
-    [FieldOffset(88)] public long MaxLinks;
-    /// <summary>Out: ops of the blocks that were completed and linked from (loops included).</summary>
-    [FieldOffset(96)] public long Retired;
+    /// <summary>In: instructions the call may run (at least the entry block's). Kept in R9 while running, less each block's ops at its link.</summary>
+    [FieldOffset(88)] public long Budget;
+    /// <summary>Out: R9 at the exit. Budget - Remaining = the ops of the blocks completed and linked from (loops included).</summary>
+    [FieldOffset(96)] public long Remaining;
     /// <summary>In: the indirect-branch table (<see cref="NativeJumpTable"/>), or an empty one when it may not be used.</summary>
     [FieldOffset(104)] public nint JumpTable;
     /// <summary>In: the table's current generation, shifted: part of every key.</summary>
     [FieldOffset(112)] public long JumpGeneration;
+    /// <summary>
+    /// In: the highest offset a 1-byte read or write through FS or GS may use (their limit), or -1
+    /// when every access must go to the interpreter (not present, not readable/writable, expand-down).
+    /// Native code checks FS and GS accesses itself, so a small segment (Linux's stack-protector GS)
+    /// does not keep a block from running natively.
+    /// </summary>
+    [FieldOffset(120)] public long FsReadLimit;
+    [FieldOffset(128)] public long FsWriteLimit;
+    [FieldOffset(136)] public long GsReadLimit;
+    [FieldOffset(144)] public long GsWriteLimit;
 
     public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
-        OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffMaxLinks = 88, OffRetired = 96, OffJumpTable = 104, OffJumpGeneration = 112;
+        OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffBudget = 88, OffRemaining = 96, OffJumpTable = 104, OffJumpGeneration = 112,
+        OffFsReadLimit = 120, OffFsWriteLimit = 128, OffGsReadLimit = 136, OffGsWriteLimit = 144;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
 internal enum NativeExit
 {
-    /// <summary>The block ended (branch, fall-through, or the link countdown ran out): NextEip holds where to go on.</summary>
+    /// <summary>The block ended (branch, fall-through, or the budget ran out): NextEip holds where to go on.</summary>
     Done = 0,
     /// <summary>Op OpsDone needs the interpreter (TLB miss, page crossing, MMIO, a write to a code page): nothing of it ran.</summary>
     Interpret = 1,
