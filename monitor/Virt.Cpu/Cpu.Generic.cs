@@ -421,8 +421,13 @@ public sealed partial class Cpu
         {
             int seg = ins.Op0Register - Register.ES;
             uint sel = PeekStack(0, size);
+            // The pop increments eSP by the stack size in force when it read the selector: POP SS
+            // that switches between a 16- and a 32-bit stack must not apply the new size (SDM POP:
+            // StackAddrSize is the old SS.B; Bochs pops before it loads). Nothing changes if the load faults.
+            bool oldBig = Stack32;
+            uint sp = (R[4] + (uint)size) & StackMask;
             LoadSegment(seg, (ushort)sel);
-            AdjustSp(size);
+            R[4] = oldBig ? sp : (R[4] & 0xFFFF_0000) | sp;
             if (seg == SegmentIndex.SS) _shadow = true;
             _exitBlock = true;
             return;
