@@ -280,7 +280,7 @@ public sealed partial class Cpu
                 int seg = r0 - Register.ES;
                 if (seg == SegmentIndex.CS) throw Fault(Vectors.UD);
                 LoadSegment(seg, (ushort)ReadOperand(in ins, 1, 16));
-                if (seg == SegmentIndex.SS) _shadow = true;
+                if (seg == SegmentIndex.SS) _shadow = _movSsShadow = true;
                 _exitBlock = true;
                 return;
             }
@@ -428,7 +428,7 @@ public sealed partial class Cpu
             uint sp = (R[4] + (uint)size) & StackMask;
             LoadSegment(seg, (ushort)sel);
             R[4] = oldBig ? sp : (R[4] & 0xFFFF_0000) | sp;
-            if (seg == SegmentIndex.SS) _shadow = true;
+            if (seg == SegmentIndex.SS) _shadow = _movSsShadow = true;
             _exitBlock = true;
             return;
         }

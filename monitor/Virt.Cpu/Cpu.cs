@@ -93,6 +93,7 @@ public sealed partial class Cpu
         _nmiBlocked = false;
         _nmiPending = false; // RESET drops a latched NMI edge
         _shadow = false;
+        _movSsShadow = false;
         // RESET is how a PC leaves the shutdown state (the chipset resets the CPU after a shutdown
         // cycle): without clearing it, every Run after a triple fault would stop at once.
         ShutdownReason = null;
