@@ -120,7 +120,8 @@ public sealed partial class Cpu
                 }
             case 5: // task gate
             case 1: case 9: // available TSS
-                TaskSwitchThrough(sel, d, TaskSwitchReason.Jump);
+                TaskSwitchThrough(sel, d, TaskSwitchReason.Jump, _nextEip);
+                _nextEip = EipReg; // the new task runs from its saved EIP, not after this JMP
                 return;
             default:
                 throw Fault(Vectors.GP, err);
@@ -172,7 +173,8 @@ public sealed partial class Cpu
                 CallGate(sel, d, desc);
                 return;
             case 5: case 1: case 9:
-                TaskSwitchThrough(sel, d, TaskSwitchReason.Call);
+                TaskSwitchThrough(sel, d, TaskSwitchReason.Call, _nextEip);
+                _nextEip = EipReg; // the new task runs from its saved EIP, not after this CALL
                 return;
             default:
                 throw Fault(Vectors.GP, err);

@@ -89,8 +89,8 @@ public sealed partial class Cpu
         if (type == 5)
         {
             ushort tss = (ushort)(gate >> 16);
-            EipReg = returnEip;
-            TaskSwitchThrough(tss, ReadDescriptor((ushort)(tss & ~4), Vectors.TS), TaskSwitchReason.Interrupt, hasErr, err, viaGate: false);
+            TaskSwitchThrough(tss, ReadDescriptor((ushort)(tss & ~4), Vectors.TS), TaskSwitchReason.Interrupt, returnEip, hasErr, err, viaGate: false);
+            _exitBlock = true;
             return;
         }
 
@@ -231,8 +231,7 @@ public sealed partial class Cpu
             ushort link = ReadSys16(Tr.Base);
             ulong d = ReadDescriptor(link, Vectors.TS);
             if ((link & 4) != 0) throw Fault(Vectors.TS, (uint)link & 0xFFFC);
-            EipReg = _nextEip;
-            TaskSwitchThrough(link, d, TaskSwitchReason.Iret);
+            TaskSwitchThrough(link, d, TaskSwitchReason.Iret, _nextEip);
             _nextEip = EipReg;
             return;
         }
