@@ -143,8 +143,7 @@ public sealed partial class Cpu
         if (!ProtectedMode || V86Mode)
         {
             ushort oldCs = Seg[SegmentIndex.CS].Selector;
-            uint sp = (R[4] - (uint)(2 * size)) & StackMask;
-            ProbeWrite(SegmentIndex.SS, sp, 2 * size);
+            ProbePushes(2, size);
             Push(oldCs, size);
             Push(_nextEip, size);
             LoadCsReal(sel);
@@ -158,8 +157,7 @@ public sealed partial class Cpu
         if (!desc.IsSystem)
         {
             CheckDirectCodeTarget(desc, sel);
-            uint sp = (R[4] - (uint)(2 * size)) & StackMask;
-            ProbeWrite(SegmentIndex.SS, sp, 2 * size);
+            ProbePushes(2, size);
             if (off > desc.Limit) throw Fault(Vectors.GP, 0);
             Push(Seg[SegmentIndex.CS].Selector, size);
             Push(_nextEip, size);
@@ -252,8 +250,7 @@ public sealed partial class Cpu
         }
         else
         {
-            uint sp = (R[4] - (uint)(2 * size)) & StackMask;
-            ProbeWrite(SegmentIndex.SS, sp, 2 * size);
+            ProbePushes(2, size);
             if (target > code.Limit) throw Fault(Vectors.GP, 0);
             Push(oldCs, size);
             Push(oldEip, size);

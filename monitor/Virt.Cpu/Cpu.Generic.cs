@@ -449,8 +449,7 @@ public sealed partial class Cpu
     private void ExecPusha(int size)
     {
         uint sp = R[4];
-        // Probe each slot: a 16-bit SP wraps inside the segment between pushes (SP=8 is legal).
-        for (int i = 1; i <= 8; i++) ProbeWrite(SegmentIndex.SS, (sp - (uint)(i * size)) & StackMask, size);
+        ProbePushes(8, size); // a 16-bit SP wraps inside the segment between pushes (SP=8 is legal)
         for (int i = 0; i < 8; i++) Push(i == 4 ? sp : R[i], size);
     }
 

@@ -175,8 +175,7 @@ public sealed partial class Cpu
         if (entry + 3 > Idtr.Limit) throw Fault(Vectors.GP, (uint)vector * 8 + 2);
         uint vec = ReadLin32(Idtr.Base + entry);
         uint flags = GetEflags();
-        uint sp = (R[4] - 6) & 0xFFFF;
-        ProbeWrite(SegmentIndex.SS, sp, 6);
+        ProbePushes(3, 2);
         Push16((ushort)flags);
         Push16(Seg[SegmentIndex.CS].Selector);
         Push16((ushort)returnEip);

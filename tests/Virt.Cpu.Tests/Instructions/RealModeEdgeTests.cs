@@ -94,4 +94,49 @@ public class RealModeEdgeTests
         using (var m = Guest.Real(a => a.db(0xFF, 0xD8), engine: engine)) Assert.Equal(6, Guest.Exception(m)); // FF /3, mod 11
         using (var m = Guest.Real(a => a.db(0xFF, 0xE8), engine: engine)) Assert.Equal(6, Guest.Exception(m)); // FF /5, mod 11
     }
+    /// <summary>
+    /// An interrupt frame pushed at SP 4 wraps within the stack segment: FLAGS at 2, CS at 0, IP at
+    /// FFFE. Each push is its own word access, none straddles FFFF, so nothing faults (the 286 takes
+    /// the exception once; probing the frame as one 6-byte block made this a triple fault).
+    /// </summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AnInterruptFrameWrapsAroundOffsetZero(string engine)
+    {
+        using (var m = Guest.Real(a => a.@int(0x10), s => s.Esp = 4, engine: engine))
+        {
+            Assert.Equal(16, Guest.Exception(m));
+            Assert.Equal(0xFFFEu, m.Cpu.State.Esp);
+            Assert.Equal(0x102, m.Memory.Read16(0x2_FFFE));   // IP after INT 10
+            Assert.Equal(0x1000, m.Memory.Read16(0x2_0000));  // CS
+        }
+        // LEAVE's #SS (BP FFFF) delivered on a stack whose frame wraps: one exception, no shutdown.
+        using (var m = Guest.Real(a => { a.mov(bp, 0xFFFF); a.leave(); }, s => s.Esp = 2, engine: engine))
+        {
+            Assert.Equal(12, Guest.Exception(m));
+            Assert.Equal(0xFFFCu, m.Cpu.State.Esp);
+            Assert.Equal(0x103, m.Memory.Read16(0x2_FFFC));   // IP of LEAVE
+            Assert.Equal(0x1000, m.Memory.Read16(0x2_FFFE));  // CS
+        }
+    }
+
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AFarCallFrameWrapsAroundOffsetZero(string engine)
+    {
+        using var m = Guest.Real(a => a.call(0x0000, 0x0600), s => s.Esp = 2, engine: engine); // to the stub of vector 0
+        Assert.Equal(0, Guest.Exception(m));
+        Assert.Equal(0xFFFEu, m.Cpu.State.Esp);
+        Assert.Equal(0x1000, m.Memory.Read16(0x2_0000));      // CS at 0
+        Assert.Equal(0x105, m.Memory.Read16(0x2_FFFE));       // IP after the 5-byte CALL at FFFE
+    }
+
+    /// <summary>SP 1: the first push is a word at FFFF, which exceeds the limit; so does every frame after it (SDM PUSH: real mode shuts down).</summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void APushAtSpOneShutsDown(string engine)
+    {
+        using var m = new TestMachine();
+        Engines.Use(m, engine);
+        m.LoadReal(0x1000, 0x100, a => { a.push(ax); a.hlt(); });
+        m.Cpu.State.Esp = 1;
+        Assert.Equal(Execution.StopReason.Shutdown, m.Cpu.Run(1000));
+    }
 }
