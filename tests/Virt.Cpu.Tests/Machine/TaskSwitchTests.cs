@@ -171,4 +171,46 @@ public class TaskSwitchTests
         Assert.Equal(jmpAt, m.Read32(0x4F14));
         Assert.Equal((uint)G.TssSel, (uint)m.Cpu.State.Tr.Selector);
     }
+    /// <summary>
+    /// IRET with NT set returns to the task in the back link even when that task was never run: here a
+    /// busy virtual-8086 TSS (EFLAGS.VM in it), whose UD2 comes back to the first task through an IDT
+    /// task gate. The first task continues after its IRET, nested under the V86 task.
+    /// </summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void IretThroughTheBackLinkEntersAV86TaskAndAnExceptionComesBack(string engine)
+    {
+        using var m = new TestMachine();
+        var g = Setup(m, engine);
+        g.WriteGdt(8, Descriptors.Segment(Tss3, 0x67, 0x8B, 0)); // busy: an IRET may return to it
+        m.Memory.Write32(Tss3 + 0x20, 0x0002);          // IP in the V86 code segment
+        m.Memory.Write32(Tss3 + 0x24, 0x2_0002);        // EFLAGS: VM
+        m.Memory.Write32(Tss3 + 0x38, 0x1000);          // SP
+        m.Memory.Write32(Tss3 + 0x4C, 0x4200);          // CS: real-mode paragraph
+        m.Memory.Write32(Tss3 + 0x50, 0x0000);          // SS
+        m.Memory.Write32(Tss3 + 0x54, 0x1234);          // DS
+        m.Memory.Write32(Tss3 + 0x48, 0x2345);          // ES
+        m.Memory.Load(0x4_2002, [0x0F, 0x0B]);          // UD2
+        g.WriteIdt(6, Descriptors.Gate(G.TssSel, 0, 5));
+        g.Load(a =>
+        {
+            a.mov(__dword_ptr[G.Tss], (uint)Tss3Sel);   // back link of the running task
+            a.pushfd();
+            a.or(__dword_ptr[esp], 0x4000);             // NT
+            a.popfd();
+            a.iretd();
+            a.mov(__dword_ptr[0x4F08], 0x600D);
+            a.hlt();
+        }, gdtEntries: 10);
+
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal(0x600Du, m.Read32(0x4F08));
+        Assert.Equal((uint)G.TssSel, (uint)m.Cpu.State.Tr.Selector);
+        Assert.Equal((uint)Tss3Sel, m.Read32(G.Tss) & 0xFFFF);        // nested under the V86 task
+        Assert.NotEqual(0u, m.Cpu.State.Eflags & (1u << 14));          // NT
+        Assert.Equal(0u, m.Cpu.State.Eflags & (1u << 17));             // not in V86 mode
+        Assert.Equal(0x0002u, m.Read32(Tss3 + 0x20));                  // the V86 task stopped at its UD2 (a fault)
+        Assert.NotEqual(0u, m.Read32(Tss3 + 0x24) & (1u << 17));       // with VM in its saved EFLAGS
+        Assert.Equal(0x2345u, m.Read32(Tss3 + 0x48) & 0xFFFF);         // and its segments as it had them
+        Assert.Equal(0xBu, TssType(m, Tss3Sel));                       // still busy: the main task nests under it
+    }
 }
