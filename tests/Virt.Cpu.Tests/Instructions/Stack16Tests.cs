@@ -161,4 +161,49 @@ public class Stack16Tests
         Assert.Equal(0x2_0000u, m.Read32(R + 8));
         Assert.Equal(Stack16, m.Read32(R + 12) & 0xFFFF);
     }
+    /// <summary>The 16-bit forms on a 16-bit stack: PUSHA saves SP (not ESP), POPA and POP SP keep ESP's upper half, immediates and FLAGS.</summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void WordFormsOnA16BitStack(string engine)
+    {
+        using var m = Run(engine, a =>
+        {
+            a.mov(esp, 0x2_0000);
+            a.mov(ebp, 0xDEAD_0000);
+            a.pusha();                                          // o16 in 32-bit code
+            Store(a, 0, esp);
+            a.movzx(ebx, __word_ptr[0xFFF8]); Store(a, 1, ebx); // the SP slot
+            a.popa();
+            Store(a, 2, esp); Store(a, 3, ebp);
+
+            a.mov(__dword_ptr[0xFFFC], 0xDEAD_BEEF);
+            a.db(0x66, 0x68, 0x22, 0x11);                       // o16 PUSH imm16
+            Store(a, 4, esp);
+            a.mov(ebx, __dword_ptr[0xFFFC]); Store(a, 5, ebx);
+            a.db(0x66, 0x6A, 0x81);                              // o16 PUSH imm8 (sign-extended to a word)
+            Store(a, 6, esp);
+            a.movzx(ebx, __word_ptr[0xFFFC]); Store(a, 7, ebx);
+            a.mov(esp, 0x2_0000);
+
+            a.pushf();
+            Store(a, 8, esp);
+            a.popf();
+            Store(a, 9, esp);
+
+            a.mov(__word_ptr[0xFFFE], 0x1234);
+            a.mov(esp, 0x2FFFE);
+            a.pop(sp);                                          // SP := 0x1234, ESP's upper half kept
+            Store(a, 10, esp);
+        });
+        Assert.Equal(0x2FFF0u, m.Read32(R));
+        Assert.Equal(0u, m.Read32(R + 4));                       // SP 0000 was pushed
+        Assert.Equal(0x2_0000u, m.Read32(R + 8));
+        Assert.Equal(0xDEAD_0000u, m.Read32(R + 12));            // BP popped, EBP's upper half kept
+        Assert.Equal(0x2FFFEu, m.Read32(R + 16));
+        Assert.Equal(0x1122_BEEFu, m.Read32(R + 20));
+        Assert.Equal(0x2FFFCu, m.Read32(R + 24));
+        Assert.Equal(0xFF81u, m.Read32(R + 28));
+        Assert.Equal(0x2FFFEu, m.Read32(R + 32));
+        Assert.Equal(0x2_0000u, m.Read32(R + 36));
+        Assert.Equal(0x2_1234u, m.Read32(R + 40));
+    }
 }
