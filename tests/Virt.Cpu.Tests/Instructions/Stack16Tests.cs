@@ -169,9 +169,10 @@ public class Stack16Tests
         {
             a.mov(esp, 0x2_0000);
             a.mov(ebp, 0xDEAD_0000);
+            a.mov(ebx, 0x7777);
             a.pusha();                                          // o16 in 32-bit code
             Store(a, 0, esp);
-            a.movzx(ebx, __word_ptr[0xFFF8]); Store(a, 1, ebx); // the SP slot
+            a.movzx(ebx, __word_ptr[0xFFF6]); Store(a, 1, ebx); // the SP slot (AX CX DX BX SP ...)
             a.popa();
             Store(a, 2, esp); Store(a, 3, ebp);
 
