@@ -120,7 +120,8 @@ public sealed partial class Cpu
                 }
             case 5: // task gate
             case 1: case 9: // available TSS
-                TaskSwitchThrough(sel, d, TaskSwitchReason.Jump);
+                TaskSwitchThrough(sel, d, TaskSwitchReason.Jump, _nextEip);
+                _nextEip = EipReg; // the new task runs from its saved EIP, not after this JMP
                 return;
             default:
                 throw Fault(Vectors.GP, err);
@@ -142,8 +143,7 @@ public sealed partial class Cpu
         if (!ProtectedMode || V86Mode)
         {
             ushort oldCs = Seg[SegmentIndex.CS].Selector;
-            uint sp = (R[4] - (uint)(2 * size)) & StackMask;
-            ProbeWrite(SegmentIndex.SS, sp, 2 * size);
+            ProbePushes(2, size);
             Push(oldCs, size);
             Push(_nextEip, size);
             LoadCsReal(sel);
@@ -157,8 +157,7 @@ public sealed partial class Cpu
         if (!desc.IsSystem)
         {
             CheckDirectCodeTarget(desc, sel);
-            uint sp = (R[4] - (uint)(2 * size)) & StackMask;
-            ProbeWrite(SegmentIndex.SS, sp, 2 * size);
+            ProbePushes(2, size);
             if (off > desc.Limit) throw Fault(Vectors.GP, 0);
             Push(Seg[SegmentIndex.CS].Selector, size);
             Push(_nextEip, size);
@@ -172,7 +171,8 @@ public sealed partial class Cpu
                 CallGate(sel, d, desc);
                 return;
             case 5: case 1: case 9:
-                TaskSwitchThrough(sel, d, TaskSwitchReason.Call);
+                TaskSwitchThrough(sel, d, TaskSwitchReason.Call, _nextEip);
+                _nextEip = EipReg; // the new task runs from its saved EIP, not after this CALL
                 return;
             default:
                 throw Fault(Vectors.GP, err);
@@ -250,8 +250,7 @@ public sealed partial class Cpu
         }
         else
         {
-            uint sp = (R[4] - (uint)(2 * size)) & StackMask;
-            ProbeWrite(SegmentIndex.SS, sp, 2 * size);
+            ProbePushes(2, size);
             if (target > code.Limit) throw Fault(Vectors.GP, 0);
             Push(oldCs, size);
             Push(oldEip, size);

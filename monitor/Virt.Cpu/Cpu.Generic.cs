@@ -280,7 +280,7 @@ public sealed partial class Cpu
                 int seg = r0 - Register.ES;
                 if (seg == SegmentIndex.CS) throw Fault(Vectors.UD);
                 LoadSegment(seg, (ushort)ReadOperand(in ins, 1, 16));
-                if (seg == SegmentIndex.SS) _shadow = true;
+                if (seg == SegmentIndex.SS) _shadow = _movSsShadow = true;
                 _exitBlock = true;
                 return;
             }
@@ -421,9 +421,14 @@ public sealed partial class Cpu
         {
             int seg = ins.Op0Register - Register.ES;
             uint sel = PeekStack(0, size);
+            // The pop increments eSP by the stack size in force when it read the selector: POP SS
+            // that switches between a 16- and a 32-bit stack must not apply the new size (SDM POP:
+            // StackAddrSize is the old SS.B; Bochs pops before it loads). Nothing changes if the load faults.
+            bool oldBig = Stack32;
+            uint sp = (R[4] + (uint)size) & StackMask;
             LoadSegment(seg, (ushort)sel);
-            AdjustSp(size);
-            if (seg == SegmentIndex.SS) _shadow = true;
+            R[4] = oldBig ? sp : (R[4] & 0xFFFF_0000) | sp;
+            if (seg == SegmentIndex.SS) _shadow = _movSsShadow = true;
             _exitBlock = true;
             return;
         }
@@ -444,8 +449,7 @@ public sealed partial class Cpu
     private void ExecPusha(int size)
     {
         uint sp = R[4];
-        // Probe each slot: a 16-bit SP wraps inside the segment between pushes (SP=8 is legal).
-        for (int i = 1; i <= 8; i++) ProbeWrite(SegmentIndex.SS, (sp - (uint)(i * size)) & StackMask, size);
+        ProbePushes(8, size); // a 16-bit SP wraps inside the segment between pushes (SP=8 is legal)
         for (int i = 0; i < 8; i++) Push(i == 4 ? sp : R[i], size);
     }
 

@@ -89,8 +89,8 @@ public sealed partial class Cpu
         if (type == 5)
         {
             ushort tss = (ushort)(gate >> 16);
-            EipReg = returnEip;
-            TaskSwitchThrough(tss, ReadDescriptor((ushort)(tss & ~4), Vectors.TS), TaskSwitchReason.Interrupt, hasErr, err, viaGate: false);
+            TaskSwitchThrough(tss, ReadDescriptor((ushort)(tss & ~4), Vectors.TS), TaskSwitchReason.Interrupt, returnEip, hasErr, err, viaGate: false);
+            _exitBlock = true;
             return;
         }
 
@@ -175,8 +175,7 @@ public sealed partial class Cpu
         if (entry + 3 > Idtr.Limit) throw Fault(Vectors.GP, (uint)vector * 8 + 2);
         uint vec = ReadLin32(Idtr.Base + entry);
         uint flags = GetEflags();
-        uint sp = (R[4] - 6) & 0xFFFF;
-        ProbeWrite(SegmentIndex.SS, sp, 6);
+        ProbePushes(3, 2);
         Push16((ushort)flags);
         Push16(Seg[SegmentIndex.CS].Selector);
         Push16((ushort)returnEip);
@@ -231,8 +230,7 @@ public sealed partial class Cpu
             ushort link = ReadSys16(Tr.Base);
             ulong d = ReadDescriptor(link, Vectors.TS);
             if ((link & 4) != 0) throw Fault(Vectors.TS, (uint)link & 0xFFFC);
-            EipReg = _nextEip;
-            TaskSwitchThrough(link, d, TaskSwitchReason.Iret);
+            TaskSwitchThrough(link, d, TaskSwitchReason.Iret, _nextEip);
             _nextEip = EipReg;
             return;
         }

@@ -13,6 +13,7 @@ public sealed partial class Cpu
     private bool _inBlock;
     private bool _exitBlock;   // set by handlers that change mode or code: leave the block after this instruction
     private bool _shadow;      // STI / MOV SS interrupt shadow over the next instruction
+    private bool _movSsShadow; // MOV SS / POP SS only: the shadow also holds back the single-step trap
 
     /// <summary>
     /// Runs guest code until the budget of instructions is used, the VCPU halts, shuts down, or a
@@ -36,8 +37,12 @@ public sealed partial class Cpu
                     // One instruction, then the trap or the end of the interrupt shadow.
                     bool singleStep = (_flags & Flags.TF) != 0;
                     _shadow = false;
+                    _movSsShadow = false;
                     ExecuteBlocks(_retired + 1);
-                    if (singleStep && !_halted) DebugTrap();
+                    // After MOV SS / POP SS no debug trap is taken until the next instruction has run
+                    // (SDM vol. 3 6.8.3), so a handler never sees SS loaded with the old ESP; the
+                    // trap then comes after that instruction, taken by the next pass of this loop.
+                    if (singleStep && !_halted && !_movSsShadow) DebugTrap();
                 }
                 else
                 {

@@ -185,5 +185,16 @@ public sealed partial class Cpu
         return size == 4 ? Read32(SegmentIndex.SS, sp) : Read16(SegmentIndex.SS, sp);
     }
 
+    /// <summary>
+    /// Checks that <paramref name="count"/> pushes of <paramref name="size"/> bytes would succeed, before
+    /// the first is made. Each push is its own access and a 16-bit SP wraps within the segment
+    /// between them (a real-mode frame at SP 4 lands at 2, 0 and FFFE): probing the frame as one
+    /// block would fault where the CPU does not, so each slot is probed on its own.
+    /// </summary>
+    internal void ProbePushes(int count, int size)
+    {
+        for (int i = 1; i <= count; i++) ProbeWrite(SegmentIndex.SS, (R[4] - (uint)(i * size)) & StackMask, size);
+    }
+
     internal void AdjustSp(int delta) => SetSp((R[4] + (uint)delta) & StackMask);
 }

@@ -37,7 +37,9 @@ public sealed partial class Cpu
 
         uint count = rep ? R[1] & amask : 1;
         if (rep && count == 0) return;
-        if (rep && delta > 0 && count > 1 && m is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd or Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd)
+        // With TF set each iteration is single-stepped (below), so the chunked I/O path is not used.
+        bool singleStep = (_flags & Flags.TF) != 0;
+        if (rep && delta > 0 && count > 1 && !singleStep && m is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd or Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd)
         {
             StringIoChunk(m is Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd, srcSeg, port, size, count, amask);
             return;
@@ -97,9 +99,12 @@ public sealed partial class Cpu
             count = (count - 1) & amask;
             if (a16) SetReg16(1, (ushort)count); else R[1] = count;
             if (count == 0 || stop) return;
-            if (++iterations >= RepChunk)
+            // A REP instruction is interruptible between iterations, and the single-step trap is
+            // taken after each one with EIP still on the instruction, as hardware does (QEMU's
+            // test-i386 single-step test checks it): one iteration per execution while TF is set.
+            if (++iterations >= RepChunk || singleStep)
             {
-                // Come back to this instruction: lets the run loop take interrupts in a long REP.
+                // Come back to this instruction: lets the run loop take interrupts (or the trap) in a long REP.
                 _nextEip = EipReg;
                 _exitBlock = true;
                 return;

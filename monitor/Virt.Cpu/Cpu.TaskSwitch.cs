@@ -8,10 +8,14 @@ namespace Virt.Cpu;
 public sealed partial class Cpu
 {
     /// <summary>
-    /// Switches to the task named by sel (a TSS descriptor or a task gate). EipReg must hold the
-    /// address to save as the old task's EIP; on return EipReg is the new task's EIP.
+    /// Switches to the task named by sel (a TSS descriptor or a task gate). <paramref name="returnEip"/>
+    /// is saved as the old task's EIP: the next instruction for JMP, CALL, IRET and INT n, the
+    /// faulting one for an exception. EipReg is left alone until the switch commits, so a fault
+    /// raised before (busy TSS, bad limit) is reported at the instruction that tried the switch;
+    /// on return EipReg is the new task's EIP and an instruction that switched must continue
+    /// there (<c>_nextEip = EipReg</c>).
     /// </summary>
-    private void TaskSwitchThrough(ushort sel, ulong d, TaskSwitchReason reason, bool hasErr = false, uint err = 0, bool viaGate = true)
+    private void TaskSwitchThrough(ushort sel, ulong d, TaskSwitchReason reason, uint returnEip, bool hasErr = false, uint err = 0, bool viaGate = true)
     {
         var desc = ParseDescriptor(sel, d);
         if (desc.IsSystem && desc.Type == 5)
@@ -23,15 +27,15 @@ public sealed partial class Cpu
             ushort tssSel = (ushort)(d >> 16);
             if ((tssSel & 4) != 0) throw Fault(Vectors.GP, (uint)tssSel & 0xFFFC);
             ulong td = ReadDescriptor(tssSel);
-            TaskSwitch(tssSel, td, reason, hasErr, err);
+            TaskSwitch(tssSel, td, reason, returnEip, hasErr, err);
             return;
         }
         if (viaGate && reason is TaskSwitchReason.Jump or TaskSwitchReason.Call && (desc.Dpl < Cpl || desc.Dpl < (sel & 3)))
             throw Fault(Vectors.GP, (uint)sel & 0xFFFC);
-        TaskSwitch(sel, d, reason, hasErr, err);
+        TaskSwitch(sel, d, reason, returnEip, hasErr, err);
     }
 
-    private void TaskSwitch(ushort sel, ulong d, TaskSwitchReason reason, bool hasErr, uint err)
+    private void TaskSwitch(ushort sel, ulong d, TaskSwitchReason reason, uint returnEip, bool hasErr, uint err)
     {
         var nd = ParseDescriptor(sel, d);
         uint serr = (uint)sel & 0xFFFC;
@@ -50,14 +54,14 @@ public sealed partial class Cpu
         uint ob = Tr.Base;
         if (old32)
         {
-            WriteSys32(ob + 0x20, EipReg);
+            WriteSys32(ob + 0x20, returnEip);
             WriteSys32(ob + 0x24, flags);
             for (int i = 0; i < 8; i++) WriteSys32(ob + 0x28 + (uint)i * 4, R[i]);
             for (int i = 0; i < 6; i++) WriteSys16(ob + 0x48 + (uint)i * 4, Seg[i].Selector);
         }
         else
         {
-            WriteSys16(ob + 0x0E, (ushort)EipReg);
+            WriteSys16(ob + 0x0E, (ushort)returnEip);
             WriteSys16(ob + 0x10, (ushort)flags);
             for (int i = 0; i < 8; i++) WriteSys16(ob + 0x12 + (uint)i * 2, (ushort)R[i]);
             for (int i = 0; i < 4; i++) WriteSys16(ob + 0x22 + (uint)i * 2, Seg[i].Selector);

@@ -91,7 +91,15 @@ public sealed partial class Cpu
         SetEflags(Flags.Reserved1);
         _halted = false;
         _nmiBlocked = false;
+        _nmiPending = false; // RESET drops a latched NMI edge
         _shadow = false;
+        _movSsShadow = false;
+        // RESET is how a PC leaves the shutdown state (the chipset resets the CPU after a shutdown
+        // cycle): without clearing it, every Run after a triple fault would stop at once.
+        ShutdownReason = null;
+        _inBlock = false;
+        _exitBlock = false;
+        _executing = null;
         ResetMsrs();
         ResetFpu();
         ModeChanged();

@@ -10,11 +10,14 @@ namespace Virt.Cpu.Boot;
 /// specification promises (EAX = 0x2BADB002, EBX = info address, flat 32-bit protected mode,
 /// A20 on, paging off, IF clear). Layout: kernel where its header or ELF program headers say,
 /// modules page aligned after the kernel's end (bss included), and the info structure with its
-/// memory map, module table and strings at 0x9000 in low memory, as QEMU puts it.
+/// memory map, module table and strings at 0x9000 in low memory, as QEMU puts it, unless the kernel
+/// or a module is there (kvm-unit-tests' flat images are linked at 0x8000): then at the first free
+/// page after the kernel and modules, so the loader never overwrites what it loaded.
 /// </summary>
 public static class MultibootLoader
 {
     public const uint BootloaderMagic = 0x2BAD_B002;
+    /// <summary>Where the information area goes when nothing was loaded there (QEMU's MULTIBOOT_STRUCT_ADDR).</summary>
     public const uint InfoAddress = 0x9000;
     public const string BootloaderName = "Virt";
 
@@ -52,17 +55,17 @@ public static class MultibootLoader
             cursor = PageAlign((uint)mEnd);
         }
 
-        CheckNoOverlap(start, end, "the kernel");
-        foreach (var m in loaded) CheckNoOverlap(m.Start, m.End, $"module '{m.Name}'");
-        WriteInfo(mem, commandLine, loaded);
+        var occupied = new List<(uint Start, uint End)> { (start, end) };
+        foreach (var m in loaded) occupied.Add((m.Start, m.End));
+        uint info = WriteInfo(mem, commandLine, loaded, occupied);
 
         mem.A20Enabled = true;
         FlatLoader.EnterFlat32(cpu, entry); // PE on, PG off, flat CS/DS/ES/FS/GS/SS, EFLAGS = 2 (IF clear)
         var s = cpu.State;
         s.Cr4 = 0;
         s.Eax = BootloaderMagic;
-        s.Ebx = InfoAddress;
-        return new MultibootBoot(entry, InfoAddress, start, end, header.AoutKludge, loaded);
+        s.Ebx = info;
+        return new MultibootBoot(entry, info, start, end, header.AoutKludge, loaded);
     }
 
     private static void CheckFlags(uint flags)
@@ -122,7 +125,8 @@ public static class MultibootLoader
         return (entry ?? throw new InvalidDataException($"ELF entry point 0x{elf.Entry:X8} is in no PT_LOAD segment"), start, end);
     }
 
-    private static void WriteInfo(PhysicalMemory mem, string commandLine, List<LoadedModule> modules)
+    /// <summary>Builds the information area where it collides with nothing loaded; returns its address.</summary>
+    private static uint WriteInfo(PhysicalMemory mem, string commandLine, List<LoadedModule> modules, List<(uint Start, uint End)> occupied)
     {
         ulong ramEnd = (ulong)mem.Ram.Size;
         var mmap = new List<(ulong Base, ulong Length, uint Type)>();
@@ -130,15 +134,15 @@ public static class MultibootLoader
         if (ramEnd > LowMemoryEnd) mmap.Add((LowMemoryEnd, HighMemoryStart - LowMemoryEnd, 2)); // VGA, option ROMs, BIOS
         if (ramEnd > HighMemoryStart) mmap.Add((HighMemoryStart, ramEnd - HighMemoryStart, 1));
 
-        // Lay out: info struct, memory map, module table, then strings.
-        var area = new List<byte>();
-        uint mmapAddr = InfoAddress + InfoStructSize;
-        uint modsAddr = mmapAddr + (uint)(mmap.Count * 24);
-        uint stringsAddr = modsAddr + (uint)(modules.Count * 16);
+        // Lay out: info struct, memory map, module table, then strings; offsets first, since the
+        // area's address depends on its size.
+        uint mmapOffset = InfoStructSize;
+        uint modsOffset = mmapOffset + (uint)(mmap.Count * 24);
+        uint stringsOffset = modsOffset + (uint)(modules.Count * 16);
         var strings = new List<byte>();
         uint AddString(string s)
         {
-            uint at = stringsAddr + (uint)strings.Count;
+            uint at = stringsOffset + (uint)strings.Count;
             strings.AddRange(Encoding.UTF8.GetBytes(s));
             strings.Add(0);
             return at;
@@ -146,21 +150,21 @@ public static class MultibootLoader
         uint cmdline = AddString(commandLine);
         uint loaderName = AddString(BootloaderName);
         var modNames = modules.Select(m => AddString(m.Name)).ToList();
-        ulong areaEnd = (ulong)stringsAddr + (ulong)strings.Count;
-        if (areaEnd > InfoAreaEnd)
-            throw new ArgumentException($"the Multiboot information (command line, module names) needs 0x{areaEnd - InfoAddress:X} bytes, more than fit between 0x{InfoAddress:X} and 0x{InfoAreaEnd:X}");
+        ulong size = (ulong)stringsOffset + (ulong)strings.Count;
+        uint at = PlaceInfo(mem, size, occupied);
 
+        var area = new List<byte>();
         var info = new byte[InfoStructSize];
         uint memUpper = ramEnd > HighMemoryStart ? (uint)((Math.Min(ramEnd, 0x1_0000_0000UL) - HighMemoryStart) / 1024) : 0;
         Put(info, 0, InfoMemory | InfoCmdline | InfoMods | InfoMmap | InfoLoaderName);
         Put(info, 4, (uint)(Math.Min(ramEnd, LowMemoryEnd) / 1024));
         Put(info, 8, memUpper);
-        Put(info, 16, cmdline);
+        Put(info, 16, at + cmdline);
         Put(info, 20, (uint)modules.Count);
-        Put(info, 24, modsAddr);
+        Put(info, 24, at + modsOffset);
         Put(info, 44, (uint)(mmap.Count * 24));
-        Put(info, 48, mmapAddr);
-        Put(info, 64, loaderName);
+        Put(info, 48, at + mmapOffset);
+        Put(info, 64, at + loaderName);
         area.AddRange(info);
 
         foreach (var (b, len, type) in mmap)
@@ -177,11 +181,40 @@ public static class MultibootLoader
             var e = new byte[16];
             Put(e, 0, modules[i].Start);
             Put(e, 4, modules[i].End);
-            Put(e, 8, modNames[i]);
+            Put(e, 8, at + modNames[i]);
             area.AddRange(e);
         }
         area.AddRange(strings);
-        mem.Load(InfoAddress, area.ToArray());
+        mem.Load(at, area.ToArray());
+        return at;
+    }
+
+    /// <summary>
+    /// The first place for <paramref name="size"/> bytes of information that is all RAM and overlaps
+    /// no loaded range: 0x9000 as QEMU, else the page after the end of each loaded range in turn.
+    /// In low memory the area stays below the EBDA (0x9FC00), which the firmware state owns.
+    /// </summary>
+    private static uint PlaceInfo(PhysicalMemory mem, ulong size, List<(uint Start, uint End)> occupied)
+    {
+        var candidates = new List<ulong> { InfoAddress };
+        candidates.AddRange(occupied.Select(r => (ulong)PageAlign(r.End)).Order());
+        candidates.Add(HighMemoryStart); // a kernel ending in the VGA hole leaves room above 1 MiB
+        foreach (ulong c in candidates)
+        {
+            ulong end = c + size;
+            if (c < LowMemoryEnd && end > InfoAreaEnd) continue;
+            if (end > (ulong)mem.Ram.Size || !AllRam(mem, c, end)) continue;
+            if (occupied.Any(r => c < r.End && end > r.Start)) continue;
+            return (uint)c;
+        }
+        throw new InvalidDataException($"no free RAM for the Multiboot information (0x{size:X} bytes: command line, module names) outside the kernel and modules");
+    }
+
+    private static bool AllRam(PhysicalMemory mem, ulong start, ulong end)
+    {
+        for (ulong a = start & ~(ulong)(PhysicalMemory.PageSize - 1); a < end; a += PhysicalMemory.PageSize)
+            if (mem.KindOf((uint)a) != PageKind.Ram) return false;
+        return true;
     }
 
     /// <summary>Rejects a range that is not entirely RAM (beyond the end of RAM, or in the VGA hole / ROM / MMIO).</summary>
@@ -192,12 +225,6 @@ public static class MultibootLoader
         for (ulong a = start & ~(ulong)(PhysicalMemory.PageSize - 1); a < end; a += PhysicalMemory.PageSize)
             if (mem.KindOf((uint)a) != PageKind.Ram)
                 throw new InvalidDataException($"{what} covers 0x{start:X8}-0x{end:X8}, which includes 0x{a:X8}: {mem.KindOf((uint)a)}, not RAM");
-    }
-
-    private static void CheckNoOverlap(uint start, uint end, string what)
-    {
-        if (start < InfoAreaEnd && end > InfoAddress)
-            throw new InvalidDataException($"{what} (0x{start:X8}-0x{end:X8}) overlaps the Multiboot information area at 0x{InfoAddress:X}-0x{InfoAreaEnd:X}");
     }
 
     private static void Zero(PhysicalMemory mem, uint address, uint length)

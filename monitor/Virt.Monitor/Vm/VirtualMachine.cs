@@ -93,7 +93,13 @@ public sealed class VirtualMachine
             var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine };
             platform.Connect(cpu);
             _cpu = cpu;
-            LoadGuest(cpu, platform);
+            if (TryLoadGuest(cpu, platform) is { } refused)
+            {
+                // A bad image is the user's input, not a monitor bug: a message and status 2, as for the header checks.
+                Console.Error.WriteLine($"virt: {refused}");
+                _end = new VmEnd(ExitStatus.BadUsage, refused, "bad-image");
+                return ExitStatus.BadUsage;
+            }
 
             // Device models: any number, attached and detached while the guest runs (Vm/AttachmentManager).
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
@@ -164,6 +170,28 @@ public sealed class VirtualMachine
         catch (Exception e) when (e is IOException or TimeoutException or ArgumentException or System.ComponentModel.Win32Exception)
         {
             return e.Message;
+        }
+    }
+
+    /// <summary>
+    /// Runs the loaders; returns why the image cannot boot, or null. The header checks in
+    /// <see cref="GuestImages"/> cannot see everything (where the segments land against this RAM size,
+    /// room for the modules and the information area), so whatever a loader refuses is reported
+    /// here instead of escaping as an unhandled exception with a stack trace.
+    /// </summary>
+    private string? TryLoadGuest(Cpu.Cpu cpu, PcPlatform platform)
+    {
+        try
+        {
+            LoadGuest(cpu, platform);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or ArgumentException or LinuxImageException
+                                      or IndexOutOfRangeException or OverflowException)
+        {
+            // The last two only come from a malformed image the checks missed; the file still is the cause.
+            string what = _images.Kernel is null ? "BIOS" : $"kernel {_images.KernelName}";
+            return $"{what}: {e.Message}";
         }
     }
 

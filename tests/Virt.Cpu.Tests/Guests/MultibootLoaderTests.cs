@@ -270,4 +270,58 @@ public class MultibootLoaderTests
         var e = Assert.Throws<InvalidDataException>(() => MultibootLoader.Load(m.Cpu, ValidElf(), "", [new BootModule("big", new byte[3 << 20])]));
         Assert.Contains("module 'big'", e.Message);
     }
+    /// <summary>
+    /// A kernel linked at 0x8000 (kvm-unit-tests' flat images are) whose code and bss cover 0x9000, where
+    /// the information area goes by default: the loader must put the area elsewhere, clear of the kernel
+    /// and the module, and the kernel must run from intact code and read the command line through EBX.
+    /// </summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AKernelLinkedAt0x8000KeepsItsCodeAndFindsTheInformationElsewhere(string engine)
+    {
+        using var m = new TestMachine();
+        Engines.Use(m, engine);
+        const uint low = 0x8000, body = 0x9040;
+        var jump = new Assembler(32);
+        jump.jmp(body);
+        var code = new Assembler(32);
+        var next = code.CreateLabel();
+        var done = code.CreateLabel();
+        code.mov(__dword_ptr[0x500], ebx);
+        code.mov(esi, __dword_ptr[ebx + 16]); // cmdline
+        code.mov(dx, 0xE9);
+        code.Label(ref next);
+        code.lodsb();
+        code.test(al, al);
+        code.jz(done);
+        code.@out(dx, al);
+        code.jmp(next);
+        code.Label(ref done);
+        code.mov(al, (byte)'!');
+        code.@out(dx, al);
+        code.hlt();
+        var image = new byte[body - low];
+        TestMachine.Assemble(jump, low).CopyTo(image, 0);
+        byte[] data = [.. image, .. TestMachine.Assemble(code, body)];
+        var file = Elf(low, 3, new Segment(low, low, data, 0x3000)); // bss to 0xB000
+
+        var boot = MultibootLoader.Load(m.Cpu, file, "flat.elf -smp 1", [new BootModule("mod", new byte[0x1800])]);
+
+        Assert.Equal(0xB000u, boot.KernelEnd);
+        Assert.Equal(0xB000u, boot.Modules[0].Start); // the module after the kernel, as before
+        uint info = boot.InfoAddress;
+        Assert.True(info >= 0xD000 || info + 0x100 <= low, $"information at 0x{info:X} collides with the kernel or the module");
+        Assert.Equal(info, m.Cpu.State.Ebx);
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal("flat.elf -smp 1!", m.Console.ToString());
+        Assert.Equal(info, m.Read32(0x500));
+        Assert.Equal(0xB000u, m.Read32(m.Read32(info + 24))); // the module table, read back
+    }
+
+    [Fact]
+    public void TheInformationStaysAt0x9000WhenNothingIsLoadedThere()
+    {
+        using var m = new TestMachine(32 << 20);
+        var boot = MultibootLoader.Load(m.Cpu, ValidElf(), "", []);
+        Assert.Equal(MultibootLoader.InfoAddress, boot.InfoAddress);
+    }
 }

@@ -119,6 +119,36 @@ public class PagingTests
         Assert.Equal(0u, m.Read32(PageTable + 0x202 * 4) & 0x60);
     }
 
+    /// <summary>
+    /// A walk that faults leaves the accessed bits alone: the PDE that led to a not-present PTE
+    /// stays unaccessed (the 386 behaviour test386.asm checks at POST 11; the SDM sets A for
+    /// entries used by a translation, and this one produced none).
+    /// </summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AWalkThatFaultsLeavesThePdeUnaccessed(string engine)
+    {
+        using var m = new TestMachine();
+        Engines.Use(m, engine);
+        var g = new G(m);
+        g.WriteIdt(14, Descriptors.Gate(G.KCode, 0x20000, 0xE));
+        g.Handler(0x20000, a =>
+        {
+            a.pop(__dword_ptr[Record]);              // error code
+            a.hlt();
+        });
+        g.Load(a =>
+        {
+            EnablePaging(a);
+            a.mov(__dword_ptr[PageDir + 2 * 4], 0x10_2000 | 7); // 8 MiB: an empty page table, A clear
+            a.mov(eax, __dword_ptr[0x80_0000]);
+            a.hlt();
+        });
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal(0u, m.Read32(Record));                       // not present, read, supervisor
+        Assert.Equal(0u, m.Read32(PageDir + 2 * 4) & 0x20);       // PDE not accessed
+        Assert.Equal(0x20u, m.Read32(PageDir) & 0x20);            // while the one that translated is
+    }
+
     [Fact]
     public void PsePagesMapFourMegabytes()
     {

@@ -18,9 +18,11 @@ public static class Guest
     public const uint Data = 0x20_0000;      // scratch data for flat tests
     private const uint Gdt = 0x800, Idt = 0x1000, Stubs32 = 0x2000, Stubs16 = 0x600;
 
-    public static TestMachine Flat(Action<Assembler> code, Action<CpuState>? setup = null, Action<PhysicalMemory>? memory = null)
+    /// <param name="engine">One of <see cref="Engines"/>; null keeps the CPU's default (the environment's).</param>
+    public static TestMachine Flat(Action<Assembler> code, Action<CpuState>? setup = null, Action<PhysicalMemory>? memory = null, string? engine = null)
     {
         var m = new TestMachine();
+        if (engine is not null) Engines.Use(m, engine);
         m.Load32(CodeBase, a => { code(a); a.hlt(); });
         // GDT: null, flat code, flat data.
         m.Memory.Load(Gdt, [0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0x9B, 0xCF, 0, 0xFF, 0xFF, 0, 0, 0, 0x93, 0xCF, 0]);
@@ -40,9 +42,10 @@ public static class Guest
         return m;
     }
 
-    public static TestMachine Real(Action<Assembler> code, Action<CpuState>? setup = null, Action<PhysicalMemory>? memory = null)
+    public static TestMachine Real(Action<Assembler> code, Action<CpuState>? setup = null, Action<PhysicalMemory>? memory = null, string? engine = null)
     {
         var m = new TestMachine();
+        if (engine is not null) Engines.Use(m, engine);
         m.LoadReal(0x1000, 0x100, a => { code(a); a.hlt(); });
         for (int v = 0; v < 32; v++)
         {

@@ -38,15 +38,18 @@ internal static class VectorRunner
     private static readonly (string Name, int Seg)[] s_segNames = [("es", SegmentIndex.ES), ("cs", SegmentIndex.CS), ("ss", SegmentIndex.SS), ("ds", SegmentIndex.DS)];
     private const int MaxFailuresReported = 5;
 
-    public static FileResult RunFile(string key)
+    public static FileResult RunFile(string key) => RunCases(key, VectorFiles.Load(key));
+
+    /// <summary>
+    /// Runs cases in order on a pooled machine. A case that fails may leave anything behind (bytes
+    /// written outside its expectation, which the cleanup cannot know, or a state the reset does
+    /// not reach), so after a failure the machine is dropped and the next case gets a fresh one:
+    /// each failure is counted once, never again in the cases that follow it.
+    /// </summary>
+    public static FileResult RunCases(string key, IReadOnlyList<VectorCase> tests)
     {
-        var tests = VectorFiles.Load(key);
-        var result = new FileResult { Key = key, Total = tests.Length };
-        if (!s_pool.TryTake(out var m))
-        {
-            m = new TestMachine();
-            m.Memory.MapRam(0, 16 << 20);
-        }
+        var result = new FileResult { Key = key, Total = tests.Count };
+        var m = TakeMachine();
         try
         {
             var masks = new List<VectorMask>();
@@ -66,7 +69,12 @@ internal static class VectorRunner
                 string? diff = RunOne(m, t, masks, result, out string? lateSkip);
                 if (lateSkip != null) result.Skipped[lateSkip] = result.Skipped.GetValueOrDefault(lateSkip) + 1;
                 else if (diff == null) result.Passed++;
-                else if (++result.Failed <= MaxFailuresReported) result.Failures.Add($"#{t.Idx} {t.Name} [{Hex(t.Bytes)}]: {diff}");
+                else
+                {
+                    if (++result.Failed <= MaxFailuresReported) result.Failures.Add($"#{t.Idx} {t.Name} [{Hex(t.Bytes)}]: {diff}");
+                    m.Dispose();
+                    m = NewMachine();
+                }
             }
         }
         finally
@@ -74,6 +82,15 @@ internal static class VectorRunner
             s_pool.Add(m);
         }
         return result;
+    }
+
+    private static TestMachine TakeMachine() => s_pool.TryTake(out var m) ? m : NewMachine();
+
+    private static TestMachine NewMachine()
+    {
+        var m = new TestMachine();
+        m.Memory.MapRam(0, 16 << 20);
+        return m;
     }
 
     private static string Hex(int[] bytes) => string.Join(' ', bytes.Select(b => b.ToString("X2")));

@@ -87,4 +87,20 @@ public class PlatformEndTests
         Assert.Contains("kernel needs 0x4000000 bytes at 1 MiB", run.Stderr);
         Assert.Empty(run.LeftoverVmDirectories());
     }
+    [Fact]
+    public async Task A_Multiboot_kernel_the_loader_refuses_ends_with_a_message_and_status_2()
+    {
+        // The header checks pass; only the loader, knowing the RAM size, sees that the segment
+        // (linked at 64 MiB) lies beyond 16 MiB of RAM. That must not escape as an exception.
+        var a = new Assembler(32);
+        a.hlt();
+        string kernel = TempDir.WriteImage(MultibootImage.Build(a, 0x400_0000));
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "-m", "16M"]);
+        int status = await run.WaitAsync();
+        Assert.True(status == 2, $"status {status}\n{run.Describe()}");
+        Assert.Contains("beyond the end of guest RAM", run.Stderr);
+        Assert.DoesNotContain("Unhandled exception", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr); // no stack trace
+        Assert.Empty(run.LeftoverVmDirectories());
+    }
 }

@@ -1,0 +1,32 @@
+using Virt.Cpu.Translation;
+
+namespace Virt.Cpu.Tests.Support;
+
+/// <summary>
+/// The execution engines a behaviour test runs on: the interpreter, and the translator compiling
+/// every block at its first execution (threshold 0, synchronously, so the run is reproducible).
+/// Use as <c>[Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]</c>.
+/// </summary>
+public static class Engines
+{
+    public const string Interpreter = "interpreter", Translator = "translator";
+
+    public static TheoryData<string> All => new() { Interpreter, Translator };
+
+    public static void Use(TestMachine m, string engine)
+    {
+        switch (engine)
+        {
+            case Interpreter:
+                m.Cpu.Engine = CpuEngine.Interpreter;
+                break;
+            case Translator:
+                m.Cpu.Engine = CpuEngine.Translator;
+                m.Cpu.TranslationThreshold = 0;
+                m.Cpu.TranslateInBackground = false;
+                break;
+            default:
+                throw new ArgumentException($"unknown engine {engine}", nameof(engine));
+        }
+    }
+}
