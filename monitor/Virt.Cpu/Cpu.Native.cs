@@ -28,19 +28,19 @@ public sealed unsafe partial class Cpu
     private NativeJumpTable? _jumpTable;
     private readonly List<NativeBlockCompiler.NativeBlock> _nativeBlocks = new();   // by NativeBlock.Id
     private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks, _nativeLinks;
-    private long _nativeInstructions, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined;
+    private long _nativeInstructions, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined, _nativeHandlerCalls;
     // The linkable exit the last native call left through, waiting for its target to be entered.
     private NativeBlockCompiler.NativeBlock? _linkFrom;
     private int _linkStub;
     private readonly List<long> _nativeCompileSamples = new();
-    // By Iced mnemonic: the op native code stopped before (left to the interpreter), and TLB-miss style exits.
+    // By Iced mnemonic: ops native code left to the interpreter's handlers (or stopped before), and TLB-miss style exits.
     private readonly long[] _nativeStops = new long[Enum.GetValues<Iced.Intel.Mnemonic>().Length];
     private readonly long[] _nativeMisses = new long[Enum.GetValues<Iced.Intel.Mnemonic>().Length];
 
     /// <summary>What the engine did, for the run's report (table and JSON).</summary>
     public EngineStatistics EngineStats => new(
         Engine.ToString().ToLowerInvariant(), BlocksTranslated, TranslationTime.TotalMilliseconds + _nativeCompileTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency,
-        MedianCompileMicros(), _nativeCalls, _nativeInstructions, _nativeInterpretExits, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined,
+        MedianCompileMicros(), _nativeCalls, _nativeInstructions, _nativeHandlerCalls, _nativeInterpretExits, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined,
         _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0, _nativeLinks,
         Top(_nativeStops), Top(_nativeMisses));
 
@@ -76,7 +76,7 @@ public sealed unsafe partial class Cpu
             if (entry == null) { b.Untranslatable = true; return false; }
         }
         var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, e.SegmentMask, e.Code.Length,
-            linear, _nativeBlocks.Count, e.Sites);
+            linear, _nativeBlocks.Count, e.Sites, e.ResumeOffsets);
         b.Code = (cpu, blk, eip, left) => cpu.RunNative(blk, nb, eip, left);
         _nativeBlocks.Add(nb);
         _nativeBlocksCompiled++;
@@ -162,11 +162,74 @@ public sealed unsafe partial class Cpu
         if (_linkFrom != null) TryLink(nb, startEip);
         if (FlatOnly(nb)) _jumpTable!.Add(startEip, nb.ChainEntry);
         NativeFrame* f = _frame;
+        LoadFrame(f);
+        f->Budget = Math.Min(left, NativeMaxInstructions);
+        _nativeCalls++;
+        byte* entry = nb.Entry;
+        while (true)
+        {
+            ((delegate* unmanaged[SuppressGCTransition]<NativeFrame*, void>)entry)(f);
+            uint[] r = R;
+            for (int i = 0; i < 8; i++) r[i] = f->R[i];
+            SetArithFlags(f->Eflags);
+            EipReg = f->NextEip;
+            NativeBlockCompiler.NativeBlock last = _nativeBlocks[f->BlockId];
+            int op = f->OpsDone;
+            long linked = f->Budget - f->Remaining;
+            _nativeInstructions += linked + op;
+            var exit = (NativeExit)f->Exit;
+            if (exit == NativeExit.Done)
+            {
+                if (f->Remaining < MaxBlockOps && op == 0) _nativeCountdownExits++;
+                else if (op == 0 && f->ExitStub < 0) _nativeDispatchMisses++;
+                if (f->ExitStub >= 0) { _linkFrom = last; _linkStub = f->ExitStub; }
+                else if (op == last.Covered && last.Covered < last.Block.Ops.Length) _nativeStops[(int)last.Block.Instructions[op].Mnemonic]++;
+                return linked + op;
+            }
+
+            // An op native code leaves to the interpreter, in the block that left: the ops of the
+            // blocks before it are counted first and the fault bookkeeping points at that block, so a
+            // fault the op raises is counted as for an interpreted block (RetiredBeforeFault walks
+            // from the block's start to EipReg).
+            _retired += linked;
+            f->Budget = f->Remaining;
+            _executing = last.Block;
+            _blockStartEip = last.LinearStart;
+            Iced.Intel.Mnemonic mnemonic = last.Block.Instructions[op].Mnemonic;
+            if (exit == NativeExit.Interpret)
+            {
+                // TLB miss, page crossing, MMIO or a code page: the op runs here, the dispatcher goes on.
+                _nativeInterpretExits++;
+                _nativeMisses[(int)mnemonic]++;
+                EipReg = TranslatedGeneric(last.Block, op);
+                return op + 1;
+            }
+
+            // NativeExit.Handler: plex86's direct handler call. The op runs in the interpreter's
+            // handler on the state native code left; native code goes on at the op's resume point
+            // unless the op changed what the code relies on, branched, or made an event deliverable.
+            _nativeHandlerCalls++;
+            _nativeStops[(int)mnemonic]++;
+            TlbEntry[] tlb = _tlbR;
+            int segMask = _fastSegMask;
+            uint watched = _flags & (Flags.IF | Flags.TF);
+            uint expected = EipReg + last.Block.Ops[op].Len;
+            uint next = TranslatedGeneric(last.Block, op);
+            bool goOn = next == expected && !_exitBlock && !_halted && !_shadow && ReferenceEquals(tlb, _tlbR) && segMask == _fastSegMask
+                && (_flags & (Flags.IF | Flags.TF)) == watched && !EventPending() && last.Resume[op] != 0;
+            EipReg = next;
+            if (!goOn) return op + 1;
+            LoadFrame(f);
+            entry = (byte*)last.Resume[op];
+        }
+    }
+
+    /// <summary>The CPU's state into the frame: registers, arithmetic flags, TLB, FS/GS, the jump table's generation.</summary>
+    private void LoadFrame(NativeFrame* f)
+    {
         uint[] r = R;
         for (int i = 0; i < 8; i++) f->R[i] = r[i];
         f->Eflags = (GetEflags() & Flags.Arith) | Flags.Reserved1;
-        int n = b.Ops.Length;
-        f->Budget = Math.Min(left, NativeMaxInstructions);
         f->TlbRead = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbR));
         f->TlbWrite = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbW));
         f->FsBase = Seg[SegmentIndex.FS].Base;
@@ -177,44 +240,15 @@ public sealed unsafe partial class Cpu
         f->GsWriteLimit = NativeLimit(SegmentIndex.GS, write: true);
         f->JumpTable = _jumpTable!.Address;
         f->JumpGeneration = _jumpTable.GenerationKey;
-        _nativeCalls++;
-        ((delegate* unmanaged[SuppressGCTransition]<NativeFrame*, void>)nb.Entry)(f);
-        for (int i = 0; i < 8; i++) r[i] = f->R[i];
-        SetArithFlags(f->Eflags);
-        EipReg = f->NextEip;
-        NativeBlockCompiler.NativeBlock last = _nativeBlocks[f->BlockId];
-        int op = f->OpsDone;
-        long linked = f->Budget - f->Remaining;
-        _nativeInstructions += linked + op;
-        if (f->Remaining < MaxBlockOps && op == 0) _nativeCountdownExits++;
-        else if (op == 0 && f->ExitStub < 0 && (NativeExit)f->Exit == NativeExit.Done) _nativeDispatchMisses++;
-        if ((NativeExit)f->Exit != NativeExit.Interpret)
-        {
-            if (f->ExitStub >= 0) { _linkFrom = last; _linkStub = f->ExitStub; }
-            else if (op == last.Covered && last.Covered < last.Block.Ops.Length) _nativeStops[(int)last.Block.Instructions[op].Mnemonic]++;
-            return linked + op;
-        }
-
-        // One op the native code could not finish (TLB miss, page crossing, MMIO, a code page): the
-        // reference executor runs it, in the block that left. The ops of the blocks before are
-        // counted first and the fault bookkeeping points at that block, so a fault it raises is
-        // counted as for an interpreted block (RetiredBeforeFault walks from the block's start).
-        _nativeInterpretExits++;
-        _retired += linked;
-        _nativeMisses[(int)last.Block.Instructions[op].Mnemonic]++;
-        _executing = last.Block;
-        _blockStartEip = last.LinearStart;
-        EipReg = TranslatedGeneric(last.Block, op);
-        return op + 1;
     }
 }
 
 /// <summary>
 /// What the execution engine did: blocks translated and the time it took; for the native backend
-/// also its calls, the ops it left to the interpreter (stops: the first op it cannot copy; misses:
+/// also its calls, the ops it left to the interpreter (handler calls by instruction, and the first op a block cannot cover; misses:
 /// ops sent to the interpreter by a TLB miss, page crossing, MMIO or code-page write), and the code cache.
 /// </summary>
 public sealed record EngineStatistics(string Engine, long BlocksTranslated, double TranslationMillis, double MedianNativeCompileMicros,
-    long NativeCalls, long NativeInstructions, long NativeInterpretExits, long NativeCountdownExits, long NativeDispatchMisses, long NativeDeclined,
+    long NativeCalls, long NativeInstructions, long NativeHandlerCalls, long NativeInterpretExits, long NativeCountdownExits, long NativeDispatchMisses, long NativeDeclined,
     int CodeCacheBytes, int CodeCacheFlushes, long NativeLinks,
     IReadOnlyList<KeyValuePair<string, long>> NativeStops, IReadOnlyList<KeyValuePair<string, long>> NativeMisses);

@@ -35,8 +35,8 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         if (engine is { } e)
         {
             w.WriteLine(string.Create(ci, $"engine {e.Engine}: {e.BlocksTranslated:N0} blocks translated in {e.TranslationMillis:F1} ms") +
-                (e.NativeCalls == 0 ? "" : string.Create(ci, $" (median {e.MedianNativeCompileMicros:F1} us); code cache {e.CodeCacheBytes:N0} bytes, {e.CodeCacheFlushes} flushes; native calls {e.NativeCalls:N0} running {e.NativeInstructions:N0} instructions, links patched {e.NativeLinks:N0}; calls ended by the countdown {e.NativeCountdownExits:N0}, by a jump-table miss {e.NativeDispatchMisses:N0}, by an op sent to the interpreter {e.NativeInterpretExits:N0}; entries declined (segments) {e.NativeDeclined:N0}")));
-            if (e.NativeStops.Count > 0) w.WriteLine("native code stops before: " + string.Join(", ", e.NativeStops.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
+                (e.NativeCalls == 0 ? "" : string.Create(ci, $" (median {e.MedianNativeCompileMicros:F1} us); code cache {e.CodeCacheBytes:N0} bytes, {e.CodeCacheFlushes} flushes; native calls {e.NativeCalls:N0} running {e.NativeInstructions:N0} instructions, links patched {e.NativeLinks:N0}, handler calls {e.NativeHandlerCalls:N0}; calls ended by the countdown {e.NativeCountdownExits:N0}, by a jump-table miss {e.NativeDispatchMisses:N0}, by an op sent to the interpreter {e.NativeInterpretExits:N0}; entries declined (segments) {e.NativeDeclined:N0}")));
+            if (e.NativeStops.Count > 0) w.WriteLine("ops native code leaves to the interpreter's handlers: " + string.Join(", ", e.NativeStops.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
             if (e.NativeMisses.Count > 0) w.WriteLine("native TLB misses and the like, by op: " + string.Join(", ", e.NativeMisses.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
         }
     }
@@ -124,6 +124,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteNumber("medianNativeCompileMicros", e.MedianNativeCompileMicros);
             j.WriteNumber("nativeCalls", e.NativeCalls);
             j.WriteNumber("nativeInstructions", e.NativeInstructions);
+            j.WriteNumber("nativeHandlerCalls", e.NativeHandlerCalls);
             j.WriteNumber("nativeInterpretExits", e.NativeInterpretExits);
             j.WriteNumber("nativeCountdownExits", e.NativeCountdownExits);
             j.WriteNumber("nativeDispatchMisses", e.NativeDispatchMisses);
@@ -131,7 +132,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteNumber("codeCacheBytes", e.CodeCacheBytes);
             j.WriteNumber("codeCacheFlushes", e.CodeCacheFlushes);
             j.WriteNumber("nativeLinks", e.NativeLinks);
-            j.WriteStartObject("nativeStopsByOp");
+            j.WriteStartObject("handlerCallsByOp");
             foreach (var kv in e.NativeStops) j.WriteNumber(kv.Key, kv.Value);
             j.WriteEndObject();
             j.WriteStartObject("nativeMissesByOp");

@@ -44,8 +44,10 @@ internal static class NativeBlockCompiler
 
     /// <summary>Compiled code: its entry points, the ops it covers, the segments it addresses, its link sites.</summary>
     internal sealed unsafe class NativeBlock(Block block, byte* entry, byte* chainEntry, int covered, int segmentMask, int bytes,
-        uint linearStart, int id, ChainSite[] sites)
+        uint linearStart, int id, ChainSite[] sites, int[] resumeOffsets)
     {
+        /// <summary>Where native code goes on after an op the interpreter ran for it (NativeExit.Handler), by op index (0: none).</summary>
+        public readonly nint[] Resume = Array.ConvertAll(resumeOffsets, o => o < 0 ? 0 : (nint)(entry + o));
         public readonly Block Block = block;
         public readonly byte* Entry = entry;
         /// <summary>Where a link from another block jumps: past the prologue (state already in host registers).</summary>
@@ -68,7 +70,7 @@ internal static class NativeBlockCompiler
     internal readonly record struct ChainSite(int PatchOffset, uint Target);
 
     /// <summary>Assembled but not yet placed: the code and what it covers.</summary>
-    internal readonly record struct Emitted(byte[] Code, int Covered, int SegmentMask, int ChainEntryOffset, ChainSite[] Sites);
+    internal readonly record struct Emitted(byte[] Code, int Covered, int SegmentMask, int ChainEntryOffset, ChainSite[] Sites, int[] ResumeOffsets);
 
     /// <summary>Cpu._fastSegMask bits for ES, SS and DS, readable and writable without limit checks.</summary>
     internal const int FlatSegments = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 8) | (1 << 10) | (1 << 11);
@@ -82,7 +84,7 @@ internal static class NativeBlockCompiler
         if (!b.Code32) return null;
         Instruction[] ins = b.Instructions;
         int covered = 0;
-        while (covered < ins.Length && Supported(in ins[covered]) && Encodable(in ins[covered])) covered++;
+        while (covered < ins.Length && (Copied(in ins[covered]) || ByHandler(in ins[covered]))) covered++;
         if (covered == 0) return null;
         bool whole = covered == ins.Length;
 
@@ -93,6 +95,8 @@ internal static class NativeBlockCompiler
             RflagsBits read = ins[i].RflagsRead & ArithFlags, modified = ins[i].RflagsModified & ArithFlags;
             // A shift or rotate by CL leaves every flag alone when the count is 0: the flags before it may survive it.
             if (CountInCl(in ins[i])) read = ArithFlags;
+            // An op the interpreter runs gets the flags through the frame (saved at its exit).
+            if (!Copied(in ins[i])) { read = ArithFlags; modified = 0; }
             live[i] = read != 0 || (live[i + 1] && (modified != ArithFlags));
         }
 
@@ -121,8 +125,22 @@ internal static class NativeBlockCompiler
             sites.Add(code[at - 1] == 0xE9 ? new ChainSite(at, target) : new ChainSite(-1, target));
         }
         int chainEntry = (int)(result.GetLabelRIP(e.LoopHead) - rip);
-        return new Emitted(code, covered, segMask, chainEntry, sites.ToArray());
+        var resumes = new int[ins.Length];
+        for (int i = 0; i < resumes.Length; i++)
+            resumes[i] = e.Resumes.TryGetValue(i, out Label l) ? (int)(result.GetLabelRIP(l) - rip) : -1;
+        return new Emitted(code, covered, segMask, chainEntry, sites.ToArray(), resumes);
     }
+
+    /// <summary>Copied 1:1 or emitted explicitly.</summary>
+    private static bool Copied(in Instruction i) => Supported(in i) && Encodable(in i);
+
+    /// <summary>
+    /// Left to the interpreter's handler for that one instruction, with native code going on after
+    /// it (plex86's direct handler calls): anything that does not transfer control. The native code
+    /// leaves with <see cref="NativeExit.Handler"/>, the dispatcher runs the op and re-enters at the
+    /// op's resume point, so nothing is reconstructed and no block is looked up.
+    /// </summary>
+    private static bool ByHandler(in Instruction i) => i.FlowControl == FlowControl.Next;
 
     /// <summary>
     /// Whether the host can encode the rewritten copy (an AH..BH operand cannot sit beside the REX
@@ -278,6 +296,9 @@ internal static class NativeBlockCompiler
         /// <summary>Per linkable exit: the label just after its JMP rel32, and the target EIP.</summary>
         public List<(Label After, uint Target)> LinkSites { get; } = new();
 
+        /// <summary>The resume points after ops the interpreter runs, by op index.</summary>
+        public Dictionary<int, Label> Resumes { get; } = new();
+
         public Label LoopHead => _loopHead;
 
         public uint Offset(int op) => _offset[op];
@@ -295,14 +316,34 @@ internal static class NativeBlockCompiler
         {
             _loopHead = a.CreateLabel();
             _epilogue = a.CreateLabel();
+            Enter(NativeFrame.OffBudget);
+            a.Label(ref _loopHead);
+        }
+
+        /// <summary>An entry from the dispatcher: save the host's registers, load the guest's; R9 from the given frame field.</summary>
+        private void Enter(int countdown)
+        {
             a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
             a.mov(r14, rdi);
-            a.mov(r9, __qword_ptr[r14 + NativeFrame.OffBudget]);
+            a.mov(r9, __qword_ptr[r14 + countdown]);
             for (int r = 0; r < 8; r++) a.mov(s_guest[r], __dword_ptr[r14 + 4 * r]);
             a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffEflags]);
             a.push(r11);
             a.popfq();
-            a.Label(ref _loopHead);
+        }
+
+        /// <summary>
+        /// Op i runs in the interpreter: leave with NativeExit.Handler (EIP = the op, OpsDone = i),
+        /// then a resume point where the dispatcher re-enters with the state it left in the frame,
+        /// and the countdown where this call left it.
+        /// </summary>
+        private void ByHandler(int i)
+        {
+            ExitAt(i, i, NativeExit.Handler);
+            Label resume = a.CreateLabel();
+            a.Label(ref resume);
+            Resumes[i] = resume;
+            Enter(NativeFrame.OffRemaining);
         }
 
         public void Epilogue()
@@ -496,6 +537,11 @@ internal static class NativeBlockCompiler
         {
             ref readonly Instruction ins = ref b.Instructions[i];
             bool saveFlags = live[i];
+            if (!Copied(in ins))
+            {
+                ByHandler(i);
+                return 0;
+            }
             switch (ins.Mnemonic)
             {
                 case Mnemonic.Push:

@@ -62,4 +62,6 @@ internal enum NativeExit
     Done = 0,
     /// <summary>Op OpsDone needs the interpreter (TLB miss, page crossing, MMIO, a write to a code page): nothing of it ran.</summary>
     Interpret = 1,
+    /// <summary>Op OpsDone is one the interpreter runs for native code, which goes on at the op's resume point.</summary>
+    Handler = 2,
 }
