@@ -13,8 +13,11 @@ namespace Virt.Cpu;
 // The state crosses through one NativeFrame in unmanaged memory: filled before the call, read after.
 public sealed unsafe partial class Cpu
 {
-    /// <summary>Bytes of executable memory per VCPU; full means every native block is dropped and the cache starts again.</summary>
-    public const int NativeCodeCacheBytes = 32 << 20;
+    /// <summary>
+    /// Bytes of executable memory for this VCPU's native code (default 32 MiB); full means every
+    /// native block is dropped and the cache starts again. Set before the first block is translated.
+    /// </summary>
+    public int NativeCodeCacheBytes { get; set; } = 32 << 20;
 
     /// <summary>
     /// Instructions one native call may run (linked blocks and loops included) before it returns to

@@ -226,7 +226,7 @@ internal static class NativeBlockCompiler
     /// <summary>Guest instructions the backend copies or emits. Anything else is the interpreter's.</summary>
     private static bool Supported(in Instruction i)
     {
-        if (i.HasRepPrefix || i.HasRepnePrefix) return false;
+        if ((i.HasRepPrefix || i.HasRepnePrefix) && i.Mnemonic != Mnemonic.Pause) return false;
         for (int k = 0; k < i.OpCount; k++)
         {
             switch (i.GetOpKind(k))
@@ -255,7 +255,7 @@ internal static class NativeBlockCompiler
                 or Mnemonic.Bswap or Mnemonic.Cdq or Mnemonic.Cwde or Mnemonic.Cbw or Mnemonic.Cwd or Mnemonic.Nop
                 or Mnemonic.Shl or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr
                 or Mnemonic.Shld or Mnemonic.Shrd or Mnemonic.Imul or Mnemonic.Mul
-                or Mnemonic.Xadd or Mnemonic.Cmpxchg or Mnemonic.Bsf or Mnemonic.Bsr:
+                or Mnemonic.Xadd or Mnemonic.Cmpxchg or Mnemonic.Bsf or Mnemonic.Bsr or Mnemonic.Pause:
                 return true;
             case Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc:
                 // With a register bit offset a memory operand reaches beyond the addressed dword.
@@ -395,6 +395,17 @@ internal static class NativeBlockCompiler
                 return;
             }
             Label exit = a.CreateLabel();
+            if (targetOffset == 0 && !live[0])
+            {
+                // A loop whose body sets the flags before it reads them: the count may use them.
+                a.sub(r9, opsDone);
+                a.cmp(r9, Cpu.MaxBlockOps);
+                a.jae(_loopHead);
+                a.Label(ref exit);
+                a.mov(r8d, (int)target);
+                ExitWithEip(0);
+                return;
+            }
             Countdown(opsDone, exit);
             if (targetOffset == 0) a.jmp(_loopHead); // the block's own start: linked from the beginning
             else a.jmp(exit);                          // patched to the target's chain entry once it has one

@@ -1,0 +1,216 @@
+using Iced.Intel;
+using Virt.Cpu.Execution;
+using Virt.Cpu.State;
+using Virt.Cpu.Tests.Support;
+using Virt.Cpu.Translation;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Virt.Cpu.Tests.Translation;
+
+/// <summary>
+/// What only the native backend has: blocks linked to each other, indirect branches through its
+/// jump table, ops run by the interpreter's handlers with native code resuming after them, FS/GS
+/// limits checked inline, a bounded code cache that empties itself. Each program runs natively and
+/// on the reference executor, and the registers, flags, EIP, retired count and memory must agree.
+/// </summary>
+public class NativeBackendTests
+{
+    private static TestMachine Run(string engine, Action<Assembler> code, Action<CpuState>? setup = null, int? codeCacheBytes = null)
+    {
+        var m = new TestMachine();
+        if (engine == Engines.Native)
+        {
+            m.Cpu.Engine = CpuEngine.Native;
+            m.Cpu.TranslationThreshold = 0;
+            if (codeCacheBytes is { } bytes) m.Cpu.NativeCodeCacheBytes = bytes;
+        }
+        else
+        {
+            m.Cpu.Engine = CpuEngine.Interpreter;
+            m.Cpu.GenericOnly = true;
+        }
+        m.Load32(Guest.CodeBase, a => { code(a); a.hlt(); });
+        m.Cpu.State.Esp = 0x9_0000;
+        setup?.Invoke(m.Cpu.State);
+        Assert.Equal(StopReason.Halted, m.Run(50_000_000));
+        return m;
+    }
+
+    private static (TestMachine Native, TestMachine Reference) Compare(Action<Assembler> code, Action<CpuState>? setup = null, int? codeCacheBytes = null)
+    {
+        var native = Run(Engines.Native, code, setup, codeCacheBytes);
+        var reference = Run(Engines.Interpreter, code, setup);
+        for (int r = 0; r < 8; r++)
+            Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
+        Assert.Equal(reference.Cpu.State.Eflags, native.Cpu.State.Eflags);
+        Assert.Equal(reference.Cpu.State.Eip, native.Cpu.State.Eip);
+        Assert.Equal(reference.Cpu.InstructionsRetired, native.Cpu.InstructionsRetired);
+        var a = new byte[0x1000]; var b = new byte[0x1000];
+        reference.Memory.Read(Guest.Data, a); native.Memory.Read(Guest.Data, b);
+        Assert.True(a.AsSpan().SequenceEqual(b), "data differs");
+        return (native, reference);
+    }
+
+    /// <summary>
+    /// A loop of several blocks in one page (forward and backward branches), calling a function
+    /// (CALL and RET through the jump table) and one on another page: after the first passes the
+    /// blocks are linked, and the whole run takes few returns to the dispatcher.
+    /// </summary>
+    [Fact]
+    public void LinkedBlocksAndIndirectBranchesAgreeWithTheReference()
+    {
+        var (native, reference) = Compare(a =>
+        {
+            Label top = a.CreateLabel(), odd = a.CreateLabel(), join = a.CreateLabel(), f = a.CreateLabel(), far = a.CreateLabel(), done = a.CreateLabel();
+            a.mov(ecx, 20_000);
+            a.mov(esi, Guest.Data);
+            a.Label(ref top);
+            a.test(ecx, 1);
+            a.jnz(odd);
+            a.add(eax, ecx);
+            a.call(f);
+            a.jmp(join);
+            a.Label(ref odd);
+            a.sub(ebx, ecx);
+            a.call(far);
+            a.Label(ref join);
+            a.mov(__dword_ptr[esi + 0x40], eax);
+            a.dec(ecx);
+            a.jnz(top);
+            a.jmp(done);
+            a.Label(ref f);
+            a.rol(eax, 3);
+            a.xor(eax, ecx);
+            a.ret();
+            a.db(new byte[0x1000]); // the next function sits on another page
+            a.Label(ref far);
+            a.imul(edx, ecx, 7);
+            a.add(ebx, edx);
+            a.ret();
+            a.Label(ref done);
+        });
+        var stats = native.Cpu.EngineStats;
+        Assert.True(stats.NativeLinks > 0, "no block was linked");
+        Assert.True(stats.NativeCalls < reference.Cpu.InstructionsRetired / 50,
+            $"{stats.NativeCalls:N0} native calls for {reference.Cpu.InstructionsRetired:N0} instructions: blocks are not linked or the jump table misses");
+    }
+
+    /// <summary>CPUID, RDTSC-free system ops and a non-REP string op inside a loop: run by the handlers, native code resumes after each.</summary>
+    [Fact]
+    public void OpsRunByHandlersResumeNativeCode()
+    {
+        var (native, _) = Compare(a =>
+        {
+            Label top = a.CreateLabel();
+            a.mov(edi, Guest.Data);
+            a.mov(ebp, 500);
+            a.Label(ref top);
+            a.mov(eax, 1);
+            a.cpuid();                    // a handler op in the middle of the block
+            a.add(esi, ebx);
+            a.mov(al, (byte)'x');
+            a.stosb();                    // another
+            a.lahf();
+            a.add(edx, eax);
+            a.dec(ebp);
+            a.jnz(top);
+        });
+        var stats = native.Cpu.EngineStats;
+        Assert.True(stats.NativeHandlerCalls >= 1000, $"handler calls {stats.NativeHandlerCalls}");
+        Assert.True(stats.NativeCalls < 200, $"{stats.NativeCalls} native calls: native code did not resume after the handlers");
+    }
+
+    /// <summary>
+    /// GS with a 24-byte limit, as Linux's stack-protector segment: a read inside it runs natively,
+    /// the read past it raises #GP at that instruction (the vector-13 stub halts, the frame holds its EIP).
+    /// </summary>
+    [Fact]
+    public void AnAccessBeyondASmallGsLimitFaultsAtTheInstruction()
+    {
+        static void Code(Assembler a)
+        {
+            Label top = a.CreateLabel();
+            a.mov(ecx, 100);
+            a.Label(ref top);
+            a.mov(eax, __dword_ptr.gs[0x14]);
+            a.add(ebx, eax);
+            a.dec(ecx);
+            a.jnz(top);
+            a.mov(edx, __dword_ptr.gs[0x16]);   // bytes 0x16-0x19: past the limit 0x17
+            a.mov(esi, 0x1234);
+        }
+        foreach (string engine in new[] { Engines.Native, Engines.Interpreter })
+        {
+            var m = new TestMachine();
+            if (engine == Engines.Native) { m.Cpu.Engine = CpuEngine.Native; m.Cpu.TranslationThreshold = 0; }
+            else m.Cpu.Engine = CpuEngine.Interpreter;
+            m.Load32(Guest.CodeBase, a => { Code(a); a.hlt(); });
+            // #GP goes to a HLT at 0x5000 through an IDT at 0x6000.
+            m.Memory.Load(0x5000, [0xF4]);
+            m.Memory.Load(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0x9B, 0xCF, 0]);
+            m.Memory.Load(0x6000 + 13 * 8, [0x00, 0x50, 0x08, 0, 0, 0x8E, 0, 0]);
+            m.Cpu.State.Gdtr = new DescriptorTableRegister { Base = 0x800, Limit = 15 };
+            m.Cpu.State.Idtr = new DescriptorTableRegister { Base = 0x6000, Limit = 0x7FF };
+            m.Memory.Write32(Guest.Data + 0x14, 7);
+            m.Cpu.State.Esp = 0x9_0000;
+            m.Cpu.State.Gs = new SegmentRegister { Selector = 0x18, Base = Guest.Data, Limit = 0x17, Attributes = 0x4093 };
+            Assert.Equal(StopReason.Halted, m.Run(1_000_000));
+            Assert.Equal(0x5001u, m.Cpu.State.Eip);
+            Assert.Equal(700u, m.Cpu.State.Ebx);
+            uint faultEip = m.Read32(m.Cpu.State.Esp + 4); // error code, then EIP
+            Assert.Equal(0u, m.Read32(m.Cpu.State.Esp));
+            Assert.Equal(0u, m.Cpu.State.Esi); // the instruction after the fault never ran
+            // MOV ECX (5 bytes), then the loop: GS MOV EAX, moffs (6), ADD (2), DEC (1), JNZ short (2).
+            Assert.True(faultEip == Guest.CodeBase + 16, $"{engine}: #GP at {faultEip:X8}");
+            if (engine == Engines.Native) Assert.True(m.Cpu.EngineStats.NativeInstructions > 300, "the GS reads did not run natively");
+        }
+    }
+
+    /// <summary>Blocks are translated on and on into a 64 KiB code cache: it fills, is emptied, and the guest runs on unchanged.</summary>
+    [Fact]
+    public void AFullCodeCacheIsFlushedAndTheGuestRunsOn()
+    {
+        var (native, _) = Compare(a =>
+        {
+            // 3,000 distinct blocks: each a few ALU ops and a store, then a jump to the next.
+            a.mov(esi, Guest.Data);
+            for (int i = 0; i < 3000; i++)
+            {
+                Label next = a.CreateLabel();
+                a.add(eax, i);
+                a.xor(ebx, eax);
+                a.mov(__dword_ptr[esi + (i % 1000) * 4], ebx);
+                a.jmp(next);
+                a.Label(ref next);
+            }
+        }, codeCacheBytes: 64 << 10);
+        Assert.True(native.Cpu.EngineStats.CodeCacheFlushes > 0, "the cache never filled");
+    }
+
+    /// <summary>
+    /// Two linked blocks on one page; the first rewrites the second's immediate on each pass. The
+    /// write drops both blocks (and their link), so every pass sees the new code.
+    /// </summary>
+    [Fact]
+    public void AWriteToLinkedCodeIsSeenAtOnce()
+    {
+        Compare(a =>
+        {
+            Label top = a.CreateLabel(), second = a.CreateLabel(), here = a.CreateLabel();
+            a.mov(ecx, 300);
+            a.Label(ref top);
+            a.mov(edx, ecx);
+            a.jmp(second);
+            a.Label(ref second);
+            a.add(ebx, edx);
+            a.mov(eax, 0x1111_1111);      // B8 imm32: the immediate is rewritten below
+            a.add(esi, eax);              // 2 bytes
+            a.call(here);                 // 5 bytes; pushes the address of the POP
+            a.Label(ref here);
+            a.pop(edi);
+            a.mov(__dword_ptr[edi - 11], ecx); // the MOV's immediate: 4 + 2 + 5 bytes back
+            a.dec(ecx);
+            a.jnz(top);
+        });
+    }
+}
