@@ -12,7 +12,8 @@ namespace Virt.Monitor.Bench;
 /// prints, wall time to the end, the peak memory of all the processes (monitor + device model, or
 /// QEMU), and for virt the boot's exits and device-model round trips; ratios against QEMU.
 /// Rows are `--row NAME=ARGS` (e.g. --row "batched=--io batched --state cached"); the default is
-/// the four --io / --state combinations.
+/// one row per engine (native, IL translator, interpreter); --io-rows adds the four --io / --state
+/// combinations.
 /// </summary>
 public static partial class BootBenchmark
 {
@@ -21,7 +22,9 @@ public static partial class BootBenchmark
           --kernel FILE      bzImage (default: ~/.cache/virt-guests/vmlinuz, from scripts/fetch-guest.sh)
           --initrd FILE      initramfs that prints the marker and powers off (default: initramfs-smoke.cpio.gz there)
           --append STRING    kernel command line (default: console=ttyS0 nokaslr panic=-1 cryptomgr.notests)
-          --row NAME=ARGS    a virt row with these extra `virt run` arguments (repeatable; default: the four --io naive|batched x --state naive|cached rows)
+          --row NAME=ARGS    a virt row with these extra `virt run` arguments (repeatable; default: one row per
+                             --cpu-engine: native, translate, interp)
+          --io-rows          also the four --io naive|batched x --state naive|cached rows (native engine)
           --runs N           runs per row, the median is reported (default 1)
           --no-qemu          skip the QEMU TCG reference
           --timeout SECONDS  per boot (default 900)
@@ -43,7 +46,7 @@ public static partial class BootBenchmark
         string append = DefaultAppend;
         var rows = new List<Row>();
         int runs = 1, timeout = 900;
-        bool qemu = true;
+        bool qemu = true, ioRows = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -56,19 +59,27 @@ public static partial class BootBenchmark
                 case "--runs": runs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--timeout": timeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-qemu": qemu = false; break;
+                case "--io-rows": ioRows = true; break;
                 case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
             }
         }
         foreach (string f in new[] { kernel, initrd })
             if (!File.Exists(f)) throw new ArgumentException($"{f} does not exist (run scripts/fetch-guest.sh, or give --kernel/--initrd)");
-        if (rows.Count == 0)
+        if (rows.Count == 0 && !ioRows)
+        {
+            // The engines side by side (docs/cpu.md).
+            rows.Add(new Row("virt native", ["--cpu-engine", "native"], false));
+            rows.Add(new Row("virt translate", ["--cpu-engine", "translate"], false));
+            rows.Add(new Row("virt interp", ["--cpu-engine", "interp"], false));
+        }
+        if (ioRows)
         {
             // The optimizations of docs/io.md on and off, each alone: what each saves is measured, not assumed.
-            rows.Add(new Row("virt io=batched state=cached", ["--io", "batched", "--state", "cached"], false));
-            rows.Add(new Row("virt io=batched state=naive", ["--io", "batched", "--state", "naive"], false));
-            rows.Add(new Row("virt io=naive state=cached", ["--io", "naive", "--state", "cached"], false));
-            rows.Add(new Row("virt io=naive state=naive", ["--io", "naive", "--state", "naive"], false));
+            rows.Add(new Row("virt io=batched state=cached", ["--cpu-engine", "native", "--io", "batched", "--state", "cached"], false));
+            rows.Add(new Row("virt io=batched state=naive", ["--cpu-engine", "native", "--io", "batched", "--state", "naive"], false));
+            rows.Add(new Row("virt io=naive state=cached", ["--cpu-engine", "native", "--io", "naive", "--state", "cached"], false));
+            rows.Add(new Row("virt io=naive state=naive", ["--cpu-engine", "native", "--io", "naive", "--state", "naive"], false));
         }
         if (qemu) rows.Add(new Row("qemu-tcg", [], true));
 
