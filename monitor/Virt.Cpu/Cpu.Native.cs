@@ -156,6 +156,7 @@ public sealed unsafe partial class Cpu
             return b.Code!(this, b, startEip, left);
         }
         if ((_fastSegMask & nb.SegmentMask) != nb.SegmentMask
+            || (_flags & Flags.TF) != 0 || _shadow // single-step and interrupt shadows: one instruction at a time, interpreted
             || (Seg[SegmentIndex.CS].Base | Seg[SegmentIndex.DS].Base | Seg[SegmentIndex.ES].Base | Seg[SegmentIndex.SS].Base) != 0
             || Seg[SegmentIndex.CS].Limit != 0xFFFF_FFFF)
         {
@@ -165,6 +166,7 @@ public sealed unsafe partial class Cpu
         if (_linkFrom != null) TryLink(nb, startEip);
         if (FlatOnly(nb)) _jumpTable!.Add(startEip, nb.ChainEntry);
         NativeFrame* f = _frame;
+        uint entryFlags = _flags;
         LoadFrame(f);
         f->Budget = Math.Min(left, NativeMaxInstructions);
         _nativeCalls++;
@@ -172,15 +174,21 @@ public sealed unsafe partial class Cpu
         while (true)
         {
             ((delegate* unmanaged[SuppressGCTransition]<NativeFrame*, void>)entry)(f);
-            uint[] r = R;
-            for (int i = 0; i < 8; i++) r[i] = f->R[i];
-            SetArithFlags(f->Eflags);
+            StoreFrame(f);
             EipReg = f->NextEip;
             NativeBlockCompiler.NativeBlock last = _nativeBlocks[f->BlockId];
             int op = f->OpsDone;
             long linked = f->Budget - f->Remaining;
             _nativeInstructions += linked + op;
             var exit = (NativeExit)f->Exit;
+            if (f->StiShadow != 0)
+            {
+                // An STI set IF: the instruction after it runs in the interrupt shadow.
+                _shadow = true;
+                f->StiShadow = 0;
+            }
+            // STI or POPF set IF or changed TF: the run loop must see it (an interrupt, single-step).
+            if ((_flags & ~entryFlags & Flags.IF) != 0 || ((_flags ^ entryFlags) & Flags.TF) != 0 || _shadow) _exitBlock = true;
             if (exit == NativeExit.Done)
             {
                 if (f->Remaining < MaxBlockOps && op == 0) _nativeCountdownExits++;
@@ -227,12 +235,30 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>The CPU's state into the frame: registers, arithmetic flags, TLB, FS/GS, the jump table's generation.</summary>
+    /// <summary>The frame's registers and flags back into the CPU (after every return from native code).</summary>
+    private void StoreFrame(NativeFrame* f)
+    {
+        uint[] r = R;
+        for (int i = 0; i < 8; i++) r[i] = f->R[i];
+        SetEflags((_flags & NativeKeptFlags) | f->SysFlags | (f->IfFlag != 0 ? Flags.IF : 0) | (f->Eflags & Flags.Arith));
+    }
+
+    /// <summary>EFLAGS bits native code never changes: kept in the CPU's field across a native run.</summary>
+    private const uint NativeKeptFlags = Flags.RF | Flags.VM;
+
+    /// <summary>The CPU's state into the frame: registers, flags, privilege, TLB, FS/GS, the jump table's generation.</summary>
     private void LoadFrame(NativeFrame* f)
     {
         uint[] r = R;
         for (int i = 0; i < 8; i++) f->R[i] = r[i];
-        f->Eflags = (GetEflags() & Flags.Arith) | Flags.Reserved1;
+        uint flags = GetEflags();
+        f->Eflags = (flags & Flags.Arith) | Flags.Reserved1;
+        f->SysFlags = flags & ~(Flags.Arith | Flags.IF | NativeKeptFlags);
+        f->IfFlag = (byte)((flags & Flags.IF) != 0 ? 1 : 0);
+        bool protectedMode = ProtectedMode && !V86Mode;
+        f->IfWritable = (byte)(!protectedMode || Cpl <= Iopl ? 1 : 0);
+        f->Cpl0 = (byte)(protectedMode && Cpl == 0 ? 1 : 0);
+        f->StiShadow = 0;
         f->TlbRead = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbR));
         f->TlbWrite = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbW));
         f->FsBase = Seg[SegmentIndex.FS].Base;

@@ -213,4 +213,44 @@ public class NativeBackendTests
             a.jnz(top);
         });
     }
+
+    /// <summary>
+    /// CLI, STI, PUSHFD and POPFD run inline (no handler call): the images PUSHFD stores, IF, DF
+    /// and IOPL set by POPFD (and seen by a string op the interpreter runs after it) agree with the reference.
+    /// </summary>
+    [Fact]
+    public void InlineFlagOpsAgreeWithTheReference()
+    {
+        var (native, _) = Compare(a =>
+        {
+            Label top = a.CreateLabel();
+            a.mov(edi, Guest.Data);
+            a.mov(ebp, 200);
+            a.Label(ref top);
+            a.pushfd();
+            a.cli();
+            a.add(eax, ebp);                      // arithmetic flags into the images below
+            a.pushfd();
+            a.pop(edx);
+            a.mov(__dword_ptr[edi], edx);
+            a.popfd();                            // IF back as it was
+            a.pushfd();
+            a.pop(ebx);
+            a.mov(__dword_ptr[edi + 4], ebx);
+            a.push(0x3ED7);                       // IOPL 3, DF, every arithmetic flag
+            a.popfd();
+            a.stosb();                            // DF = 1: EDI goes down
+            a.pushfd();
+            a.pop(esi);
+            a.mov(__dword_ptr[edi + 12], esi);
+            a.push(0x202);
+            a.popfd();                            // DF clear, IF set
+            a.sti();
+            a.add(edi, 16);
+            a.dec(ebp);
+            a.jnz(top);
+        }, s => s.Eflags = 0x2);
+        Assert.True(native.Cpu.EngineStats.NativeHandlerCalls <= 2 * 200 + 10,
+            $"{native.Cpu.EngineStats.NativeHandlerCalls} handler calls: the flag ops were not inlined");
+    }
 }

@@ -1,5 +1,6 @@
 using Iced.Intel;
 using Virt.Cpu.Execution;
+using Virt.Cpu.State;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Virt.Cpu.Translation.Native;
@@ -106,7 +107,7 @@ internal static class NativeBlockCompiler
         // Entered only in the flat model: ES, SS and DS with no limit checks, a 32-bit stack; FS and GS as used.
         int segMask = Cpu.FastStack32 | FlatSegments;
         for (int i = 0; i < covered; i++) segMask |= e.Op(i);
-        if (!(whole && IsBlockEndBranch(in ins[covered - 1])))
+        if (!(whole && (IsBlockEndBranch(in ins[covered - 1]) || ins[covered - 1].Mnemonic is Mnemonic.Sti or Mnemonic.Popfd)))
         {
             // Fall through: to the next block (linkable) or to the first op left to the interpreter.
             if (whole) e.Link(covered, e.Offset(covered));
@@ -148,7 +149,8 @@ internal static class NativeBlockCompiler
     /// </summary>
     private static bool Encodable(in Instruction i)
     {
-        if (i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave or Mnemonic.Call or Mnemonic.Ret or Mnemonic.Jmp || i.Code.IsJccShortOrNear())
+        if (i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave or Mnemonic.Call or Mnemonic.Ret or Mnemonic.Jmp
+            or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd || i.Code.IsJccShortOrNear())
             return true;
         Instruction copy = Rewrite(in i);
         return Encoder.Create(64, new BytesWriter()).TryEncode(copy, 0, out _, out _);
@@ -266,6 +268,10 @@ internal static class NativeBlockCompiler
                 return i.OpCount == 1 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32();
             case Mnemonic.Leave:
                 return i.Code == Code.Leaved;
+            case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd:
+                return true;
+            case Mnemonic.Pushfd:
+                return HostFlags.PushfInlinable;
             case Mnemonic.Call:
                 return i.Code is Code.Call_rel32_32 or Code.Call_rm32 && i.Op0Kind is OpKind.NearBranch32 or OpKind.Register;
             case Mnemonic.Ret:
@@ -470,9 +476,9 @@ internal static class NativeBlockCompiler
 
         /// <summary>
         /// r13 = host address of the guest operand whose linear address is in r12d, or a jump to
-        /// the interpret exit of op i. Clobbers r10, r11 and (when not saved) the flags.
+        /// the interpret exit of op i. Clobbers r10, r11 and the flags: call it inside Guarded.
         /// </summary>
-        private void Lookup(int i, int size, bool write, bool flagsSaved)
+        private void Lookup(int i, int size, bool write)
         {
             Label miss = a.CreateLabel();
             a.mov(r13d, r12d);
@@ -495,7 +501,7 @@ internal static class NativeBlockCompiler
             _stubs.Add(() =>
             {
                 a.Label(ref miss);
-                if (flagsSaved) a.popfq();
+                a.popfq(); // the flags Guarded saved: the op starts over in the interpreter
                 ExitAt(i, i, NativeExit.Interpret);
             });
         }
@@ -505,7 +511,7 @@ internal static class NativeBlockCompiler
         /// FS or GS offset beyond the segment's limit goes to the interpreter (which raises #GP).
         /// Clobbers r11 and, for FS/GS, the flags.
         /// </summary>
-        private void LinearAddress(int i, in Instruction ins, int size, bool write, bool flagsSaved)
+        private void LinearAddress(int i, in Instruction ins, int size, bool write)
         {
             Register bas = Map(ins.MemoryBase), idx = Map(ins.MemoryIndex);
             int disp = (int)ins.MemoryDisplacement32;
@@ -529,7 +535,7 @@ internal static class NativeBlockCompiler
                 _stubs.Add(() =>
                 {
                     a.Label(ref miss);
-                    if (flagsSaved) a.popfq();
+                    a.popfq(); // the flags Guarded saved: the op starts over in the interpreter
                     ExitAt(i, i, NativeExit.Interpret);
                 });
             }
@@ -557,7 +563,7 @@ internal static class NativeBlockCompiler
             {
                 case Mnemonic.Push:
                     a.lea(r12d, __[r15 - 4]);
-                    Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
+                    Guarded(saveFlags, () => Lookup(i, 4, write: true));
                     // PUSH ESP stores the value before the decrement: R15 moves only afterwards.
                     if (ins.Op0Kind == OpKind.Register) a.mov(__dword_ptr[r13], GuestReg(ins.Op0Register));
                     else a.mov(__dword_ptr[r13], (int)ins.GetImmediate(0));
@@ -565,7 +571,7 @@ internal static class NativeBlockCompiler
                     return StackSegment;
                 case Mnemonic.Pop:
                     a.mov(r12d, r15d);
-                    Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
+                    Guarded(saveFlags, () => Lookup(i, 4, write: false));
                     if (ins.Op0Register == Register.ESP) a.mov(r15d, __dword_ptr[r13]); // POP ESP: the loaded value wins
                     else
                     {
@@ -573,17 +579,84 @@ internal static class NativeBlockCompiler
                         a.lea(r15d, __[r15 + 4]);
                     }
                     return StackSegment;
+                case Mnemonic.Cli:
+                    IfWritable(i);
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 0);
+                    return 0;
+                case Mnemonic.Sti:
+                    // IF 0 -> 1: the next instruction runs in the interrupt shadow, and interrupts may
+                    // be deliverable after it: back to the dispatcher, which knows both (STI ends the block).
+                    IfWritable(i);
+                    a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
+                    a.lea(r10d, __[r10 - 1]);             // 0xFF when IF was clear
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffStiShadow], r10b);
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 1);
+                    ExitAt(i + 1, i + 1);
+                    return 0;
+                case Mnemonic.Pushfd:
+                    {
+                        // The image: the host's arithmetic flags (its other bits are 0x202: HostFlags),
+                        // the frame's system flags, IF; all flagless (LEA adds disjoint bits).
+                        a.pushfq();
+                        a.pop(r8);
+                        a.lea(r8d, __[r8 - HostFlags.NonArithmetic]);
+                        a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
+                        a.lea(r8d, __[r8 + r10]);
+                        a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
+                        a.lea(r10d, __[r10 * 8]);
+                        a.lea(r10d, __[r10 * 8]);
+                        a.lea(r10d, __[r10 * 8]);              // IF << 9
+                        a.lea(r8d, __[r8 + r10]);
+                        a.lea(r12d, __[r15 - 4]);
+                        Guarded(saveFlags, () => Lookup(i, 4, write: true));
+                        a.mov(__dword_ptr[r13], r8d);
+                        a.mov(r15d, r12d);
+                        return StackSegment;
+                    }
+                case Mnemonic.Popfd:
+                    {
+                        // At CPL 0 every flag but VM, VIF and VIP comes from the stack (RF is cleared);
+                        // elsewhere the interpreter applies the privilege rules. POPF ends the block:
+                        // back to the dispatcher, which delivers an interrupt IF may have enabled.
+                        Label handler = a.CreateLabel();
+                        ByteTest(NativeFrame.OffCpl0, handler);
+                        a.mov(r12d, r15d);
+                        Guarded(saveFlags, () => Lookup(i, 4, write: false));
+                        a.mov(r8d, __dword_ptr[r13]);
+                        a.lea(r15d, __[r15 + 4]);
+                        a.mov(r10d, r8d);
+                        a.shr(r10d, 9);
+                        a.and(r10d, 1);
+                        a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], r10b);
+                        a.mov(r10d, r8d);
+                        a.and(r10d, (int)(Flags.TF | Flags.DF | Flags.NT | Flags.AC | Flags.ID | Flags.IOPL));
+                        a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
+                        a.and(r11d, (int)(Flags.VM | Flags.VIF | Flags.VIP | Flags.Reserved1));
+                        a.or(r10d, r11d);
+                        a.mov(__dword_ptr[r14 + NativeFrame.OffSysFlags], r10d);
+                        a.and(r8d, (int)Flags.Arith);
+                        a.or(r8d, HostFlags.NonArithmetic);
+                        a.push(r8);
+                        a.popfq();
+                        ExitAt(i + 1, i + 1);
+                        _stubs.Add(() =>
+                        {
+                            a.Label(ref handler);
+                            ExitAt(i, i, NativeExit.Handler);
+                        });
+                        return StackSegment;
+                    }
                 case Mnemonic.Leave:
                     // ESP = EBP, then POP EBP: nothing changes if the load misses (the interpreter redoes it whole).
                     a.mov(r12d, ebp);
-                    Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
+                    Guarded(saveFlags, () => Lookup(i, 4, write: false));
                     a.mov(ebp, __dword_ptr[r13]);
                     a.lea(r15d, __[r12 + 4]);
                     return StackSegment;
                 case Mnemonic.Call:
                     a.lea(r12d, __[r15 - 4]);
                     if (ins.Op0Kind == OpKind.Register) a.mov(r8d, GuestReg(ins.Op0Register)); // before the push: CALL ESP
-                    Guarded(saveFlags, () => Lookup(i, 4, write: true, saveFlags));
+                    Guarded(saveFlags, () => Lookup(i, 4, write: true));
                     a.mov(__dword_ptr[r13], (int)(linearStart + _offset[i + 1]));
                     a.mov(r15d, r12d);
                     if (ins.Op0Kind == OpKind.Register) Dispatch(i + 1);
@@ -591,7 +664,7 @@ internal static class NativeBlockCompiler
                     return StackSegment;
                 case Mnemonic.Ret:
                     a.mov(r12d, r15d);
-                    Guarded(saveFlags, () => Lookup(i, 4, write: false, saveFlags));
+                    Guarded(saveFlags, () => Lookup(i, 4, write: false));
                     a.mov(r8d, __dword_ptr[r13]);
                     a.lea(r15d, __[r15 + 4 + (ins.Code == Code.Retnd_imm16 ? ins.Immediate16 : 0)]);
                     Dispatch(i + 1);
@@ -625,8 +698,8 @@ internal static class NativeBlockCompiler
                 Instruction guest = ins;
                 Guarded(saveFlags, () =>
                 {
-                    LinearAddress(i, in guest, size, write, saveFlags);
-                    Lookup(i, size, write, saveFlags);
+                    LinearAddress(i, in guest, size, write);
+                    Lookup(i, size, write);
                 });
                 // FS and GS are checked inline; the others must be flat (checked at entry).
                 int s = SegBit(ins.MemorySegment);
@@ -638,12 +711,45 @@ internal static class NativeBlockCompiler
 
         private static AssemblerRegister32 GuestReg(Register r) => s_guest[r - Register.EAX];
 
-        /// <summary>Wraps inserted code that clobbers flags in PUSHFQ/POPFQ when the guest's flags are live.</summary>
-        private void Guarded(bool save, Action emit)
+        /// <summary>Jumps to <paramref name="zero"/> when the frame byte is 0; flagless (JRCXZ reaches only nearby, so it hops).</summary>
+        private void ByteTest(int offset, Label zero)
         {
-            if (save) a.pushfq();
+            Label isZero = a.CreateLabel(), next = a.CreateLabel();
+            a.movzx(r10d, __byte_ptr[r14 + offset]);
+            a.xchg(rcx, r10);
+            a.jrcxz(isZero);
+            a.xchg(rcx, r10);
+            a.jmp(next);
+            a.Label(ref isZero);
+            a.xchg(rcx, r10);
+            a.jmp(zero);
+            a.Label(ref next);
+        }
+
+        /// <summary>CLI and STI need CPL &lt;= IOPL: when not, op i goes to the interpreter, which raises #GP.</summary>
+        private void IfWritable(int i)
+        {
+            Label fault = a.CreateLabel();
+            ByteTest(NativeFrame.OffIfWritable, fault);
+            _stubs.Add(() =>
+            {
+                a.Label(ref fault);
+                ExitAt(i, i, NativeExit.Handler);
+            });
+        }
+
+        /// <summary>
+        /// Wraps inserted code that clobbers flags (a TLB lookup, a limit check): PUSHFQ before it;
+        /// after it POPFQ when the guest's flags are live, else the saved copy is just dropped (LEA,
+        /// flagless: POPFQ is the expensive half). The miss paths always POPFQ, so an instruction
+        /// the interpreter then runs, and any fault it raises, sees the flags it had.
+        /// </summary>
+        private void Guarded(bool live, Action emit)
+        {
+            a.pushfq();
             emit();
-            if (save) a.popfq();
+            if (live) a.popfq();
+            else a.lea(rsp, __[rsp + 8]);
         }
 
         private void Jcc(ConditionCode cc, Label l)

@@ -49,10 +49,21 @@ internal struct NativeFrame
     [FieldOffset(128)] public long FsWriteLimit;
     [FieldOffset(136)] public long GsReadLimit;
     [FieldOffset(144)] public long GsWriteLimit;
+    /// <summary>In/out: EFLAGS without the arithmetic flags, IF, RF and VM (DF, TF, IOPL, NT, AC, ID, bit 1...): PUSHF and POPF read and write it.</summary>
+    [FieldOffset(152)] public uint SysFlags;
+    /// <summary>In/out: EFLAGS.IF as 0 or 1, so CLI and STI are one byte store.</summary>
+    [FieldOffset(156)] public byte IfFlag;
+    /// <summary>In: CLI and STI are allowed (CPL &lt;= IOPL); else they go to the interpreter, which raises #GP.</summary>
+    [FieldOffset(157)] public byte IfWritable;
+    /// <summary>In: CPL 0 in protected mode: POPF is inlined (otherwise the interpreter applies its privilege rules).</summary>
+    [FieldOffset(158)] public byte Cpl0;
+    /// <summary>Out: nonzero when an STI set IF (it was clear): the next instruction runs in its interrupt shadow.</summary>
+    [FieldOffset(159)] public byte StiShadow;
 
     public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
         OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffBudget = 88, OffRemaining = 96, OffJumpTable = 104, OffJumpGeneration = 112,
-        OffFsReadLimit = 120, OffFsWriteLimit = 128, OffGsReadLimit = 136, OffGsWriteLimit = 144;
+        OffFsReadLimit = 120, OffFsWriteLimit = 128, OffGsReadLimit = 136, OffGsWriteLimit = 144,
+        OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
