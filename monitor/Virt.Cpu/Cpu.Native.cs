@@ -259,6 +259,8 @@ public sealed unsafe partial class Cpu
         f->IfWritable = (byte)(!protectedMode || Cpl <= Iopl ? 1 : 0);
         f->Cpl0 = (byte)(protectedMode && Cpl == 0 ? 1 : 0);
         f->StiShadow = 0;
+        f->DfClear = (byte)((flags & Flags.DF) == 0 ? 1 : 0);
+        f->DfClear = (byte)((flags & Flags.DF) == 0 ? 1 : 0);
         f->TlbRead = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbR));
         f->TlbWrite = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbW));
         f->FsBase = Seg[SegmentIndex.FS].Base;

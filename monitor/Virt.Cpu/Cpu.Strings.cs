@@ -12,6 +12,9 @@ public sealed partial class Cpu
 {
     private const int RepChunk = 16384;
 
+    /// <summary>Iterations of a REP string op before it restarts (the run loop sees interrupts in between); native code loops the same.</summary>
+    internal const int RepChunkIterations = RepChunk;
+
     private void ExecString(in Instruction ins)
     {
         Mnemonic m = ins.Mnemonic;

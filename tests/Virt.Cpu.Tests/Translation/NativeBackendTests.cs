@@ -253,4 +253,72 @@ public class NativeBackendTests
         Assert.True(native.Cpu.EngineStats.NativeHandlerCalls <= 2 * 200 + 10,
             $"{native.Cpu.EngineStats.NativeHandlerCalls} handler calls: the flag ops were not inlined");
     }
+
+    /// <summary>
+    /// The i386 kernel's string functions: a LODSB/STOSB copy loop, REPNE SCASB (strlen), REPE
+    /// CMPSB, REP MOVSD across a page boundary, REP STOSB with ECX = 0 (flags kept), a FS-relative
+    /// LODSD, and STD/CLD (DF set: the handler runs them). Native code must agree with the reference.
+    /// </summary>
+    [Fact]
+    public void StringOpsAgreeWithTheReference()
+    {
+        var (native, _) = Compare(a =>
+        {
+            Label copy = a.CreateLabel(), outer = a.CreateLabel();
+            a.mov(ebp, 30);
+            a.Label(ref outer);
+            // A NUL-terminated string at Data: "abc...".
+            a.mov(edi, Guest.Data);
+            a.mov(eax, 0x6463_6261);
+            a.mov(ecx, 8);
+            a.rep.stosd();
+            a.mov(__byte_ptr[Guest.Data + 29], 0);
+            // strcpy to Data + 0x100.
+            a.mov(esi, Guest.Data);
+            a.mov(edi, Guest.Data + 0x100);
+            a.Label(ref copy);
+            a.lodsb();
+            a.stosb();
+            a.test(al, al);
+            a.jnz(copy);
+            // strlen by REPNE SCASB.
+            a.mov(edi, Guest.Data + 0x100);
+            a.xor(eax, eax);
+            a.mov(ecx, -1);
+            a.repne.scasb();
+            a.not(ecx);
+            a.mov(__dword_ptr[Guest.Data + 0x200], ecx);
+            // REPE CMPSB of the two strings, then of different ones.
+            a.mov(esi, Guest.Data);
+            a.mov(edi, Guest.Data + 0x100);
+            a.mov(ecx, 40);
+            a.repe.cmpsb();
+            a.pushfd();
+            a.pop(__dword_ptr[Guest.Data + 0x204]);
+            a.mov(__dword_ptr[Guest.Data + 0x208], ecx);
+            // REP MOVSD across the page boundary at Data + 0x1000.
+            a.mov(esi, Guest.Data);
+            a.mov(edi, Guest.Data + 0xFF0);
+            a.mov(ecx, 10);
+            a.rep.movsd();
+            // REP STOSB with ECX = 0: nothing stored, flags kept.
+            a.cmp(ebp, 17);
+            a.xor(ecx, ecx);
+            a.rep.stosb();
+            a.setl(__byte_ptr[Guest.Data + 0x20C]);
+            // LODSD through FS; backwards with DF set.
+            a.mov(esi, 0x10);
+            a.db(0x64, 0xAD);                     // FS: LODSD
+            a.add(__dword_ptr[Guest.Data + 0x210], eax);
+            a.std();
+            a.mov(esi, Guest.Data + 0x20);
+            a.lodsb();
+            a.cld();
+            a.mov(__dword_ptr[Guest.Data + 0x214], esi);
+            a.dec(ebp);
+            a.jnz(outer);
+        }, s => s.Fs = new SegmentRegister { Selector = 0x10, Base = Guest.Data, Limit = 0xFFFF_FFFF, Attributes = 0xC093 });
+        // STD, the LODSB with DF set, CLD and POP m32 go to the handlers: 4 a pass.
+        Assert.True(native.Cpu.EngineStats.NativeHandlerCalls <= 30 * 4 + 1, $"{native.Cpu.EngineStats.NativeHandlerCalls} handler calls: string ops went to the interpreter");
+    }
 }

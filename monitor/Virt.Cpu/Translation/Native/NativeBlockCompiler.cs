@@ -96,6 +96,8 @@ internal static class NativeBlockCompiler
             RflagsBits read = ins[i].RflagsRead & ArithFlags, modified = ins[i].RflagsModified & ArithFlags;
             // A shift or rotate by CL leaves every flag alone when the count is 0: the flags before it may survive it.
             if (CountInCl(in ins[i])) read = ArithFlags;
+            // So does a REP SCAS or CMPS whose count is 0.
+            if ((ins[i].HasRepPrefix || ins[i].HasRepnePrefix) && StringOp(in ins[i]) != 0) read = ArithFlags;
             // An op the interpreter runs gets the flags through the frame (saved at its exit).
             if (!Copied(in ins[i])) { read = ArithFlags; modified = 0; }
             live[i] = read != 0 || (live[i + 1] && (modified != ArithFlags));
@@ -150,7 +152,7 @@ internal static class NativeBlockCompiler
     private static bool Encodable(in Instruction i)
     {
         if (i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave or Mnemonic.Call or Mnemonic.Ret or Mnemonic.Jmp
-            or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd || i.Code.IsJccShortOrNear())
+            or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd || i.Code.IsJccShortOrNear() || StringOp(in i) != 0)
             return true;
         Instruction copy = Rewrite(in i);
         return Encoder.Create(64, new BytesWriter()).TryEncode(copy, 0, out _, out _);
@@ -212,6 +214,26 @@ internal static class NativeBlockCompiler
         _ => c,
     };
 
+    /// <summary>
+    /// The element size of a string op native code runs (LODS, STOS, MOVS, SCAS, CMPS with 32-bit
+    /// addressing, REP forms included), else 0. INS/OUTS go to the handlers (they are I/O).
+    /// </summary>
+    internal static int StringOp(in Instruction i)
+    {
+        int size = i.Mnemonic switch
+        {
+            Mnemonic.Lodsb or Mnemonic.Stosb or Mnemonic.Movsb or Mnemonic.Scasb or Mnemonic.Cmpsb => 1,
+            Mnemonic.Lodsw or Mnemonic.Stosw or Mnemonic.Movsw or Mnemonic.Scasw or Mnemonic.Cmpsw => 2,
+            Mnemonic.Lodsd or Mnemonic.Stosd or Mnemonic.Movsd or Mnemonic.Scasd or Mnemonic.Cmpsd => 4,
+            _ => 0,
+        };
+        if (size == 0) return 0;
+        for (int k = 0; k < i.OpCount; k++)
+            if (i.GetOpKind(k) is OpKind.MemorySegSI or OpKind.MemoryESDI or OpKind.MemorySegDI) return 0; // 16-bit addressing
+        if (i.Mnemonic is Mnemonic.Movsd or Mnemonic.Cmpsd && i.OpCount != 2) return 0; // the SSE forms share the names
+        return size;
+    }
+
     private static bool CountInCl(in Instruction i) =>
         i.Mnemonic is Mnemonic.Shl or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr
             or Mnemonic.Shld or Mnemonic.Shrd
@@ -228,6 +250,7 @@ internal static class NativeBlockCompiler
     /// <summary>Guest instructions the backend copies or emits. Anything else is the interpreter's.</summary>
     private static bool Supported(in Instruction i)
     {
+        if (StringOp(in i) != 0) return true;
         if ((i.HasRepPrefix || i.HasRepnePrefix) && i.Mnemonic != Mnemonic.Pause) return false;
         for (int k = 0; k < i.OpCount; k++)
         {
@@ -519,26 +542,33 @@ internal static class NativeBlockCompiler
                 a.mov(r12d, disp);
             else
                 a.AddInstruction(Instruction.Create(Code.Lea_r32_m, Register.R12D, new MemoryOperand(bas, idx, ins.MemoryIndexScale, disp, disp == 0 ? 0 : 4)));
-            Register seg = ins.MemorySegment;
-            if (seg is Register.FS or Register.GS)
+            SegmentedAddress(i, ins.MemorySegment, size, write);
+        }
+
+        /// <summary>
+        /// r12d, an offset in segment <paramref name="seg"/>, becomes a linear address: for FS and
+        /// GS the limit is checked (beyond it op i goes to the interpreter, which raises #GP) and the
+        /// base added; the other segments are flat with base 0 (entry check). Clobbers r11 and the flags.
+        /// </summary>
+        private void SegmentedAddress(int i, Register seg, int size, bool write)
+        {
+            if (seg is not (Register.FS or Register.GS)) return;
+            Label miss = a.CreateLabel();
+            int limit = seg == Register.FS
+                ? write ? NativeFrame.OffFsWriteLimit : NativeFrame.OffFsReadLimit
+                : write ? NativeFrame.OffGsWriteLimit : NativeFrame.OffGsReadLimit;
+            a.mov(r11, __qword_ptr[r14 + limit]);
+            a.lea(r11, __[r11 - (size - 1)]);
+            a.cmp(r12, r11); // r12's upper half is zero; the limit may be negative: signed
+            a.jg(miss);
+            a.mov(r11d, __dword_ptr[r14 + (seg == Register.FS ? NativeFrame.OffFsBase : NativeFrame.OffGsBase)]);
+            a.lea(r12d, __[r12 + r11]);
+            _stubs.Add(() =>
             {
-                Label miss = a.CreateLabel();
-                int limit = seg == Register.FS
-                    ? write ? NativeFrame.OffFsWriteLimit : NativeFrame.OffFsReadLimit
-                    : write ? NativeFrame.OffGsWriteLimit : NativeFrame.OffGsReadLimit;
-                a.mov(r11, __qword_ptr[r14 + limit]);
-                a.lea(r11, __[r11 - (size - 1)]);
-                a.cmp(r12, r11); // r12's upper half is zero; the limit may be negative: signed
-                a.jg(miss);
-                a.mov(r11d, __dword_ptr[r14 + (seg == Register.FS ? NativeFrame.OffFsBase : NativeFrame.OffGsBase)]);
-                a.lea(r12d, __[r12 + r11]);
-                _stubs.Add(() =>
-                {
-                    a.Label(ref miss);
-                    a.popfq(); // the flags Guarded saved: the op starts over in the interpreter
-                    ExitAt(i, i, NativeExit.Interpret);
-                });
-            }
+                a.Label(ref miss);
+                a.popfq();
+                ExitAt(i, i, NativeExit.Interpret);
+            });
         }
 
         /// <summary>SS needs no read or write check (stack operations).</summary>
@@ -634,6 +664,10 @@ internal static class NativeBlockCompiler
                         a.and(r11d, (int)(Flags.VM | Flags.VIF | Flags.VIP | Flags.Reserved1));
                         a.or(r10d, r11d);
                         a.mov(__dword_ptr[r14 + NativeFrame.OffSysFlags], r10d);
+                        a.shr(r10d, 10);
+                        a.and(r10d, 1);
+                        a.xor(r10d, 1);
+                        a.mov(__byte_ptr[r14 + NativeFrame.OffDfClear], r10b);
                         a.and(r8d, (int)Flags.Arith);
                         a.or(r8d, HostFlags.NonArithmetic);
                         a.push(r8);
@@ -678,6 +712,11 @@ internal static class NativeBlockCompiler
                     else Link(i + 1, ins.NearBranch32);
                     return 0;
             }
+            if (StringOp(in ins) is int elementSize and > 0)
+            {
+                StringInstruction(i, in ins, elementSize);
+                return 0;
+            }
             if (ins.Code.IsJccShortOrNear())
             {
                 Label taken = a.CreateLabel();
@@ -710,6 +749,117 @@ internal static class NativeBlockCompiler
         }
 
         private static AssemblerRegister32 GuestReg(Register r) => s_guest[r - Register.EAX];
+
+        /// <summary>
+        /// LODS, STOS, MOVS, SCAS, CMPS with DF clear (else the handler runs it). A REP form loops
+        /// here as the interpreter does: up to RepChunkIterations, then back to the dispatcher with
+        /// EIP on the instruction (one instruction retired per chunk, as the interpreter counts). A
+        /// TLB miss leaves before the element with ECX, ESI and EDI as far as they got: the
+        /// interpreter goes on from there. R8 counts the chunk.
+        /// </summary>
+        private void StringInstruction(int i, in Instruction ins, int size)
+        {
+            Label handler = a.CreateLabel(), loop = a.CreateLabel(), done = a.CreateLabel(), start = a.CreateLabel();
+            bool rep = ins.HasRepPrefix || ins.HasRepnePrefix;
+            Mnemonic m = ins.Mnemonic;
+            bool lods = m is Mnemonic.Lodsb or Mnemonic.Lodsw or Mnemonic.Lodsd, stos = m is Mnemonic.Stosb or Mnemonic.Stosw or Mnemonic.Stosd;
+            bool movs = m is Mnemonic.Movsb or Mnemonic.Movsw or Mnemonic.Movsd, cmps = m is Mnemonic.Cmpsb or Mnemonic.Cmpsw or Mnemonic.Cmpsd;
+            bool compares = !(lods || stos || movs);
+            // LODS, STOS, MOVS leave the flags alone: they are restored after each lookup when live.
+            // SCAS and CMPS replace them (a miss still restores them for the interpreter).
+            bool keep = !compares && live[i];
+            Register source = ins.MemorySegment;
+            ByteTest(NativeFrame.OffDfClear, handler);
+            if (rep)
+            {
+                Label zero = a.CreateLabel();
+                a.jrcxz(zero);                               // ECX = 0: no iteration at all
+                a.jmp(start);
+                a.Label(ref zero);
+                a.jmp(done);
+                a.Label(ref start);
+                a.mov(r8d, Cpu.RepChunkIterations);
+            }
+            if (rep) a.Label(ref loop); // (ByteTest ended on a label: one label per instruction)
+            if (lods || movs || cmps)
+            {
+                Guarded(keep, () =>
+                {
+                    a.mov(r12d, esi);
+                    SegmentedAddress(i, source, size, write: false);
+                    Lookup(i, size, write: false);
+                });
+                if (lods) LoadAccumulator(size);
+                else
+                {
+                    // The source element waits in the frame while the destination is looked up.
+                    if (size == 1) a.movzx(r12d, __byte_ptr[r13]); else if (size == 2) a.movzx(r12d, __word_ptr[r13]); else a.mov(r12d, __dword_ptr[r13]);
+                    a.mov(__dword_ptr[r14 + NativeFrame.OffScratch], r12d);
+                }
+            }
+            if (!lods)
+            {
+                Guarded(keep, () =>
+                {
+                    a.mov(r12d, edi);
+                    Lookup(i, size, write: stos || movs); // ES is flat (entry check)
+                });
+                if (stos)
+                {
+                    if (size == 4) a.mov(__dword_ptr[r13], eax); else if (size == 2) a.mov(__word_ptr[r13], ax); else a.mov(__byte_ptr[r13], al);
+                }
+                else if (scasOrCmpsUsesAccumulator(m))
+                {
+                    if (size == 4) a.cmp(eax, __dword_ptr[r13]); else if (size == 2) a.cmp(ax, __word_ptr[r13]); else a.cmp(al, __byte_ptr[r13]);
+                }
+                else
+                {
+                    a.mov(r12d, __dword_ptr[r14 + NativeFrame.OffScratch]);
+                    if (movs)
+                    {
+                        if (size == 4) a.mov(__dword_ptr[r13], r12d); else if (size == 2) a.mov(__word_ptr[r13], r12w); else a.mov(__byte_ptr[r13], r12b);
+                    }
+                    else if (size == 4) a.cmp(r12d, __dword_ptr[r13]); else if (size == 2) a.cmp(r12w, __word_ptr[r13]); else a.cmp(r12b, __byte_ptr[r13]);
+                }
+            }
+            if (lods || movs || cmps) a.lea(esi, __[rsi + size]);
+            if (!lods) a.lea(edi, __[rdi + size]);
+            if (rep)
+            {
+                Label goOn = a.CreateLabel(), chunkEnd = a.CreateLabel(), more = a.CreateLabel();
+                a.lea(ecx, __[rcx - 1]);
+                a.jrcxz(done);                               // the count ran out
+                if (compares)
+                {
+                    if (ins.HasRepPrefix) a.jne(done); else a.je(done); // REPE stops on a difference, REPNE on a match
+                }
+                a.lea(r8d, __[r8 - 1]);
+                a.xchg(rcx, r8);
+                a.jrcxz(chunkEnd);
+                a.xchg(rcx, r8);
+                a.jmp(loop);
+                a.Label(ref chunkEnd);
+                a.xchg(rcx, r8);
+                ExitAt(i, i + 1);                            // a whole chunk: the interpreter restarts here too
+            }
+            a.Label(ref done);
+            a.nop(); // whatever comes next may start with a label of its own
+            _stubs.Add(() =>
+            {
+                a.Label(ref handler);
+                ExitAt(i, i, NativeExit.Handler);
+            });
+        }
+
+        private static bool scasOrCmpsUsesAccumulator(Mnemonic m) => m is Mnemonic.Scasb or Mnemonic.Scasw or Mnemonic.Scasd;
+
+        /// <summary>LODS: the element into AL, AX or EAX (the rest of EAX kept for the narrow forms).</summary>
+        private void LoadAccumulator(int size)
+        {
+            if (size == 4) a.mov(eax, __dword_ptr[r13]);
+            else if (size == 2) a.mov(ax, __word_ptr[r13]);
+            else a.mov(al, __byte_ptr[r13]);
+        }
 
         /// <summary>Jumps to <paramref name="zero"/> when the frame byte is 0; flagless (JRCXZ reaches only nearby, so it hops).</summary>
         private void ByteTest(int offset, Label zero)

@@ -59,11 +59,15 @@ internal struct NativeFrame
     [FieldOffset(158)] public byte Cpl0;
     /// <summary>Out: nonzero when an STI set IF (it was clear): the next instruction runs in its interrupt shadow.</summary>
     [FieldOffset(159)] public byte StiShadow;
+    /// <summary>In/out: 1 while EFLAGS.DF is clear: string ops run natively only then (forward); POPFD keeps it current.</summary>
+    [FieldOffset(160)] public byte DfClear;
+    /// <summary>Scratch for native code (MOVS and CMPS keep the source element here while the destination is looked up).</summary>
+    [FieldOffset(164)] public uint Scratch;
 
     public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
         OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffBudget = 88, OffRemaining = 96, OffJumpTable = 104, OffJumpGeneration = 112,
         OffFsReadLimit = 120, OffFsWriteLimit = 128, OffGsReadLimit = 136, OffGsWriteLimit = 144,
-        OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159;
+        OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159, OffDfClear = 160, OffScratch = 164;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
