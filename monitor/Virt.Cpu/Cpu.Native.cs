@@ -260,7 +260,10 @@ public sealed unsafe partial class Cpu
         f->Cpl0 = (byte)(protectedMode && Cpl == 0 ? 1 : 0);
         f->StiShadow = 0;
         f->DfClear = (byte)((flags & Flags.DF) == 0 ? 1 : 0);
-        f->DfClear = (byte)((flags & Flags.DF) == 0 ? 1 : 0);
+        long perInstruction = TscTicksPerInstruction;
+        f->TscInline = (byte)(perInstruction > 0 && ((Cr4 & ControlBits.CR4_TSD) == 0 || (Cpl == 0 && !V86Mode)) ? 1 : 0);
+        f->TscPerInstruction = perInstruction;
+        f->TscBase = perInstruction > 0 ? ReadTsc() : 0;
         f->TlbRead = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbR));
         f->TlbWrite = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlbW));
         f->FsBase = Seg[SegmentIndex.FS].Base;

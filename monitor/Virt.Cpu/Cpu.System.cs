@@ -28,6 +28,13 @@ public sealed partial class Cpu
         set { _tscClock = value; _tscOffset = -value.GetTimestamp(); }
     }
 
+    /// <summary>
+    /// TSC ticks per instruction retired when <see cref="TscClock"/> counts instructions (time =
+    /// instructions x a fixed cost while the VCPU runs), else 0. Native code then reads the TSC
+    /// inline instead of calling the RDTSC handler. The host that sets the clock sets this.
+    /// </summary>
+    public long TscTicksPerInstruction { get; set; }
+
     /// <summary>Whether CPUID reports a local APIC (the monitor sets this when it provides one).</summary>
     public bool HasApic { get; set; }
 

@@ -70,6 +70,10 @@ public sealed class PcPlatform : IDeviceHost, IInterruptController
         cpu.HasApic = LocalApic is not null;
         if (LocalApic is not null) LocalApic.NmiRequested += cpu.RaiseNmi;
         cpu.TscClock = Clock;
+        // Instruction time: the TSC advances a whole number of ticks per instruction (10 ns at 1 GHz),
+        // so native code can read it inline.
+        long perInstruction = Clock.NanosecondsPerInstruction * cpu.TscHz;
+        cpu.TscTicksPerInstruction = Clock.IsVirtual && perInstruction % 1_000_000_000 == 0 ? perInstruction / 1_000_000_000 : 0;
     }
 
     /// <summary>

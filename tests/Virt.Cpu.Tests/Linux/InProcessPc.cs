@@ -46,6 +46,7 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
         {
             VirtualClock = new InstructionClock(() => Cpu.InstructionsRetired, nanosecondsPerInstruction, DateTimeOffset.UtcNow);
             Cpu.TscClock = VirtualClock;
+            Cpu.TscTicksPerInstruction = nanosecondsPerInstruction * Cpu.TscHz / 1_000_000_000; // native code reads the TSC inline
         }
         Time = (TimeProvider?)VirtualClock ?? TimeProvider.System;
         _guestStart = Time.GetTimestamp();

@@ -321,4 +321,50 @@ public class NativeBackendTests
         // STD, the LODSB with DF set, CLD and POP m32 go to the handlers: 4 a pass.
         Assert.True(native.Cpu.EngineStats.NativeHandlerCalls <= 30 * 4 + 1, $"{native.Cpu.EngineStats.NativeHandlerCalls} handler calls: string ops went to the interpreter");
     }
+
+    /// <summary>
+    /// On an instruction clock RDTSC runs inline: a delay loop reading the TSC (Linux's delay_tsc)
+    /// sees exactly the values the interpreter sees, and takes no handler call.
+    /// </summary>
+    [Fact]
+    public void RdtscOnAnInstructionClockIsInlineAndExact()
+    {
+        TestMachine Make(string engine)
+        {
+            var m = new TestMachine();
+            if (engine == Engines.Native) { m.Cpu.Engine = CpuEngine.Native; m.Cpu.TranslationThreshold = 0; }
+            else { m.Cpu.Engine = CpuEngine.Interpreter; m.Cpu.GenericOnly = true; }
+            m.Cpu.TscClock = new Virt.Cpu.Tests.Linux.InstructionClock(() => m.Cpu.InstructionsRetired, 10, DateTimeOffset.UnixEpoch);
+            m.Cpu.TscTicksPerInstruction = 10;
+            m.Load32(Guest.CodeBase, a =>
+            {
+                Label wait = a.CreateLabel(), outer = a.CreateLabel();
+                a.mov(edi, Guest.Data);
+                a.mov(ebp, 50);
+                a.Label(ref outer);
+                a.rdtsc();
+                a.mov(ebx, eax);
+                a.add(ebx, 5000);                 // 500 instructions of guest time
+                a.Label(ref wait);
+                a.pause();
+                a.rdtsc();
+                a.cmp(eax, ebx);
+                a.jb(wait);
+                a.mov(__dword_ptr[edi], eax);
+                a.add(edi, 4);
+                a.dec(ebp);
+                a.jnz(outer);
+                a.hlt();
+            });
+            m.Cpu.State.Esp = 0x9_0000;
+            Assert.Equal(StopReason.Halted, m.Run(10_000_000));
+            return m;
+        }
+        using var native = Make(Engines.Native);
+        using var reference = Make(Engines.Interpreter);
+        Assert.Equal(reference.Cpu.InstructionsRetired, native.Cpu.InstructionsRetired);
+        for (uint k = 0; k < 50; k++)
+            Assert.Equal(reference.Read32(Guest.Data + 4 * k), native.Read32(Guest.Data + 4 * k));
+        Assert.Equal(1, native.Cpu.EngineStats.NativeHandlerCalls); // the closing HLT
+    }
 }

@@ -152,7 +152,7 @@ internal static class NativeBlockCompiler
     private static bool Encodable(in Instruction i)
     {
         if (i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave or Mnemonic.Call or Mnemonic.Ret or Mnemonic.Jmp
-            or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd || i.Code.IsJccShortOrNear() || StringOp(in i) != 0)
+            or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd or Mnemonic.Rdtsc || i.Code.IsJccShortOrNear() || StringOp(in i) != 0)
             return true;
         Instruction copy = Rewrite(in i);
         return Encoder.Create(64, new BytesWriter()).TryEncode(copy, 0, out _, out _);
@@ -291,7 +291,7 @@ internal static class NativeBlockCompiler
                 return i.OpCount == 1 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32();
             case Mnemonic.Leave:
                 return i.Code == Code.Leaved;
-            case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd:
+            case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd or Mnemonic.Rdtsc:
                 return true;
             case Mnemonic.Pushfd:
                 return HostFlags.PushfInlinable;
@@ -609,6 +609,31 @@ internal static class NativeBlockCompiler
                         a.lea(r15d, __[r15 + 4]);
                     }
                     return StackSegment;
+                case Mnemonic.Rdtsc:
+                    {
+                        // On an instruction clock the TSC is linear in instructions retired: the frame's
+                        // TSC plus ticks per instruction times the ops of the blocks run since (what the
+                        // interpreter sees, which counts a block's ops when it ends). Otherwise, or with
+                        // CR4.TSD outside ring 0, the handler.
+                        Label handler = a.CreateLabel();
+                        ByteTest(NativeFrame.OffTscInline, handler);
+                        a.pushfq();
+                        a.mov(r10, __qword_ptr[r14 + NativeFrame.OffBudget]);
+                        a.sub(r10, r9);
+                        a.imul(r10, __qword_ptr[r14 + NativeFrame.OffTscPerInstruction]);
+                        a.add(r10, __qword_ptr[r14 + NativeFrame.OffTscBase]);
+                        a.mov(r11, r10);
+                        a.shr(r11, 32);
+                        a.popfq();
+                        a.mov(eax, r10d);
+                        a.mov(edx, r11d);
+                        _stubs.Add(() =>
+                        {
+                            a.Label(ref handler);
+                            ExitAt(i, i, NativeExit.Handler);
+                        });
+                        return 0;
+                    }
                 case Mnemonic.Cli:
                     IfWritable(i);
                     a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 0);

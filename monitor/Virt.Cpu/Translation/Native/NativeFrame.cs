@@ -63,11 +63,17 @@ internal struct NativeFrame
     [FieldOffset(160)] public byte DfClear;
     /// <summary>Scratch for native code (MOVS and CMPS keep the source element here while the destination is looked up).</summary>
     [FieldOffset(164)] public uint Scratch;
+    /// <summary>In: 1 when RDTSC runs inline: the TSC is linear in instructions retired and RDTSC is allowed.</summary>
+    [FieldOffset(161)] public byte TscInline;
+    /// <summary>In: the TSC when the frame was loaded, and its ticks per instruction retired (NativeFrame.Budget - R9 instructions since).</summary>
+    [FieldOffset(168)] public ulong TscBase;
+    [FieldOffset(176)] public long TscPerInstruction;
 
     public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
         OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffBudget = 88, OffRemaining = 96, OffJumpTable = 104, OffJumpGeneration = 112,
         OffFsReadLimit = 120, OffFsWriteLimit = 128, OffGsReadLimit = 136, OffGsWriteLimit = 144,
-        OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159, OffDfClear = 160, OffScratch = 164;
+        OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159, OffDfClear = 160, OffScratch = 164,
+        OffTscInline = 161, OffTscBase = 168, OffTscPerInstruction = 176;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
