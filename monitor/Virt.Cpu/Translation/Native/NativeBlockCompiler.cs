@@ -85,7 +85,10 @@ internal static class NativeBlockCompiler
         if (!b.Code32) return null;
         Instruction[] ins = b.Instructions;
         int covered = 0;
-        while (covered < ins.Length && (Copied(in ins[covered]) || ByHandler(in ins[covered]))) covered++;
+        // Whether each op is copied or emitted (else a handler runs it): decided once, since deciding
+        // may mean encoding the op for the host.
+        var copied = new bool[ins.Length];
+        while (covered < ins.Length && ((copied[covered] = Copied(in ins[covered])) || ByHandler(in ins[covered]))) covered++;
         if (covered == 0) return null;
         bool whole = covered == ins.Length;
 
@@ -99,12 +102,12 @@ internal static class NativeBlockCompiler
             // So does a REP SCAS or CMPS whose count is 0.
             if ((ins[i].HasRepPrefix || ins[i].HasRepnePrefix) && StringOp(in ins[i]) != 0) read = ArithFlags;
             // An op the interpreter runs gets the flags through the frame (saved at its exit).
-            if (!Copied(in ins[i])) { read = ArithFlags; modified = 0; }
+            if (!copied[i]) { read = ArithFlags; modified = 0; }
             live[i] = read != 0 || (live[i + 1] && (modified != ArithFlags));
         }
 
         var a = new Assembler(64) { PreferShortBranch = false };
-        var e = new Emitter(a, b, live, linearStart, id, whole);
+        var e = new Emitter(a, b, live, copied, linearStart, id, whole);
         e.Prologue();
         // Entered only in the flat model: ES, SS and DS with no limit checks, a 32-bit stack; FS and GS as used.
         int segMask = Cpu.FastStack32 | FlatSegments;
@@ -316,7 +319,7 @@ internal static class NativeBlockCompiler
     }
 
     /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
-    private sealed class Emitter(Assembler a, Block b, bool[] live, uint linearStart, int id, bool whole)
+    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, int id, bool whole)
     {
         private readonly List<Action> _stubs = new();
         private Label _loopHead, _epilogue;
@@ -584,7 +587,7 @@ internal static class NativeBlockCompiler
         {
             ref readonly Instruction ins = ref b.Instructions[i];
             bool saveFlags = live[i];
-            if (!Copied(in ins))
+            if (!copied[i])
             {
                 ByHandler(i);
                 return 0;
@@ -751,6 +754,9 @@ internal static class NativeBlockCompiler
                 Link(i + 1, ins.NearBranch32);
                 return 0;
             }
+            // PAUSE is a spin-loop hint: nothing to do (a host PAUSE costs up to ~140 cycles, and a guest
+            // delay loop on an instruction clock would pay it on every pass).
+            if (ins.Mnemonic == Mnemonic.Pause) return 0;
             // A copied instruction.
             Instruction copy = Rewrite(in ins);
             int seg = 0;
