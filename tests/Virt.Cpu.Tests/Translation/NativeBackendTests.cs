@@ -367,4 +367,38 @@ public class NativeBackendTests
             Assert.Equal(reference.Read32(Guest.Data + 4 * k), native.Read32(Guest.Data + 4 * k));
         Assert.Equal(1, native.Cpu.EngineStats.NativeHandlerCalls); // the closing HLT
     }
+
+    /// <summary>
+    /// Another process writes guest RAM that holds linked native code (a device model's DMA, which
+    /// the monitor reports through PhysicalMemory.NotifyWrite from the RAM write log): the blocks on
+    /// that page are dropped with their links, and the loop runs the new code at the next slice.
+    /// </summary>
+    [Fact]
+    public void AnExternalWriteToNativeCodeTakesEffect()
+    {
+        using var m = new TestMachine();
+        m.Cpu.Engine = CpuEngine.Native;
+        m.Cpu.TranslationThreshold = 0;
+        uint immediate = 0;
+        m.Load32(Guest.CodeBase, a =>
+        {
+            Label top = a.CreateLabel(), second = a.CreateLabel();
+            a.Label(ref top);
+            a.mov(edx, 1);                        // BA imm32 at CodeBase + 1: rewritten from outside
+            a.jmp(second);
+            a.Label(ref second);
+            a.add(eax, edx);
+            a.jmp(top);
+        });
+        immediate = Guest.CodeBase + 1;
+        for (int i = 0; i < 20; i++) m.Run(1000);
+        uint before = m.Cpu.State.Eax;
+        Assert.True(m.Cpu.EngineStats.NativeLinks > 0, "the two blocks were not linked");
+        m.Memory.Write32(immediate, 1000);          // the bytes change behind the CPU's back...
+        m.Memory.NotifyWrite(immediate);            // ... and the monitor says so, as for a device model's write
+        m.Run(1000);
+        m.Run(1000);
+        uint delta = m.Cpu.State.Eax - before;
+        Assert.True(delta > 2000 * 100, $"EAX grew by {delta} over 2,000 instructions: the old code still runs");
+    }
 }
