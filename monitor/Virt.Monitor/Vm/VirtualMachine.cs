@@ -41,6 +41,9 @@ public sealed class VirtualMachine
     // The VCPU loop's checkpoint callbacks, made once: a lambda or method group there would allocate every slice.
     private readonly Func<bool> _ending;
     private Func<string?>? _stallReason;
+    // --stats, opened before the run (see RunAsync).
+    private FileStream? _statsFile;
+    private bool _statsCreated;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
@@ -50,7 +53,38 @@ public sealed class VirtualMachine
         _ending = () => _end is not null;
     }
 
-    public static Task<int> RunAsync(RunOptions o, GuestImages images) => new VirtualMachine(o, images).RunCoreAsync();
+    public static async Task<int> RunAsync(RunOptions o, GuestImages images)
+    {
+        var vm = new VirtualMachine(o, images);
+        if (o.StatsFile is { } path)
+        {
+            // Opened before the guest runs: an unwritable path is a usage error now, not an exception after the run (its figures lost).
+            try
+            {
+                vm._statsCreated = !File.Exists(path);
+                vm._statsFile = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"virt: --stats {path}: {e.Message}");
+                return ExitStatus.BadUsage;
+            }
+        }
+        try
+        {
+            return await vm.RunCoreAsync();
+        }
+        finally
+        {
+            if (vm._statsFile is { } f)
+            {
+                bool written = f.Length > 0;
+                await f.DisposeAsync();
+                // A run that never reached its report leaves no empty stats file it made itself.
+                if (!written && vm._statsCreated) try { File.Delete(o.StatsFile!); } catch (IOException) { }
+            }
+        }
+    }
 
     private void Log(string message)
     {
@@ -93,7 +127,13 @@ public sealed class VirtualMachine
             var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine };
             platform.Connect(cpu);
             _cpu = cpu;
-            LoadGuest(cpu, platform);
+            if (LoadGuest(cpu, platform) is { } bad)
+            {
+                // A bad image is the user's input, not a monitor failure: a clear message and status 2, before any device model starts.
+                Console.Error.WriteLine($"virt: {bad}");
+                _end = new VmEnd(ExitStatus.BadUsage, bad, "bad-image");
+                return ExitStatus.BadUsage;
+            }
 
             // Device models: any number, attached and detached while the guest runs (Vm/AttachmentManager).
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
@@ -167,7 +207,21 @@ public sealed class VirtualMachine
         }
     }
 
-    private void LoadGuest(Cpu.Cpu cpu, PcPlatform platform)
+    /// <summary>Loads firmware and kernel; returns why the image cannot be loaded (a loader's check failed), or null.</summary>
+    private string? LoadGuest(Cpu.Cpu cpu, PcPlatform platform)
+    {
+        try
+        {
+            LoadGuestCore(cpu, platform);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or ArgumentException or LinuxImageException)
+        {
+            return $"kernel {_images.KernelName}: {e.Message}";
+        }
+    }
+
+    private void LoadGuestCore(Cpu.Cpu cpu, PcPlatform platform)
     {
         if (_images.Bios is { } bios)
         {
@@ -226,7 +280,7 @@ public sealed class VirtualMachine
                 }
                 catch (Exception e)
                 {
-                    RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
+                    RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {ExitStatus.Describe(e)}", "internal"));
                     break;
                 }
                 manager.FlushIfDue(); // the latency bound of batched writes
@@ -299,7 +353,12 @@ public sealed class VirtualMachine
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
             p => router.ClaimOfPort(p)?.Device ?? "(none)");
         if (!_o.Quiet) report.WriteTable(Console.Error);
-        if (_o.StatsFile is { } path) report.WriteJson(path);
+        if (_statsFile is { } stats)
+        {
+            stats.SetLength(0);
+            report.WriteJson(stats);
+            stats.Flush();
+        }
         if (!_o.Quiet && router.UnclaimedAccesses > 0) Console.Error.WriteLine($"unclaimed accesses (read as all ones / dropped): {router.UnclaimedAccesses}");
         return end.Status;
     }
