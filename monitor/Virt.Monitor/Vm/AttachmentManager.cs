@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Monitor.Cli;
+using Virt.Monitor.Control;
 using Virt.Monitor.Exits;
 using Virt.Monitor.Launch;
 using Virt.Monitor.Stats;
@@ -192,10 +193,50 @@ public sealed class AttachmentManager
                 _router.RemoveClaimsOf(att);
                 att.ReplacementHold?.Dispose();
                 att.Ready.TrySetException(new IOException(why));
+                Abandon(att);
                 break;
             case AttachmentState.Active:
                 MarkFailed(att, why, null);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A handshake that ended before Ready: nothing was ever routed to it, so everything it was given
+    /// goes now (its entry, comm file and mapping; the connection is closed by the control server),
+    /// and state blobs meant for it are kept for the next device model. Without this every abandoned
+    /// Hello kept a comm file, a mapping and descriptors until the VM ended (issue 13).
+    /// </summary>
+    private void Abandon(DeviceModelAttachment att)
+    {
+        lock (_all)
+        {
+            _all.Remove(att);
+            if (att.Restore.Count > 0 && _stash.Count == 0) _stash = att.Restore;
+            // Under the lock that Kick takes: no other thread can be touching this region's IRQ words.
+            att.Comm.Dispose();
+        }
+        _mux.Remove(att.Id);
+        try { File.Delete(Path.Combine(_dir.Path, att.CommFileName)); } catch (IOException) { }
+    }
+
+    /// <summary>
+    /// Why another device model may not start a handshake now (null: it may). Bounds what a peer
+    /// holding the secret can make the monitor allocate: each handshake costs a comm file and a mapping.
+    /// </summary>
+    public string? AdmissionError()
+    {
+        lock (_all)
+        {
+            int attaching = 0, live = 0;
+            foreach (DeviceModelAttachment a in _all)
+            {
+                if (a.State == AttachmentState.Attaching) attaching++;
+                if (a.State != AttachmentState.Detached) live++;
+            }
+            if (attaching >= Limits.MaxPendingAttaches) return $"{attaching} device models are already between Hello and Ready (at most {Limits.MaxPendingAttaches})";
+            if (live >= Limits.MaxDeviceModels) return $"{live} device models are attached or attaching (at most {Limits.MaxDeviceModels})";
+            return null;
         }
     }
 
@@ -345,7 +386,7 @@ public sealed class AttachmentManager
                 {
                     old.Port.DrainPending();
                     try { saved = await old.SaveStateAsync(SaveTimeout); }
-                    catch (Exception e) when (e is IOException or TimeoutException or ProtocolException)
+                    catch (Exception e) when (e is IOException or TimeoutException or ProtocolException or ObjectDisposedException)
                     {
                         return new RequestResult(false, 0, $"device model {old.Id} '{old.Name}' did not save its state: {e.Message}; nothing changed");
                     }
@@ -462,8 +503,10 @@ public sealed class AttachmentManager
     /// <summary>Gets a halted VCPU out of its sleep (any thread).</summary>
     public void Kick()
     {
-        foreach (DeviceModelAttachment a in All)
-            if (a.State != AttachmentState.Detached) a.Irq.Kick();
+        // Under the lock: an abandoned handshake's region is unmapped under it too (Abandon).
+        lock (_all)
+            foreach (DeviceModelAttachment a in _all)
+                if (a.State != AttachmentState.Detached) a.Irq.Kick();
         _haltWake.Set();
     }
 

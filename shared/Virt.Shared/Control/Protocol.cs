@@ -60,6 +60,8 @@ public enum RefusalCode : uint
     BadClaim = 6,
     /// <summary>A request the monitor cannot carry out (management connection; the connection stays open).</summary>
     RequestFailed = 7,
+    /// <summary>A limit of the monitor is reached (too many connections, handshakes or device models); try again later.</summary>
+    Busy = 8,
 }
 
 /// <summary>

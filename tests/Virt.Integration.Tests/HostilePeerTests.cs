@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Virt.Integration.Tests.DeviceModels;
+using Virt.Integration.Tests.Support;
+using Virt.Shared.Control;
+
+namespace Virt.Integration.Tests;
+
+/// <summary>
+/// Peers that hold the secret but misbehave on the control socket (issue 13, classes 2, 6 and 7):
+/// abandoned handshakes free what they were given, limits refuse instead of exhausting the
+/// monitor, the peer's pid comes from the kernel, wrapping claims are refused.
+/// </summary>
+public class HostilePeerTests
+{
+    private static async Task<(VirtRun Run, string Dir, string Socket, byte[] Secret)> StartAsync(params string[] extra)
+    {
+        string kernel = TempDir.WriteImage(TestGuests.TickForever());
+        var run = VirtRun.Start(["run", "--kernel", kernel, "-m", "16M", .. extra]);
+        await run.WaitUntilAsync(() => run.LeftoverVmDirectories().Any(d => File.Exists(Path.Combine(d, "control.sock"))), "the control socket");
+        string dir = run.LeftoverVmDirectories().Single();
+        await run.WaitUntilAsync(() => File.Exists(Path.Combine(dir, "secret")) && new FileInfo(Path.Combine(dir, "secret")).Length == 64, "the secret");
+        return (run, dir, Path.Combine(dir, "control.sock"), Convert.FromHexString(File.ReadAllText(Path.Combine(dir, "secret"))));
+    }
+
+    private static Task SendHelloAsync(ControlConnection c, byte[] secret, string name = "hostile", int pid = 0) =>
+        c.SendAsync(new Hello(Protocol.Version, Features.IrqLines, secret, name, pid == 0 ? Environment.ProcessId : pid).ToFrame());
+
+    private static async Task<(MessageType Type, byte[] Payload)> ReceiveAsync(ControlConnection c) =>
+        await c.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(30)) ?? throw new IOException("the monitor closed the connection");
+
+    /// <summary>Connects; a full listen backlog (EAGAIN on a Unix socket) is retried, as the accept loop drains it.</summary>
+    private static async Task<ControlConnection> ConnectRetryingAsync(string socket)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try { return await ControlConnection.ConnectAsync(socket); }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.WouldBlock && attempt < 100)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private static int FdCount(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+
+    private static int CommMappings(int pid) => File.ReadLines($"/proc/{pid}/maps").Count(l => l.Contains("/comm-", StringComparison.Ordinal));
+
+    private static long RssKiB(int pid) =>
+        long.Parse(Regex.Match(File.ReadAllText($"/proc/{pid}/status"), @"VmRSS:\s+(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task A_thousand_abandoned_handshakes_release_every_comm_file_mapping_and_descriptor()
+    {
+        var (run, dir, socket, secret) = await StartAsync("--dm", "none");
+        using var _ = run;
+        async Task AbandonAsync()
+        {
+            // Connect, say Hello, take the Welcome (the monitor has made a comm file and mapped it), go away.
+            // The monitor sees each close a moment later; while it has 4 handshakes pending it answers Busy: try again.
+            for (int attempt = 0; ; attempt++)
+            {
+                await using var c = await ConnectRetryingAsync(socket);
+                await SendHelloAsync(c, secret);
+                var reply = await ReceiveAsync(c);
+                if (reply.Type == MessageType.Welcome) return;
+                Assert.True(reply.Type == MessageType.Refused && Refused.Read(reply.Payload).Code == RefusalCode.Busy && attempt < 1000, $"reply {reply.Type}");
+                await Task.Delay(10);
+            }
+        }
+        // A few first, so the runtime's own descriptors (socket engine, thread pool) exist before the count.
+        for (int i = 0; i < 20; i++) await AbandonAsync();
+        await Task.Delay(1000);
+        int fdsBefore = FdCount(run.Pid);
+        long rssBefore = RssKiB(run.Pid);
+
+        const int Cycles = 1000;
+        for (int i = 0; i < Cycles; i++) await AbandonAsync();
+
+        // The monitor frees them when it sees each connection close: wait for that, with time to spare on a loaded machine.
+        var sw = Stopwatch.StartNew();
+        while ((Directory.GetFiles(dir, "comm-*").Length > 0 || CommMappings(run.Pid) > 0 || FdCount(run.Pid) > fdsBefore + 8) && sw.Elapsed < TimeSpan.FromSeconds(60))
+            await Task.Delay(100);
+        int fdsAfter = FdCount(run.Pid);
+        long rssAfter = RssKiB(run.Pid);
+        Assert.True(Directory.GetFiles(dir, "comm-*").Length == 0, $"comm files left: {Directory.GetFiles(dir, "comm-*").Length}");
+        Assert.True(CommMappings(run.Pid) == 0, $"comm mappings left: {CommMappings(run.Pid)}");
+        // A few descriptors may come and go with the runtime (thread pool, epoll); 1,000 leaked handshakes were 1,000s.
+        Assert.True(fdsAfter <= fdsBefore + 8, $"descriptors {fdsBefore} before, {fdsAfter} after {Cycles} abandoned handshakes");
+        // Each leaked handshake kept a 128 KiB comm region mapped and touched; 1,000 of them were 100+ MB. The GC's heap may grow a little.
+        Assert.True(rssAfter - rssBefore < 64 * 1024, $"resident memory {rssBefore} KiB before, {rssAfter} KiB after");
+
+        // And the VM is still fine: a management client gets its status.
+        var (status, stdout, stderr) = await VirtCli.RunAsync(run.RuntimeDir, "list");
+        Assert.True(status == 0 && stdout.Contains("running"), $"{stdout}\n{stderr}\n{run.Describe()}");
+        Console.WriteLine($"fds {fdsBefore} -> {fdsAfter}, RSS {rssBefore} -> {rssAfter} KiB after {Cycles} abandoned handshakes");
+    }
+
+    [Fact]
+    public async Task Handshakes_and_names_are_bounded_and_refused_with_a_reason()
+    {
+        var (run, _, socket, secret) = await StartAsync("--dm", "none");
+        using var _ = run;
+
+        // Pending handshakes (Hello, no Ready): the first few are welcomed, then Busy.
+        var held = new List<ControlConnection>();
+        try
+        {
+            MessageType last = MessageType.Welcome;
+            for (int i = 0; i < 10 && last == MessageType.Welcome; i++)
+            {
+                var c = await ControlConnection.ConnectAsync(socket);
+                held.Add(c);
+                await SendHelloAsync(c, secret, $"pending{i}");
+                var reply = await ReceiveAsync(c);
+                last = reply.Type;
+                if (last == MessageType.Refused)
+                {
+                    Refused r = Refused.Read(reply.Payload);
+                    Assert.Equal(RefusalCode.Busy, r.Code);
+                    Assert.Contains("between Hello and Ready", r.Reason);
+                }
+            }
+            Assert.Equal(MessageType.Refused, last);
+        }
+        finally
+        {
+            foreach (var c in held) await c.DisposeAsync();
+        }
+
+        // Names: at most 64 characters, no control characters.
+        foreach (string name in new[] { new string('n', 65), "evil\nname", "" })
+        {
+            await using var c = await ControlConnection.ConnectAsync(socket);
+            await SendHelloAsync(c, secret, name);
+            var reply = await ReceiveAsync(c);
+            Assert.Equal(MessageType.Refused, reply.Type);
+            Assert.Contains("device model name", Refused.Read(reply.Payload).Reason);
+        }
+
+        // Connections that never say anything: bounded too (each would otherwise wait out its 5 s).
+        var silent = new List<ControlConnection>();
+        try
+        {
+            bool refused = false;
+            for (int i = 0; i < 40 && !refused; i++)
+            {
+                var c = await ConnectRetryingAsync(socket);
+                silent.Add(c);
+                if (i >= 20)
+                {
+                    // Beyond the limit the monitor answers at once with Busy and closes.
+                    var t = c.ReceiveAsync();
+                    if (await Task.WhenAny(t, Task.Delay(2000)) == t && await t is { Type: MessageType.Refused } f)
+                        refused = Refused.Read(f.Payload).Code == RefusalCode.Busy;
+                }
+            }
+            Assert.True(refused, "no connection was refused as Busy");
+        }
+        finally
+        {
+            foreach (var c in silent) await c.DisposeAsync();
+        }
+
+        // After all that, a well-behaved handshake still works (the slots were freed).
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var c = await ControlConnection.ConnectAsync(socket);
+            await SendHelloAsync(c, secret, "good");
+            var reply = await ReceiveAsync(c);
+            if (reply.Type == MessageType.Welcome) break;
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(60), $"still refused: {Refused.Read(reply.Payload).Reason}");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task A_port_claim_whose_length_wraps_is_refused()
+    {
+        var (run, _, socket, secret) = await StartAsync("--dm", "none");
+        using var _ = run;
+        await using var c = await ControlConnection.ConnectAsync(socket);
+        await SendHelloAsync(c, secret);
+        Assert.Equal(MessageType.Welcome, (await ReceiveAsync(c)).Type);
+        foreach (var (space, start, length) in new (byte, ulong, ulong)[] { (0, 0x3F0, ulong.MaxValue), (0, 0x3F0, ulong.MaxValue - 0x3EF), (0, 0x1_0000, 1), (1, 0xFED0_0000, ulong.MaxValue), (1, 0x1_0000_0000, 0x1000) })
+        {
+            await c.SendAsync(new Claim(1, space, start, length, 0, "wrap").ToFrame());
+            var reply = await ReceiveAsync(c);
+            ClaimResult r = ClaimResult.Read(reply.Payload);
+            Assert.False(r.Accepted, $"claim {space} 0x{start:X}+0x{length:X} accepted");
+            Assert.Contains("goes past", r.Reason);
+        }
+    }
+
+    [Fact]
+    public async Task The_pid_in_hello_is_ignored_so_detaching_a_spoofer_kills_nobody_else()
+    {
+        // The real virt-dm serves the guest; a client that says Hello with virt-dm's pid must not become it.
+        var (run, _, socket, secret) = await StartAsync();
+        using var _ = run;
+        await run.WaitUntilAsync(() => run.Stdout.Contains("tick") && Regex.IsMatch(run.Stderr, @"device model pid \d+"), "guest output");
+        int dmPid = int.Parse(Regex.Match(run.Stderr, @"device model pid (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+
+        await using var c = await ControlConnection.ConnectAsync(socket);
+        await SendHelloAsync(c, secret, "spoofer", pid: dmPid);
+        Assert.Equal(MessageType.Welcome, (await ReceiveAsync(c)).Type);
+        await c.SendAsync(Ready.ToFrame());
+        await run.WaitUntilAsync(() => run.Stderr.Contains("'spoofer' (pid"), "the spoofer attached");
+        // The monitor shows the pid the kernel gave it: this test process.
+        Assert.Contains($"'spoofer' (pid {Environment.ProcessId})", run.Stderr);
+
+        var (status, stdout, stderr) = await VirtCli.RunAsync(run.RuntimeDir, "detach", run.Pid.ToString(CultureInfo.InvariantCulture), "spoofer");
+        Assert.True(status == 0, $"{stdout}\n{stderr}\n{run.Describe()}");
+        await Task.Delay(1000); // the monitor's retire task would have killed it by now
+        using (var dm = Process.GetProcessById(dmPid)) Assert.False(dm.HasExited, "detaching the spoofer killed virt-dm");
+        int ticks = VirtCli.CountLines(run.Stdout);
+        await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > ticks + 2, "the guest still printing through virt-dm");
+    }
+
+    [Theory]
+    [InlineData(0x7E, 253)]
+    [InlineData(0x7F, 255)]
+    [InlineData(0x80, 255)] // (0x80 << 1) | 1 = 0x101 would have been cut to 1 (the status of v = 0)
+    [InlineData(0xFF, 255)]
+    public async Task Guest_exit_values_too_large_for_a_status_saturate_at_255(byte value, int expected)
+    {
+        string kernel = TempDir.WriteImage(TestGuests.PrintAndExit("bye\r\n", value));
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "-m", "16M"]);
+        int status = await run.WaitAsync();
+        Assert.True(status == expected, $"status {status}\n{run.Describe()}");
+        Assert.Contains($"0x{value:X}", run.Stderr); // the exact value is still reported
+    }
+}
