@@ -219,6 +219,43 @@ public class HostilePeerTests
         await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > ticks + 2, "the guest still printing through virt-dm");
     }
 
+    [Fact]
+    public async Task Virt_attach_of_a_process_that_never_says_hello_times_out_and_kills_it()
+    {
+        var (run, _, _, _) = await StartAsync("--dm", "none");
+        using var _ = run;
+        string vm = run.Pid.ToString(CultureInfo.InvariantCulture);
+        // One never connects; the other connects and then says nothing. Both are attached at once (the timeout is 30 s each).
+        string dir = TempDir.Create("virt-silent");
+        string silent = Path.Combine(dir, "silent-dm.py");
+        File.WriteAllText(silent, """
+            #!/usr/bin/env python3
+            import os, socket, time
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(os.environ["VIRT_DM_SOCKET"])
+            open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "connected"), "w").close()
+            time.sleep(600)
+            """);
+        File.SetUnixFileMode(silent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var sw = Stopwatch.StartNew();
+        var never = VirtCli.RunAsync(run.RuntimeDir, "attach", vm, "--dm", "/bin/sleep 600");
+        var mute = VirtCli.RunAsync(run.RuntimeDir, "attach", vm, "--dm", silent);
+        foreach (var (status, stdout, stderr) in await Task.WhenAll(never, mute))
+        {
+            Assert.True(status == 1, $"attach: {status} {stdout} {stderr}\n{run.Describe()}");
+            Assert.Contains("did not attach within 30 s", stderr);
+        }
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(85), $"attach took {sw.Elapsed}"); // bounded by the timeout, not by the process's life (600 s)
+        Assert.True(File.Exists(Path.Combine(dir, "connected")), "the silent device model never connected");
+        // Both processes are gone (killed by the monitor), and the VM goes on.
+        using var ps = Process.Start(new ProcessStartInfo("pgrep", ["-f", silent]) { RedirectStandardOutput = true })!;
+        string left = await ps.StandardOutput.ReadToEndAsync();
+        await ps.WaitForExitAsync();
+        Assert.True(left.Trim().Length == 0, $"still running: {left}");
+        var (listStatus, list, _) = await VirtCli.RunAsync(run.RuntimeDir, "list");
+        Assert.True(listStatus == 0 && list.Contains("running"), list);
+    }
+
     [Theory]
     [InlineData(0x7E, 253)]
     [InlineData(0x7F, 255)]

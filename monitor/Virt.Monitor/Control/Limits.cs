@@ -19,6 +19,12 @@ public static class Limits
     /// <summary>Device models attached, attaching or failed (not yet replaced) at once.</summary>
     public const int MaxDeviceModels = 16;
 
+    /// <summary>
+    /// A device model the monitor starts (virt run --dm, virt attach) must be routed within this time,
+    /// else it is killed and the start reported as failed. One constant for both, so they cannot drift.
+    /// </summary>
+    public static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>From Welcome to Ready: a handshake that takes longer is refused and everything it was given is freed.</summary>
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 

@@ -22,7 +22,6 @@ public sealed class AttachmentManager
 {
     private const int MaxAutomaticRestarts = 5;
     private static readonly TimeSpan SaveTimeout = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan LaunchAttachTimeout = TimeSpan.FromSeconds(30);
 
     private readonly VmDirectory _dir;
     private readonly byte[] _secret;
@@ -403,7 +402,7 @@ public sealed class AttachmentManager
             }
             try
             {
-                DeviceModelAttachment att = await WaitAttachedAsync(launched, LaunchAttachTimeout);
+                DeviceModelAttachment att = await WaitAttachedAsync(launched, Limits.AttachTimeout);
                 return new RequestResult(true, att.Id, $"device model {att.Id} '{att.Name}' (pid {att.Pid}) attached{(att.Restore.Count > 0 ? $" with {att.Restore.Count} device state blob(s)" : "")}");
             }
             catch (Exception e) when (e is IOException or TimeoutException)

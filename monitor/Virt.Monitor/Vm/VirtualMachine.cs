@@ -26,7 +26,6 @@ namespace Virt.Monitor.Vm;
 public sealed class VirtualMachine
 {
     private const long SliceInstructions = 50_000;
-    private static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(30);
 
     private readonly RunOptions _o;
     private readonly GuestImages _images;
@@ -197,8 +196,8 @@ public sealed class VirtualMachine
                 launched.Add(l);
                 Log($"device model pid {l.Process.Pid}, VM directory {dir.Path}");
             }
-            foreach (LaunchedDeviceModel l in launched) await manager.WaitAttachedAsync(l, AttachTimeout);
-            if (external > 0) await manager.WaitExternalAsync(external, AttachTimeout);
+            foreach (LaunchedDeviceModel l in launched) await manager.WaitAttachedAsync(l, Limits.AttachTimeout);
+            if (external > 0) await manager.WaitExternalAsync(external, Limits.AttachTimeout);
             return null;
         }
         catch (Exception e) when (e is IOException or TimeoutException or ArgumentException or System.ComponentModel.Win32Exception)
