@@ -256,6 +256,32 @@ public class HostilePeerTests
         Assert.True(listStatus == 0 && list.Contains("running"), list);
     }
 
+    [Fact]
+    public async Task Platform_events_from_a_range_not_claimed_for_them_are_refused_and_the_end_names_the_model()
+    {
+        // The Python model from the docs, changed to answer its port's write with StopVm (0x21) and its read
+        // with PlatformEvent Reset: neither range was claimed with PlatformEvents, so both are ordinary completions.
+        string script = Path.Combine(TempDir.Create("virt-py"), "hostile_dm.py");
+        string original = File.ReadAllText(Path.Combine(VirtCli.PythonDir(), "echo_dm.py"));
+        const string ok = "            status = STATUS_OK\n";
+        Assert.Contains(ok, original);
+        File.WriteAllText(script, original.Replace(ok, """
+                        status = 5 if direction == 1 else 4
+                        page.put_u32(0x124, 1 if direction == 1 else 0x21)
+
+            """));
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string kernel = TempDir.WriteImage(DeviceModelGuests.PythonEcho());
+        string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "--dm", "virt-dm", "--dm", script, "--stats", stats]);
+        int status = await run.WaitAsync();
+        // The guest went on: it read 0x42 back and wrote it to virt-dm's exit port (0x42 << 1) | 1; a StopVm honoured would have been 0x43.
+        Assert.True(status == 0x85, $"status {status}\n{run.Describe()}");
+        Assert.Contains("device model 1 'virt-dm' ended the VM: the guest wrote 0x42 to 'debug-exit' at port 0xF4", run.Stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stats));
+        Assert.True(json.RootElement.GetProperty("refused").TryGetProperty("platform-event", out var n) && n.GetInt64() >= 2, $"{json.RootElement.GetProperty("refused")}\n{run.Describe()}");
+    }
+
     [Theory]
     [InlineData(0x7E, 253)]
     [InlineData(0x7F, 255)]

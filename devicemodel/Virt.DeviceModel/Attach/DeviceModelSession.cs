@@ -80,7 +80,8 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         }
         // Each range with the policy its device declares, as far as the monitor accepted the features.
         ClaimFlags allowed = ((w.Features & Features.OutBatchRing) != 0 ? ClaimFlags.BatchedWrites : 0)
-            | ((w.Features & Features.InValueTable) != 0 ? ClaimFlags.CachedReads : 0);
+            | ((w.Features & Features.InValueTable) != 0 ? ClaimFlags.CachedReads : 0)
+            | ClaimFlags.PlatformEvents; // no feature: the ranges whose devices end or reset the machine say so
         uint id = 0;
         foreach (var (r, flags, device) in bus.Claims(allowed).ToList())
             if (!await ClaimAsync(conn, id++, r, device, flags)) return 1;

@@ -180,6 +180,13 @@ public sealed class ExitRouter : IExitHandler
         else c.DeviceModel?.Port.MmioWrite(address, size, value, c.Policy);
     }
 
+    /// <summary>The routed claim an exit's address falls in, or null.</summary>
+    public BusClaim? ClaimAt(ExitReason reason, ulong address)
+    {
+        RoutingTable t = _table;
+        return reason == ExitReason.PortIo ? (address <= 0xFFFF ? t.OfPort((ushort)address) : null) : reason == ExitReason.Mmio ? t.OfMmio(address) : null;
+    }
+
     /// <summary>The claim that covers a port now, for reports.</summary>
     public BusClaim? ClaimOfPort(ushort port) => _table.OfPort(port);
 }

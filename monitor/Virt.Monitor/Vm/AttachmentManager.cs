@@ -58,7 +58,7 @@ public sealed class AttachmentManager
     public byte[] Secret => _secret;
 
     /// <summary>A device model's platform event (reset, A20), raised on the VCPU thread after the exit that caused it.</summary>
-    public Action<uint>? PlatformEventRaised { get; init; }
+    public Action<uint, string>? PlatformEventRaised { get; init; }
 
     /// <summary>A device model wrote guest RAM (string I/O assist): decoded code there is stale.</summary>
     public Action<uint, uint>? RamWritten { get; init; }
@@ -122,7 +122,9 @@ public sealed class AttachmentManager
             RamWritten = RamWritten,
         };
         port.StopNeeded += () => _gate.Nudge();
-        port.PlatformEventRaised += e => PlatformEventRaised?.Invoke(e);
+        port.PlatformEventRaised += e => PlatformEventRaised?.Invoke(e, $"device model {id} '{hello.Name}'");
+        port.MayRaisePlatformEvents = (reason, address) =>
+            _router.ClaimAt(reason, address) is { } c && c.DeviceModel == att && (c.Policy & ClaimFlags.PlatformEvents) != 0;
         port.Lost = OnPortLost;
         att.Port = port;
         att.Irq = new IrqLineInput(comm, _stats, (line, high) => _mux.Set(id, line, high));
@@ -159,6 +161,7 @@ public sealed class AttachmentManager
         if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return "batched writes need the OutBatchRing feature";
         if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return "cached reads need the InValueTable feature";
         if ((f & ClaimFlags.CachedReads) != 0 && c.Space != (byte)BusSpace.Port) return "cached reads are for port ranges only";
+        if ((f & ClaimFlags.PlatformEvents) != 0 && (f & ClaimFlags.BatchedWrites) != 0) return "platform events need synchronous writes (not BatchedWrites)";
         return null;
     }
 
@@ -297,6 +300,21 @@ public sealed class AttachmentManager
             foreach (DeviceModelAttachment a in _all)
                 if (a.State == AttachmentState.Failed) return $"device model {a.Id} '{a.Name}' {a.Failure}";
         return null;
+    }
+
+    /// <summary>Who ended the VM and how, for the end message (called once, after <see cref="StopValue"/> was set).</summary>
+    public string StopDescription()
+    {
+        lock (_all)
+            foreach (DeviceModelAttachment a in _all)
+                if (a.Port.StopValue is { } v)
+                {
+                    var (reason, address) = a.Port.StopExit;
+                    string where = reason == Virt.Shared.Abi.ExitReason.PortIo ? $"port 0x{address:X}" : $"address 0x{address:X}";
+                    string device = _router.ClaimAt(reason, address)?.Device ?? "?";
+                    return $"device model {a.Id} '{a.Name}' ended the VM: the guest wrote 0x{v:X} to '{device}' at {where}";
+                }
+        return "a device model ended the VM";
     }
 
     /// <summary>The value the guest wrote to an exit port served by any device model, if it did (checked every slice, no allocation).</summary>

@@ -138,7 +138,7 @@ public sealed class VirtualMachine
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
             manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), _ending)
             {
-                PlatformEventRaised = e => OnPlatformEvent(e, memory),
+                PlatformEventRaised = (e, who) => OnPlatformEvent(e, who, memory),
                 RamWritten = (address, length) => DropDecodedCode(memory, address, length),
                 GuestConsole = console,
                 ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
@@ -245,12 +245,12 @@ public sealed class VirtualMachine
     }
 
     /// <summary>A device model's platform event (VCPU thread, right after the exit that caused it).</summary>
-    private void OnPlatformEvent(uint arg, PhysicalMemory memory)
+    private void OnPlatformEvent(uint arg, string who, PhysicalMemory memory)
     {
         switch ((PlatformEvent)arg)
         {
             case PlatformEvent.Reset:
-                RequestEnd(new VmEnd(ExitStatus.Shutdown, "the guest reset the machine (reboot)", "reset"));
+                RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest reset the machine (reboot), through {who}", "reset"));
                 break;
             case PlatformEvent.A20On or PlatformEvent.A20Off:
                 memory.A20Enabled = (PlatformEvent)arg == PlatformEvent.A20On;
@@ -285,7 +285,7 @@ public sealed class VirtualMachine
                 manager.FlushIfDue(); // the latency bound of batched writes
                 if (manager.StopValue is { } v)
                 {
-                    RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), $"the guest wrote 0x{v:X} to the exit port", "exit-port"));
+                    RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), manager.StopDescription(), "exit-port"));
                     break;
                 }
                 switch (r)

@@ -77,5 +77,11 @@ public enum ClaimFlags : uint
     BatchedWrites = 1 << 0,
     /// <summary>Port reads may be answered from the IN value table. Needs Features.InValueTable; ports only.</summary>
     CachedReads = 1 << 1,
-    All = BatchedWrites | CachedReads,
+    /// <summary>
+    /// The range's devices may end the VM, reset it or switch A20 (exits completed with StopVm or
+    /// PlatformEvent). Any other range's StopVm / PlatformEvent is refused. Not with BatchedWrites:
+    /// the event must ride on the exit of the access that caused it.
+    /// </summary>
+    PlatformEvents = 1 << 2,
+    All = BatchedWrites | CachedReads | PlatformEvents,
 }
