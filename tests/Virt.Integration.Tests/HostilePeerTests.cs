@@ -98,6 +98,39 @@ public class HostilePeerTests
     }
 
     [Fact]
+    public async Task A_device_model_cannot_truncate_guest_ram_or_its_comm_file_under_the_monitor()
+    {
+        var (run, dir, socket, secret) = await StartAsync();
+        using var _ = run;
+        await run.WaitUntilAsync(() => run.Stdout.Contains("tick"), "guest output");
+        await using var c = await ControlConnection.ConnectAsync(socket);
+        await SendHelloAsync(c, secret, "truncator");
+        var welcome = await ReceiveAsync(c);
+        Assert.Equal(MessageType.Welcome, welcome.Type);
+        Welcome w = Welcome.Read(welcome.Payload);
+        foreach (string name in new[] { w.RamFile, w.CommFile })
+        {
+            // What a hostile model does: open the shared file by its name and ftruncate it. The file is sealed.
+            string path = Path.Combine(dir, name);
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            long size = fs.Length;
+            Assert.True(size > 0, name);
+            // .NET reports EPERM from ftruncate as UnauthorizedAccessException with the IOException inside.
+            var e = Assert.ThrowsAny<Exception>(() => fs.SetLength(0));
+            Assert.Contains("not permitted", (e.InnerException ?? e).Message, StringComparison.OrdinalIgnoreCase);
+            Assert.ThrowsAny<Exception>(() => fs.SetLength(size + 4096)); // nor grow it (F_SEAL_GROW)
+            Assert.Equal(size, fs.Length);
+        }
+        // The monitor goes on: the guest keeps printing through virt-dm, and the truncator can even finish attaching.
+        await c.SendAsync(Ready.ToFrame());
+        await run.WaitUntilAsync(() => run.Stderr.Contains("'truncator' (pid"), "the truncator attached");
+        int ticks = VirtCli.CountLines(run.Stdout);
+        await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > ticks + 2, "more guest output");
+        var (status, stdout, stderr) = await VirtCli.RunAsync(run.RuntimeDir, "list");
+        Assert.True(status == 0 && stdout.Contains("running"), $"{stdout}\n{stderr}\n{run.Describe()}");
+    }
+
+    [Fact]
     public async Task Handshakes_and_names_are_bounded_and_refused_with_a_reason()
     {
         var (run, _, socket, secret) = await StartAsync("--dm", "none");

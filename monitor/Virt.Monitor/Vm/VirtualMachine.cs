@@ -101,7 +101,18 @@ public sealed class VirtualMachine
 
     private async Task<int> RunCoreAsync()
     {
-        VmDirectory dir = VmDirectory.Create();
+        VmDirectory dir;
+        try
+        {
+            dir = VmDirectory.Create();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // An unusable runtime directory (another user's, too open, read-only) is the user's setup to fix: a message and status 2.
+            Console.Error.WriteLine($"virt: {e.Message}");
+            _end = new VmEnd(ExitStatus.BadUsage, e.Message, "runtime-dir");
+            return ExitStatus.BadUsage;
+        }
         ControlServer? server = null;
         AttachmentManager? manager = null;
         GuestRam? ram = null;
@@ -112,7 +123,8 @@ public sealed class VirtualMachine
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "terminated (SIGTERM)", "interrupted")); });
         try
         {
-            ram = new GuestRam(_o.MemoryBytes, dir.RamFile);
+            // A sealed memfd: a device model that truncates its "ram" cannot pull pages from under the monitor (issue 13).
+            ram = new GuestRam(_o.MemoryBytes, SealedFile.Create(dir.RamFile, _o.MemoryBytes), dir.RamFile);
             memory = new PhysicalMemory(ram);
             byte[] secret = RandomNumberGenerator.GetBytes(Protocol.SecretSize);
             File.WriteAllText(dir.SecretFile, Convert.ToHexString(secret), System.Text.Encoding.ASCII);
