@@ -117,7 +117,11 @@ public sealed unsafe class ExitServer
                     ? _assist.Serve(ref page, dev)
                     : CompletionStatus.Unhandled;
             else
-                status = _dispatcher.Dispatch(ref exit, data, out arg);
+            {
+                _bus.BeginExit(ref page);
+                try { status = _dispatcher.Dispatch(ref exit, data, out arg); }
+                finally { _bus.EndExit(); }
+            }
             if (stop is { } s && status == CompletionStatus.Ok)
             {
                 status = CompletionStatus.StopVm;

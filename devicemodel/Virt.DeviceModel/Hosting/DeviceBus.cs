@@ -10,8 +10,36 @@ namespace Virt.DeviceModel.Hosting;
 /// them. Device calls are serialised by <see cref="Lock"/> (the IDevice contract), which the
 /// console input thread also takes.
 /// </summary>
-public sealed class DeviceBus : IExitDispatcher
+public sealed unsafe class DeviceBus : IExitDispatcher
 {
+    // Exactly-once output (docs/abi.md "After a failure"): while an exit or a ring slot is being
+    // performed, the page to confirm it in. The console sink calls ConfirmOutput right before each
+    // byte's write, so a process killed after it has already told the monitor not to replay it.
+    private CommPage* _confirmPage;
+    private uint _confirmSlot;
+    private const uint ConfirmTheExit = uint.MaxValue;
+
+    /// <summary>
+    /// Visible output for the access being performed is about to be written (ConsoleFdSink, right before its
+    /// write(2)): confirm the access in the comm page now (the ring slot's Drained, or the exit's Status = Ok).
+    /// </summary>
+    public void ConfirmOutput()
+    {
+        CommPage* page = _confirmPage;
+        if (page == null) return;
+        if (_confirmSlot == ConfirmTheExit) Volatile.Write(ref page->Exit.Status, (uint)CompletionStatus.Ok);
+        else Volatile.Write(ref page->OutRing.Drained, _confirmSlot + 1);
+    }
+
+    /// <summary>The exit in <paramref name="page"/> is being dispatched (until <see cref="EndExit"/>): output confirms it.</summary>
+    public void BeginExit(ref CommPage page)
+    {
+        _confirmPage = (CommPage*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref page);
+        _confirmSlot = ConfirmTheExit;
+    }
+
+    public void EndExit() => _confirmPage = null;
+
     private readonly IDevice?[] _ports = new IDevice?[0x10000];
     private readonly List<(BusRange Range, IDevice Device)> _mmio = new();
     private readonly List<IDevice> _devices = new();
@@ -137,8 +165,11 @@ public sealed class DeviceBus : IExitDispatcher
         uint? stop = null;
         lock (Lock)
         {
+            // The comm page lives in shared memory, never moved by the GC: a pointer to it is stable.
+            _confirmPage = (CommPage*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref page);
             for (uint i = done; i < pending; i++)
             {
+                _confirmSlot = i;
                 ref OutRingSlot slot = ref CommPageAccess.RingSlot(ref page, (int)i);
                 int size = slot.Size;
                 StopRequest = null;
@@ -153,7 +184,11 @@ public sealed class DeviceBus : IExitDispatcher
                         if (range.Contains(slot.Address)) { d.MmioWrite(slot.Address, size, slot.Value); break; }
                 }
                 stop ??= StopRequest;
+                // Confirmed one by one, right after each side effect: if this process dies mid-drain the
+                // monitor hands its replacement only the slots not yet confirmed (exactly-once output).
+                Volatile.Write(ref page.OutRing.Drained, i + 1);
             }
+            _confirmPage = null;
         }
         page.DeviceCounters.BatchedWritesDrained += pending - done;
         page.OutRing.Drained = pending;

@@ -201,7 +201,7 @@ public sealed unsafe partial class DeviceModelPort
             _toDevice.Ring(seq);
             _stats.RoundTrips++;
             page.MonitorCounters.RoundTrips++;
-            if (!WaitDone(before, seq, start)) return Lose(reason, address, size, direction, data, flags, count);
+            if (!WaitDone(before, seq, start)) return LoseInFlight(ref page, seq, reason, address, size, direction, data, flags, count);
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
