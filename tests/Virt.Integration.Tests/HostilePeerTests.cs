@@ -210,6 +210,85 @@ public class HostilePeerTests
     }
 
     [Fact]
+    public async Task Random_frames_at_the_control_socket_are_refused_and_the_monitor_survives()
+    {
+        // A bounded fuzz run (fixed seed and count, so CI sees the same cases): random frames, with and
+        // without a valid Hello or Manage first, truncated frames and raw bytes, while the guest prints.
+        var (run, dir, socket, secret) = await StartAsync();
+        using var _ = run;
+        await run.WaitUntilAsync(() => run.Stdout.Contains("tick"), "guest output");
+        var rng = new Random(1313);
+        const int Cases = 300;
+        int refusals = 0, closes = 0, answered = 0;
+        for (int i = 0; i < Cases; i++)
+        {
+            await using var c = await ConnectRetryingAsync(socket);
+            var stream = new NetworkStreamWriter(c);
+            int kind = rng.Next(5);
+            if (kind == 1) await SendHelloAsync(c, secret, $"fuzz{i}");
+            if (kind == 2) await c.SendAsync(new Manage(Protocol.Version, secret, $"fuzz{i}").ToFrame());
+            int frames = rng.Next(1, 6);
+            for (int f = 0; f < frames; f++)
+            {
+                if (kind == 3)
+                {
+                    // Raw bytes: a header with a length, type and reserved field that may be anything.
+                    byte[] raw = new byte[rng.Next(1, 64)];
+                    rng.NextBytes(raw);
+                    await stream.RawAsync(raw);
+                    continue;
+                }
+                var type = (MessageType)rng.Next(0, 20);
+                // Not Ready after a good Hello (a model that becomes active and then vanishes pauses the guest by design),
+                // and no attach or detach requests on a management connection (they would start or stop real models).
+                if ((kind == 1 && type == MessageType.Ready) || (kind == 2 && type is MessageType.AttachRequest or MessageType.DetachRequest))
+                    type = MessageType.StatusRequest;
+                byte[] payload = new byte[rng.Next(0, 120)];
+                rng.NextBytes(payload);
+                if (type == MessageType.Claim && payload.Length >= 25 && rng.Next(2) == 0)
+                    payload = new Claim((uint)i, (byte)rng.Next(3), (ulong)rng.NextInt64(), (ulong)rng.NextInt64() | (rng.Next(2) == 0 ? ulong.MaxValue : 0), (uint)rng.Next(16), "fz").ToFrame()[8..].ToArray();
+                byte[] frame = new byte[8 + payload.Length];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload.Length);
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(4), (ushort)type);
+                payload.CopyTo(frame, 8);
+                await stream.RawAsync(kind == 4 && f == frames - 1 ? frame[..rng.Next(1, frame.Length)] : frame); // kind 4 ends mid-frame
+            }
+            // Read what the monitor says until it closes or goes quiet.
+            while (true)
+            {
+                var t = c.ReceiveAsync();
+                if (await Task.WhenAny(t, Task.Delay(300)) != t) break;
+                (MessageType Type, byte[] Payload)? reply;
+                try { reply = await t; }
+                catch (Exception e) when (e is ProtocolException or IOException or System.Net.Sockets.SocketException) { closes++; break; }
+                if (reply is null) { closes++; break; }
+                answered++;
+                if (reply.Value.Type == MessageType.Refused) refusals++;
+            }
+        }
+        // Still running, still printing, still managed; every abandoned handshake freed.
+        int ticks = VirtCli.CountLines(run.Stdout);
+        await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > ticks + 2, "guest output after the fuzz run");
+        var (status, stdout, stderr) = await VirtCli.RunAsync(run.RuntimeDir, "list");
+        Assert.True(status == 0 && stdout.Contains("running"), $"{stdout}\n{stderr}\n{run.Describe()}");
+        var sw = Stopwatch.StartNew();
+        while (Directory.GetFiles(dir, "comm-*").Length > 1 && sw.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(100);
+        Assert.Single(Directory.GetFiles(dir, "comm-*")); // virt-dm's only
+        Assert.DoesNotContain("Unhandled exception", run.Stderr);
+        Console.WriteLine($"control socket fuzz: {Cases} cases, {answered} answers, {refusals} refusals, {closes} closes by the monitor, 0 crashes");
+    }
+
+    /// <summary>Raw bytes on a control connection (the framing of ControlConnection bypassed).</summary>
+    private sealed class NetworkStreamWriter(ControlConnection c)
+    {
+        public async Task RawAsync(byte[] bytes)
+        {
+            try { await c.Socket.SendAsync(bytes, System.Net.Sockets.SocketFlags.None); }
+            catch (System.Net.Sockets.SocketException) { } // the monitor closed already: fine
+        }
+    }
+
+    [Fact]
     public async Task A_port_claim_whose_length_wraps_is_refused()
     {
         var (run, _, socket, secret) = await StartAsync("--dm", "none");
