@@ -121,6 +121,10 @@ public sealed unsafe class ExitServer
                 _bus.BeginExit(ref page);
                 try { status = _dispatcher.Dispatch(ref exit, data, out arg); }
                 finally { _bus.EndExit(); }
+                // A synchronous write may have changed a device's configuration (UART IER/LCR/MCR...): keep the
+                // crash snapshot current, so a replacement after a kill starts from it (docs/abi.md, "Crash state").
+                if (exit.Direction == (byte)ExitDirection.Write && exit.Reason is (uint)ExitReason.PortIo or (uint)ExitReason.Mmio)
+                    _bus.SnapshotForCrash();
             }
             if (stop is { } s && status == CompletionStatus.Ok)
             {

@@ -31,6 +31,21 @@ public sealed unsafe class DeviceBus : IExitDispatcher
         else Volatile.Write(ref page->OutRing.Drained, _confirmSlot + 1);
     }
 
+    /// <summary>The comm region's crash-state area (docs/abi.md), or null when the monitor offers none.</summary>
+    public byte* CrashStateArea { get; set; }
+
+    /// <summary>
+    /// Stores the devices' state in the crash-state area, for a replacement if this process is killed.
+    /// Called after each synchronous write (where drivers change configuration) and before Ready.
+    /// </summary>
+    public void SnapshotForCrash()
+    {
+        if (CrashStateArea == null) return;
+        lock (Lock)
+            CrashState.Write(CrashStateArea, Devices.OfType<Virt.Devices.State.IStatefulDevice>()
+                .Select(d => new DeviceState(((IDevice)d).Name, d.SaveState())).ToList());
+    }
+
     /// <summary>The exit in <paramref name="page"/> is being dispatched (until <see cref="EndExit"/>): output confirms it.</summary>
     public void BeginExit(ref CommPage page)
     {

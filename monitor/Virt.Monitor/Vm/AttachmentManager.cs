@@ -37,6 +37,8 @@ public sealed class AttachmentManager
     private readonly ManualResetEventSlim _haltWake = new();
     private volatile DeviceModelAttachment[] _routed = [];
     private List<DeviceState> _stash = new();
+    // The stash is a crash snapshot (a failed model's last self-reported state), not state saved at a pause.
+    private bool _stashIsCrash;
     private uint _nextId;
     private int _restarts;
     private volatile bool _shutDown;
@@ -96,12 +98,20 @@ public sealed class AttachmentManager
         {
             hold = await _gate.PauseAsync();
             foreach (DeviceModelAttachment failed in All.Where(a => a.State == AttachmentState.Failed))
+            {
+                KeepCrashSnapshot(failed);
                 Retire(failed, $"replaced by '{hello.Name}' (pid {hello.Pid})");
+            }
         }
         uint id = Interlocked.Increment(ref _nextId);
         string commName = $"{VmDirectory.CommFileName}-{id}";
-        SharedRegion comm = SharedRegion.Create(Path.Combine(_dir.Path, commName), CommPageLayout.VcpuStride);
-        unsafe { CommPageAccess.Initialise(comm.Base, 0, 1); }
+        // The VCPU pages, then the crash-state area where the model keeps a snapshot of its devices (docs/abi.md).
+        SharedRegion comm = SharedRegion.Create(Path.Combine(_dir.Path, commName), CommPageLayout.VcpuStride + CrashState.Size);
+        unsafe
+        {
+            CommPageAccess.Initialise(comm.Base, 0, 1);
+            CrashState.Initialise(comm.Base + CrashState.OffsetFor(1));
+        }
         var att = new DeviceModelAttachment(id, hello, conn, comm, commName)
         {
             Features = hello.Features & Supported,
@@ -132,7 +142,9 @@ public sealed class AttachmentManager
         lock (_all)
         {
             att.Restore = _stash;
+            att.RestoreFromCrash = _stashIsCrash;
             _stash = new();
+            _stashIsCrash = false;
             _all.Add(att);
         }
         return att;
@@ -145,7 +157,25 @@ public sealed class AttachmentManager
 
     public Welcome WelcomeFor(DeviceModelAttachment att) => new(Protocol.Version, att.Features, 1, (ulong)_o.MemoryBytes,
         VmDirectory.RamFileName, att.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, _o.Wake, _o.SpinMicros,
-        (uint)att.Restore.Count);
+        (uint)att.Restore.Count, att.RestoreFromCrash);
+
+    /// <summary>
+    /// A failed model is being replaced: its last crash snapshot (if it kept one) becomes the state the
+    /// replacement restores, so the guest's devices keep the configuration its drivers set up.
+    /// </summary>
+    private void KeepCrashSnapshot(DeviceModelAttachment failed)
+    {
+        List<DeviceState>? snapshot;
+        unsafe { snapshot = CrashState.Read(failed.Comm.Base + CrashState.OffsetFor(1)); }
+        if (snapshot is not { Count: > 0 }) return;
+        lock (_all)
+        {
+            if (_stash.Count > 0) return;
+            _stash = snapshot;
+            _stashIsCrash = true;
+        }
+        Log($"kept the crash snapshot of '{failed.Name}': {string.Join(", ", snapshot.Select(s => $"{s.Device} ({s.Blob.Length} bytes)"))}");
+    }
 
     public string? Claim(DeviceModelAttachment att, Claim c) =>
         c.Space > 1 ? $"unknown address space {c.Space}"
@@ -214,7 +244,11 @@ public sealed class AttachmentManager
         lock (_all)
         {
             _all.Remove(att);
-            if (att.Restore.Count > 0 && _stash.Count == 0) _stash = att.Restore;
+            if (att.Restore.Count > 0 && _stash.Count == 0)
+            {
+                _stash = att.Restore;
+                _stashIsCrash = att.RestoreFromCrash;
+            }
             // Under the lock that Kick takes: no other thread can be touching this region's IRQ words.
             att.Comm.Dispose();
         }
@@ -408,8 +442,16 @@ public sealed class AttachmentManager
                         return new RequestResult(false, 0, $"device model {old.Id} '{old.Name}' did not save its state: {e.Message}; nothing changed");
                     }
                 }
+                // A failed model cannot save: its crash snapshot stands in for the state it would have saved.
+                bool crashed = old.State == AttachmentState.Failed;
+                if (crashed) KeepCrashSnapshot(old);
                 Retire(old, $"swapped for '{command}'");
-                lock (_all) _stash = saved;
+                if (!crashed)
+                    lock (_all)
+                    {
+                        _stash = saved;
+                        _stashIsCrash = false;
+                    }
                 Log($"kept {saved.Count} device state blob(s) of '{old.Name}': {string.Join(", ", saved.Select(s => $"{s.Device} ({s.Blob.Length} bytes)"))}");
             }
             LaunchedDeviceModel launched;

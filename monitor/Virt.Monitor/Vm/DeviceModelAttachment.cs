@@ -50,6 +50,9 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     /// <summary>Device state handed to this device model after its Welcome (from the one it replaces).</summary>
     public List<DeviceState> Restore { get; set; } = new();
 
+    /// <summary><see cref="Restore"/> is a crash snapshot of a model that failed (Welcome says so).</summary>
+    public bool RestoreFromCrash { get; set; }
+
     /// <summary>A hold on the VCPU taken at Hello when this device model replaces a failed one: released when it is routed (or gone).</summary>
     public IDisposable? ReplacementHold { get; set; }
 

@@ -6,7 +6,7 @@ public static class Protocol
     /// <summary>Major: incompatible changes. A monitor refuses a Hello with another major.</summary>
     public const ushort Major = 1;
     /// <summary>1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.</summary>
-    public const ushort Minor = 1;
+    public const ushort Minor = 2;
     public static uint Version => (uint)Major << 16 | Minor;
 
     /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
