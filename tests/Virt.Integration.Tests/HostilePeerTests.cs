@@ -45,7 +45,13 @@ public class HostilePeerTests
 
     private static int FdCount(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
 
-    private static int CommMappings(int pid) => File.ReadLines($"/proc/{pid}/maps").Count(l => l.Contains("/comm-", StringComparison.Ordinal));
+    /// <summary>What the descriptors are, grouped (for a failure message).</summary>
+    private static string DescribeFds(int pid) => string.Join(", ", Directory.GetFiles($"/proc/{pid}/fd")
+        .Select(f => { try { return Regex.Replace(new FileInfo(f).LinkTarget ?? "?", @"\d+", "N"); } catch (IOException) { return "?"; } })
+        .GroupBy(t => t).Select(g => $"{g.Key} x{g.Count()}"));
+
+    // The comm regions are memfds: their mappings show as "/memfd:comm-N (deleted)".
+    private static int CommMappings(int pid) => File.ReadLines($"/proc/{pid}/maps").Count(l => l.Contains("comm-", StringComparison.Ordinal));
 
     private static long RssKiB(int pid) =>
         long.Parse(Regex.Match(File.ReadAllText($"/proc/{pid}/status"), @"VmRSS:\s+(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
@@ -128,6 +134,45 @@ public class HostilePeerTests
         await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > ticks + 2, "more guest output");
         var (status, stdout, stderr) = await VirtCli.RunAsync(run.RuntimeDir, "list");
         Assert.True(status == 0 && stdout.Contains("running"), $"{stdout}\n{stderr}\n{run.Describe()}");
+    }
+
+    [Fact]
+    public async Task Detached_swapped_and_failed_models_release_their_mappings_and_descriptors()
+    {
+        var (run, _, _, _) = await StartAsync();
+        using var _ = run;
+        await run.WaitUntilAsync(() => run.Stdout.Contains("tick"), "guest output");
+        string vm = run.Pid.ToString(CultureInfo.InvariantCulture);
+        async Task Cli(params string[] args)
+        {
+            var (status, stdout, stderr) = await VirtCli.RunAsync(run.RuntimeDir, args);
+            Assert.True(status == 0, $"virt {string.Join(' ', args)}: {status} {stdout} {stderr}\n{run.Describe()}");
+        }
+        const string Harness = "virt-harness --debugcon 0x402 --exit none --scratch none";
+        await Cli("attach", vm, "--dm", Harness);
+        await Cli("detach", vm, "virt-harness");
+        await Task.Delay(1000);
+        int fdsBefore = FdCount(run.Pid);
+
+        const int Cycles = 8;
+        for (int i = 0; i < Cycles; i++)
+        {
+            await Cli("attach", vm, "--dm", Harness);
+            await Cli("detach", vm, "virt-harness");
+            await Cli("attach", vm, "--dm", "virt-dm", "--replace", "virt-dm"); // a swap
+        }
+        // And a failed one: killed, then replaced (its region goes at the VCPU's next checkpoint).
+        VirtCli.Signal(int.Parse(Regex.Matches(run.Stderr, @"device model \d+ 'virt-dm' \(pid (\d+)\) attached").Last().Groups[1].Value, CultureInfo.InvariantCulture), "KILL");
+        await run.WaitUntilAsync(() => run.Stderr.Contains("the guest is paused until a device model attaches"), "the pause");
+        await Cli("attach", vm, "--dm", "virt-dm");
+        int ticks = VirtCli.CountLines(run.Stdout);
+        await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > ticks + 2, "guest output after the replacement");
+
+        var sw = Stopwatch.StartNew();
+        while ((CommMappings(run.Pid) > 1 || FdCount(run.Pid) > fdsBefore + 8) && sw.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(100);
+        Assert.True(CommMappings(run.Pid) == 1, $"comm mappings: {CommMappings(run.Pid)} (only the active virt-dm's should be left)");
+        int fdsAfter = FdCount(run.Pid);
+        Assert.True(fdsAfter <= fdsBefore + 8, $"descriptors {fdsBefore} before, {fdsAfter} after {Cycles} attach/detach/swap cycles and a replacement: {DescribeFds(run.Pid)}");
     }
 
     [Fact]

@@ -37,6 +37,9 @@ public sealed class AttachmentManager
     private readonly ManualResetEventSlim _haltWake = new();
     private volatile DeviceModelAttachment[] _routed = [];
     private List<DeviceState> _stash = new();
+    // Retired failed models whose comm regions the VCPU thread unmaps at its next checkpoint (ReleaseRetired).
+    private readonly List<DeviceModelAttachment> _releaseLater = new();
+    private int _releasePending;
     // The stash is a crash snapshot (a failed model's last self-reported state), not state saved at a pause.
     private bool _stashIsCrash;
     private uint _nextId;
@@ -326,6 +329,22 @@ public sealed class AttachmentManager
         return _router.OwnerOf(exit.Reason, exit.Address)?.Port;
     }
 
+    /// <summary>
+    /// VCPU thread, at a checkpoint (outside every exit): unmaps the comm regions of retired failed models,
+    /// so swaps and replacements over a long run do not pile up mappings and descriptors. No allocation
+    /// when there is nothing to do (called every slice).
+    /// </summary>
+    public void ReleaseRetired()
+    {
+        if (Volatile.Read(ref _releasePending) == 0) return;
+        lock (_all)
+        {
+            foreach (DeviceModelAttachment a in _releaseLater) a.ReleaseRegion();
+            _releaseLater.Clear();
+            _releasePending = 0;
+        }
+    }
+
     /// <summary>VCPU thread, between slices: why the guest must stay paused (a failed device model holds it), or null.</summary>
     /// Called every slice: walks the list under its lock instead of copying it (no allocation).
     public string? StallReason()
@@ -381,8 +400,18 @@ public sealed class AttachmentManager
         Publish();
         if (was != AttachmentState.Failed) att.Failure = why;
         Log($"device model {att.Id} '{att.Name}' detached: {why}");
-        // Its comm file goes now; the mapping stays until the VM ends (a held exit may still read its data page).
+        // Its comm file goes now. Its mapping: at once if it was active (the VCPU is parked outside any exit);
+        // a failed one's VCPU may still be inside its held exit, reading its data page: at the next checkpoint.
         try { File.Delete(Path.Combine(_dir.Path, att.CommFileName)); } catch (IOException) { }
+        lock (_all)
+        {
+            if (was == AttachmentState.Failed)
+            {
+                _releaseLater.Add(att);
+                Volatile.Write(ref _releasePending, 1);
+            }
+            else att.ReleaseRegion(); // under the lock Kick takes
+        }
         _ = Task.Run(async () =>
         {
             if (!att.ConnectionClosed)
@@ -390,8 +419,14 @@ public sealed class AttachmentManager
                 try { await att.Connection.SendAsync(new Shutdown(0, $"detached: {why}").ToFrame()); }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { }
             }
-            // A hung or dead one of ours: make sure it is gone.
-            if (att.Launch is { } l) l.Process.WaitOrKill(was == AttachmentState.Failed ? TimeSpan.Zero : TimeSpan.FromSeconds(3));
+            // A hung or dead one of ours: make sure it is gone, then let go of it (its stdin pipe, when the
+            // console relayed to it, is a descriptor per swap otherwise).
+            if (att.Launch is { } l)
+            {
+                l.Process.WaitOrKill(was == AttachmentState.Failed ? TimeSpan.Zero : TimeSpan.FromSeconds(3));
+                lock (_launched) _launched.Remove(l);
+                l.Process.Dispose();
+            }
         });
         _gate.Nudge();
     }
@@ -594,7 +629,7 @@ public sealed class AttachmentManager
 
     public void DisposeRegions()
     {
-        foreach (DeviceModelAttachment a in All) a.Comm.Dispose();
+        foreach (DeviceModelAttachment a in All) a.ReleaseRegion();
         foreach (LaunchedDeviceModel l in _launched) l.Process.Dispose();
         _haltWake.Dispose();
     }

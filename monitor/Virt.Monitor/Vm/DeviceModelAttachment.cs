@@ -108,5 +108,19 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
         lock (_lock) _saving?.TrySetException(new IOException(why));
     }
 
-    public unsafe DeviceModelCounters Counters => CommPageAccess.Page(Comm.Base, 0).DeviceCounters;
+    private DeviceModelCounters _finalCounters;
+
+    /// <summary>The comm region is unmapped (the model was retired and nothing can reach its pages any more).</summary>
+    public bool RegionReleased { get; private set; }
+
+    public unsafe DeviceModelCounters Counters => RegionReleased ? _finalCounters : CommPageAccess.Page(Comm.Base, 0).DeviceCounters;
+
+    /// <summary>Unmaps the comm region (and closes its memfd), keeping the counters for the report. Call when no thread can touch it.</summary>
+    public void ReleaseRegion()
+    {
+        if (RegionReleased) return;
+        _finalCounters = Counters;
+        RegionReleased = true;
+        Comm.Dispose();
+    }
 }

@@ -281,6 +281,7 @@ public sealed class VirtualMachine
             {
                 // Attach, detach and swap happen here, at an instruction boundary; a failed device model parks the guest here too.
                 gate.Checkpoint(_stallReason!, _ending);
+                manager.ReleaseRetired();
                 if (_end is not null) break;
                 manager.PollIrqs();
                 platform.AdvanceTimers();
