@@ -103,7 +103,8 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
 
         // Start serving before Ready: the guest may exit to us as soon as the monitor sees it.
         Socket? doorbell = w.WakeMode == WakeMode.Socket ? ConnectDoorbell(dir) : null;
-        HostileBehaviour? hostile = Environment.GetEnvironmentVariable("VIRT_DM_HOSTILE") == "1" ? new HostileBehaviour() : null;
+        HostileBehaviour? hostile = Environment.GetEnvironmentVariable("VIRT_DM_HOSTILE") == "1" ? new HostileBehaviour()
+            : int.TryParse(Environment.GetEnvironmentVariable("VIRT_DM_FUZZ"), out int fuzzSeed) ? new HostileBehaviour(fuzzSeed) : null;
         var threads = new List<Thread>();
         for (int v = 0; v < w.VcpuCount; v++)
         {
