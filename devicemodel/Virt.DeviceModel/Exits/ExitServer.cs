@@ -123,7 +123,9 @@ public sealed unsafe class ExitServer
                 finally { _bus.EndExit(); }
                 // A synchronous write may have changed a device's configuration (UART IER/LCR/MCR...): keep the
                 // crash snapshot current, so a replacement after a kill starts from it (docs/abi.md, "Crash state").
-                if (exit.Direction == (byte)ExitDirection.Write && exit.Reason is (uint)ExitReason.PortIo or (uint)ExitReason.Mmio)
+                // Only writes to a device that has state to keep (not the exit port, PCI, i8042...).
+                if (exit.Direction == (byte)ExitDirection.Write && exit.Reason is (uint)ExitReason.PortIo or (uint)ExitReason.Mmio
+                    && _bus.IsStateful(exit.Reason, exit.Address))
                     _bus.SnapshotForCrash();
             }
             if (stop is { } s && status == CompletionStatus.Ok)

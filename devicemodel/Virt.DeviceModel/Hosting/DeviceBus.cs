@@ -150,6 +150,15 @@ public sealed unsafe class DeviceBus : IExitDispatcher
     /// <summary>The device at a port, or null.</summary>
     public IDevice? DeviceAtPort(ulong port) => port <= 0xFFFF ? _ports[port] : null;
 
+    /// <summary>Whether the device at an exit's address keeps state (is part of a crash snapshot).</summary>
+    public bool IsStateful(uint reason, ulong address)
+    {
+        if (reason == (uint)ExitReason.PortIo) return DeviceAtPort(address) is Virt.Devices.State.IStatefulDevice;
+        foreach (var (range, d) in _mmio)
+            if (range.Contains(address)) return d is Virt.Devices.State.IStatefulDevice;
+        return false;
+    }
+
     /// <summary>Where <see cref="RefreshCachedReads"/> publishes; null when the monitor did not accept the IN table.</summary>
     public InTableWriter? Table { get; set; }
 
