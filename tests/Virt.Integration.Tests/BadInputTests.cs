@@ -149,6 +149,15 @@ public class BadInputTests
         Assert.False(File.Exists(stats), "an empty stats file was left behind");
     }
 
+    [Fact]
+    public async Task A_runtime_directory_open_to_others_is_a_clear_error()
+    {
+        string open = TempDir.Create("virt-open-rt");
+        File.SetUnixFileMode(open, (UnixFileMode)0b111_111_111);
+        using var run = VirtRun.Start(["run", "--demo"], runtimeDir: open);
+        AssertCleanRefusal(run, await run.WaitAsync(), "readable or writable by others");
+    }
+
     private static void AssertCleanRefusal(VirtRun run, int status, string message)
     {
         Assert.True(status == 2, $"status {status}\n{run.Describe()}");

@@ -33,9 +33,10 @@ public sealed unsafe partial class DeviceModelPort
     /// <summary>
     /// The device model died or hung inside a published exit. What it confirmed is not done again
     /// (exactly once, as vhost-user's inflight tracking): ring slots below Drained, which a model
-    /// advances after each slot's side effect, and the exit itself when its Status says it was served
-    /// (Ok or Unhandled, written after the side effect and before the doorbell it never rang). Only
-    /// the rest goes to the replacement. The guest still waits for a replacement either way.
+    /// advances slot by slot as it performs them, and the exit itself when its Status says it was
+    /// served (Ok or Unhandled, before the doorbell it never rang; virt-dm stores both right before the
+    /// write(2) of console output, docs/abi.md "After a failure"). Only the rest goes to the replacement.
+    /// The guest still waits for a replacement either way.
     /// </summary>
     private ulong LoseInFlight(ref CommPage page, uint seq, ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count)
     {

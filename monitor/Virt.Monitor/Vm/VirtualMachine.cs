@@ -61,7 +61,8 @@ public sealed class VirtualMachine
             try
             {
                 vm._statsCreated = !File.Exists(path);
-                vm._statsFile = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+                // Emptied now (as the report would): a failed run must not leave an earlier run's figures looking like its own.
+                vm._statsFile = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
