@@ -434,7 +434,7 @@ public class HostilePeerTests
         int status = await run.WaitAsync();
         // The guest went on: it read 0x42 back and wrote it to virt-dm's exit port (0x42 << 1) | 1; a StopVm honoured would have been 0x43.
         Assert.True(status == 0x85, $"status {status}\n{run.Describe()}");
-        Assert.Contains("device model 1 'virt-dm' ended the VM: the guest wrote 0x42 to 'debug-exit' at port 0xF4", run.Stderr);
+        Assert.Contains("device model 1 'virt-dm' ended the VM with value 0x42, at the guest's access to 'debug-exit' (port 0xF4)", run.Stderr);
         using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stats));
         Assert.True(json.RootElement.GetProperty("refused").TryGetProperty("platform-event", out var n) && n.GetInt64() >= 2, $"{json.RootElement.GetProperty("refused")}\n{run.Describe()}");
     }

@@ -365,7 +365,7 @@ public sealed class AttachmentManager
                     var (reason, address) = a.Port.StopExit;
                     string where = reason == Virt.Shared.Abi.ExitReason.PortIo ? $"port 0x{address:X}" : $"address 0x{address:X}";
                     string device = _router.ClaimAt(reason, address)?.Device ?? "?";
-                    return $"device model {a.Id} '{a.Name}' ended the VM: the guest wrote 0x{v:X} to '{device}' at {where}";
+                    return $"device model {a.Id} '{a.Name}' ended the VM with value 0x{v:X}, at the guest's access to '{device}' ({where})";
                 }
         return "a device model ended the VM";
     }
