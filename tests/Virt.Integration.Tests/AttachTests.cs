@@ -49,7 +49,9 @@ public class AttachTests
         Assert.Equal(MessageType.Welcome, welcome!.Value.Type);
         Welcome w = Welcome.Read(welcome.Value.Payload);
         Assert.Equal(Features.IrqLines, w.Features);
-        Assert.Equal(16UL << 20, w.RamSize * 0 + (ulong)new FileInfo(Path.Combine(dir, w.RamFile)).Length / 4);
+        // "ram" is a link to the monitor's sealed memfd: its size is the opened file's (docs/abi.md).
+        using (var ramFile = new FileStream(Path.Combine(dir, w.RamFile), FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            Assert.Equal(16UL << 20, w.RamSize * 0 + (ulong)ramFile.Length / 4);
 
         // A second device model while one is attaching: welcomed too, with its own comm region.
         await using (var c = await ControlConnection.ConnectAsync(socket))

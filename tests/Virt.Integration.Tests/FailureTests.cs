@@ -59,4 +59,30 @@ public class FailureTests
         }
         Assert.Empty(run.LeftoverVmDirectories());
     }
+
+    [Fact]
+    public async Task Random_bytes_at_the_comm_page_never_crash_the_monitor()
+    {
+        // A bounded fuzz run (issue 13): a device model that scribbles random bytes over its comm page before
+        // every completion, 20 seeds. The guest may end oddly (its reads are garbage, a fuzzed StatusArg may
+        // become its exit value), but the monitor must end every run itself: no crash, no internal error, no hang.
+        string kernel = TempDir.WriteImage(TestGuests.PrintAndExit("fuzzed\r\n", 5));
+        const int Seeds = 20;
+        long refusals = 0;
+        for (int seed = 1; seed <= Seeds; seed++)
+        {
+            string stats = Path.Combine(Path.GetDirectoryName(kernel)!, $"stats-{seed}.json");
+            // --io naive: every access is an exit of its own, so each meets the fuzz.
+            using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--dm-timeout", "5", "--io", "naive"],
+                new Dictionary<string, string> { ["VIRT_DM_FUZZ"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            int status = await run.WaitAsync(TimeSpan.FromSeconds(120));
+            Assert.True(status is not (8 or 134 or 2), $"seed {seed}: status {status}\n{run.Describe()}");
+            Assert.DoesNotContain("Unhandled exception", run.Stderr);
+            Assert.DoesNotContain("internal error", run.Stderr);
+            using var json = JsonDocument.Parse(File.ReadAllText(stats));
+            refusals += json.RootElement.GetProperty("refusedTotal").GetInt64();
+            Assert.Empty(run.LeftoverVmDirectories());
+        }
+        Console.WriteLine($"comm page fuzz: {Seeds} runs, {refusals} refusals, 0 crashes");
+    }
 }

@@ -47,7 +47,8 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
 
         string dir = Path.GetDirectoryName(Path.GetFullPath(options.SocketPath))!;
         using SharedRegion ram = SharedRegion.Open(InDir(dir, w.RamFile), (long)w.RamSize);
-        using SharedRegion comm = SharedRegion.Open(InDir(dir, w.CommFile), (long)w.VcpuCount * CommPageLayout.VcpuStride);
+        long commSize = (long)w.VcpuCount * CommPageLayout.VcpuStride;
+        using SharedRegion comm = OpenComm(InDir(dir, w.CommFile), commSize, out bool hasCrashArea);
         ValidatePages(comm, w.VcpuCount);
 
         var bus = new DeviceBus();
@@ -70,6 +71,14 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
             }
         }
         DeviceStateTransfer.Restore(bus, restore);
+        if (w.CrashSnapshot)
+        {
+            // The state is a crash snapshot: the guest ran on after it; devices bring themselves to a state its drivers recover from.
+            lock (bus.Lock)
+                foreach (var d in bus.Devices.OfType<Virt.Devices.State.ICrashRecovery>()) d.RecoverAfterCrash();
+        }
+        unsafe { if (hasCrashArea) bus.CrashStateArea = comm.Base + CrashState.OffsetFor(w.VcpuCount); }
+        bus.SnapshotForCrash();
         foreach (string c in options.TestClaims)
         {
             string[] parts = c.Split(':');
@@ -80,7 +89,8 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
         }
         // Each range with the policy its device declares, as far as the monitor accepted the features.
         ClaimFlags allowed = ((w.Features & Features.OutBatchRing) != 0 ? ClaimFlags.BatchedWrites : 0)
-            | ((w.Features & Features.InValueTable) != 0 ? ClaimFlags.CachedReads : 0);
+            | ((w.Features & Features.InValueTable) != 0 ? ClaimFlags.CachedReads : 0)
+            | ClaimFlags.PlatformEvents; // no feature: the ranges whose devices end or reset the machine say so
         uint id = 0;
         foreach (var (r, flags, device) in bus.Claims(allowed).ToList())
             if (!await ClaimAsync(conn, id++, r, device, flags)) return 1;
@@ -93,7 +103,8 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
 
         // Start serving before Ready: the guest may exit to us as soon as the monitor sees it.
         Socket? doorbell = w.WakeMode == WakeMode.Socket ? ConnectDoorbell(dir) : null;
-        HostileBehaviour? hostile = Environment.GetEnvironmentVariable("VIRT_DM_HOSTILE") == "1" ? new HostileBehaviour() : null;
+        HostileBehaviour? hostile = Environment.GetEnvironmentVariable("VIRT_DM_HOSTILE") == "1" ? new HostileBehaviour()
+            : int.TryParse(Environment.GetEnvironmentVariable("VIRT_DM_FUZZ"), out int fuzzSeed) ? new HostileBehaviour(fuzzSeed) : null;
         var threads = new List<Thread>();
         for (int v = 0; v < w.VcpuCount; v++)
         {
@@ -145,6 +156,21 @@ public sealed class DeviceModelSession(DeviceModelOptions options, DeviceSetFact
     }
 
     private Func<bool> KeepRunning(int monitorPid) => () => _running && ProcessLiveness.IsAlive(monitorPid);
+
+    /// <summary>The comm region with its crash-state area when the monitor made one (1.2), else without.</summary>
+    private static SharedRegion OpenComm(string path, long size, out bool hasCrashArea)
+    {
+        try
+        {
+            hasCrashArea = true;
+            return SharedRegion.Open(path, size + CrashState.Size);
+        }
+        catch (InvalidDataException)
+        {
+            hasCrashArea = false;
+            return SharedRegion.Open(path, size);
+        }
+    }
 
     private static unsafe void ValidatePages(SharedRegion comm, int vcpus)
     {

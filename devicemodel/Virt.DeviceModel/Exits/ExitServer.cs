@@ -117,7 +117,17 @@ public sealed unsafe class ExitServer
                     ? _assist.Serve(ref page, dev)
                     : CompletionStatus.Unhandled;
             else
-                status = _dispatcher.Dispatch(ref exit, data, out arg);
+            {
+                _bus.BeginExit(ref page);
+                try { status = _dispatcher.Dispatch(ref exit, data, out arg); }
+                finally { _bus.EndExit(); }
+                // A synchronous write may have changed a device's configuration (UART IER/LCR/MCR...): keep the
+                // crash snapshot current, so a replacement after a kill starts from it (docs/abi.md, "Crash state").
+                // Only writes to a device that has state to keep (not the exit port, PCI, i8042...).
+                if (exit.Direction == (byte)ExitDirection.Write && exit.Reason is (uint)ExitReason.PortIo or (uint)ExitReason.Mmio
+                    && _bus.IsStateful(exit.Reason, exit.Address))
+                    _bus.SnapshotForCrash();
+            }
             if (stop is { } s && status == CompletionStatus.Ok)
             {
                 status = CompletionStatus.StopVm;

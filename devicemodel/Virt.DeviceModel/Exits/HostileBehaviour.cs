@@ -14,9 +14,31 @@ namespace Virt.DeviceModel.Exits;
 public sealed class HostileBehaviour
 {
     private long _exits;
+    private readonly Random? _fuzz;
 
-    public void BeforeComplete(ref CommPage page, Doorbell toMonitor, uint seq)
+    public HostileBehaviour() { }
+
+    /// <summary>
+    /// Fuzz mode (VIRT_DM_FUZZ=seed): before each completion, random bytes at random offsets of the comm
+    /// page (anything but the two doorbell words, so exits still complete and the run can end).
+    /// </summary>
+    public HostileBehaviour(int seed) => _fuzz = new Random(seed);
+
+    public unsafe void BeforeComplete(ref CommPage page, Doorbell toMonitor, uint seq)
     {
+        if (_fuzz is { } rng)
+        {
+            byte* p = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref page);
+            for (int k = rng.Next(8); k > 0; k--)
+            {
+                // Mostly where the monitor reads (header, IRQ words, exit record, GPRS); sometimes anywhere.
+                int at = rng.Next(4) == 0 ? rng.Next(CommPageLayout.PageSize - 8) : 0x10 + rng.Next(0x1F0);
+                if (at + 8 > 0x40 && at < 0x48 || at + 8 > 0x80 && at < 0x88) continue; // ToDevice / ToMonitor Seq and Sleeping
+                int width = 1 << rng.Next(4);
+                for (int b = 0; b < width; b++) p[at + b] = (byte)rng.Next(256);
+            }
+            return;
+        }
         long n = _exits++;
         uint honestStatus = page.Exit.Status;
         // Eleven cases: an odd cycle, so each case meets both reads and writes of a guest that alternates them.

@@ -10,8 +10,51 @@ namespace Virt.DeviceModel.Hosting;
 /// them. Device calls are serialised by <see cref="Lock"/> (the IDevice contract), which the
 /// console input thread also takes.
 /// </summary>
-public sealed class DeviceBus : IExitDispatcher
+public sealed unsafe class DeviceBus : IExitDispatcher
 {
+    // Exactly-once output (docs/abi.md "After a failure"): while an exit or a ring slot is being
+    // performed, the page to confirm it in. The console sink calls ConfirmOutput right before each
+    // byte's write, so a process killed after it has already told the monitor not to replay it.
+    private CommPage* _confirmPage;
+    private uint _confirmSlot;
+    private const uint ConfirmTheExit = uint.MaxValue;
+
+    /// <summary>
+    /// Visible output for the access being performed is about to be written (ConsoleFdSink, right before its
+    /// write(2)): confirm the access in the comm page now (the ring slot's Drained, or the exit's Status = Ok).
+    /// </summary>
+    public void ConfirmOutput()
+    {
+        CommPage* page = _confirmPage;
+        if (page == null) return;
+        if (_confirmSlot == ConfirmTheExit) Volatile.Write(ref page->Exit.Status, (uint)CompletionStatus.Ok);
+        else Volatile.Write(ref page->OutRing.Drained, _confirmSlot + 1);
+    }
+
+    /// <summary>The comm region's crash-state area (docs/abi.md), or null when the monitor offers none.</summary>
+    public byte* CrashStateArea { get; set; }
+
+    /// <summary>
+    /// Stores the devices' state in the crash-state area, for a replacement if this process is killed.
+    /// Called after each synchronous write (where drivers change configuration) and before Ready.
+    /// </summary>
+    public void SnapshotForCrash()
+    {
+        if (CrashStateArea == null) return;
+        lock (Lock)
+            CrashState.Write(CrashStateArea, Devices.OfType<Virt.Devices.State.IStatefulDevice>()
+                .Select(d => new DeviceState(((IDevice)d).Name, d.SaveState())).ToList());
+    }
+
+    /// <summary>The exit in <paramref name="page"/> is being dispatched (until <see cref="EndExit"/>): output confirms it.</summary>
+    public void BeginExit(ref CommPage page)
+    {
+        _confirmPage = (CommPage*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref page);
+        _confirmSlot = ConfirmTheExit;
+    }
+
+    public void EndExit() => _confirmPage = null;
+
     private readonly IDevice?[] _ports = new IDevice?[0x10000];
     private readonly List<(BusRange Range, IDevice Device)> _mmio = new();
     private readonly List<IDevice> _devices = new();
@@ -107,6 +150,15 @@ public sealed class DeviceBus : IExitDispatcher
     /// <summary>The device at a port, or null.</summary>
     public IDevice? DeviceAtPort(ulong port) => port <= 0xFFFF ? _ports[port] : null;
 
+    /// <summary>Whether the device at an exit's address keeps state (is part of a crash snapshot).</summary>
+    public bool IsStateful(uint reason, ulong address)
+    {
+        if (reason == (uint)ExitReason.PortIo) return DeviceAtPort(address) is Virt.Devices.State.IStatefulDevice;
+        foreach (var (range, d) in _mmio)
+            if (range.Contains(address)) return d is Virt.Devices.State.IStatefulDevice;
+        return false;
+    }
+
     /// <summary>Where <see cref="RefreshCachedReads"/> publishes; null when the monitor did not accept the IN table.</summary>
     public InTableWriter? Table { get; set; }
 
@@ -137,8 +189,11 @@ public sealed class DeviceBus : IExitDispatcher
         uint? stop = null;
         lock (Lock)
         {
+            // The comm page lives in shared memory, never moved by the GC: a pointer to it is stable.
+            _confirmPage = (CommPage*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref page);
             for (uint i = done; i < pending; i++)
             {
+                _confirmSlot = i;
                 ref OutRingSlot slot = ref CommPageAccess.RingSlot(ref page, (int)i);
                 int size = slot.Size;
                 StopRequest = null;
@@ -153,7 +208,11 @@ public sealed class DeviceBus : IExitDispatcher
                         if (range.Contains(slot.Address)) { d.MmioWrite(slot.Address, size, slot.Value); break; }
                 }
                 stop ??= StopRequest;
+                // Confirmed one by one, right after each side effect: if this process dies mid-drain the
+                // monitor hands its replacement only the slots not yet confirmed (exactly-once output).
+                Volatile.Write(ref page.OutRing.Drained, i + 1);
             }
+            _confirmPage = null;
         }
         page.DeviceCounters.BatchedWritesDrained += pending - done;
         page.OutRing.Drained = pending;

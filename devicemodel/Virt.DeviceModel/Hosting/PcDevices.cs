@@ -44,13 +44,22 @@ public sealed class PcDevices : IDisposable
     public static PcDevices Create(DeviceBus bus, IDeviceHost host, ulong ramSize, string serial, IReadOnlySet<string>? only = null)
     {
         bool Has(string name) => only is null || only.Contains(name);
+        // Unbuffered (bufferSize 0): a byte the guest sent is in the file, never in this process's memory
+        // where a kill would lose it after it was confirmed.
         Stream? console = serial switch
         {
             "stdio" => Console.OpenStandardOutput(),
             "none" => null,
-            _ => new FileStream(serial["file:".Length..], FileMode.Create, FileAccess.Write, FileShare.Read),
+            _ => new FileStream(serial["file:".Length..], FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0),
         };
-        IByteSink sink = console is null ? NullByteSink.Instance : new StreamByteSink(console, flushOnNewline: true);
+        // Each byte is confirmed in the comm page just before its write (ConsoleFdSink, DeviceBus.ConfirmOutput):
+        // after a kill -9 the monitor replays only what never reached the console.
+        IByteSink sink = console switch
+        {
+            null => NullByteSink.Instance,
+            FileStream fs => new ConsoleFdSink((int)fs.SafeFileHandle.DangerousGetHandle(), bus.ConfirmOutput),
+            _ => new ConsoleFdSink(1, bus.ConfirmOutput), // stdout
+        };
         var uart = new Uart16550(Uart16550.Com1Port, Uart16550.Com1Irq, sink, "com1");
         // Only a model that hosts COM1 feeds it from stdin: two models must not race for the terminal.
         var pc = new PcDevices(bus, uart, console, serial == "stdio" && Has("com1"));

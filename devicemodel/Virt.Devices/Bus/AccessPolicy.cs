@@ -13,6 +13,8 @@ public enum AccessPolicy
     BatchedWrites = 1,
     /// <summary>Reads may be answered from what <see cref="ICachedReads.PublishCachedReads"/> published.</summary>
     CachedReads = 2,
+    /// <summary>Accesses may end or reset the machine or switch A20: the host grants this only to ranges that declare it.</summary>
+    PlatformEvents = 4,
 }
 
 /// <summary>The policy of one range (a sub-range of the device's <see cref="IDevice.Ranges"/>).</summary>

@@ -7,8 +7,11 @@ namespace Virt.Devices.Debug;
 /// (v &lt;&lt; 1) | 1. The status is always odd, so a test harness can tell a guest-requested exit
 /// from a normal 0. The device only reports the request; the host decides how to shut down.
 /// </summary>
-public sealed class DebugExitPort : IDevice
+public sealed class DebugExitPort : IDevice, IAccessPolicies
 {
+    /// <summary>A write ends the VM: the host must let this range raise platform events.</summary>
+    public IReadOnlyList<RangePolicy> Policies => [new(_ranges[0], AccessPolicy.PlatformEvents)];
+
     public const ushort DefaultPort = 0xF4;
 
     private readonly BusRange[] _ranges;

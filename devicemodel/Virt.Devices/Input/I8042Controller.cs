@@ -13,8 +13,11 @@ namespace Virt.Devices.Input;
 /// data 0xFE), so Linux's probes get their answers at once instead of waiting out a timeout.
 /// The host watches <see cref="ResetRequested"/> and <see cref="A20Changed"/>.
 /// </summary>
-public sealed class I8042Controller : BytePortDevice
+public sealed class I8042Controller : BytePortDevice, IAccessPolicies
 {
+    /// <summary>The reset pulse and the A20 gate (output port) are platform events.</summary>
+    public IReadOnlyList<RangePolicy> Policies => s_ranges.Select(r => new RangePolicy(r, AccessPolicy.PlatformEvents)).ToArray();
+
     public const ushort DataPort = 0x60, StatusPort = 0x64;
     public const int KeyboardIrq = 1, AuxIrq = 12;
 

@@ -9,8 +9,11 @@ namespace Virt.Devices.Pci;
 /// function reads all ones (no device). Also the PIIX reset control register at 0xCF9 (a byte
 /// inside the address register's dword, which the chipset decodes only for byte accesses).
 /// </summary>
-public sealed class PciHostBridge : IDevice
+public sealed class PciHostBridge : IDevice, IAccessPolicies
 {
+    /// <summary>0xCF9 (reset control) lies in the bridge's range: a platform event.</summary>
+    public IReadOnlyList<RangePolicy> Policies => s_ranges.Select(r => new RangePolicy(r, AccessPolicy.PlatformEvents)).ToArray();
+
     public const ushort ConfigAddressPort = 0xCF8, ResetControlPort = 0xCF9, ConfigDataPort = 0xCFC;
     public const ushort VendorIntel = 0x8086, Device440Fx = 0x1237;
 

@@ -22,7 +22,7 @@ namespace Virt.Devices.Serial;
 /// <see cref="NextDeadline"/> for it to be raised while the guest is not touching the port.
 /// </para>
 /// </summary>
-public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedDevice
+public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedDevice, ICrashRecovery
 {
     public const ushort Com1Port = 0x3F8, Com2Port = 0x2F8, Com3Port = 0x3E8, Com4Port = 0x2E8;
     public const int Com1Irq = 4, Com2Irq = 3;
@@ -537,6 +537,23 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
         {
             _lastRxActivity = Now() - TimeMath.ScaleFloor(sinceActivityTicks, _host.Time.TimestampFrequency, TimeSpan.TicksPerSecond);
             // Drive the line to the restored level unconditionally: the new host's line state is unknown.
+            _irqLevel = ComputeIir() != IirNoInt && (_mcr & McrOut2) != 0 && !IsLoopback;
+            _host.SetIrq(_irq, _irqLevel);
+        }
+    }
+
+    /// <summary>
+    /// After a crash snapshot: the guest may have written more since, and its driver waits for the
+    /// THR-empty interrupt of bytes the dead model already sent. Transmitted bytes never stay here
+    /// (the sink has them), so THR is empty: LSR says so, and with THRI enabled the interrupt is
+    /// pending again, as a real 16550 raises it whenever THRI is enabled with THR empty.
+    /// </summary>
+    public void RecoverAfterCrash()
+    {
+        if (_tx.IsEmpty) _lsr |= LsrThre | LsrTemt;
+        if ((_ier & IerThri) != 0 && (_lsr & LsrThre) != 0) _thrInterruptPending = true;
+        if (_host != null)
+        {
             _irqLevel = ComputeIir() != IirNoInt && (_mcr & McrOut2) != 0 && !IsLoopback;
             _host.SetIrq(_irq, _irqLevel);
         }

@@ -13,3 +13,13 @@ public interface IStatefulDevice
 
     void RestoreState(ReadOnlySpan<byte> state);
 }
+
+/// <summary>
+/// A device restored from a crash snapshot (a recent state of a device model that was killed) rather
+/// than from state saved at a pause: the guest ran on after the snapshot, so the device must bring
+/// itself to a state the guest's driver recovers from (e.g. re-raise an interrupt the driver waits for).
+/// </summary>
+public interface ICrashRecovery
+{
+    void RecoverAfterCrash();
+}

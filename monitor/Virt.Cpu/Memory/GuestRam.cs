@@ -14,14 +14,31 @@ public sealed unsafe class GuestRam : IDisposable
     private byte* _base;
 
     public GuestRam(long size, string? backingFile = null)
+        : this(size, backingFile, backingFile is null
+            ? MemoryMappedFile.CreateNew(null, CheckSize(size), MemoryMappedFileAccess.ReadWrite)
+            : MemoryMappedFile.CreateFromFile(backingFile, FileMode.CreateNew, null, CheckSize(size), MemoryMappedFileAccess.ReadWrite))
     {
-        if (size <= 0 || (size & 0xFFF) != 0 || size > 0xE000_0000L)
-            throw new ArgumentOutOfRangeException(nameof(size), size, "guest RAM must be a positive multiple of 4 KiB below 3.5 GiB");
+    }
+
+    /// <summary>
+    /// RAM in an already open file of exactly <paramref name="size"/> bytes (the monitor's sealed memfd,
+    /// which a device model cannot shrink under this mapping); the mapping takes the stream over.
+    /// </summary>
+    public GuestRam(long size, FileStream backing, string name)
+        : this(size, name, MemoryMappedFile.CreateFromFile(backing, null, CheckSize(size), MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false))
+    {
+    }
+
+    private static long CheckSize(long size) =>
+        size <= 0 || (size & 0xFFF) != 0 || size > 0xE000_0000L
+            ? throw new ArgumentOutOfRangeException(nameof(size), size, "guest RAM must be a positive multiple of 4 KiB below 3.5 GiB")
+            : size;
+
+    private GuestRam(long size, string? backingFile, MemoryMappedFile file)
+    {
         Size = size;
         BackingFile = backingFile;
-        _file = backingFile is null
-            ? MemoryMappedFile.CreateNew(null, size, MemoryMappedFileAccess.ReadWrite)
-            : MemoryMappedFile.CreateFromFile(backingFile, FileMode.CreateNew, null, size, MemoryMappedFileAccess.ReadWrite);
+        _file = file;
         _view = _file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref _base);
         _base += _view.PointerOffset;

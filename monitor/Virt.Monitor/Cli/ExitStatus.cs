@@ -19,5 +19,18 @@ public static class ExitStatus
     /// <summary>Interrupted (SIGINT / SIGTERM).</summary>
     public const int Interrupted = 130;
 
-    public static int FromExitPort(uint value) => (int)((value << 1) | 1);
+    /// <summary>The largest status a guest value maps to: an exit status has 8 bits.</summary>
+    public const int GuestValueSaturated = 255;
+
+    /// <summary>
+    /// (v &lt;&lt; 1) | 1 for v below 0x7F (statuses 1-253); every larger value (0x7F-0xFFFFFFFF) is 255. The
+    /// status is cut to 8 bits by the kernel, so an unmapped 0x80 would end as 1 (the status of v = 0)
+    /// and 0x100 likewise: saturating keeps every guest failure odd, non-zero and distinct from a small value.
+    /// The exact value is in the end line on stderr and in --stats.
+    /// </summary>
+    public static int FromExitPort(uint value) => value < 0x7F ? (int)((value << 1) | 1) : GuestValueSaturated;
+
+    /// <summary>An unexpected exception in one line for the user; the stack trace only with VIRT_DEBUG=1.</summary>
+    public static string Describe(Exception e) =>
+        Environment.GetEnvironmentVariable("VIRT_DEBUG") == "1" ? e.ToString() : $"{e.GetType().Name}: {e.Message}";
 }

@@ -67,7 +67,8 @@ public sealed record RunOptions
           --flush-us N           longest a batched write waits before it is flushed (default 2000)
           --dm-arg ARG           pass ARG to the launched device model (repeatable; e.g. --dm-arg --test-devices)
           -q, --quiet            no progress and no report on stderr
-        exit status: (v << 1) | 1 when the guest writes v to port 0xF4; 0 when it halts with
+        exit status: (v << 1) | 1 when the guest writes v < 0x7F to port 0xF4, 255 for any larger v (the
+        exact value is on stderr and in --stats); 0 when it halts with
         interrupts off (Linux: poweroff); 2 bad usage or image; 4 device model failure (at launch); 6 reset (reboot, triple fault); 8 internal error; 130 interrupted.
         """;
 

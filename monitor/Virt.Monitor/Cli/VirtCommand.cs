@@ -37,6 +37,13 @@ public static class VirtCommand
             Console.Error.WriteLine($"virt: {e.Message}");
             return ExitStatus.BadUsage;
         }
+        catch (Exception e)
+        {
+            // The last line of defence: a bug is reported as one line and status 8, never as a .NET stack trace
+            // (VIRT_DEBUG=1 shows it for a developer).
+            Console.Error.WriteLine($"virt: internal error: {ExitStatus.Describe(e)}");
+            return ExitStatus.InternalError;
+        }
     }
 
     private static int Help(int status)

@@ -21,8 +21,10 @@ public sealed class ControlServer : IAsyncDisposable
     private readonly Func<ulong> _instructions;
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _connections = new();
-    private readonly List<ControlConnection> _open = new();
+    // Open connections and the task serving each; a connection leaves both when it ends, so
+    // nothing accumulates over thousands of short connections.
+    private readonly Dictionary<ControlConnection, Task> _connections = new();
+    private int _unidentified;
     private Task? _acceptLoop;
     private int _refused;
 
@@ -40,7 +42,9 @@ public sealed class ControlServer : IAsyncDisposable
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
         File.SetUnixFileMode(_socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        _listener.Listen(8);
+        // Room for a burst of connections (several device models and clients at once); beyond it a
+        // connect fails with EAGAIN rather than queueing without bound.
+        _listener.Listen(Limits.MaxUnidentified * 2);
         _acceptLoop = AcceptLoopAsync();
     }
 
@@ -58,23 +62,64 @@ public sealed class ControlServer : IAsyncDisposable
                 return;
             }
             var conn = new ControlConnection(s);
+            string? busy = null;
             lock (_connections)
             {
-                _open.Add(conn);
-                _connections.Add(HandleAsync(conn));
+                if (_connections.Count >= Limits.MaxConnections) busy = $"{_connections.Count} control connections are open (at most {Limits.MaxConnections})";
+                else if (_unidentified >= Limits.MaxUnidentified) busy = $"{_unidentified} connections have not said Hello yet (at most {Limits.MaxUnidentified})";
+                else
+                {
+                    _unidentified++;
+                    var started = new TaskCompletionSource();
+                    _connections[conn] = ServeAsync(conn, started.Task);
+                    started.SetResult();
+                }
             }
+            if (busy is not null) _ = RefuseAndCloseAsync(conn, busy);
         }
+    }
+
+    /// <summary>Serves one connection, then forgets it and closes it (whatever happened).</summary>
+    private async Task ServeAsync(ControlConnection conn, Task registered)
+    {
+        await registered; // the dictionary entry exists before this task can remove it
+        try
+        {
+            await HandleAsync(conn);
+        }
+        finally
+        {
+            lock (_connections) _connections.Remove(conn);
+            await conn.DisposeAsync();
+        }
+    }
+
+    private async Task RefuseAndCloseAsync(ControlConnection conn, string why)
+    {
+        await RefuseAsync(conn, RefusalCode.Busy, why);
+        await conn.DisposeAsync();
+    }
+
+    /// <summary>The connection has sent its first frame (or ended): it no longer counts against <see cref="Limits.MaxUnidentified"/>.</summary>
+    private void Identified(ref bool counted)
+    {
+        if (!counted) return;
+        counted = false;
+        lock (_connections) _unidentified--;
     }
 
     private async Task HandleAsync(ControlConnection conn)
     {
         DeviceModelAttachment? att = null;
         string lost = "the device model closed the control socket";
+        bool unidentified = true;
+        string waitingFor = "Hello";
         try
         {
             using var helloTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             helloTimeout.CancelAfter(HelloTimeout);
             var first = await conn.ReceiveAsync(helloTimeout.Token);
+            Identified(ref unidentified);
             if (first is null) return;
             if (first.Value.Type == MessageType.Manage)
             {
@@ -86,7 +131,8 @@ public sealed class ControlServer : IAsyncDisposable
                 await RefuseAsync(conn, RefusalCode.ProtocolError, $"expected Hello or Manage, got message type {(ushort)first.Value.Type}");
                 return;
             }
-            Hello hello = Hello.Read(first.Value.Payload);
+            // The pid in Hello is the peer's word only; the kernel's (SO_PEERCRED) is the one the monitor uses and shows.
+            Hello hello = Hello.Read(first.Value.Payload) with { Pid = conn.PeerPid };
             if (!CryptographicOperations.FixedTimeEquals(hello.Secret, _manager.Secret))
             {
                 await RefuseAsync(conn, RefusalCode.BadSecret, "wrong secret: only a device model launched or authorized by this virt may attach");
@@ -98,12 +144,27 @@ public sealed class ControlServer : IAsyncDisposable
                 await RefuseAsync(conn, RefusalCode.VersionMismatch, $"protocol {hello.Version >> 16}.{hello.Version & 0xFFFF} is not compatible with {Protocol.Major}.{Protocol.Minor}");
                 return;
             }
+            if (NameError(hello.Name) is { } badName)
+            {
+                await RefuseAsync(conn, RefusalCode.ProtocolError, $"device model name: {badName}");
+                return;
+            }
+            if (_manager.AdmissionError() is { } busy)
+            {
+                await RefuseAsync(conn, RefusalCode.Busy, busy);
+                Console.Error.WriteLine($"virt: refused an attach from '{hello.Name}' (pid {hello.Pid}): {busy}");
+                return;
+            }
             att = await _manager.BeginAttachAsync(hello, conn);
             await conn.SendAsync(_manager.WelcomeFor(att).ToFrame(), _stop.Token);
             foreach (DeviceState s in att.Restore) await conn.SendAsync(s.ToFrame(), _stop.Token);
 
             bool ready = false;
-            while (await conn.ReceiveAsync(_stop.Token) is { } frame)
+            // A handshake holds a comm file and one of few pending slots (Limits): it must reach Ready in time.
+            using var readyTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            readyTimeout.CancelAfter(Limits.ReadyTimeout);
+            waitingFor = "Ready";
+            while (await conn.ReceiveAsync(ready ? _stop.Token : readyTimeout.Token) is { } frame)
             {
                 switch (frame.Type)
                 {
@@ -132,8 +193,9 @@ public sealed class ControlServer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
         {
-            lost = "the device model did not say Hello in time";
-            await RefuseAsync(conn, RefusalCode.ProtocolError, "no Hello within 5 s");
+            TimeSpan limit = waitingFor == "Hello" ? HelloTimeout : Limits.ReadyTimeout;
+            lost = $"the device model did not send {waitingFor} within {limit.TotalSeconds} s";
+            await RefuseAsync(conn, RefusalCode.ProtocolError, $"no {waitingFor} within {limit.TotalSeconds} s");
         }
         catch (OperationCanceledException) { }
         catch (ProtocolException e)
@@ -147,18 +209,28 @@ public sealed class ControlServer : IAsyncDisposable
         }
         finally
         {
+            Identified(ref unidentified);
+            // Marks it closed first, so nothing sends on the connection ServeAsync is about to dispose.
             if (att is not null && !_stop.IsCancellationRequested) _manager.OnConnectionLost(att, lost);
-            if (att is null)
-            {
-                lock (_connections) _open.Remove(conn);
-                await conn.DisposeAsync();
-            }
+            else if (att is not null) att.ConnectionClosed = true;
         }
     }
+
+    /// <summary>Why a peer's name is refused: empty, too long, or with control characters (it is printed in every message about the peer).</summary>
+    private static string? NameError(string name) =>
+        name.Length == 0 ? "empty"
+        : name.Length > Limits.MaxNameLength ? $"{name.Length} characters, at most {Limits.MaxNameLength}"
+        : name.Any(char.IsControl) ? "contains control characters"
+        : null;
 
     /// <summary>A management client: status, attach, detach; one request at a time, each answered.</summary>
     private async Task ManageAsync(ControlConnection conn, Manage hello)
     {
+        if (NameError(hello.Client) is { } badName)
+        {
+            await RefuseAsync(conn, RefusalCode.ProtocolError, $"client name: {badName}");
+            return;
+        }
         if (!CryptographicOperations.FixedTimeEquals(hello.Secret, _manager.Secret))
         {
             await RefuseAsync(conn, RefusalCode.BadSecret, "wrong secret: only the user who started this virt may manage it");
@@ -203,8 +275,8 @@ public sealed class ControlServer : IAsyncDisposable
         ControlConnection[] open;
         lock (_connections)
         {
-            pending = _connections.ToArray();
-            open = _open.ToArray();
+            pending = _connections.Values.ToArray();
+            open = _connections.Keys.ToArray();
         }
         try { await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(2)); } catch (TimeoutException) { }
         foreach (ControlConnection c in open) await c.DisposeAsync();

@@ -96,6 +96,15 @@ public sealed unsafe partial class DeviceModelPort
     /// <summary>Set when the device model completes an exit with StopVm: the value the guest wrote.</summary>
     public uint? StopValue { get; private set; }
 
+    /// <summary>The exit that carried the StopVm (the exit port's address), with <see cref="StopValue"/>.</summary>
+    public (ExitReason Reason, ulong Address) StopExit { get; private set; }
+
+    /// <summary>
+    /// Whether an exit at this address may complete with StopVm or PlatformEvent: the address lies in a
+    /// range this device model claimed with PlatformEvents. Null: none may.
+    /// </summary>
+    public Func<ExitReason, ulong, bool>? MayRaisePlatformEvents { get; set; }
+
     /// <summary>Called on the VCPU thread after each completed exit (the monitor picks up IRQ lines the exit changed).</summary>
     public Action? Completed { get; set; }
 
@@ -192,7 +201,7 @@ public sealed unsafe partial class DeviceModelPort
             _toDevice.Ring(seq);
             _stats.RoundTrips++;
             page.MonitorCounters.RoundTrips++;
-            if (!WaitDone(before, seq, start)) return Lose(reason, address, size, direction, data, flags, count);
+            if (!WaitDone(before, seq, start)) return LoseInFlight(ref page, seq, reason, address, size, direction, data, flags, count);
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
@@ -208,6 +217,13 @@ public sealed unsafe partial class DeviceModelPort
             {
                 _stats.Refuse("status");
                 status = CompletionStatus.Unhandled;
+            }
+            if (status is CompletionStatus.StopVm or CompletionStatus.PlatformEvent && !(MayRaisePlatformEvents?.Invoke(reason, address) ?? false))
+            {
+                // Only a range claimed with PlatformEvents by this device model (its exit port, i8042,
+                // reset control) may end or reset the VM: anything else is an ordinary completion.
+                _stats.Refuse("platform-event");
+                status = CompletionStatus.Ok;
             }
             if (status != CompletionStatus.NeedState) break;
             if (round >= MaxStateRounds || _state is null)
@@ -265,6 +281,7 @@ public sealed unsafe partial class DeviceModelPort
         }
         if (status == CompletionStatus.StopVm)
         {
+            StopExit = (reason, address);
             StopValue = exit.StatusArg;
             StopNeeded?.Invoke();
         }

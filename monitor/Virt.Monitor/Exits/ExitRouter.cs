@@ -50,10 +50,14 @@ public sealed class ExitRouter : IExitHandler
         lock (_claims)
         {
             if (range.Length == 0) return $"{range.Space} claim of length 0";
-            if (range.Space == BusSpace.Port && range.End > 0x10000) return $"port claim 0x{range.Start:X}+0x{range.Length:X} goes past port 0xFFFF";
+            // Start and length are checked one by one before End (Start + Length) is formed: a length
+            // near 2^64 would wrap End below Start and pass a check of End alone.
+            if (range.Space == BusSpace.Port && (range.Start > 0xFFFF || range.Length > 0x10000 - range.Start))
+                return $"port claim 0x{range.Start:X}+0x{range.Length:X} goes past port 0xFFFF";
             if (range.Space == BusSpace.Mmio)
             {
-                if (range.End > 0x1_0000_0000UL || range.End < range.Start) return $"MMIO claim {range} goes past 4 GiB";
+                if (range.Start > 0xFFFF_FFFFUL || range.Length > 0x1_0000_0000UL - range.Start)
+                    return $"MMIO claim 0x{range.Start:X}+0x{range.Length:X} goes past 4 GiB";
                 if (range.Start < RamSize) return $"MMIO claim {range} overlaps guest RAM (0-0x{RamSize - 1:X})";
             }
             if (_claims.Count >= ushort.MaxValue - 1) return "too many claims";
@@ -174,6 +178,13 @@ public sealed class ExitRouter : IExitHandler
         if (c is null) return;
         if (c.Local is { } d) d.MmioWrite(address, size, value);
         else c.DeviceModel?.Port.MmioWrite(address, size, value, c.Policy);
+    }
+
+    /// <summary>The routed claim an exit's address falls in, or null.</summary>
+    public BusClaim? ClaimAt(ExitReason reason, ulong address)
+    {
+        RoutingTable t = _table;
+        return reason == ExitReason.PortIo ? (address <= 0xFFFF ? t.OfPort((ushort)address) : null) : reason == ExitReason.Mmio ? t.OfMmio(address) : null;
     }
 
     /// <summary>The claim that covers a port now, for reports.</summary>

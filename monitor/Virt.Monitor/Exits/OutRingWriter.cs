@@ -67,11 +67,15 @@ internal sealed unsafe class OutRingWriter(byte* region, int vcpu)
         return missing;
     }
 
-    /// <summary>The device model failed: the pending writes, in guest order, for its replacement; the ring is empty afterwards.</summary>
-    public Entry[] TakePending()
+    /// <summary>
+    /// The device model failed: the pending writes it had not confirmed (the first
+    /// <paramref name="confirmed"/> it performed), in guest order, for its replacement; the ring is empty afterwards.
+    /// </summary>
+    public Entry[] TakePending(int confirmed = 0)
     {
-        var pending = new Entry[Pending];
-        for (int i = 0; i < pending.Length; i++) pending[i] = new Entry(_space[i], _address[i], _size[i], _value[i]);
+        int skip = Math.Clamp(confirmed, 0, Pending);
+        var pending = new Entry[Pending - skip];
+        for (int i = 0; i < pending.Length; i++) pending[i] = new Entry(_space[skip + i], _address[skip + i], _size[skip + i], _value[skip + i]);
         Discard();
         return pending;
     }

@@ -18,7 +18,18 @@ public sealed class DeviceModelProcess : IDisposable
 
     /// <summary>The device model's stdin, when started with relayStdin.</summary>
     public Stream? StandardInput => _process.StartInfo.RedirectStandardInput ? _process.StandardInput.BaseStream : null;
-    public bool HasExited => _process.HasExited;
+    // Set by Dispose: a retired model's process is let go while other threads may still ask about it.
+    private volatile bool _disposed;
+
+    public bool HasExited
+    {
+        get
+        {
+            if (_disposed) return true;
+            try { return _process.HasExited; }
+            catch (InvalidOperationException) { return true; } // disposed meanwhile: it was waited for first
+        }
+    }
 
     public string ExitDescription
     {
@@ -77,16 +88,29 @@ public sealed class DeviceModelProcess : IDisposable
     /// <summary>Waits for the process to leave; kills it if it does not within the timeout.</summary>
     public void WaitOrKill(TimeSpan timeout)
     {
-        if (_process.WaitForExit(timeout)) return;
-        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        _process.WaitForExit(TimeSpan.FromSeconds(2));
+        if (_disposed) return;
+        try
+        {
+            if (_process.WaitForExit(timeout)) return;
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(TimeSpan.FromSeconds(2));
+        }
+        catch (InvalidOperationException) { } // exited and disposed meanwhile
     }
 
     /// <summary>SIGKILL, for a device model that hangs: it cannot be asked to leave.</summary>
     public void Kill()
     {
+        if (_disposed) return;
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
     }
 
-    public void Dispose() => _process.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        // Process.Dispose leaves a redirected stdin to the finalizer: close our end of the pipe now.
+        if (_process.StartInfo.RedirectStandardInput)
+            try { _process.StandardInput.Close(); } catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException) { }
+        _process.Dispose();
+    }
 }

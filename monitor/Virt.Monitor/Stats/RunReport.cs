@@ -48,9 +48,8 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         _ => "unclaimed",
     };
 
-    public void WriteJson(string path)
+    public void WriteJson(Stream stream)
     {
-        using var stream = File.Create(path);
         using var j = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         j.WriteStartObject();
         j.WriteNumber("status", end.Status);

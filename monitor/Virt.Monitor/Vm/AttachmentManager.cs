@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Monitor.Cli;
+using Virt.Monitor.Control;
 using Virt.Monitor.Exits;
 using Virt.Monitor.Launch;
 using Virt.Monitor.Stats;
@@ -21,7 +22,6 @@ public sealed class AttachmentManager
 {
     private const int MaxAutomaticRestarts = 5;
     private static readonly TimeSpan SaveTimeout = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan LaunchAttachTimeout = TimeSpan.FromSeconds(30);
 
     private readonly VmDirectory _dir;
     private readonly byte[] _secret;
@@ -37,6 +37,11 @@ public sealed class AttachmentManager
     private readonly ManualResetEventSlim _haltWake = new();
     private volatile DeviceModelAttachment[] _routed = [];
     private List<DeviceState> _stash = new();
+    // Retired failed models whose comm regions the VCPU thread unmaps at its next checkpoint (ReleaseRetired).
+    private readonly List<DeviceModelAttachment> _releaseLater = new();
+    private int _releasePending;
+    // The stash is a crash snapshot (a failed model's last self-reported state), not state saved at a pause.
+    private bool _stashIsCrash;
     private uint _nextId;
     private int _restarts;
     private volatile bool _shutDown;
@@ -58,7 +63,7 @@ public sealed class AttachmentManager
     public byte[] Secret => _secret;
 
     /// <summary>A device model's platform event (reset, A20), raised on the VCPU thread after the exit that caused it.</summary>
-    public Action<uint>? PlatformEventRaised { get; init; }
+    public Action<uint, string>? PlatformEventRaised { get; init; }
 
     /// <summary>A device model wrote guest RAM (string I/O assist): decoded code there is stale.</summary>
     public Action<uint, uint>? RamWritten { get; init; }
@@ -96,12 +101,20 @@ public sealed class AttachmentManager
         {
             hold = await _gate.PauseAsync();
             foreach (DeviceModelAttachment failed in All.Where(a => a.State == AttachmentState.Failed))
+            {
+                KeepCrashSnapshot(failed);
                 Retire(failed, $"replaced by '{hello.Name}' (pid {hello.Pid})");
+            }
         }
         uint id = Interlocked.Increment(ref _nextId);
         string commName = $"{VmDirectory.CommFileName}-{id}";
-        SharedRegion comm = SharedRegion.Create(Path.Combine(_dir.Path, commName), CommPageLayout.VcpuStride);
-        unsafe { CommPageAccess.Initialise(comm.Base, 0, 1); }
+        // The VCPU pages, then the crash-state area where the model keeps a snapshot of its devices (docs/abi.md).
+        SharedRegion comm = SharedRegion.Create(Path.Combine(_dir.Path, commName), CommPageLayout.VcpuStride + CrashState.Size);
+        unsafe
+        {
+            CommPageAccess.Initialise(comm.Base, 0, 1);
+            CrashState.Initialise(comm.Base + CrashState.OffsetFor(1));
+        }
         var att = new DeviceModelAttachment(id, hello, conn, comm, commName)
         {
             Features = hello.Features & Supported,
@@ -122,7 +135,9 @@ public sealed class AttachmentManager
             RamWritten = RamWritten,
         };
         port.StopNeeded += () => _gate.Nudge();
-        port.PlatformEventRaised += e => PlatformEventRaised?.Invoke(e);
+        port.PlatformEventRaised += e => PlatformEventRaised?.Invoke(e, $"device model {id} '{hello.Name}'");
+        port.MayRaisePlatformEvents = (reason, address) =>
+            _router.ClaimAt(reason, address) is { } c && c.DeviceModel == att && (c.Policy & ClaimFlags.PlatformEvents) != 0;
         port.Lost = OnPortLost;
         att.Port = port;
         att.Irq = new IrqLineInput(comm, _stats, (line, high) => _mux.Set(id, line, high));
@@ -130,7 +145,9 @@ public sealed class AttachmentManager
         lock (_all)
         {
             att.Restore = _stash;
+            att.RestoreFromCrash = _stashIsCrash;
             _stash = new();
+            _stashIsCrash = false;
             _all.Add(att);
         }
         return att;
@@ -143,7 +160,25 @@ public sealed class AttachmentManager
 
     public Welcome WelcomeFor(DeviceModelAttachment att) => new(Protocol.Version, att.Features, 1, (ulong)_o.MemoryBytes,
         VmDirectory.RamFileName, att.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, _o.Wake, _o.SpinMicros,
-        (uint)att.Restore.Count);
+        (uint)att.Restore.Count, att.RestoreFromCrash);
+
+    /// <summary>
+    /// A failed model is being replaced: its last crash snapshot (if it kept one) becomes the state the
+    /// replacement restores, so the guest's devices keep the configuration its drivers set up.
+    /// </summary>
+    private void KeepCrashSnapshot(DeviceModelAttachment failed)
+    {
+        List<DeviceState>? snapshot;
+        unsafe { snapshot = CrashState.Read(failed.Comm.Base + CrashState.OffsetFor(1)); }
+        if (snapshot is not { Count: > 0 }) return;
+        lock (_all)
+        {
+            if (_stash.Count > 0) return;
+            _stash = snapshot;
+            _stashIsCrash = true;
+        }
+        Log($"kept the crash snapshot of '{failed.Name}': {string.Join(", ", snapshot.Select(s => $"{s.Device} ({s.Blob.Length} bytes)"))}");
+    }
 
     public string? Claim(DeviceModelAttachment att, Claim c) =>
         c.Space > 1 ? $"unknown address space {c.Space}"
@@ -159,6 +194,7 @@ public sealed class AttachmentManager
         if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return "batched writes need the OutBatchRing feature";
         if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return "cached reads need the InValueTable feature";
         if ((f & ClaimFlags.CachedReads) != 0 && c.Space != (byte)BusSpace.Port) return "cached reads are for port ranges only";
+        if ((f & ClaimFlags.PlatformEvents) != 0 && (f & ClaimFlags.BatchedWrites) != 0) return "platform events need synchronous writes (not BatchedWrites)";
         return null;
     }
 
@@ -192,10 +228,54 @@ public sealed class AttachmentManager
                 _router.RemoveClaimsOf(att);
                 att.ReplacementHold?.Dispose();
                 att.Ready.TrySetException(new IOException(why));
+                Abandon(att);
                 break;
             case AttachmentState.Active:
                 MarkFailed(att, why, null);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A handshake that ended before Ready: nothing was ever routed to it, so everything it was given
+    /// goes now (its entry, comm file and mapping; the connection is closed by the control server),
+    /// and state blobs meant for it are kept for the next device model. Without this every abandoned
+    /// Hello kept a comm file, a mapping and descriptors until the VM ended (issue 13).
+    /// </summary>
+    private void Abandon(DeviceModelAttachment att)
+    {
+        lock (_all)
+        {
+            _all.Remove(att);
+            if (att.Restore.Count > 0 && _stash.Count == 0)
+            {
+                _stash = att.Restore;
+                _stashIsCrash = att.RestoreFromCrash;
+            }
+            // Under the lock that Kick takes: no other thread can be touching this region's IRQ words.
+            att.Comm.Dispose();
+        }
+        _mux.Remove(att.Id);
+        try { File.Delete(Path.Combine(_dir.Path, att.CommFileName)); } catch (IOException) { }
+    }
+
+    /// <summary>
+    /// Why another device model may not start a handshake now (null: it may). Bounds what a peer
+    /// holding the secret can make the monitor allocate: each handshake costs a comm file and a mapping.
+    /// </summary>
+    public string? AdmissionError()
+    {
+        lock (_all)
+        {
+            int attaching = 0, live = 0;
+            foreach (DeviceModelAttachment a in _all)
+            {
+                if (a.State == AttachmentState.Attaching) attaching++;
+                if (a.State != AttachmentState.Detached) live++;
+            }
+            if (attaching >= Limits.MaxPendingAttaches) return $"{attaching} device models are already between Hello and Ready (at most {Limits.MaxPendingAttaches})";
+            if (live >= Limits.MaxDeviceModels) return $"{live} device models are attached or attaching (at most {Limits.MaxDeviceModels})";
+            return null;
         }
     }
 
@@ -249,6 +329,22 @@ public sealed class AttachmentManager
         return _router.OwnerOf(exit.Reason, exit.Address)?.Port;
     }
 
+    /// <summary>
+    /// VCPU thread, at a checkpoint (outside every exit): unmaps the comm regions of retired failed models,
+    /// so swaps and replacements over a long run do not pile up mappings and descriptors. No allocation
+    /// when there is nothing to do (called every slice).
+    /// </summary>
+    public void ReleaseRetired()
+    {
+        if (Volatile.Read(ref _releasePending) == 0) return;
+        lock (_all)
+        {
+            foreach (DeviceModelAttachment a in _releaseLater) a.ReleaseRegion();
+            _releaseLater.Clear();
+            _releasePending = 0;
+        }
+    }
+
     /// <summary>VCPU thread, between slices: why the guest must stay paused (a failed device model holds it), or null.</summary>
     /// Called every slice: walks the list under its lock instead of copying it (no allocation).
     public string? StallReason()
@@ -257,6 +353,21 @@ public sealed class AttachmentManager
             foreach (DeviceModelAttachment a in _all)
                 if (a.State == AttachmentState.Failed) return $"device model {a.Id} '{a.Name}' {a.Failure}";
         return null;
+    }
+
+    /// <summary>Who ended the VM and how, for the end message (called once, after <see cref="StopValue"/> was set).</summary>
+    public string StopDescription()
+    {
+        lock (_all)
+            foreach (DeviceModelAttachment a in _all)
+                if (a.Port.StopValue is { } v)
+                {
+                    var (reason, address) = a.Port.StopExit;
+                    string where = reason == Virt.Shared.Abi.ExitReason.PortIo ? $"port 0x{address:X}" : $"address 0x{address:X}";
+                    string device = _router.ClaimAt(reason, address)?.Device ?? "?";
+                    return $"device model {a.Id} '{a.Name}' ended the VM with value 0x{v:X}, at the guest's access to '{device}' ({where})";
+                }
+        return "a device model ended the VM";
     }
 
     /// <summary>The value the guest wrote to an exit port served by any device model, if it did (checked every slice, no allocation).</summary>
@@ -289,8 +400,18 @@ public sealed class AttachmentManager
         Publish();
         if (was != AttachmentState.Failed) att.Failure = why;
         Log($"device model {att.Id} '{att.Name}' detached: {why}");
-        // Its comm file goes now; the mapping stays until the VM ends (a held exit may still read its data page).
+        // Its comm file goes now. Its mapping: at once if it was active (the VCPU is parked outside any exit);
+        // a failed one's VCPU may still be inside its held exit, reading its data page: at the next checkpoint.
         try { File.Delete(Path.Combine(_dir.Path, att.CommFileName)); } catch (IOException) { }
+        lock (_all)
+        {
+            if (was == AttachmentState.Failed)
+            {
+                _releaseLater.Add(att);
+                Volatile.Write(ref _releasePending, 1);
+            }
+            else att.ReleaseRegion(); // under the lock Kick takes
+        }
         _ = Task.Run(async () =>
         {
             if (!att.ConnectionClosed)
@@ -298,8 +419,14 @@ public sealed class AttachmentManager
                 try { await att.Connection.SendAsync(new Shutdown(0, $"detached: {why}").ToFrame()); }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { }
             }
-            // A hung or dead one of ours: make sure it is gone.
-            if (att.Launch is { } l) l.Process.WaitOrKill(was == AttachmentState.Failed ? TimeSpan.Zero : TimeSpan.FromSeconds(3));
+            // A hung or dead one of ours: make sure it is gone, then let go of it (its stdin pipe, when the
+            // console relayed to it, is a descriptor per swap otherwise).
+            if (att.Launch is { } l)
+            {
+                l.Process.WaitOrKill(was == AttachmentState.Failed ? TimeSpan.Zero : TimeSpan.FromSeconds(3));
+                lock (_launched) _launched.Remove(l);
+                l.Process.Dispose();
+            }
         });
         _gate.Nudge();
     }
@@ -345,13 +472,21 @@ public sealed class AttachmentManager
                 {
                     old.Port.DrainPending();
                     try { saved = await old.SaveStateAsync(SaveTimeout); }
-                    catch (Exception e) when (e is IOException or TimeoutException or ProtocolException)
+                    catch (Exception e) when (e is IOException or TimeoutException or ProtocolException or ObjectDisposedException)
                     {
                         return new RequestResult(false, 0, $"device model {old.Id} '{old.Name}' did not save its state: {e.Message}; nothing changed");
                     }
                 }
+                // A failed model cannot save: its crash snapshot stands in for the state it would have saved.
+                bool crashed = old.State == AttachmentState.Failed;
+                if (crashed) KeepCrashSnapshot(old);
                 Retire(old, $"swapped for '{command}'");
-                lock (_all) _stash = saved;
+                if (!crashed)
+                    lock (_all)
+                    {
+                        _stash = saved;
+                        _stashIsCrash = false;
+                    }
                 Log($"kept {saved.Count} device state blob(s) of '{old.Name}': {string.Join(", ", saved.Select(s => $"{s.Device} ({s.Blob.Length} bytes)"))}");
             }
             LaunchedDeviceModel launched;
@@ -362,7 +497,7 @@ public sealed class AttachmentManager
             }
             try
             {
-                DeviceModelAttachment att = await WaitAttachedAsync(launched, LaunchAttachTimeout);
+                DeviceModelAttachment att = await WaitAttachedAsync(launched, Limits.AttachTimeout);
                 return new RequestResult(true, att.Id, $"device model {att.Id} '{att.Name}' (pid {att.Pid}) attached{(att.Restore.Count > 0 ? $" with {att.Restore.Count} device state blob(s)" : "")}");
             }
             catch (Exception e) when (e is IOException or TimeoutException)
@@ -462,8 +597,10 @@ public sealed class AttachmentManager
     /// <summary>Gets a halted VCPU out of its sleep (any thread).</summary>
     public void Kick()
     {
-        foreach (DeviceModelAttachment a in All)
-            if (a.State != AttachmentState.Detached) a.Irq.Kick();
+        // Under the lock: an abandoned handshake's region is unmapped under it too (Abandon).
+        lock (_all)
+            foreach (DeviceModelAttachment a in _all)
+                if (a.State != AttachmentState.Detached) a.Irq.Kick();
         _haltWake.Set();
     }
 
@@ -492,7 +629,7 @@ public sealed class AttachmentManager
 
     public void DisposeRegions()
     {
-        foreach (DeviceModelAttachment a in All) a.Comm.Dispose();
+        foreach (DeviceModelAttachment a in All) a.ReleaseRegion();
         foreach (LaunchedDeviceModel l in _launched) l.Process.Dispose();
         _haltWake.Dispose();
     }

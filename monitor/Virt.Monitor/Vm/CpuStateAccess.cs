@@ -10,7 +10,8 @@ namespace Virt.Monitor.Vm;
 /// GPRS commit only (segments, control registers and the rest could put the VCPU in states the
 /// engine must not reach from a device model; refused until a device needs them). A committed
 /// GPRS is loaded when the exit completes, before the instruction finishes: an IN then still
-/// writes its destination register, and EIP still advances past the instruction.
+/// writes its destination register, and EIP still advances past the instruction. A commit whose EIP
+/// is not the one saved (the exiting instruction's) is refused whole.
 /// </summary>
 public sealed unsafe class CpuStateAccess(Cpu.Cpu cpu) : IVcpuStateAccess
 {
@@ -76,6 +77,9 @@ public sealed unsafe class CpuStateAccess(Cpu.Cpu cpu) : IVcpuStateAccess
         ref GprArea g = ref page.Gprs;
         if ((g.Eflags & MustBeOne) == 0 || (g.Eflags & MustBeZero) != 0) return $"EFLAGS 0x{g.Eflags:X8} has reserved bits wrong";
         CpuState s = cpu.State;
+        // The exit happens inside an instruction that the monitor finishes (EIP advances past it): a new EIP
+        // cannot be honoured there, and silently dropping it would hide a device model's mistake.
+        if (g.Eip != s.Eip) return $"EIP 0x{g.Eip:X8} differs from the exiting instruction's 0x{s.Eip:X8}: a device model cannot move EIP";
         s.Eax = g.Eax; s.Ecx = g.Ecx; s.Edx = g.Edx; s.Ebx = g.Ebx;
         s.Esp = g.Esp; s.Ebp = g.Ebp; s.Esi = g.Esi; s.Edi = g.Edi;
         s.Eflags = (s.Eflags & ~Flags.Writable) | (g.Eflags & Flags.Writable);

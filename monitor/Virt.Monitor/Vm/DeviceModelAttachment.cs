@@ -50,6 +50,9 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     /// <summary>Device state handed to this device model after its Welcome (from the one it replaces).</summary>
     public List<DeviceState> Restore { get; set; } = new();
 
+    /// <summary><see cref="Restore"/> is a crash snapshot of a model that failed (Welcome says so).</summary>
+    public bool RestoreFromCrash { get; set; }
+
     /// <summary>A hold on the VCPU taken at Hello when this device model replaces a failed one: released when it is routed (or gone).</summary>
     public IDisposable? ReplacementHold { get; set; }
 
@@ -105,5 +108,19 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
         lock (_lock) _saving?.TrySetException(new IOException(why));
     }
 
-    public unsafe DeviceModelCounters Counters => CommPageAccess.Page(Comm.Base, 0).DeviceCounters;
+    private DeviceModelCounters _finalCounters;
+
+    /// <summary>The comm region is unmapped (the model was retired and nothing can reach its pages any more).</summary>
+    public bool RegionReleased { get; private set; }
+
+    public unsafe DeviceModelCounters Counters => RegionReleased ? _finalCounters : CommPageAccess.Page(Comm.Base, 0).DeviceCounters;
+
+    /// <summary>Unmaps the comm region (and closes its memfd), keeping the counters for the report. Call when no thread can touch it.</summary>
+    public void ReleaseRegion()
+    {
+        if (RegionReleased) return;
+        _finalCounters = Counters;
+        RegionReleased = true;
+        Comm.Dispose();
+    }
 }

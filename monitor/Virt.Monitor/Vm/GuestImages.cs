@@ -33,10 +33,18 @@ public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyLis
         }
         else if (o.Kernel is not null)
         {
-            kernel = ReadFile(o.Kernel, "kernel");
+            kernel = ReadFile(o.Kernel, "kernel", o.MemoryBytes);
             name = o.Kernel;
         }
-        var modules = o.Initrd.Select(f => new BootModule(f, ReadFile(f, "initrd"))).ToList();
+        var modules = new List<BootModule>();
+        long initrdBytes = 0;
+        foreach (string f in o.Initrd)
+        {
+            // Each file and all of them together must fit in guest RAM: nothing larger can be loaded.
+            byte[] data = ReadFile(f, "initrd", o.MemoryBytes - initrdBytes);
+            initrdBytes += data.Length;
+            modules.Add(new BootModule(f, data));
+        }
         KernelFormat format = KernelFormat.None;
         byte[] initrd = [];
         if (kernel is not null)
@@ -54,7 +62,7 @@ public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyLis
         byte[]? bios = null;
         if (o.Bios is not null)
         {
-            bios = ReadFile(o.Bios, "BIOS");
+            bios = ReadFile(o.Bios, "BIOS", RomLoader.MaxRomSize);
             if (RomLoader.Check(bios.Length) is { } why) throw new InvalidDataException($"BIOS {o.Bios}: {why}");
         }
         return new GuestImages(kernel, name, modules, bios) { Format = format, Initrd = initrd };
@@ -78,9 +86,7 @@ public sealed record GuestImages(byte[]? Kernel, string KernelName, IReadOnlyLis
         return KernelFormat.Multiboot;
     }
 
-    private static byte[] ReadFile(string path, string what)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{what} {path}: no such file");
-        return File.ReadAllBytes(path);
-    }
+    /// <summary>A regular file no larger than <paramref name="maxBytes"/> (bounded by what a byte array can hold).</summary>
+    private static byte[] ReadFile(string path, string what, long maxBytes) =>
+        InputFile.ReadAll(path, what, Math.Min(maxBytes, Array.MaxLength - 1L));
 }

@@ -26,7 +26,6 @@ namespace Virt.Monitor.Vm;
 public sealed class VirtualMachine
 {
     private const long SliceInstructions = 50_000;
-    private static readonly TimeSpan AttachTimeout = TimeSpan.FromSeconds(30);
 
     private readonly RunOptions _o;
     private readonly GuestImages _images;
@@ -41,6 +40,9 @@ public sealed class VirtualMachine
     // The VCPU loop's checkpoint callbacks, made once: a lambda or method group there would allocate every slice.
     private readonly Func<bool> _ending;
     private Func<string?>? _stallReason;
+    // --stats, opened before the run (see RunAsync).
+    private FileStream? _statsFile;
+    private bool _statsCreated;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
@@ -50,7 +52,39 @@ public sealed class VirtualMachine
         _ending = () => _end is not null;
     }
 
-    public static Task<int> RunAsync(RunOptions o, GuestImages images) => new VirtualMachine(o, images).RunCoreAsync();
+    public static async Task<int> RunAsync(RunOptions o, GuestImages images)
+    {
+        var vm = new VirtualMachine(o, images);
+        if (o.StatsFile is { } path)
+        {
+            // Opened before the guest runs: an unwritable path is a usage error now, not an exception after the run (its figures lost).
+            try
+            {
+                vm._statsCreated = !File.Exists(path);
+                // Emptied now (as the report would): a failed run must not leave an earlier run's figures looking like its own.
+                vm._statsFile = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"virt: --stats {path}: {e.Message}");
+                return ExitStatus.BadUsage;
+            }
+        }
+        try
+        {
+            return await vm.RunCoreAsync();
+        }
+        finally
+        {
+            if (vm._statsFile is { } f)
+            {
+                bool written = f.Length > 0;
+                await f.DisposeAsync();
+                // A run that never reached its report leaves no empty stats file it made itself.
+                if (!written && vm._statsCreated) try { File.Delete(o.StatsFile!); } catch (IOException) { }
+            }
+        }
+    }
 
     private void Log(string message)
     {
@@ -68,7 +102,18 @@ public sealed class VirtualMachine
 
     private async Task<int> RunCoreAsync()
     {
-        VmDirectory dir = VmDirectory.Create();
+        VmDirectory dir;
+        try
+        {
+            dir = VmDirectory.Create();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // An unusable runtime directory (another user's, too open, read-only) is the user's setup to fix: a message and status 2.
+            Console.Error.WriteLine($"virt: {e.Message}");
+            _end = new VmEnd(ExitStatus.BadUsage, e.Message, "runtime-dir");
+            return ExitStatus.BadUsage;
+        }
         ControlServer? server = null;
         AttachmentManager? manager = null;
         GuestRam? ram = null;
@@ -79,7 +124,8 @@ public sealed class VirtualMachine
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "terminated (SIGTERM)", "interrupted")); });
         try
         {
-            ram = new GuestRam(_o.MemoryBytes, dir.RamFile);
+            // A sealed memfd: a device model that truncates its "ram" cannot pull pages from under the monitor (issue 13).
+            ram = new GuestRam(_o.MemoryBytes, SealedFile.Create(dir.RamFile, _o.MemoryBytes), dir.RamFile);
             memory = new PhysicalMemory(ram);
             byte[] secret = RandomNumberGenerator.GetBytes(Protocol.SecretSize);
             File.WriteAllText(dir.SecretFile, Convert.ToHexString(secret), System.Text.Encoding.ASCII);
@@ -105,7 +151,7 @@ public sealed class VirtualMachine
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
             manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), _ending)
             {
-                PlatformEventRaised = e => OnPlatformEvent(e, memory),
+                PlatformEventRaised = (e, who) => OnPlatformEvent(e, who, memory),
                 RamWritten = (address, length) => DropDecodedCode(memory, address, length),
                 GuestConsole = console,
                 ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
@@ -163,8 +209,8 @@ public sealed class VirtualMachine
                 launched.Add(l);
                 Log($"device model pid {l.Process.Pid}, VM directory {dir.Path}");
             }
-            foreach (LaunchedDeviceModel l in launched) await manager.WaitAttachedAsync(l, AttachTimeout);
-            if (external > 0) await manager.WaitExternalAsync(external, AttachTimeout);
+            foreach (LaunchedDeviceModel l in launched) await manager.WaitAttachedAsync(l, Limits.AttachTimeout);
+            if (external > 0) await manager.WaitExternalAsync(external, Limits.AttachTimeout);
             return null;
         }
         catch (Exception e) when (e is IOException or TimeoutException or ArgumentException or System.ComponentModel.Win32Exception)
@@ -220,12 +266,12 @@ public sealed class VirtualMachine
     }
 
     /// <summary>A device model's platform event (VCPU thread, right after the exit that caused it).</summary>
-    private void OnPlatformEvent(uint arg, PhysicalMemory memory)
+    private void OnPlatformEvent(uint arg, string who, PhysicalMemory memory)
     {
         switch ((PlatformEvent)arg)
         {
             case PlatformEvent.Reset:
-                RequestEnd(new VmEnd(ExitStatus.Shutdown, "the guest reset the machine (reboot)", "reset"));
+                RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest reset the machine (reboot), through {who}", "reset"));
                 break;
             case PlatformEvent.A20On or PlatformEvent.A20Off:
                 memory.A20Enabled = (PlatformEvent)arg == PlatformEvent.A20On;
@@ -244,6 +290,7 @@ public sealed class VirtualMachine
             {
                 // Attach, detach and swap happen here, at an instruction boundary; a failed device model parks the guest here too.
                 gate.Checkpoint(_stallReason!, _ending);
+                manager.ReleaseRetired();
                 if (_end is not null) break;
                 manager.PollIrqs();
                 platform.AdvanceTimers();
@@ -254,13 +301,13 @@ public sealed class VirtualMachine
                 }
                 catch (Exception e)
                 {
-                    RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {e}", "internal"));
+                    RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {ExitStatus.Describe(e)}", "internal"));
                     break;
                 }
                 manager.FlushIfDue(); // the latency bound of batched writes
                 if (manager.StopValue is { } v)
                 {
-                    RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), $"the guest wrote 0x{v:X} to the exit port", "exit-port"));
+                    RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), manager.StopDescription(), "exit-port"));
                     break;
                 }
                 switch (r)
@@ -327,7 +374,12 @@ public sealed class VirtualMachine
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
             p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats);
         if (!_o.Quiet) report.WriteTable(Console.Error);
-        if (_o.StatsFile is { } path) report.WriteJson(path);
+        if (_statsFile is { } stats)
+        {
+            stats.SetLength(0);
+            report.WriteJson(stats);
+            stats.Flush();
+        }
         if (!_o.Quiet && router.UnclaimedAccesses > 0) Console.Error.WriteLine($"unclaimed accesses (read as all ones / dropped): {router.UnclaimedAccesses}");
         return end.Status;
     }

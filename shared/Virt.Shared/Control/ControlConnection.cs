@@ -43,6 +43,28 @@ public sealed class ControlConnection : IAsyncDisposable
 
     public Socket Socket => _socket;
 
+    /// <summary>
+    /// The pid of the process at the other end, from the kernel (SO_PEERCRED: the process that
+    /// connected), or 0 when it cannot be read. Never taken from a message: a peer could name any
+    /// process there, and the monitor kills the pid of a device model it retires.
+    /// </summary>
+    public int PeerPid
+    {
+        get
+        {
+            const int SolSocket = 1, SoPeerCred = 17; // Linux; struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+            Span<byte> ucred = stackalloc byte[12];
+            try
+            {
+                return _socket.GetRawSocketOption(SolSocket, SoPeerCred, ucred) == 12 ? BinaryPrimitives.ReadInt32LittleEndian(ucred) : 0;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return 0;
+            }
+        }
+    }
+
     /// <summary>The next frame, or null at end of stream. A malformed frame throws <see cref="ProtocolException"/>.</summary>
     public async Task<(MessageType Type, byte[] Payload)?> ReceiveAsync(CancellationToken ct = default)
     {

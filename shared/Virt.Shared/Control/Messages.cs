@@ -25,18 +25,21 @@ public sealed record Hello(uint Version, Features Features, byte[] Secret, strin
 /// state saved from the device model this one replaces.
 /// </summary>
 public sealed record Welcome(uint Version, Features Features, int VcpuCount, ulong RamSize, string RamFile,
-    string CommFile, int PagesPerVcpu, int MonitorPid, WakeMode WakeMode, int SpinMicros, uint StateBlobs = 0)
+    string CommFile, int PagesPerVcpu, int MonitorPid, WakeMode WakeMode, int SpinMicros, uint StateBlobs = 0, bool CrashSnapshot = false)
 {
     public ReadOnlyMemory<byte> ToFrame() => new PayloadWriter(MessageType.Welcome).U32(Version).U64((ulong)Features)
         .U32((uint)VcpuCount).U64(RamSize).Str(RamFile).Str(CommFile).U32((uint)PagesPerVcpu).I32(MonitorPid)
-        .U8((byte)WakeMode).U32((uint)SpinMicros).U32(StateBlobs).ToFrame();
+        .U8((byte)WakeMode).U32((uint)SpinMicros).U32(StateBlobs).U8(CrashSnapshot ? (byte)1 : (byte)0).ToFrame();
 
     public static Welcome Read(ReadOnlySpan<byte> p)
     {
         var r = new PayloadReader(p);
         var w = new Welcome(r.U32(), (Features)r.U64(), (int)r.U32(), r.U64(), r.Str(), r.Str(), (int)r.U32(), r.I32(), (WakeMode)r.U8(), (int)r.U32());
         // A 1.0 monitor's Welcome ends here.
-        return r.Remaining >= 4 ? w with { StateBlobs = r.U32() } : w;
+        if (r.Remaining < 4) return w;
+        w = w with { StateBlobs = r.U32() };
+        // 1.2: whether those blobs are a crash snapshot of a model that died (not state saved at a pause).
+        return r.Remaining >= 1 ? w with { CrashSnapshot = r.U8() != 0 } : w;
     }
 }
 

@@ -6,7 +6,7 @@ public static class Protocol
     /// <summary>Major: incompatible changes. A monitor refuses a Hello with another major.</summary>
     public const ushort Major = 1;
     /// <summary>1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.</summary>
-    public const ushort Minor = 1;
+    public const ushort Minor = 2;
     public static uint Version => (uint)Major << 16 | Minor;
 
     /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
@@ -60,6 +60,8 @@ public enum RefusalCode : uint
     BadClaim = 6,
     /// <summary>A request the monitor cannot carry out (management connection; the connection stays open).</summary>
     RequestFailed = 7,
+    /// <summary>A limit of the monitor is reached (too many connections, handshakes or device models); try again later.</summary>
+    Busy = 8,
 }
 
 /// <summary>
@@ -75,5 +77,11 @@ public enum ClaimFlags : uint
     BatchedWrites = 1 << 0,
     /// <summary>Port reads may be answered from the IN value table. Needs Features.InValueTable; ports only.</summary>
     CachedReads = 1 << 1,
-    All = BatchedWrites | CachedReads,
+    /// <summary>
+    /// The range's devices may end the VM, reset it or switch A20 (exits completed with StopVm or
+    /// PlatformEvent). Any other range's StopVm / PlatformEvent is refused. Not with BatchedWrites:
+    /// the event must ride on the exit of the access that caused it.
+    /// </summary>
+    PlatformEvents = 1 << 2,
+    All = BatchedWrites | CachedReads | PlatformEvents,
 }

@@ -26,27 +26,40 @@ public sealed unsafe class SharedRegion : IDisposable
     public string Path { get; }
     public byte* Base => _base;
 
-    /// <summary>Creates a new file (mode 0600) of the given size and maps it; fails if it exists.</summary>
+    /// <summary>
+    /// Creates the region as a sealed memfd named by <paramref name="path"/> (fails if it exists) and maps it.
+    /// Sealed: a peer cannot shrink it under the mapping (<see cref="SealedFile"/>).
+    /// </summary>
     public static SharedRegion Create(string path, long size)
     {
-        using (var fs = new FileStream(path, new FileStreamOptions
+        FileStream fs = SealedFile.Create(path, size);
+        try
         {
-            Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            fs.SetLength(size);
+            var file = MemoryMappedFile.CreateFromFile(fs, null, size, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
+            return new SharedRegion(file, size, path);
         }
-        return Open(path, size);
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Maps an existing file; its length must be at least <paramref name="size"/>.</summary>
+    /// <summary>Maps an existing file; its length must be at least <paramref name="size"/> (checked on the opened file, not the name).</summary>
     public static SharedRegion Open(string path, long size)
     {
-        long length = new FileInfo(path).Length;
-        if (length < size) throw new InvalidDataException($"{path}: {length} bytes, expected at least {size}");
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-        return new SharedRegion(file, size, path);
+        var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        try
+        {
+            if (fs.Length < size) throw new InvalidDataException($"{path}: {fs.Length} bytes, expected at least {size}");
+            var file = MemoryMappedFile.CreateFromFile(fs, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
+            return new SharedRegion(file, size, path);
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
     }
 
     public Span<byte> AsSpan(long offset, int length)

@@ -43,7 +43,8 @@ public class MultipleDeviceModelTests
         var (listCode, list, _) = await VirtCli.RunAsync(run.RuntimeDir, "list");
         Assert.Equal(0, listCode);
         Assert.True(Regex.IsMatch(list, @"1\s+virt-dm\s+\d+\s+active"), $"{list}\n{run.Describe()}");
-        Assert.True(Regex.IsMatch(list, @"2\s+virt-harness\s+\d+\s+detached"), $"{list}\n{run.Describe()}");
+        // A handshake that ended before Ready is forgotten with everything it was given (issue 13): not listed.
+        Assert.False(list.Contains("virt-harness", StringComparison.Ordinal), $"{list}\n{run.Describe()}");
         int before = VirtCli.CountLines(run.Stdout);
         await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > before + 20, "more guest output");
 

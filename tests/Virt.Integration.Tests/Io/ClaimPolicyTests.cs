@@ -35,10 +35,11 @@ public class ClaimPolicyTests
         using (run)
         await using (c)
         {
-            Assert.Contains("undefined bits", (await ClaimAsync(c, 1, 0, 0x300, 4, (ClaimFlags)4)).Reason);
+            Assert.Contains("undefined bits", (await ClaimAsync(c, 1, 0, 0x300, 4, (ClaimFlags)8)).Reason);
+            Assert.Contains("platform events need synchronous writes", (await ClaimAsync(c, 1, 0, 0x300, 4, ClaimFlags.PlatformEvents | ClaimFlags.BatchedWrites)).Reason);
             Assert.Contains("port ranges only", (await ClaimAsync(c, 2, 1, 0xFEB0_0000, 0x1000, ClaimFlags.CachedReads)).Reason);
             Assert.True((await ClaimAsync(c, 3, 1, 0xFEB0_0000, 0x1000, ClaimFlags.BatchedWrites)).Accepted);
-            Assert.True((await ClaimAsync(c, 4, 0, 0x300, 4, ClaimFlags.All)).Accepted);
+            Assert.True((await ClaimAsync(c, 4, 0, 0x300, 4, ClaimFlags.BatchedWrites | ClaimFlags.CachedReads)).Accepted);
             await c.SendAsync(Ready.ToFrame());
             Assert.Equal(MessageType.Shutdown, (await c.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(30)))!.Value.Type);
             Assert.Equal(0, await run.WaitAsync());

@@ -27,7 +27,7 @@ public class DeviceModelUnitTests
             (BusRange.Ports(0x3F9, 4), ClaimFlags.None),
             (BusRange.Ports(0x3FD, 1), ClaimFlags.CachedReads),
             (BusRange.Ports(0x3FE, 1), ClaimFlags.None),
-            (BusRange.Ports(0x3FF, 1), ClaimFlags.All),
+            (BusRange.Ports(0x3FF, 1), ClaimFlags.BatchedWrites | ClaimFlags.CachedReads),
             (BusRange.Ports(0x70, 1), ClaimFlags.BatchedWrites),
             (BusRange.Ports(0x71, 1), ClaimFlags.CachedReads),
         ], all);

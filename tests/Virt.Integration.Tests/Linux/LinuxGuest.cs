@@ -23,18 +23,22 @@ public static class LinuxGuest
 
     public const string CommandLine = "console=ttyS0 nokaslr panic=-1 cryptomgr.notests";
 
-    private static readonly Lazy<(string? Kernel, string? Initrd, string? Why)> s_fetched = new(Fetch);
+    private static readonly Lazy<(string? Kernel, string? Initrd, string? Why)> s_fetched = new(() => Fetch(Commands));
 
     public static string Kernel => s_fetched.Value.Kernel!;
     public static string Initrd => s_fetched.Value.Initrd!;
     public static string? MissingReason => s_fetched.Value.Why;
 
-    private static (string?, string?, string?) Fetch()
+    /// <summary>The kernel and an initramfs whose /init runs <paramref name="commands"/> instead (cached by their hash), or why not.</summary>
+    public static (string? Kernel, string? Initrd, string? Why) WithCommands(string commands) =>
+        MissingReason is { } why ? (null, null, why) : Fetch(commands);
+
+    private static (string?, string?, string?) Fetch(string script)
     {
         string? root = RepositoryRoot();
         if (root is null) return (null, null, $"the repository (Virt.sln) is not above {AppContext.BaseDirectory}: cannot run scripts/fetch-guest.sh");
-        string commands = Path.Combine(Path.GetTempPath(), $"virt-e2e-commands-{Environment.ProcessId}.txt");
-        File.WriteAllText(commands, Commands.Replace("\r\n", "\n") + "\n");
+        string commands = Path.Combine(Path.GetTempPath(), $"virt-e2e-commands-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(commands, script.Replace("\r\n", "\n") + "\n");
         try
         {
             var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
