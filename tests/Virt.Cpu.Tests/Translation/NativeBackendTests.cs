@@ -15,9 +15,11 @@ namespace Virt.Cpu.Tests.Translation;
 /// </summary>
 public class NativeBackendTests
 {
-    private static TestMachine Run(string engine, Action<Assembler> code, Action<CpuState>? setup = null, int? codeCacheBytes = null)
+    private static TestMachine Run(string engine, Action<Assembler> code, Action<CpuState>? setup = null, int? codeCacheBytes = null,
+        Action<TestMachine>? configure = null)
     {
         var m = new TestMachine();
+        configure?.Invoke(m);
         if (engine == Engines.Native)
         {
             m.Cpu.Engine = CpuEngine.Native;
@@ -36,10 +38,11 @@ public class NativeBackendTests
         return m;
     }
 
-    private static (TestMachine Native, TestMachine Reference) Compare(Action<Assembler> code, Action<CpuState>? setup = null, int? codeCacheBytes = null)
+    private static (TestMachine Native, TestMachine Reference) Compare(Action<Assembler> code, Action<CpuState>? setup = null, int? codeCacheBytes = null,
+        Action<TestMachine>? configure = null)
     {
-        var native = Run(Engines.Native, code, setup, codeCacheBytes);
-        var reference = Run(Engines.Interpreter, code, setup);
+        var native = Run(Engines.Native, code, setup, codeCacheBytes, configure);
+        var reference = Run(Engines.Interpreter, code, setup, configure: configure);
         for (int r = 0; r < 8; r++)
             Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
         Assert.Equal(reference.Cpu.State.Eflags, native.Cpu.State.Eflags);
@@ -329,42 +332,29 @@ public class NativeBackendTests
     [Fact]
     public void RdtscOnAnInstructionClockIsInlineAndExact()
     {
-        TestMachine Make(string engine)
+        var (native, _) = Compare(a =>
         {
-            var m = new TestMachine();
-            if (engine == Engines.Native) { m.Cpu.Engine = CpuEngine.Native; m.Cpu.TranslationThreshold = 0; }
-            else { m.Cpu.Engine = CpuEngine.Interpreter; m.Cpu.GenericOnly = true; }
+            Label wait = a.CreateLabel(), outer = a.CreateLabel();
+            a.mov(edi, Guest.Data);
+            a.mov(ebp, 50);
+            a.Label(ref outer);
+            a.rdtsc();
+            a.mov(ebx, eax);
+            a.add(ebx, 5000);                 // 500 instructions of guest time
+            a.Label(ref wait);
+            a.pause();
+            a.rdtsc();
+            a.cmp(eax, ebx);
+            a.jb(wait);
+            a.mov(__dword_ptr[edi], eax);     // the values read are compared with the reference's
+            a.add(edi, 4);
+            a.dec(ebp);
+            a.jnz(outer);
+        }, configure: m =>
+        {
             m.Cpu.TscClock = new Virt.Cpu.Tests.Linux.InstructionClock(() => m.Cpu.InstructionsRetired, 10, DateTimeOffset.UnixEpoch);
             m.Cpu.TscTicksPerInstruction = 10;
-            m.Load32(Guest.CodeBase, a =>
-            {
-                Label wait = a.CreateLabel(), outer = a.CreateLabel();
-                a.mov(edi, Guest.Data);
-                a.mov(ebp, 50);
-                a.Label(ref outer);
-                a.rdtsc();
-                a.mov(ebx, eax);
-                a.add(ebx, 5000);                 // 500 instructions of guest time
-                a.Label(ref wait);
-                a.pause();
-                a.rdtsc();
-                a.cmp(eax, ebx);
-                a.jb(wait);
-                a.mov(__dword_ptr[edi], eax);
-                a.add(edi, 4);
-                a.dec(ebp);
-                a.jnz(outer);
-                a.hlt();
-            });
-            m.Cpu.State.Esp = 0x9_0000;
-            Assert.Equal(StopReason.Halted, m.Run(10_000_000));
-            return m;
-        }
-        using var native = Make(Engines.Native);
-        using var reference = Make(Engines.Interpreter);
-        Assert.Equal(reference.Cpu.InstructionsRetired, native.Cpu.InstructionsRetired);
-        for (uint k = 0; k < 50; k++)
-            Assert.Equal(reference.Read32(Guest.Data + 4 * k), native.Read32(Guest.Data + 4 * k));
+        });
         Assert.Equal(1, native.Cpu.EngineStats.NativeHandlerCalls); // the closing HLT
     }
 

@@ -458,17 +458,40 @@ internal static class NativeBlockCompiler
         /// </summary>
         private void Countdown(int opsDone, Label exit)
         {
-            Label go = a.CreateLabel();
             a.lea(r9, __[r9 - opsDone]);
             a.lea(r10, __[r9 - Cpu.MaxBlockOps]);
             a.bswap(r10);
             a.movzx(r10d, r10b);                              // 0: room for another block; 0xFF: none
-            a.xchg(rcx, r10);
-            a.jrcxz(go);
-            a.xchg(rcx, r10);
-            a.jmp(exit);
-            a.Label(ref go);
-            a.xchg(rcx, r10);
+            JumpUnlessZero(r10, exit);
+        }
+
+        // Flagless tests of a scratch register against zero: JRCXZ is the only branch that reads no
+        // flag, so the value visits RCX (the guest's ECX) for the length of one XCHG.
+
+        /// <summary>Jumps to <paramref name="target"/> when <paramref name="reg"/> is not zero; falls through on zero.</summary>
+        private void JumpUnlessZero(AssemblerRegister64 reg, Label target)
+        {
+            Label zero = a.CreateLabel();
+            a.xchg(rcx, reg);
+            a.jrcxz(zero);
+            a.xchg(rcx, reg);
+            a.jmp(target);
+            a.Label(ref zero);
+            a.xchg(rcx, reg);
+        }
+
+        /// <summary>Jumps to <paramref name="target"/> (any distance) when <paramref name="reg"/> is zero; falls through otherwise.</summary>
+        private void JumpIfZero(AssemblerRegister64 reg, Label target)
+        {
+            Label zero = a.CreateLabel(), next = a.CreateLabel();
+            a.xchg(rcx, reg);
+            a.jrcxz(zero);
+            a.xchg(rcx, reg);
+            a.jmp(next);
+            a.Label(ref zero);
+            a.xchg(rcx, reg);
+            a.jmp(target);
+            a.Label(ref next);
         }
 
         /// <summary>
@@ -479,7 +502,7 @@ internal static class NativeBlockCompiler
         /// </summary>
         private void Dispatch(int opsDone)
         {
-            Label hit = a.CreateLabel(), exit = a.CreateLabel();
+            Label exit = a.CreateLabel();
             Countdown(opsDone, exit);
             a.movzx(r10d, r8w);                               // index: the EIP's low 16 bits
             a.lea(r10, __[r10 + r10]);
@@ -489,12 +512,7 @@ internal static class NativeBlockCompiler
             a.lea(r11, __[r11 + r8]);                         // r8's upper half is zero
             a.mov(r12, __qword_ptr[r14 + NativeFrame.OffJumpGeneration]);
             a.lea(r11, __[r11 + r12]);                        // zero on a hit
-            a.xchg(rcx, r11);
-            a.jrcxz(hit);
-            a.xchg(rcx, r11);
-            a.jmp(exit);
-            a.Label(ref hit);
-            a.xchg(rcx, r11);
+            JumpUnlessZero(r11, exit);
             a.jmp(__qword_ptr[r10 + 8]);
             a.Label(ref exit);
             ExitWithEip(0); // the ops are counted by the countdown
@@ -839,7 +857,7 @@ internal static class NativeBlockCompiler
                 {
                     if (size == 4) a.mov(__dword_ptr[r13], eax); else if (size == 2) a.mov(__word_ptr[r13], ax); else a.mov(__byte_ptr[r13], al);
                 }
-                else if (scasOrCmpsUsesAccumulator(m))
+                else if (ScasUsesAccumulator(m))
                 {
                     if (size == 4) a.cmp(eax, __dword_ptr[r13]); else if (size == 2) a.cmp(ax, __word_ptr[r13]); else a.cmp(al, __byte_ptr[r13]);
                 }
@@ -857,7 +875,6 @@ internal static class NativeBlockCompiler
             if (!lods) a.lea(edi, __[rdi + size]);
             if (rep)
             {
-                Label goOn = a.CreateLabel(), chunkEnd = a.CreateLabel(), more = a.CreateLabel();
                 a.lea(ecx, __[rcx - 1]);
                 a.jrcxz(done);                               // the count ran out
                 if (compares)
@@ -865,12 +882,7 @@ internal static class NativeBlockCompiler
                     if (ins.HasRepPrefix) a.jne(done); else a.je(done); // REPE stops on a difference, REPNE on a match
                 }
                 a.lea(r8d, __[r8 - 1]);
-                a.xchg(rcx, r8);
-                a.jrcxz(chunkEnd);
-                a.xchg(rcx, r8);
-                a.jmp(loop);
-                a.Label(ref chunkEnd);
-                a.xchg(rcx, r8);
+                JumpUnlessZero(r8, loop);
                 ExitAt(i, i + 1);                            // a whole chunk: the interpreter restarts here too
             }
             a.Label(ref done);
@@ -882,7 +894,7 @@ internal static class NativeBlockCompiler
             });
         }
 
-        private static bool scasOrCmpsUsesAccumulator(Mnemonic m) => m is Mnemonic.Scasb or Mnemonic.Scasw or Mnemonic.Scasd;
+        private static bool ScasUsesAccumulator(Mnemonic m) => m is Mnemonic.Scasb or Mnemonic.Scasw or Mnemonic.Scasd;
 
         /// <summary>LODS: the element into AL, AX or EAX (the rest of EAX kept for the narrow forms).</summary>
         private void LoadAccumulator(int size)
@@ -892,19 +904,11 @@ internal static class NativeBlockCompiler
             else a.mov(al, __byte_ptr[r13]);
         }
 
-        /// <summary>Jumps to <paramref name="zero"/> when the frame byte is 0; flagless (JRCXZ reaches only nearby, so it hops).</summary>
+        /// <summary>Jumps to <paramref name="zero"/> when the frame byte is 0; flagless.</summary>
         private void ByteTest(int offset, Label zero)
         {
-            Label isZero = a.CreateLabel(), next = a.CreateLabel();
             a.movzx(r10d, __byte_ptr[r14 + offset]);
-            a.xchg(rcx, r10);
-            a.jrcxz(isZero);
-            a.xchg(rcx, r10);
-            a.jmp(next);
-            a.Label(ref isZero);
-            a.xchg(rcx, r10);
-            a.jmp(zero);
-            a.Label(ref next);
+            JumpIfZero(r10, zero);
         }
 
         /// <summary>CLI and STI need CPL &lt;= IOPL: when not, op i goes to the interpreter, which raises #GP.</summary>
