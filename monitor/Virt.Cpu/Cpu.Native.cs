@@ -20,6 +20,12 @@ public sealed unsafe partial class Cpu
     public int NativeCodeCacheBytes { get; set; } = 32 << 20;
 
     /// <summary>
+    /// Native TLB lookups and limit checks with BMI2's flagless shifts (default where the host has
+    /// BMI2), so the guest's flags never need saving around them; off: PUSHFQ/POPFQ around each.
+    /// </summary>
+    public bool NativeFlaglessLookups { get; set; } = System.Runtime.Intrinsics.X86.Bmi2.IsSupported;
+
+    /// <summary>
     /// Instructions one native call may run (linked blocks and loops included) before it returns to
     /// the dispatcher, which serves events, the budget and the GC there: a few microseconds of guest code.
     /// </summary>
@@ -68,13 +74,13 @@ public sealed unsafe partial class Cpu
         _jumpTable ??= new NativeJumpTable();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         uint linear = EipReg; // native code runs only with CS base 0
-        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress);
+        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress, NativeFlaglessLookups);
         if (code is not { } e) { b.Untranslatable = true; return false; }
         byte* entry = _codeCache.TryAllocate(e.Code);
         if (entry == null)
         {
             FlushNativeCode();
-            e = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress)!.Value;
+            e = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress, NativeFlaglessLookups)!.Value;
             entry = _codeCache.TryAllocate(e.Code);
             if (entry == null) { b.Untranslatable = true; return false; }
         }

@@ -8,8 +8,14 @@ namespace Virt.Cpu.Tests.Instructions;
 /// stop requests, page faults inside loops and self-modifying code, all compared with the
 /// reference executor.
 /// </summary>
-public sealed class NativeTranslatorTests : TranslatorTests
+public class NativeTranslatorTests : TranslatorTests
 {
     protected override CpuEngine Engine => CpuEngine.Native;
     protected override bool UndefinedFlagsAreHosts => true;
+}
+
+/// <summary>The same with the lookups that save the guest's flags (PUSHFQ/POPFQ), the form for hosts without BMI2.</summary>
+public sealed class NativeTranslatorWithSavedFlagsTests : NativeTranslatorTests
+{
+    protected override void Configure(Cpu cpu) => cpu.NativeFlaglessLookups = false;
 }

@@ -20,8 +20,12 @@ public class TranslatorTests
     /// <summary>The engine under test: the IL translator here, the native backend in <see cref="NativeTranslatorTests"/>.</summary>
     protected virtual CpuEngine Engine => CpuEngine.Translator;
 
+    /// <summary>Engine settings beyond the engine itself (a variant of the native backend).</summary>
+    protected virtual void Configure(Cpu cpu) { }
+
     private void Translate(TestMachine m)
     {
+        Configure(m.Cpu);
         m.Cpu.Engine = Engine;
         m.Cpu.TranslationThreshold = 0;
         m.Cpu.TranslateInBackground = false; // reproducible: compiled at the first execution

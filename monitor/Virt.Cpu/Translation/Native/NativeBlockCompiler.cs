@@ -80,7 +80,7 @@ internal static class NativeBlockCompiler
     /// Emits host code for b, running at linear address <paramref name="linearStart"/>, assembled for
     /// host address <paramref name="rip"/>; null when not even its first op can be copied.
     /// </summary>
-    public static Emitted? Emit(Block b, uint linearStart, int id, ulong rip)
+    public static Emitted? Emit(Block b, uint linearStart, int id, ulong rip, bool flagless)
     {
         if (!b.Code32) return null;
         Instruction[] ins = b.Instructions;
@@ -107,7 +107,7 @@ internal static class NativeBlockCompiler
         }
 
         var a = new Assembler(64) { PreferShortBranch = false };
-        var e = new Emitter(a, b, live, copied, linearStart, id, whole);
+        var e = new Emitter(a, b, live, copied, linearStart, id, whole, flagless);
         e.Prologue();
         // Entered only in the flat model: ES, SS and DS with no limit checks, a 32-bit stack; FS and GS as used.
         int segMask = Cpu.FastStack32 | FlatSegments;
@@ -319,7 +319,7 @@ internal static class NativeBlockCompiler
     }
 
     /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
-    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, int id, bool whole)
+    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, int id, bool whole, bool flagless)
     {
         private readonly List<Action> _stubs = new();
         private Label _loopHead, _epilogue;
@@ -525,27 +525,61 @@ internal static class NativeBlockCompiler
         private void Lookup(int i, int size, bool write)
         {
             Label miss = a.CreateLabel();
-            a.mov(r13d, r12d);
-            a.shr(r13d, 12);
-            a.mov(r11d, r13d);
-            a.and(r13d, 1023);
-            a.lea(r13, __[r13 + r13 * 2]);
-            a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
-            a.cmp(r11d, __dword_ptr[r10 + r13 * 8]);
-            a.jne(miss);
-            a.mov(r11d, r12d);
-            a.and(r11d, 0xFFF);
-            if (size > 1)
+            if (Flagless)
             {
-                a.cmp(r11d, 0x1000 - size);
-                a.ja(miss);
+                // BMI2's SHLX/SHRX shift without flags, NOT and LEA subtract without flags, and a
+                // zero is tested through JRCXZ: the guest's flags never leave RFLAGS.
+                a.mov(r10d, 12);
+                a.shrx(r13d, r12d, r10d);                      // the linear page
+                if (size > 1)
+                {
+                    a.lea(r11d, __[r12 + (size - 1)]);
+                    a.shrx(r11d, r11d, r10d);                  // the page of the last byte
+                    a.not(r11d);
+                    a.lea(r11d, __[r11 + r13 + 1]);            // page - last page: 0 unless it crosses
+                    JumpUnlessZero(r11, miss);
+                }
+                a.mov(r10d, 22);
+                a.shlx(r11d, r13d, r10d);
+                a.shrx(r11d, r11d, r10d);                      // page & 1023
+                a.lea(r11, __[r11 + r11 * 2]);
+                a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
+                a.lea(r10, __[r10 + r11 * 8]);                 // the entry
+                a.mov(r11d, __dword_ptr[r10]);
+                a.not(r11d);
+                a.lea(r11d, __[r11 + r13 + 1]);                // page - tag: 0 on a hit
+                JumpUnlessZero(r11, miss);
+                a.mov(r11d, 20);
+                a.shlx(r13d, r12d, r11d);
+                a.shrx(r13d, r13d, r11d);                      // the offset in the page
+                a.mov(r10, __qword_ptr[r10 + 8]);              // the host page
+                a.lea(r13, __[r10 + r13]);
             }
-            a.add(r11, __qword_ptr[r10 + r13 * 8 + 8]);
-            a.mov(r13, r11);
+            else
+            {
+                a.mov(r13d, r12d);
+                a.shr(r13d, 12);
+                a.mov(r11d, r13d);
+                a.and(r13d, 1023);
+                a.lea(r13, __[r13 + r13 * 2]);
+                a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
+                a.cmp(r11d, __dword_ptr[r10 + r13 * 8]);
+                a.jne(miss);
+                a.mov(r11d, r12d);
+                a.and(r11d, 0xFFF);
+                if (size > 1)
+                {
+                    a.cmp(r11d, 0x1000 - size);
+                    a.ja(miss);
+                }
+                a.add(r11, __qword_ptr[r10 + r13 * 8 + 8]);
+                a.mov(r13, r11);
+            }
+            bool saved = !Flagless;
             _stubs.Add(() =>
             {
                 a.Label(ref miss);
-                a.popfq(); // the flags Guarded saved: the op starts over in the interpreter
+                if (saved) a.popfq(); // the flags Guarded saved: the op starts over in the interpreter
                 ExitAt(i, i, NativeExit.Interpret);
             });
         }
@@ -580,14 +614,28 @@ internal static class NativeBlockCompiler
                 : write ? NativeFrame.OffGsWriteLimit : NativeFrame.OffGsReadLimit;
             a.mov(r11, __qword_ptr[r14 + limit]);
             a.lea(r11, __[r11 - (size - 1)]);
-            a.cmp(r12, r11); // r12's upper half is zero; the limit may be negative: signed
-            a.jg(miss);
+            if (Flagless)
+            {
+                // limit - (size - 1) - offset < 0 (r12's upper half is zero): its sign byte, by BSWAP.
+                a.not(r12);
+                a.lea(r11, __[r11 + r12 + 1]);
+                a.not(r12);
+                a.bswap(r11);
+                a.movzx(r11d, r11b);
+                JumpUnlessZero(r11, miss);
+            }
+            else
+            {
+                a.cmp(r12, r11); // the limit may be negative: signed
+                a.jg(miss);
+            }
             a.mov(r11d, __dword_ptr[r14 + (seg == Register.FS ? NativeFrame.OffFsBase : NativeFrame.OffGsBase)]);
             a.lea(r12d, __[r12 + r11]);
+            bool saved = !Flagless;
             _stubs.Add(() =>
             {
                 a.Label(ref miss);
-                a.popfq();
+                if (saved) a.popfq();
                 ExitAt(i, i, NativeExit.Interpret);
             });
         }
@@ -931,11 +979,26 @@ internal static class NativeBlockCompiler
         /// </summary>
         private void Guarded(bool live, Action emit)
         {
+            if (flagless && live)
+            {
+                Flagless = true;
+                emit();
+                Flagless = false;
+                return;
+            }
             a.pushfq();
             emit();
             if (live) a.popfq();
             else a.lea(rsp, __[rsp + 8]);
         }
+
+        /// <summary>
+        /// Set while Guarded emits a lookup or limit check in the flagless form: the host has BMI2
+        /// (Cpu.NativeFlaglessLookups) and the guest's flags are live there, so the form that leaves
+        /// RFLAGS alone beats saving them (POPFQ costs tens of cycles). Where they are dead, PUSHFQ and
+        /// a dropped copy are cheaper than the flagless form's extra instructions.
+        /// </summary>
+        private bool Flagless { get; set; }
 
         private void Jcc(ConditionCode cc, Label l)
         {
