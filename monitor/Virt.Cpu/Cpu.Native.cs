@@ -34,6 +34,7 @@ public sealed unsafe partial class Cpu
     private bool _native = EngineFromEnvironment() == CpuEngine.Native;
     private CodeCache? _codeCache;
     private NativeFrame* _frame;
+    private byte[]? _frameMemory;
     private NativeJumpTable? _jumpTable;
     private readonly List<NativeBlockCompiler.NativeBlock> _nativeBlocks = new();   // by NativeBlock.Id
     private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks, _nativeLinks;
@@ -70,7 +71,12 @@ public sealed unsafe partial class Cpu
     {
         if (Unsafe.SizeOf<TlbEntry>() != 24) { b.Untranslatable = true; return false; } // the emitter's TLB stride
         _codeCache ??= new CodeCache(NativeCodeCacheBytes);
-        if (_frame == null) _frame = (NativeFrame*)NativeMemory.AllocZeroed((nuint)sizeof(NativeFrame));
+        if (_frame == null)
+        {
+            // A pinned array: a fixed address for native code, freed with the CPU.
+            _frameMemory = GC.AllocateArray<byte>(sizeof(NativeFrame) + 64, pinned: true);
+            _frame = (NativeFrame*)(((nint)Unsafe.AsPointer(ref _frameMemory[0]) + 63) & ~(nint)63);
+        }
         _jumpTable ??= new NativeJumpTable();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         uint linear = EipReg; // native code runs only with CS base 0

@@ -3,28 +3,44 @@ using System.Runtime.InteropServices;
 namespace Virt.Cpu.Translation.Native;
 
 /// <summary>
-/// Executable memory for the native translator: one region the monitor maps itself (mmap), filled
-/// by bump allocation. W^X: pages are read+write only while a block is written into them and
-/// read+execute afterwards, never both. Bounded: when a block does not fit, <see cref="TryAllocate"/>
-/// fails and the owner flushes (drops every native block, then <see cref="Reset"/>).
-/// Only the VCPU thread that owns the cache writes or runs it, so no page is ever flipped to
-/// writable while code in it runs.
+/// Executable memory for the native translator, which the monitor maps itself, filled by bump
+/// allocation. W^X by double mapping: one memfd is mapped twice, read+execute where code runs and
+/// read+write where the emitter copies blocks in and patches links, so no page is ever writable
+/// and executable at once, and no mprotect (with the TLB shootdown it sends to the other core) is
+/// needed per block or per link. Bounded: when a block does not fit, <see cref="TryAllocate"/>
+/// fails and the owner flushes (drops every native block, then <see cref="Reset"/>). Only the VCPU
+/// thread that owns the cache writes or runs it.
 /// </summary>
 internal sealed unsafe partial class CodeCache : IDisposable
 {
     private const int PageSize = 4096;
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
-    private const int MapPrivate = 0x02, MapAnonymous = 0x20;
+    private const int MapShared = 0x01;
 
-    private readonly byte* _base;
+    private readonly byte* _exec;   // read+execute view: the addresses code runs at and is assembled for
+    private readonly byte* _write;  // read+write view of the same pages
     private int _used;
 
     public CodeCache(int capacity)
     {
         Capacity = (capacity + PageSize - 1) & ~(PageSize - 1);
-        nint p = Mmap(0, (nuint)Capacity, ProtRead | ProtExec, MapPrivate | MapAnonymous, -1, 0);
-        if (p == -1) throw new OutOfMemoryException($"cannot map {Capacity} bytes of executable memory (errno {Marshal.GetLastPInvokeError()})");
-        _base = (byte*)p;
+        int fd = MemfdCreate("virt-native-code", 1 /* MFD_CLOEXEC */);
+        if (fd < 0) throw new OutOfMemoryException($"cannot create the code cache (memfd_create: errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (Ftruncate(fd, Capacity) != 0)
+                throw new OutOfMemoryException($"cannot size the code cache to {Capacity} bytes (errno {Marshal.GetLastPInvokeError()})");
+            nint exec = Mmap(0, (nuint)Capacity, ProtRead | ProtExec, MapShared, fd, 0);
+            nint write = Mmap(0, (nuint)Capacity, ProtRead | ProtWrite, MapShared, fd, 0);
+            if (exec == -1 || write == -1)
+                throw new OutOfMemoryException($"cannot map {Capacity} bytes of executable memory (errno {Marshal.GetLastPInvokeError()})");
+            _exec = (byte*)exec;
+            _write = (byte*)write;
+        }
+        finally
+        {
+            Close(fd); // the mappings keep the memory
+        }
     }
 
     public int Capacity { get; }
@@ -34,36 +50,28 @@ internal sealed unsafe partial class CodeCache : IDisposable
     /// <summary>Times the cache filled and was emptied.</summary>
     public int Flushes { get; private set; }
 
-    /// <summary>Host address the next block would start at (blocks are 16-byte aligned).</summary>
-    public ulong NextAddress => (ulong)(_base + Align(_used));
+    /// <summary>Host address the next block would run at (blocks are 16-byte aligned).</summary>
+    public ulong NextAddress => (ulong)(_exec + Align(_used));
 
     private static int Align(int n) => (n + 15) & ~15;
 
-    /// <summary>Copies <paramref name="code"/> in, flips its pages to read+execute; null when it does not fit.</summary>
+    /// <summary>Copies <paramref name="code"/> in (through the writable view); its executable address, or null when it does not fit.</summary>
     public byte* TryAllocate(ReadOnlySpan<byte> code)
     {
         int start = Align(_used);
         if (start + code.Length > Capacity) return null;
-        byte* dst = _base + start;
-        byte* firstPage = (byte*)((nuint)dst & ~(nuint)(PageSize - 1));
-        nuint span = (nuint)(dst + code.Length - firstPage);
-        Protect(firstPage, span, ProtRead | ProtWrite);
-        code.CopyTo(new Span<byte>(dst, code.Length));
-        Protect(firstPage, span, ProtRead | ProtExec);
+        code.CopyTo(new Span<byte>(_write + start, code.Length));
         _used = start + code.Length;
-        return dst;
+        return _exec + start;
     }
 
-    /// <summary>Points the JMP rel32 whose displacement is at <paramref name="site"/> at <paramref name="target"/> (W^X: the page is writable only meanwhile).</summary>
+    /// <summary>Points the JMP rel32 whose displacement is at <paramref name="site"/> (an executable address) at <paramref name="target"/>.</summary>
     public void PatchJump(byte* site, byte* target)
     {
         long rel = target - (site + 4);
         if (rel is < int.MinValue or > int.MaxValue) throw new InvalidOperationException("link target out of rel32 range");
-        byte* firstPage = (byte*)((nuint)site & ~(nuint)(PageSize - 1));
-        nuint span = (nuint)(site + 4 - firstPage);
-        Protect(firstPage, span, ProtRead | ProtWrite);
-        *(int*)site = (int)rel;
-        Protect(firstPage, span, ProtRead | ProtExec);
+        // One aligned 4-byte store would be atomic, but nothing runs this code meanwhile anyway (the VCPU thread is here).
+        *(int*)(_write + (site - _exec)) = (int)rel;
     }
 
     /// <summary>Forgets every block (the caller has dropped all references to them).</summary>
@@ -73,19 +81,32 @@ internal sealed unsafe partial class CodeCache : IDisposable
         Flushes++;
     }
 
-    private static void Protect(byte* page, nuint length, int prot)
+    public void Dispose()
     {
-        if (Mprotect((nint)page, length, prot) != 0)
-            throw new InvalidOperationException($"mprotect of the code cache failed (errno {Marshal.GetLastPInvokeError()})");
+        Release();
+        GC.SuppressFinalize(this);
     }
 
-    public void Dispose() => Munmap((nint)_base, (nuint)Capacity);
+    // The CPU that owns the cache has no Dispose of its own: its mappings go when it is collected.
+    ~CodeCache() => Release();
+
+    private void Release()
+    {
+        Munmap((nint)_exec, (nuint)Capacity);
+        Munmap((nint)_write, (nuint)Capacity);
+    }
+
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MemfdCreate(string name, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int Ftruncate(int fd, long length);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
-    private static partial int Mprotect(nint addr, nuint length, int prot);
 
     [LibraryImport("libc", EntryPoint = "munmap")]
     private static partial int Munmap(nint addr, nuint length);

@@ -61,5 +61,12 @@ internal sealed unsafe class NativeJumpTable : IDisposable
         _generation = 1;
     }
 
-    public void Dispose() => NativeMemory.AlignedFree(_entries);
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_entries);
+        GC.SuppressFinalize(this);
+    }
+
+    // The CPU that owns the table has no Dispose of its own: the memory goes when it is collected.
+    ~NativeJumpTable() => NativeMemory.AlignedFree(_entries);
 }
