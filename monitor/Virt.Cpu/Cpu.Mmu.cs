@@ -75,7 +75,14 @@ public sealed unsafe partial class Cpu
         }
         _tlbFilledCount = kept;
         SelectTlb();
-        FlushJumpCache();
+        if (keepGlobal)
+        {
+            // A CR3 write with global pages on: native code in global pages stays reachable (its
+            // linear-to-physical mapping survives, as the TLB's does).
+            Array.Clear(_jumpCache);
+            ClearNativeJumpTable(keepGlobal: true);
+        }
+        else FlushJumpCache();
     }
 
     /// <summary>Invalidates entry i of a set unless it is global and kept; true when a valid global entry remains.</summary>

@@ -126,7 +126,11 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>A mapping or code changed: no indirect branch may reach a block through a stale entry.</summary>
-    private void ClearNativeJumpTable() => _jumpTable?.Clear();
+    private void ClearNativeJumpTable(bool keepGlobal = false)
+    {
+        if (keepGlobal) _jumpTable?.ClearNotGlobal();
+        else _jumpTable?.Clear();
+    }
 
     /// <summary>Blocks that address only the flat segments may be entered from any native block (the jump table).</summary>
     private static bool FlatOnly(NativeBlockCompiler.NativeBlock nb) =>
@@ -176,7 +180,13 @@ public sealed unsafe partial class Cpu
             return -1;
         }
         if (_linkFrom != null) TryLink(nb, startEip);
-        if (FlatOnly(nb)) _jumpTable!.Add(startEip, nb.ChainEntry);
+        if (FlatOnly(nb))
+        {
+            // Whether the code's page is mapped global (the fetch just filled its TLB entry): such
+            // entries survive CR3 writes, like the TLB's.
+            ref TlbEntry code = ref _tlbR[(startEip >> 12) & TlbMask];
+            _jumpTable!.Add(startEip, nb.ChainEntry, global: code.Tag == startEip >> 12 && code.Global);
+        }
         NativeFrame* f = _frame;
         uint entryFlags = _flags;
         LoadFrame(f);

@@ -10,8 +10,9 @@ namespace Virt.Cpu.Translation.Native;
 /// negated key, EIP | generation &lt;&lt; 32, so two LEAs (tag + EIP + generation) give zero exactly
 /// on a hit and JRCXZ tests it without touching the guest's flags. Filled as blocks run; emptied
 /// whenever a mapping or code changes (TLB flushes, INVLPG, a code page written, the code cache
-/// flushed) by moving to the next generation, which costs nothing: a guest with kernel page-table
-/// isolation flushes on every kernel entry.
+/// flushed) by moving to the next generation, which costs nothing. A CR3 write with global pages
+/// on (a guest with kernel page-table isolation writes CR3 on every kernel entry) drops only the
+/// entries for code in non-global pages, as the TLB does, so the kernel's stay.
 /// </summary>
 internal sealed unsafe class NativeJumpTable : IDisposable
 {
@@ -43,18 +44,32 @@ internal sealed unsafe class NativeJumpTable : IDisposable
     /// <summary>The current generation, shifted as the lookup adds it (NativeFrame.JumpGeneration).</summary>
     public long GenerationKey => _generation << 32;
 
-    public void Add(uint eip, byte* chainEntry)
+    // Entries for code in pages not mapped global, since the last clear: a CR3 write drops just these.
+    private readonly List<int> _notGlobal = new();
+
+    public void Add(uint eip, byte* chainEntry, bool global)
     {
-        ref Entry e = ref _entries[eip & (Entries - 1)];
+        int i = (int)(eip & (Entries - 1));
+        ref Entry e = ref _entries[i];
         e.NegatedEip = -((long)eip | GenerationKey);
         e.ChainEntry = (nint)chainEntry;
         IsEmpty = false;
+        if (!global) _notGlobal.Add(i);
+    }
+
+    /// <summary>A CR3 write with global pages on: drops the entries for code in non-global pages.</summary>
+    public void ClearNotGlobal()
+    {
+        if (_notGlobal.Count > Entries / 4) { Clear(); return; } // cheaper to start a new generation
+        foreach (int i in _notGlobal) _entries[i].NegatedEip = Empty;
+        _notGlobal.Clear();
     }
 
     public void Clear()
     {
         if (IsEmpty) return;
         IsEmpty = true;
+        _notGlobal.Clear();
         if (++_generation < 1 << 24) return;
         // Wrapped (after 16 million flushes): old entries could match again, so really empty it.
         for (int i = 0; i < Entries; i++) _entries[i] = new Entry { NegatedEip = Empty };
