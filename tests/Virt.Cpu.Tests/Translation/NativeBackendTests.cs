@@ -391,4 +391,30 @@ public class NativeBackendTests
         uint delta = m.Cpu.State.Eax - before;
         Assert.True(delta > 2000 * 100, $"EAX grew by {delta} over 2,000 instructions: the old code still runs");
     }
+
+    /// <summary>PUSH m32, POP m32 and LOCK CMPXCHG8B run natively (memory operands on both sides of the stack) and agree with the reference.</summary>
+    [Fact]
+    public void PushPopMemoryAndCmpxchg8bAgreeWithTheReference()
+    {
+        var (native, _) = Compare(a =>
+        {
+            Label top = a.CreateLabel();
+            a.mov(esi, Guest.Data);
+            a.mov(ebp, 100);
+            a.Label(ref top);
+            a.push(__dword_ptr[esi + ebp * 4]);
+            a.add(__dword_ptr[esi + 0x400], ebp);
+            a.pop(__dword_ptr[esi + ebp * 4 + 0x800]);
+            a.mov(eax, __dword_ptr[esi + 0xC00]);
+            a.mov(edx, __dword_ptr[esi + 0xC04]);
+            a.lea(ebx, __[eax + 1]);
+            a.lea(ecx, __[edx + ebp]);
+            a.@lock.cmpxchg8b(__qword_ptr[esi + 0xC00]); // succeeds: EDX:EAX was just read
+            a.cmpxchg8b(__qword_ptr[esi + 0xC00]);       // fails: loads the new value into EDX:EAX
+            a.setz(__byte_ptr[esi + ebp + 0xC10]);
+            a.dec(ebp);
+            a.jnz(top);
+        });
+        Assert.True(native.Cpu.EngineStats.NativeHandlerCalls <= 2, $"{native.Cpu.EngineStats.NativeHandlerCalls} handler calls");
+    }
 }

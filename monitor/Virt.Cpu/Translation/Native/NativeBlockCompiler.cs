@@ -265,7 +265,7 @@ internal static class NativeBlockCompiler
                 case OpKind.Memory:
                     if (i.MemoryBase != Register.None && !i.MemoryBase.IsGPR32()) return false;
                     if (i.MemoryIndex != Register.None && !i.MemoryIndex.IsGPR32()) return false;
-                    if (i.Mnemonic != Mnemonic.Lea && i.MemorySize.GetSize() is not (1 or 2 or 4)) return false;
+                    if (i.Mnemonic != Mnemonic.Lea && i.MemorySize.GetSize() is not (1 or 2 or 4) && i.Mnemonic != Mnemonic.Cmpxchg8b) return false;
                     break;
                 case OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate8to16 or OpKind.Immediate8to32:
                     break;
@@ -289,9 +289,13 @@ internal static class NativeBlockCompiler
                 // With a register bit offset a memory operand reaches beyond the addressed dword.
                 return i.Op0Kind != OpKind.Memory || i.Op1Kind != OpKind.Register;
             case Mnemonic.Push:
-                return i.OpCount == 1 && i.Op0Kind is OpKind.Register or OpKind.Immediate8to32 or OpKind.Immediate32 && i.StackPointerIncrement == -4;
+                return i.OpCount == 1 && i.Op0Kind is OpKind.Register or OpKind.Immediate8to32 or OpKind.Immediate32 or OpKind.Memory
+                    && i.StackPointerIncrement == -4;
             case Mnemonic.Pop:
-                return i.OpCount == 1 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32();
+                return i.OpCount == 1 && (i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32()
+                    || i.Op0Kind == OpKind.Memory && i.StackPointerIncrement == 4 && i.MemoryBase != Register.ESP && i.MemoryIndex != Register.ESP);
+            case Mnemonic.Cmpxchg8b:
+                return true;
             case Mnemonic.Leave:
                 return i.Code == Code.Leaved;
             case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd or Mnemonic.Rdtsc:
@@ -643,6 +647,13 @@ internal static class NativeBlockCompiler
         /// <summary>SS needs no read or write check (stack operations).</summary>
         private const int StackSegment = (1 << 2) | (1 << (8 + 2));
 
+        /// <summary>The _fastSegMask bits an access through seg relies on: FS and GS are checked inline; the others must be flat (checked at entry).</summary>
+        private static int SegmentBits(Register seg, bool write)
+        {
+            int s = SegBit(seg);
+            return s is 4 or 5 ? 0 : (1 << s) | (write ? 1 << (8 + s) : 0);
+        }
+
         private static int SegBit(Register seg) => seg switch
         {
             Register.ES => 0, Register.CS => 1, Register.SS => 2, Register.DS => 3, Register.FS => 4, _ => 5,
@@ -661,13 +672,54 @@ internal static class NativeBlockCompiler
             switch (ins.Mnemonic)
             {
                 case Mnemonic.Push:
-                    a.lea(r12d, __[r15 - 4]);
-                    Guarded(saveFlags, () => Lookup(i, 4, write: true));
-                    // PUSH ESP stores the value before the decrement: R15 moves only afterwards.
-                    if (ins.Op0Kind == OpKind.Register) a.mov(__dword_ptr[r13], GuestReg(ins.Op0Register));
-                    else a.mov(__dword_ptr[r13], (int)ins.GetImmediate(0));
-                    a.mov(r15d, r12d);
-                    return StackSegment;
+                    {
+                        int sourceSeg = 0;
+                        if (ins.Op0Kind == OpKind.Memory)
+                        {
+                            // PUSH m32: the operand (its address from the registers before the push) into the scratch word.
+                            Instruction source = ins;
+                            Guarded(saveFlags, () =>
+                            {
+                                LinearAddress(i, in source, 4, write: false);
+                                Lookup(i, 4, write: false);
+                            });
+                            a.mov(r10d, __dword_ptr[r13]);
+                            a.mov(__dword_ptr[r14 + NativeFrame.OffScratch], r10d);
+                            sourceSeg = SegmentBits(ins.MemorySegment, write: false);
+                        }
+                        a.lea(r12d, __[r15 - 4]);
+                        Guarded(saveFlags, () => Lookup(i, 4, write: true));
+                        // PUSH ESP stores the value before the decrement: R15 moves only afterwards.
+                        if (ins.Op0Kind == OpKind.Register) a.mov(__dword_ptr[r13], GuestReg(ins.Op0Register));
+                        else if (ins.Op0Kind == OpKind.Memory)
+                        {
+                            a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffScratch]);
+                            a.mov(__dword_ptr[r13], r10d);
+                        }
+                        else a.mov(__dword_ptr[r13], (int)ins.GetImmediate(0));
+                        a.mov(r15d, r12d);
+                        return StackSegment | sourceSeg;
+                    }
+                case Mnemonic.Pop when ins.Op0Kind == OpKind.Memory:
+                    {
+                        // POP m32 (not ESP-relative: the SDM computes that address after the increment).
+                        // Both accesses are checked before anything changes, so a fault in either
+                        // leaves ESP and memory as they were.
+                        a.mov(r12d, r15d);
+                        Guarded(saveFlags, () => Lookup(i, 4, write: false));
+                        a.mov(r10d, __dword_ptr[r13]);
+                        a.mov(__dword_ptr[r14 + NativeFrame.OffScratch], r10d);
+                        Instruction target = ins;
+                        Guarded(saveFlags, () =>
+                        {
+                            LinearAddress(i, in target, 4, write: true);
+                            Lookup(i, 4, write: true);
+                        });
+                        a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffScratch]);
+                        a.mov(__dword_ptr[r13], r10d);
+                        a.lea(r15d, __[r15 + 4]);
+                        return StackSegment | SegmentBits(ins.MemorySegment, write: true);
+                    }
                 case Mnemonic.Pop:
                     a.mov(r12d, r15d);
                     Guarded(saveFlags, () => Lookup(i, 4, write: false));
@@ -829,7 +881,7 @@ internal static class NativeBlockCompiler
             if (HasMemory(in ins) && ins.Mnemonic != Mnemonic.Lea)
             {
                 bool write = ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt) && ins.Op0Kind == OpKind.Memory
-                    || ins.Mnemonic is Mnemonic.Xchg or Mnemonic.Xadd or Mnemonic.Cmpxchg;
+                    || ins.Mnemonic is Mnemonic.Xchg or Mnemonic.Xadd or Mnemonic.Cmpxchg or Mnemonic.Cmpxchg8b;
                 int size = ins.MemorySize.GetSize();
                 Instruction guest = ins;
                 Guarded(saveFlags, () =>
@@ -837,9 +889,7 @@ internal static class NativeBlockCompiler
                     LinearAddress(i, in guest, size, write);
                     Lookup(i, size, write);
                 });
-                // FS and GS are checked inline; the others must be flat (checked at entry).
-                int s = SegBit(ins.MemorySegment);
-                seg = s is 4 or 5 ? 0 : (1 << s) | (write ? 1 << (8 + s) : 0);
+                seg = SegmentBits(ins.MemorySegment, write);
             }
             a.AddInstruction(copy);
             return seg;
