@@ -49,12 +49,12 @@ public sealed partial class Cpu
 
     /// <summary>
     /// IL costs ~0.1-1 ms a block, so only blocks that run ~500 times repay it; native emission costs
-    /// ~25 us, so a block is translated once it has run 16 times (on a Linux boot 2 compiled 2.5 times
-    /// as many blocks for no gain; docs/cpu.md).
+    /// ~25 us, so a block is translated once it has run 128 times (measured on the Linux smoke boot,
+    /// docs/cpu.md: 8 -> 5.8 s, 32 -> 5.3 s, 64-256 -> 5.0-5.1 s, 512 -> 5.6 s).
     /// </summary>
     private static int DefaultThreshold(CpuEngine engine) =>
         int.TryParse(Environment.GetEnvironmentVariable("VIRT_CPU_TRANSLATE_THRESHOLD"), out int t) && t >= 0 ? t
-        : engine == CpuEngine.Native ? 16 : 500;
+        : engine == CpuEngine.Native ? 128 : 500;
 
 
     /// <summary>The engine a new Cpu starts with: VIRT_CPU_ENGINE=interp or native selects that engine (default the IL translator).</summary>
