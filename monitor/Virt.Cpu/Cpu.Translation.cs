@@ -12,7 +12,7 @@ public sealed partial class Cpu
 {
     /// <summary>
     /// Which engine runs hot code. The interpreter always runs cold code and anything the
-    /// translator declines. Defaults to <see cref="CpuEngine.Translator"/> unless the environment
+    /// translator declines. Defaults to <see cref="CpuEngine.Native"/> unless the environment
     /// variable VIRT_CPU_ENGINE is "interp".
     /// </summary>
     public CpuEngine Engine
@@ -57,9 +57,9 @@ public sealed partial class Cpu
         : engine == CpuEngine.Native ? 128 : 500;
 
 
-    /// <summary>The engine a new Cpu starts with: VIRT_CPU_ENGINE=interp or native selects that engine (default the IL translator).</summary>
+    /// <summary>The engine a new Cpu starts with: VIRT_CPU_ENGINE=interp, translate or native selects that engine (default native).</summary>
     public static CpuEngine EngineFromEnvironment() =>
-        ParseEngine(Environment.GetEnvironmentVariable("VIRT_CPU_ENGINE")) ?? CpuEngine.Translator;
+        ParseEngine(Environment.GetEnvironmentVariable("VIRT_CPU_ENGINE")) ?? CpuEngine.Native;
 
     /// <summary>The engine names of --cpu-engine and VIRT_CPU_ENGINE: interp, translate, native.</summary>
     public static CpuEngine? ParseEngine(string? name) => name?.ToLowerInvariant() switch

@@ -28,7 +28,7 @@ public sealed record RunOptions
     public bool Quiet { get; init; }
     /// <summary>"auto" (instructions for a Linux kernel, host otherwise), "instructions" or "host": see Vm/GuestClock.</summary>
     public string Clock { get; init; } = "auto";
-    /// <summary>--cpu-engine: the translator (default, or VIRT_CPU_ENGINE) or the interpreter alone (docs/cpu.md).</summary>
+    /// <summary>--cpu-engine: the native backend (default, or VIRT_CPU_ENGINE), the IL translator or the interpreter alone (docs/cpu.md).</summary>
     public Virt.Cpu.Translation.CpuEngine CpuEngine { get; init; } = Virt.Cpu.Cpu.EngineFromEnvironment();
     /// <summary>--io: batched honours the device model's batched-write and cached-read claims; naive makes every access a round trip.</summary>
     public bool IoBatched { get; init; } = true;
@@ -56,8 +56,8 @@ public sealed record RunOptions
           --stats FILE.json      write the exit statistics as JSON
           --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default futex: docs/wakeup.md)
           --spin-us N            spin time before sleeping, for spin-futex (default 50)
-          --cpu-engine translate|native|interp  hot blocks compiled to IL (default), to x86-64 host code with
-                                 guest instructions copied 1:1 (native), or every block interpreted (docs/cpu.md)
+          --cpu-engine native|translate|interp  hot blocks compiled to x86-64 host code with guest instructions
+                                 copied 1:1 (default), to IL (translate), or every block interpreted (docs/cpu.md)
           --clock auto|instructions|host  guest time: instructions retired (10 ns each, host time while halted) or
                                  the host clock (default auto: instructions for Linux, host otherwise; docs/linux.md)
           --io naive|batched     batched (default): writes the device model declares batchable wait in the
