@@ -392,7 +392,10 @@ public class NativeBackendTests
         Assert.True(delta > 2000 * 100, $"EAX grew by {delta} over 2,000 instructions: the old code still runs");
     }
 
-    /// <summary>PUSH m32, POP m32 and LOCK CMPXCHG8B run natively (memory operands on both sides of the stack) and agree with the reference.</summary>
+    /// <summary>
+    /// PUSH m32, POP m32 and LOCK CMPXCHG8B run natively (memory operands on both sides of the
+    /// stack); accesses crossing a page go to the interpreter; all agree with the reference.
+    /// </summary>
     [Fact]
     public void PushPopMemoryAndCmpxchg8bAgreeWithTheReference()
     {
@@ -412,9 +415,12 @@ public class NativeBackendTests
             a.@lock.cmpxchg8b(__qword_ptr[esi + 0xC00]); // succeeds: EDX:EAX was just read
             a.cmpxchg8b(__qword_ptr[esi + 0xC00]);       // fails: loads the new value into EDX:EAX
             a.setz(__byte_ptr[esi + ebp + 0xC10]);
+            a.add(edx, __dword_ptr[esi + 0xFFE]);       // a read and a write crossing into the next page
+            a.mov(__dword_ptr[esi + 0x1FFD], edx);
             a.dec(ebp);
             a.jnz(top);
         });
         Assert.True(native.Cpu.EngineStats.NativeHandlerCalls <= 2, $"{native.Cpu.EngineStats.NativeHandlerCalls} handler calls");
+        Assert.True(native.Cpu.EngineStats.NativeInterpretExits >= 200, "the page-crossing accesses did not leave native code");
     }
 }

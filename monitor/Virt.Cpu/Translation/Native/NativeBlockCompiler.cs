@@ -528,31 +528,29 @@ internal static class NativeBlockCompiler
         /// </summary>
         private void Lookup(int i, int size, bool write)
         {
+            // The entry is indexed by the page of the first byte, and its tag compared with the page
+            // of the last byte (QEMU's softmmu trick): one compare also catches an access crossing
+            // into the next page, since an entry's tag always matches its own index.
             Label miss = a.CreateLabel();
+            AssemblerRegister32 last = size > 1 ? r11d : r12d;
             if (Flagless)
             {
                 // BMI2's SHLX/SHRX shift without flags, NOT and LEA subtract without flags, and a
                 // zero is tested through JRCXZ: the guest's flags never leave RFLAGS.
                 a.mov(r10d, 12);
-                a.shrx(r13d, r12d, r10d);                      // the linear page
-                if (size > 1)
-                {
-                    a.lea(r11d, __[r12 + (size - 1)]);
-                    a.shrx(r11d, r11d, r10d);                  // the page of the last byte
-                    a.not(r11d);
-                    a.lea(r11d, __[r11 + r13 + 1]);            // page - last page: 0 unless it crosses
-                    JumpUnlessZero(r11, miss);
-                }
+                if (size > 1) a.lea(r11d, __[r12 + (size - 1)]);
+                a.shrx(r11d, last, r10d);                      // the page of the last byte
+                a.shrx(r13d, r12d, r10d);                      // the page of the first
                 a.mov(r10d, 22);
-                a.shlx(r11d, r13d, r10d);
-                a.shrx(r11d, r11d, r10d);                      // page & 1023
-                a.lea(r11, __[r11 + r11 * 2]);
+                a.shlx(r13d, r13d, r10d);
+                a.shrx(r13d, r13d, r10d);                      // page & 1023
+                a.lea(r13, __[r13 + r13 * 2]);
                 a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
-                a.lea(r10, __[r10 + r11 * 8]);                 // the entry
-                a.mov(r11d, __dword_ptr[r10]);
-                a.not(r11d);
-                a.lea(r11d, __[r11 + r13 + 1]);                // page - tag: 0 on a hit
-                JumpUnlessZero(r11, miss);
+                a.lea(r10, __[r10 + r13 * 8]);                 // the entry
+                a.mov(r13d, __dword_ptr[r10]);
+                a.not(r13d);
+                a.lea(r13d, __[r13 + r11 + 1]);                // last page - tag: 0 on a hit
+                JumpUnlessZero(r13, miss);
                 a.mov(r11d, 20);
                 a.shlx(r13d, r12d, r11d);
                 a.shrx(r13d, r13d, r11d);                      // the offset in the page
@@ -561,21 +559,18 @@ internal static class NativeBlockCompiler
             }
             else
             {
+                if (size > 1) a.lea(r11d, __[r12 + (size - 1)]);
+                else a.mov(r11d, r12d);
+                a.shr(r11d, 12);                               // the page of the last byte
                 a.mov(r13d, r12d);
                 a.shr(r13d, 12);
-                a.mov(r11d, r13d);
-                a.and(r13d, 1023);
+                a.and(r13d, 1023);                             // the first byte's page & 1023
                 a.lea(r13, __[r13 + r13 * 2]);
                 a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
                 a.cmp(r11d, __dword_ptr[r10 + r13 * 8]);
                 a.jne(miss);
                 a.mov(r11d, r12d);
                 a.and(r11d, 0xFFF);
-                if (size > 1)
-                {
-                    a.cmp(r11d, 0x1000 - size);
-                    a.ja(miss);
-                }
                 a.add(r11, __qword_ptr[r10 + r13 * 8 + 8]);
                 a.mov(r13, r11);
             }
