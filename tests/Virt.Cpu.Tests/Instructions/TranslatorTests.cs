@@ -293,7 +293,8 @@ public class TranslatorTests
         using var timer = new Timer(_ => m.Cpu.RequestStop(), null, 200, Timeout.Infinite);
         Assert.Equal(StopReason.StopRequested, m.Cpu.Run(long.MaxValue / 4));
         Assert.True(m.Cpu.BlocksTranslated > 0);
-        Assert.Equal(m.Cpu.InstructionsRetired / 2 + (m.Cpu.InstructionsRetired & 1), m.Cpu.State.Eax);
+        // EAX is 32 bits: a fast engine on a slow timer may wrap it.
+        Assert.Equal((uint)(m.Cpu.InstructionsRetired / 2 + (m.Cpu.InstructionsRetired & 1)), m.Cpu.State.Eax);
     }
 
     /// <summary>
