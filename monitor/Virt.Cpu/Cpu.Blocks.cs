@@ -36,10 +36,15 @@ public sealed unsafe partial class Cpu
     /// <summary>Tests only: the compact op kinds of the block at a physical address, decoded afresh (not cached).</summary>
     internal Op[] DecodeForTest(uint phys, bool code32) => Array.ConvertAll(DecodeBlock(phys, code32).Ops, o => o.Op);
 
-    private void FlushJumpCache()
+    /// <summary>
+    /// Forgets where linear addresses led: the interpreter's jump cache, and the native jump table,
+    /// which with <paramref name="keepGlobal"/> (a CR3 write with global pages on) keeps the entries
+    /// for code in global pages, whose linear-to-physical mapping survives as the TLB's does.
+    /// </summary>
+    private void FlushJumpCache(bool keepGlobal = false)
     {
         Array.Clear(_jumpCache);
-        ClearNativeJumpTable();
+        ClearNativeJumpTable(keepGlobal);
     }
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
@@ -195,7 +200,7 @@ public sealed unsafe partial class Cpu
             _blocks.Remove(b.PhysStart | (b.Code32 ? 1UL << 32 : 0));
             BlocksInvalidated++;
         }
-        ClearNativeJumpTable();
+        ClearNativeJumpTable(keepGlobal: false);
         _exitBlock = true; // if the running block was among them, it must not run on
     }
 }

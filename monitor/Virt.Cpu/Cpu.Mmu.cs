@@ -29,8 +29,8 @@ public sealed unsafe partial class Cpu
             // Pinned: native translated code indexes them by address (Cpu.Native.cs).
             _tlbReadSets[i] = GC.AllocateArray<TlbEntry>(TlbSize, pinned: true);
             _tlbWriteSets[i] = GC.AllocateArray<TlbEntry>(TlbSize, pinned: true);
-            FlushSet(_tlbReadSets[i], keepGlobal: false);
-            FlushSet(_tlbWriteSets[i], keepGlobal: false);
+            InvalidateAll(_tlbReadSets[i]);
+            InvalidateAll(_tlbWriteSets[i]);
         }
         FlushTlb();
     }
@@ -75,14 +75,7 @@ public sealed unsafe partial class Cpu
         }
         _tlbFilledCount = kept;
         SelectTlb();
-        if (keepGlobal)
-        {
-            // A CR3 write with global pages on: native code in global pages stays reachable (its
-            // linear-to-physical mapping survives, as the TLB's does).
-            Array.Clear(_jumpCache);
-            ClearNativeJumpTable(keepGlobal: true);
-        }
-        else FlushJumpCache();
+        FlushJumpCache(keepGlobal);
     }
 
     /// <summary>Invalidates entry i of a set unless it is global and kept; true when a valid global entry remains.</summary>
@@ -95,10 +88,10 @@ public sealed unsafe partial class Cpu
         return false;
     }
 
-    private static void FlushSet(TlbEntry[] set, bool keepGlobal)
+    /// <summary>Every entry of a new set invalid (the filled list starts empty, so flushes would not reach them).</summary>
+    private static void InvalidateAll(TlbEntry[] set)
     {
-        for (int i = 0; i < set.Length; i++)
-            if (!keepGlobal || !set[i].Global) set[i].Tag = TlbEntry.Invalid;
+        for (int i = 0; i < set.Length; i++) set[i].Tag = TlbEntry.Invalid;
     }
 
     /// <summary>INVLPG: drops one linear page from every TLB copy.</summary>

@@ -37,7 +37,7 @@ public sealed unsafe partial class Cpu
     private byte[]? _frameMemory;
     private NativeJumpTable? _jumpTable;
     private readonly List<NativeBlockCompiler.NativeBlock> _nativeBlocks = new();   // by NativeBlock.Id
-    private long _nativeCalls, _nativeInterpretExits, _nativeBlocksCompiled, _nativeCompileTicks, _nativeLinks;
+    private long _nativeCalls, _nativeInterpretExits, _nativeLinks;
     private long _nativeInstructions, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined, _nativeHandlerCalls;
     // The linkable exit the last native call left through, waiting for its target to be entered.
     private NativeBlockCompiler.NativeBlock? _linkFrom;
@@ -49,7 +49,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>What the engine did, for the run's report (table and JSON).</summary>
     public EngineStatistics EngineStats => new(
-        Engine.ToString().ToLowerInvariant(), BlocksTranslated, TranslationTime.TotalMilliseconds + _nativeCompileTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency,
+        Engine.ToString().ToLowerInvariant(), BlocksTranslated, TranslationTime.TotalMilliseconds,
         MedianCompileMicros(), _nativeCalls, _nativeInstructions, _nativeHandlerCalls, _nativeInterpretExits, _nativeCountdownExits, _nativeDispatchMisses, _nativeDeclined,
         _codeCache?.Used ?? 0, _codeCache?.Flushes ?? 0, _nativeLinks,
         Top(_nativeStops), Top(_nativeMisses));
@@ -90,13 +90,11 @@ public sealed unsafe partial class Cpu
             entry = _codeCache.TryAllocate(e.Code);
             if (entry == null) { b.Untranslatable = true; return false; }
         }
-        var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, e.SegmentMask, e.Code.Length,
-            linear, _nativeBlocks.Count, e.Sites, e.ResumeOffsets);
+        var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, linear, _nativeBlocks.Count, e.Sites, e.ResumeOffsets);
         b.Code = (cpu, blk, eip, left) => cpu.RunNative(blk, nb, eip, left);
         _nativeBlocks.Add(nb);
-        _nativeBlocksCompiled++;
         long dt = System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-        _nativeCompileTicks += dt;
+        _translationTicks += dt;
         if (_nativeCompileSamples.Count < 100_000) _nativeCompileSamples.Add(dt);
         Interlocked.Increment(ref _blocksTranslated);
         return true;
@@ -126,43 +124,36 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>A mapping or code changed: no indirect branch may reach a block through a stale entry.</summary>
-    private void ClearNativeJumpTable(bool keepGlobal = false)
+    private void ClearNativeJumpTable(bool keepGlobal)
     {
         if (keepGlobal) _jumpTable?.ClearNotGlobal();
         else _jumpTable?.Clear();
     }
 
-    /// <summary>Blocks that address only the flat segments may be entered from any native block (the jump table).</summary>
-    private static bool FlatOnly(NativeBlockCompiler.NativeBlock nb) =>
-        (nb.SegmentMask & ~(FastStack32 | NativeBlockCompiler.FlatSegments)) == 0;
-
     /// <summary>
     /// The last native call left through a linkable exit and its target now runs natively: patch
     /// the exit's JMP to the target's chain entry. Only within one guest page (so one physical page
-    /// and one linear page: a write to it drops both blocks), for the same linear alias, and when the
-    /// target relies on no segment the source's entry check did not cover.
+    /// and one linear page: a write to it drops both blocks), and for the same linear alias.
     /// </summary>
     private void TryLink(NativeBlockCompiler.NativeBlock to, uint startEip)
     {
         var from = _linkFrom!;
         _linkFrom = null;
         NativeBlockCompiler.ChainSite site = from.Sites[_linkStub];
-        if (from.Linked[_linkStub] || site.PatchOffset < 0 || site.Target != startEip || to.LinearStart != startEip) return;
+        if (from.Linked[_linkStub] || site.PatchOffset < 0 || site.Target != startEip) return; // (the caller checked to.LinearStart == startEip)
         if ((to.LinearStart >> 12) != (from.LinearStart >> 12) || !from.Block.Valid || !to.Block.Valid) return;
-        if ((to.SegmentMask & ~from.SegmentMask) != 0) return;
         _codeCache!.PatchJump(from.Entry + site.PatchOffset, to.ChainEntry);
         from.Linked[_linkStub] = true;
         _nativeLinks++;
     }
 
     /// <summary>
-    /// Runs a native block under the TranslatedCode contract: -1 when its entry assumptions do not
-    /// hold (CS, DS, ES, SS flat with base 0 and a 4 GiB CS limit; no limit checks for the segments
-    /// it addresses), otherwise the instructions retired that the caller must count.
+    /// Runs a native block under the TranslatedCode contract: -1 when the entry assumptions every
+    /// native block shares do not hold (NativeBlockCompiler.FlatSegments, CS, DS, ES, SS with base 0,
+    /// a 4 GiB CS limit, no single-step or shadow), otherwise the instructions retired that the caller must count.
     /// </summary>
     private long RunNative(Block b, NativeBlockCompiler.NativeBlock nb, uint startEip, long left)
     {
-        if (left < 0) return 0;
         if (startEip != nb.LinearStart)
         {
             // The same physical code at another linear address (Linux runs its kernel first at its
@@ -171,7 +162,7 @@ public sealed unsafe partial class Cpu
             if (++b.NativeAliases > 4 || !TranslateNative(b)) return -1;
             return b.Code!(this, b, startEip, left);
         }
-        if ((_fastSegMask & nb.SegmentMask) != nb.SegmentMask
+        if ((_fastSegMask & NativeBlockCompiler.FlatSegments) != NativeBlockCompiler.FlatSegments
             || (_flags & Flags.TF) != 0 || _shadow // single-step and interrupt shadows: one instruction at a time, interpreted
             || (Seg[SegmentIndex.CS].Base | Seg[SegmentIndex.DS].Base | Seg[SegmentIndex.ES].Base | Seg[SegmentIndex.SS].Base) != 0
             || Seg[SegmentIndex.CS].Limit != 0xFFFF_FFFF)
@@ -180,13 +171,10 @@ public sealed unsafe partial class Cpu
             return -1;
         }
         if (_linkFrom != null) TryLink(nb, startEip);
-        if (FlatOnly(nb))
-        {
-            // Whether the code's page is mapped global (the fetch just filled its TLB entry): such
-            // entries survive CR3 writes, like the TLB's.
-            ref TlbEntry code = ref _tlbR[(startEip >> 12) & TlbMask];
-            _jumpTable!.Add(startEip, nb.ChainEntry, global: code.Tag == startEip >> 12 && code.Global);
-        }
+        // Whether the code's page is mapped global (the fetch just filled its TLB entry): such
+        // entries survive CR3 writes, like the TLB's.
+        ref TlbEntry code = ref _tlbR[(startEip >> 12) & TlbMask];
+        _jumpTable!.Add(startEip, nb.ChainEntry, global: code.Tag == startEip >> 12 && code.Global);
         NativeFrame* f = _frame;
         uint entryFlags = _flags;
         LoadFrame(f);

@@ -19,6 +19,12 @@ internal sealed class Block
     /// <summary>Not in the cache (crosses a page, or is in MMIO): decoded for one use.</summary>
     public bool Transient;
 
+    /// <summary>
+    /// Byte offset of op <paramref name="op"/> from the block's start; the block's length for
+    /// op = Ops.Length. Blocks are decoded with IP 0, so an instruction's IP is its offset.
+    /// </summary>
+    public uint OffsetOf(int op) => op < Instructions.Length ? (uint)Instructions[op].IP : (uint)ByteLength;
+
     // ---- The translator (Translation/BlockCompiler.cs) ----
     /// <summary>Executions while interpreted; the block is compiled when this reaches the threshold.</summary>
     public int Heat;

@@ -9,7 +9,7 @@ internal sealed partial class BlockCompiler
 {
     private void EmitBranch(int i, ref DecodedOp d)
     {
-        uint next = _offset[N];
+        uint next = _b.OffsetOf(N);
         switch (d.Op)
         {
             case Op.Jcc:
@@ -68,12 +68,12 @@ internal sealed partial class BlockCompiler
     /// <summary>JMP/Jcc taken to next + rel: the back edge when that is the block's start, else an exit.</summary>
     private void EmitTaken(int i, uint rel)
     {
-        if (rel == unchecked((uint)-(int)_offset[N]))
+        if (rel == unchecked((uint)-(int)_b.OffsetOf(N)))
         {
             EmitBackEdge();
             return;
         }
-        LoadEipAt(_offset[N]); LdImm(rel); _il.Emit(OpCodes.Add); _il.Emit(OpCodes.Stloc, _next);
+        LoadEipAt(_b.OffsetOf(N)); LdImm(rel); _il.Emit(OpCodes.Add); _il.Emit(OpCodes.Stloc, _next);
         EmitTargetCheck(i, _next);
         _il.Emit(OpCodes.Ldloc, _next);
         ExitWithTargetOnStack(N);

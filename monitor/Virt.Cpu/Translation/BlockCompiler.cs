@@ -71,7 +71,6 @@ internal sealed partial class BlockCompiler
 
     private readonly Block _b;
     private readonly DecodedOp[] _ops;
-    private readonly uint[] _offset;   // byte offset of op i from the block start; _offset[n] = block length
     private readonly DynamicMethod _method;
     private readonly ILGenerator _il;
     private readonly List<Action> _stubs = new(); // cold paths, emitted after the body
@@ -87,8 +86,6 @@ internal sealed partial class BlockCompiler
     {
         _b = b;
         _ops = b.Ops;
-        _offset = new uint[_ops.Length + 1];
-        for (int i = 0; i < _ops.Length; i++) _offset[i + 1] = _offset[i] + _ops[i].Len;
         _method = new DynamicMethod($"block_{b.PhysStart:X8}", typeof(long),
             [typeof(Cpu), typeof(Block), typeof(uint), typeof(long)], typeof(Cpu).Module, skipVisibility: true);
         _il = _method.GetILGenerator();
@@ -289,7 +286,7 @@ internal sealed partial class BlockCompiler
     {
         SpillRegisters();
         Materialize(flags);
-        _il.Emit(OpCodes.Ldarg_0); LoadEipAt(_offset[i]); _il.Emit(OpCodes.Stfld, s_eip);
+        _il.Emit(OpCodes.Ldarg_0); LoadEipAt(_b.OffsetOf(i)); _il.Emit(OpCodes.Stfld, s_eip);
         _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldfld, s_retired);
         _il.Emit(OpCodes.Ldloc, _done); _il.Emit(OpCodes.Add); _il.Emit(OpCodes.Stfld, s_retired);
         _il.Emit(OpCodes.Ldc_I8, 0L); _il.Emit(OpCodes.Stloc, _done);
@@ -318,7 +315,7 @@ internal sealed partial class BlockCompiler
             _il.MarkLabel(label);
             var saved = _flagState;
             _flagState = flags;
-            LoadEipAt(_offset[i + 1]);
+            LoadEipAt(_b.OffsetOf(i + 1));
             ExitWithTargetOnStack(i + 1);
             _flagState = saved;
         });
@@ -340,7 +337,7 @@ internal sealed partial class BlockCompiler
         if (i == N - 1 && !IsBranch(d.Op))
         {
             // The block ended at the page end or the length cap: fall through to the next block.
-            LoadEipAt(_offset[N]);
+            LoadEipAt(_b.OffsetOf(N));
             ExitWithTargetOnStack(N);
         }
     }
@@ -360,7 +357,7 @@ internal sealed partial class BlockCompiler
         {
             var cont = _il.DefineLabel();
             _il.Emit(OpCodes.Ldarg_0); _il.Emit(OpCodes.Ldfld, s_exitBlock); _il.Emit(OpCodes.Brtrue, exit);
-            _il.Emit(OpCodes.Ldloc, _next); LoadEipAt(_offset[i + 1]); _il.Emit(OpCodes.Bne_Un, exit);
+            _il.Emit(OpCodes.Ldloc, _next); LoadEipAt(_b.OffsetOf(i + 1)); _il.Emit(OpCodes.Bne_Un, exit);
             EmitGuard(cont);
             _il.MarkLabel(exit);
             // Everything is in the fields already (spilled, then reloaded unchanged).

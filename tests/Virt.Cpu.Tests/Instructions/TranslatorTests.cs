@@ -69,17 +69,10 @@ public class TranslatorTests
                 list.Add(cmp);
             }
         }
-        var writer = new CodeWriterImpl();
-        if (!BlockEncoder.TryEncode(32, new InstructionBlock(writer, list, Guest.CodeBase), out string? error, out _))
+        var stream = new MemoryStream();
+        if (!BlockEncoder.TryEncode(32, new InstructionBlock(new StreamCodeWriter(stream), list, Guest.CodeBase), out string? error, out _))
             throw new InvalidOperationException(error);
-        return writer.ToArray();
-    }
-
-    private sealed class CodeWriterImpl : CodeWriter
-    {
-        private readonly List<byte> _bytes = new();
-        public override void WriteByte(byte value) => _bytes.Add(value);
-        public byte[] ToArray() => _bytes.ToArray();
+        return stream.ToArray();
     }
 
     private static void AssertSameState(TestMachine expected, TestMachine actual, string what)

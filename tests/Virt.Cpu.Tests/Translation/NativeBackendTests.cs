@@ -144,20 +144,19 @@ public class NativeBackendTests
         }
         foreach (string engine in new[] { Engines.Native, Engines.Interpreter })
         {
-            var m = new TestMachine();
-            if (engine == Engines.Native) { m.Cpu.Engine = CpuEngine.Native; m.Cpu.TranslationThreshold = 0; }
-            else m.Cpu.Engine = CpuEngine.Interpreter;
-            m.Load32(Guest.CodeBase, a => { Code(a); a.hlt(); });
-            // #GP goes to a HLT at 0x5000 through an IDT at 0x6000.
-            m.Memory.Load(0x5000, [0xF4]);
-            m.Memory.Load(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0x9B, 0xCF, 0]);
-            m.Memory.Load(0x6000 + 13 * 8, [0x00, 0x50, 0x08, 0, 0, 0x8E, 0, 0]);
-            m.Cpu.State.Gdtr = new DescriptorTableRegister { Base = 0x800, Limit = 15 };
-            m.Cpu.State.Idtr = new DescriptorTableRegister { Base = 0x6000, Limit = 0x7FF };
-            m.Memory.Write32(Guest.Data + 0x14, 7);
-            m.Cpu.State.Esp = 0x9_0000;
-            m.Cpu.State.Gs = new SegmentRegister { Selector = 0x18, Base = Guest.Data, Limit = 0x17, Attributes = 0x4093 };
-            Assert.Equal(StopReason.Halted, m.Run(1_000_000));
+            using var m = Run(engine, Code, s =>
+            {
+                s.Gdtr = new DescriptorTableRegister { Base = 0x800, Limit = 15 };
+                s.Idtr = new DescriptorTableRegister { Base = 0x6000, Limit = 0x7FF };
+                s.Gs = new SegmentRegister { Selector = 0x18, Base = Guest.Data, Limit = 0x17, Attributes = 0x4093 };
+            }, configure: m =>
+            {
+                // #GP goes to a HLT at 0x5000 through an IDT at 0x6000.
+                m.Memory.Load(0x5000, [0xF4]);
+                m.Memory.Load(0x800, [0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0x9B, 0xCF, 0]);
+                m.Memory.Load(0x6000 + 13 * 8, [0x00, 0x50, 0x08, 0, 0, 0x8E, 0, 0]);
+                m.Memory.Write32(Guest.Data + 0x14, 7);
+            });
             Assert.Equal(0x5001u, m.Cpu.State.Eip);
             Assert.Equal(700u, m.Cpu.State.Ebx);
             uint faultEip = m.Read32(m.Cpu.State.Esp + 4); // error code, then EIP

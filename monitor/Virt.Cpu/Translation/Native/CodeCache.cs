@@ -11,11 +11,9 @@ namespace Virt.Cpu.Translation.Native;
 /// fails and the owner flushes (drops every native block, then <see cref="Reset"/>). Only the VCPU
 /// thread that owns the cache writes or runs it.
 /// </summary>
-internal sealed unsafe partial class CodeCache : IDisposable
+internal sealed unsafe class CodeCache : IDisposable
 {
     private const int PageSize = 4096;
-    private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
-    private const int MapShared = 0x01;
 
     private readonly byte* _exec;   // read+execute view: the addresses code runs at and is assembled for
     private readonly byte* _write;  // read+write view of the same pages
@@ -24,14 +22,14 @@ internal sealed unsafe partial class CodeCache : IDisposable
     public CodeCache(int capacity)
     {
         Capacity = (capacity + PageSize - 1) & ~(PageSize - 1);
-        int fd = MemfdCreate("virt-native-code", 1 /* MFD_CLOEXEC */);
+        int fd = Libc.MemfdCreate("virt-native-code", Libc.MfdCloexec);
         if (fd < 0) throw new OutOfMemoryException($"cannot create the code cache (memfd_create: errno {Marshal.GetLastPInvokeError()})");
         try
         {
-            if (Ftruncate(fd, Capacity) != 0)
+            if (Libc.Ftruncate(fd, Capacity) != 0)
                 throw new OutOfMemoryException($"cannot size the code cache to {Capacity} bytes (errno {Marshal.GetLastPInvokeError()})");
-            nint exec = Mmap(0, (nuint)Capacity, ProtRead | ProtExec, MapShared, fd, 0);
-            nint write = Mmap(0, (nuint)Capacity, ProtRead | ProtWrite, MapShared, fd, 0);
+            nint exec = Libc.Mmap(0, (nuint)Capacity, Libc.ProtRead | Libc.ProtExec, Libc.MapShared, fd, 0);
+            nint write = Libc.Mmap(0, (nuint)Capacity, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, fd, 0);
             if (exec == -1 || write == -1)
                 throw new OutOfMemoryException($"cannot map {Capacity} bytes of executable memory (errno {Marshal.GetLastPInvokeError()})");
             _exec = (byte*)exec;
@@ -39,7 +37,7 @@ internal sealed unsafe partial class CodeCache : IDisposable
         }
         finally
         {
-            Close(fd); // the mappings keep the memory
+            Libc.Close(fd); // the mappings keep the memory
         }
     }
 
@@ -92,22 +90,7 @@ internal sealed unsafe partial class CodeCache : IDisposable
 
     private void Release()
     {
-        Munmap((nint)_exec, (nuint)Capacity);
-        Munmap((nint)_write, (nuint)Capacity);
+        Libc.Munmap((nint)_exec, (nuint)Capacity);
+        Libc.Munmap((nint)_write, (nuint)Capacity);
     }
-
-    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int MemfdCreate(string name, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    private static partial int Ftruncate(int fd, long length);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "munmap")]
-    private static partial int Munmap(nint addr, nuint length);
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Virt.Cpu.Translation.Native;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace Virt.Cpu.Translation.Native;
 /// subtracts that constant instead of masking (masking would clobber the flags it reads). Checked
 /// once by running PUSHFQ; POP RAX; RET: where the host differs, PUSHF goes to the interpreter.
 /// </summary>
-internal static unsafe partial class HostFlags
+internal static unsafe class HostFlags
 {
     public const int NonArithmetic = 0x202;
 
@@ -16,28 +14,19 @@ internal static unsafe partial class HostFlags
 
     private static bool Probe()
     {
-        nint page = Mmap(0, 4096, 3, 0x22, -1, 0); // read+write, private anonymous
+        nint page = Libc.Mmap(0, 4096, Libc.ProtRead | Libc.ProtWrite, Libc.MapPrivate | Libc.MapAnonymous, -1, 0);
         if (page == -1) return false;
         try
         {
             byte* code = (byte*)page;
             code[0] = 0x9C; code[1] = 0x58; code[2] = 0xC3; // pushfq; pop rax; ret
-            if (Mprotect(page, 4096, 5) != 0) return false; // read+execute
+            if (Libc.Mprotect(page, 4096, Libc.ProtRead | Libc.ProtExec) != 0) return false;
             ulong rflags = ((delegate* unmanaged[SuppressGCTransition]<ulong>)code)();
             return (rflags & ~(ulong)State.Flags.Arith) == NonArithmetic;
         }
         finally
         {
-            Munmap(page, 4096);
+            Libc.Munmap(page, 4096);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "mmap")]
-    private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
-
-    [LibraryImport("libc", EntryPoint = "mprotect")]
-    private static partial int Mprotect(nint addr, nuint length, int prot);
-
-    [LibraryImport("libc", EntryPoint = "munmap")]
-    private static partial int Munmap(nint addr, nuint length);
 }

@@ -14,37 +14,39 @@ namespace Virt.Cpu.Translation.Native;
 /// scratch. Instructions are re-encoded for 64-bit mode with ESP renamed, so the host instruction
 /// computes the guest's result and its arithmetic flags itself: no lazy-flag bookkeeping.</item>
 /// <item>Flags: the guest's six arithmetic flags live in RFLAGS for the whole block (popped at entry,
-/// pushed at exit). Inserted code (TLB lookups, the back-edge count) clobbers flags, so it is
-/// wrapped in PUSHFQ/POPFQ exactly where a backward liveness pass says the guest's flags are live.</item>
+/// pushed at exit). Inserted code (TLB lookups, limit checks, link counts) either leaves RFLAGS
+/// alone (BMI2 shifts, NOT+LEA, JRCXZ) or is preceded by PUSHFQ, as a backward liveness pass
+/// decides (<see cref="Emitter"/>'s Guarded).</item>
 /// <item>Memory: the operand's linear address is computed with a 32-bit LEA (it wraps as the
-/// guest's does), FS/GS bases added, then looked up inline in the software TLB (the interpreter's
-/// own pinned arrays): tag compare, page-crossing check, host pointer. The guest instruction then
-/// runs with its operand rewritten to [R13]. A miss leaves the block before the instruction with
+/// guest's does), FS/GS limits checked and bases added, then looked up inline in the software TLB
+/// (the interpreter's own pinned arrays). The guest instruction then runs with its operand
+/// rewritten to [R13]. A miss leaves the block before the instruction with
 /// <see cref="NativeExit.Interpret"/>: the dispatcher runs that one instruction through the
 /// reference executor, which fills the TLB or raises the fault precisely (CR2, error code, EIP).</item>
-/// <item>PUSH, POP, LEAVE, CALL, RET and near branches are emitted explicitly (they use ESP or EIP).
-/// EIPs are constants: a block is compiled for the linear address it first ran at and entered only
-/// there (CS base 0, so linear = EIP).</item>
+/// <item>PUSH, POP, LEAVE, CALL, RET, near branches, the string ops, CLI/STI/PUSHFD/POPFD and RDTSC
+/// are emitted explicitly. EIPs are constants: a block is compiled for the linear address it first
+/// ran at and entered only there (CS base 0, so linear = EIP).</item>
 /// <item>Chaining (QEMU's goto_tb, DynamoRIO's linked blocks): a direct branch or fall-through to a
 /// target in the same guest page ends in a patchable JMP rel32, first aimed at the block's own exit;
 /// once the target has native code the dispatcher patches the JMP to the target's chain entry
 /// (<see cref="NativeBlock.ChainEntry"/>, past its prologue). Same page means the same physical page
 /// for the same linear page, and a write to the page drops both blocks at once, so no link outlives
-/// its target. A branch back to the block's own start is linked from the start. Every link first
-/// counts the block's ops into the frame and decrements a countdown in R9 without touching the
-/// flags (LEA, then XCHG with RCX and JRCXZ), so chained code returns to the dispatcher after a
-/// bounded number of links: the budget, interrupts, stop requests and the GC are served there.</item>
-/// <item>The block covers its longest prefix of such instructions; the first one it cannot copy
-/// (system, I/O, string, x87, DIV, 16-bit addressing...) ends the native code and is left to the
-/// interpreter.</item>
+/// its target. A branch back to the block's own start is linked from the start. Other branches go
+/// through the <see cref="NativeJumpTable"/>. Every link takes the block's ops off the budget in R9
+/// without touching the flags, so native code returns to the dispatcher within its budget: the
+/// interrupts, stop requests and the GC are served there.</item>
+/// <item>Any other instruction that does not transfer control runs in the interpreter's handler
+/// (<see cref="NativeExit.Handler"/>), and native code resumes after it. The block covers its
+/// longest prefix of such instructions; one that transfers control otherwise (INT, IRET, far
+/// jumps...) ends the native code and is left to the interpreter.</item>
 /// </list>
 /// </summary>
 internal static class NativeBlockCompiler
 {
     private const RflagsBits ArithFlags = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
 
-    /// <summary>Compiled code: its entry points, the ops it covers, the segments it addresses, its link sites.</summary>
-    internal sealed unsafe class NativeBlock(Block block, byte* entry, byte* chainEntry, int covered, int segmentMask, int bytes,
+    /// <summary>Compiled code: its entry points, the ops it covers, its link sites.</summary>
+    internal sealed unsafe class NativeBlock(Block block, byte* entry, byte* chainEntry, int covered,
         uint linearStart, int id, ChainSite[] sites, int[] resumeOffsets)
     {
         /// <summary>Where native code goes on after an op the interpreter ran for it (NativeExit.Handler), by op index (0: none).</summary>
@@ -54,9 +56,6 @@ internal static class NativeBlockCompiler
         /// <summary>Where a link from another block jumps: past the prologue (state already in host registers).</summary>
         public readonly byte* ChainEntry = chainEntry;
         public readonly int Covered = covered;
-        /// <summary>Cpu._fastSegMask bits the code relies on (no limit checks for the segments it addresses).</summary>
-        public readonly int SegmentMask = segmentMask;
-        public readonly int Bytes = bytes;
         /// <summary>The linear (= EIP, CS base 0) address the block was compiled for; its EIPs are constants.</summary>
         public readonly uint LinearStart = linearStart;
         /// <summary>Written into the frame by the block's exits, so the dispatcher knows which block left.</summary>
@@ -71,10 +70,15 @@ internal static class NativeBlockCompiler
     internal readonly record struct ChainSite(int PatchOffset, uint Target);
 
     /// <summary>Assembled but not yet placed: the code and what it covers.</summary>
-    internal readonly record struct Emitted(byte[] Code, int Covered, int SegmentMask, int ChainEntryOffset, ChainSite[] Sites, int[] ResumeOffsets);
+    internal readonly record struct Emitted(byte[] Code, int Covered, int ChainEntryOffset, ChainSite[] Sites, int[] ResumeOffsets);
 
-    /// <summary>Cpu._fastSegMask bits for ES, SS and DS, readable and writable without limit checks.</summary>
-    internal const int FlatSegments = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 8) | (1 << 10) | (1 << 11);
+    /// <summary>
+    /// Cpu._fastSegMask bits every native block relies on, checked when the dispatcher enters one:
+    /// ES, SS and DS readable and writable without limit checks, and a 32-bit stack (FS and GS are
+    /// checked inline; CS for base 0 and a 4 GiB limit). The same for every block, so a link or a
+    /// jump-table entry needs no check of its own.
+    /// </summary>
+    internal const int FlatSegments = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 8) | (1 << 10) | (1 << 11) | Cpu.FastStack32;
 
     /// <summary>
     /// Emits host code for b, running at linear address <paramref name="linearStart"/>, assembled for
@@ -109,9 +113,7 @@ internal static class NativeBlockCompiler
         var a = new Assembler(64) { PreferShortBranch = false };
         var e = new Emitter(a, b, live, copied, linearStart, id, whole, flagless);
         e.Prologue();
-        // Entered only in the flat model: ES, SS and DS with no limit checks, a 32-bit stack; FS and GS as used.
-        int segMask = Cpu.FastStack32 | FlatSegments;
-        for (int i = 0; i < covered; i++) segMask |= e.Op(i);
+        for (int i = 0; i < covered; i++) e.Op(i);
         if (!(whole && (IsBlockEndBranch(in ins[covered - 1]) || ins[covered - 1].Mnemonic is Mnemonic.Sti or Mnemonic.Popfd)))
         {
             // Fall through: to the next block (linkable) or to the first op left to the interpreter.
@@ -119,10 +121,10 @@ internal static class NativeBlockCompiler
             else e.ExitAt(covered, covered);
         }
         e.Epilogue();
-        var writer = new BytesWriter();
+        var stream = new MemoryStream(512);
         // DontFixBranches keeps every JMP in its rel32 form (PreferShortBranch is off), so each link site is patchable.
-        AssemblerResult result = a.Assemble(writer, rip, BlockEncoderOptions.ReturnNewInstructionOffsets | BlockEncoderOptions.DontFixBranches);
-        byte[] code = writer.ToArray();
+        AssemblerResult result = a.Assemble(new StreamCodeWriter(stream), rip, BlockEncoderOptions.ReturnNewInstructionOffsets | BlockEncoderOptions.DontFixBranches);
+        byte[] code = stream.ToArray();
         var sites = new List<ChainSite>();
         foreach (var (after, target) in e.LinkSites)
         {
@@ -134,7 +136,7 @@ internal static class NativeBlockCompiler
         var resumes = new int[ins.Length];
         for (int i = 0; i < resumes.Length; i++)
             resumes[i] = e.Resumes.TryGetValue(i, out Label l) ? (int)(result.GetLabelRIP(l) - rip) : -1;
-        return new Emitted(code, covered, segMask, chainEntry, sites.ToArray(), resumes);
+        return new Emitted(code, covered, chainEntry, sites.ToArray(), resumes);
     }
 
     /// <summary>Copied 1:1 or emitted explicitly.</summary>
@@ -158,7 +160,7 @@ internal static class NativeBlockCompiler
             or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd or Mnemonic.Rdtsc || i.Code.IsJccShortOrNear() || StringOp(in i) != 0)
             return true;
         Instruction copy = Rewrite(in i);
-        return Encoder.Create(64, new BytesWriter()).TryEncode(copy, 0, out _, out _);
+        return Encoder.Create(64, new StreamCodeWriter(Stream.Null)).TryEncode(copy, 0, out _, out _);
     }
 
     private static Register Map(Register r) => r switch
@@ -234,6 +236,7 @@ internal static class NativeBlockCompiler
         for (int k = 0; k < i.OpCount; k++)
             if (i.GetOpKind(k) is OpKind.MemorySegSI or OpKind.MemoryESDI or OpKind.MemorySegDI) return 0; // 16-bit addressing
         if (i.Mnemonic is Mnemonic.Movsd or Mnemonic.Cmpsd && i.OpCount != 2) return 0; // the SSE forms share the names
+        if (i.MemorySegment == Register.CS) return 0; // a CS source: the interpreter checks readability
         return size;
     }
 
@@ -263,6 +266,8 @@ internal static class NativeBlockCompiler
                     if (!i.GetOpRegister(k).IsGPR()) return false;
                     break;
                 case OpKind.Memory:
+                    // Through CS: execute-only segments and writes must fault; the interpreter checks those.
+                    if (i.MemorySegment == Register.CS) return false;
                     if (i.MemoryBase != Register.None && !i.MemoryBase.IsGPR32()) return false;
                     if (i.MemoryIndex != Register.None && !i.MemoryIndex.IsGPR32()) return false;
                     if (i.Mnemonic != Mnemonic.Lea && i.MemorySize.GetSize() is not (1 or 2 or 4) && i.Mnemonic != Mnemonic.Cmpxchg8b) return false;
@@ -315,19 +320,11 @@ internal static class NativeBlockCompiler
         }
     }
 
-    private sealed class BytesWriter : CodeWriter
-    {
-        private readonly List<byte> _bytes = new(256);
-        public override void WriteByte(byte value) => _bytes.Add(value);
-        public byte[] ToArray() => _bytes.ToArray();
-    }
-
     /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
     private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, int id, bool whole, bool flagless)
     {
         private readonly List<Action> _stubs = new();
         private Label _loopHead, _epilogue;
-        private readonly uint[] _offset = Offsets(b);
 
         /// <summary>Per linkable exit: the label just after its JMP rel32, and the target EIP.</summary>
         public List<(Label After, uint Target)> LinkSites { get; } = new();
@@ -337,14 +334,8 @@ internal static class NativeBlockCompiler
 
         public Label LoopHead => _loopHead;
 
-        public uint Offset(int op) => _offset[op];
-
-        private static uint[] Offsets(Block b)
-        {
-            var o = new uint[b.Instructions.Length + 1];
-            for (int i = 0; i < b.Instructions.Length; i++) o[i + 1] = o[i] + (uint)b.Instructions[i].Length;
-            return o;
-        }
+        /// <summary>Byte offset of op <paramref name="op"/> from the block's start (the block's length past its last op).</summary>
+        public uint Offset(int op) => b.OffsetOf(op);
 
         private static readonly AssemblerRegister32[] s_guest = [eax, ecx, edx, ebx, r15d, ebp, esi, edi];
 
@@ -402,7 +393,7 @@ internal static class NativeBlockCompiler
         /// <summary>Leaves with NextEip = the EIP of op <paramref name="opIndex"/> after <paramref name="opsDone"/> ops of this block.</summary>
         public void ExitAt(int opIndex, int opsDone, NativeExit why = NativeExit.Done)
         {
-            a.mov(r8d, (int)(linearStart + _offset[opIndex]));
+            a.mov(r8d, (int)(linearStart + Offset(opIndex)));
             ExitWithEip(opsDone, why);
         }
 
@@ -639,36 +630,20 @@ internal static class NativeBlockCompiler
             });
         }
 
-        /// <summary>SS needs no read or write check (stack operations).</summary>
-        private const int StackSegment = (1 << 2) | (1 << (8 + 2));
-
-        /// <summary>The _fastSegMask bits an access through seg relies on: FS and GS are checked inline; the others must be flat (checked at entry).</summary>
-        private static int SegmentBits(Register seg, bool write)
-        {
-            int s = SegBit(seg);
-            return s is 4 or 5 ? 0 : (1 << s) | (write ? 1 << (8 + s) : 0);
-        }
-
-        private static int SegBit(Register seg) => seg switch
-        {
-            Register.ES => 0, Register.CS => 1, Register.SS => 2, Register.DS => 3, Register.FS => 4, _ => 5,
-        };
-
-        /// <summary>Emits op i; returns the _fastSegMask bits it relies on.</summary>
-        public int Op(int i)
+        /// <summary>Emits op i.</summary>
+        public void Op(int i)
         {
             ref readonly Instruction ins = ref b.Instructions[i];
             bool saveFlags = live[i];
             if (!copied[i])
             {
                 ByHandler(i);
-                return 0;
+                return;
             }
             switch (ins.Mnemonic)
             {
                 case Mnemonic.Push:
                     {
-                        int sourceSeg = 0;
                         if (ins.Op0Kind == OpKind.Memory)
                         {
                             // PUSH m32: the operand (its address from the registers before the push) into the scratch word.
@@ -680,7 +655,6 @@ internal static class NativeBlockCompiler
                             });
                             a.mov(r10d, __dword_ptr[r13]);
                             a.mov(__dword_ptr[r14 + NativeFrame.OffScratch], r10d);
-                            sourceSeg = SegmentBits(ins.MemorySegment, write: false);
                         }
                         a.lea(r12d, __[r15 - 4]);
                         Guarded(saveFlags, () => Lookup(i, 4, write: true));
@@ -693,7 +667,7 @@ internal static class NativeBlockCompiler
                         }
                         else a.mov(__dword_ptr[r13], (int)ins.GetImmediate(0));
                         a.mov(r15d, r12d);
-                        return StackSegment | sourceSeg;
+                        return;
                     }
                 case Mnemonic.Pop when ins.Op0Kind == OpKind.Memory:
                     {
@@ -713,7 +687,7 @@ internal static class NativeBlockCompiler
                         a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffScratch]);
                         a.mov(__dword_ptr[r13], r10d);
                         a.lea(r15d, __[r15 + 4]);
-                        return StackSegment | SegmentBits(ins.MemorySegment, write: true);
+                        return;
                     }
                 case Mnemonic.Pop:
                     a.mov(r12d, r15d);
@@ -724,7 +698,7 @@ internal static class NativeBlockCompiler
                         a.mov(GuestReg(ins.Op0Register), __dword_ptr[r13]);
                         a.lea(r15d, __[r15 + 4]);
                     }
-                    return StackSegment;
+                    return;
                 case Mnemonic.Rdtsc:
                     {
                         // On an instruction clock the TSC is linear in instructions retired: the frame's
@@ -748,12 +722,12 @@ internal static class NativeBlockCompiler
                             a.Label(ref handler);
                             ExitAt(i, i, NativeExit.Handler);
                         });
-                        return 0;
+                        return;
                     }
                 case Mnemonic.Cli:
                     IfWritable(i);
                     a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 0);
-                    return 0;
+                    return;
                 case Mnemonic.Sti:
                     // IF 0 -> 1: the next instruction runs in the interrupt shadow, and interrupts may
                     // be deliverable after it: back to the dispatcher, which knows both (STI ends the block).
@@ -763,7 +737,7 @@ internal static class NativeBlockCompiler
                     a.mov(__byte_ptr[r14 + NativeFrame.OffStiShadow], r10b);
                     a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 1);
                     ExitAt(i + 1, i + 1);
-                    return 0;
+                    return;
                 case Mnemonic.Pushfd:
                     {
                         // The image: the host's arithmetic flags (its other bits are 0x202: HostFlags),
@@ -782,7 +756,7 @@ internal static class NativeBlockCompiler
                         Guarded(saveFlags, () => Lookup(i, 4, write: true));
                         a.mov(__dword_ptr[r13], r8d);
                         a.mov(r15d, r12d);
-                        return StackSegment;
+                        return;
                     }
                 case Mnemonic.Popfd:
                     {
@@ -819,7 +793,7 @@ internal static class NativeBlockCompiler
                             a.Label(ref handler);
                             ExitAt(i, i, NativeExit.Handler);
                         });
-                        return StackSegment;
+                        return;
                     }
                 case Mnemonic.Leave:
                     // ESP = EBP, then POP EBP: nothing changes if the load misses (the interpreter redoes it whole).
@@ -827,23 +801,23 @@ internal static class NativeBlockCompiler
                     Guarded(saveFlags, () => Lookup(i, 4, write: false));
                     a.mov(ebp, __dword_ptr[r13]);
                     a.lea(r15d, __[r12 + 4]);
-                    return StackSegment;
+                    return;
                 case Mnemonic.Call:
                     a.lea(r12d, __[r15 - 4]);
                     if (ins.Op0Kind == OpKind.Register) a.mov(r8d, GuestReg(ins.Op0Register)); // before the push: CALL ESP
                     Guarded(saveFlags, () => Lookup(i, 4, write: true));
-                    a.mov(__dword_ptr[r13], (int)(linearStart + _offset[i + 1]));
+                    a.mov(__dword_ptr[r13], (int)(linearStart + Offset(i + 1)));
                     a.mov(r15d, r12d);
                     if (ins.Op0Kind == OpKind.Register) Dispatch(i + 1);
                     else Link(i + 1, ins.NearBranch32);
-                    return StackSegment;
+                    return;
                 case Mnemonic.Ret:
                     a.mov(r12d, r15d);
                     Guarded(saveFlags, () => Lookup(i, 4, write: false));
                     a.mov(r8d, __dword_ptr[r13]);
                     a.lea(r15d, __[r15 + 4 + (ins.Code == Code.Retnd_imm16 ? ins.Immediate16 : 0)]);
                     Dispatch(i + 1);
-                    return StackSegment;
+                    return;
                 case Mnemonic.Jmp:
                     if (ins.Op0Kind == OpKind.Register)
                     {
@@ -851,28 +825,27 @@ internal static class NativeBlockCompiler
                         Dispatch(i + 1);
                     }
                     else Link(i + 1, ins.NearBranch32);
-                    return 0;
+                    return;
             }
             if (StringOp(in ins) is int elementSize and > 0)
             {
                 StringInstruction(i, in ins, elementSize);
-                return 0;
+                return;
             }
             if (ins.Code.IsJccShortOrNear())
             {
                 Label taken = a.CreateLabel();
                 Jcc(ins.ConditionCode, taken);
-                Link(i + 1, _offset[i + 1]);
+                Link(i + 1, Offset(i + 1));
                 a.Label(ref taken);
                 Link(i + 1, ins.NearBranch32);
-                return 0;
+                return;
             }
             // PAUSE is a spin-loop hint: nothing to do (a host PAUSE costs up to ~140 cycles, and a guest
             // delay loop on an instruction clock would pay it on every pass).
-            if (ins.Mnemonic == Mnemonic.Pause) return 0;
+            if (ins.Mnemonic == Mnemonic.Pause) return;
             // A copied instruction.
             Instruction copy = Rewrite(in ins);
-            int seg = 0;
             if (HasMemory(in ins) && ins.Mnemonic != Mnemonic.Lea)
             {
                 bool write = ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt) && ins.Op0Kind == OpKind.Memory
@@ -884,10 +857,8 @@ internal static class NativeBlockCompiler
                     LinearAddress(i, in guest, size, write);
                     Lookup(i, size, write);
                 });
-                seg = SegmentBits(ins.MemorySegment, write);
             }
             a.AddInstruction(copy);
-            return seg;
         }
 
         private static AssemblerRegister32 GuestReg(Register r) => s_guest[r - Register.EAX];
