@@ -178,9 +178,10 @@ public sealed unsafe partial class Cpu
         {
             NoteTlbFill(i);
             var set = _tlbReadSets[user ? 1 : 0];
-            set[i] = new TlbEntry { Tag = lpn, PhysPage = phys >> 12, Host = _mem.HostPage(phys), Global = global };
+            var entry = new TlbEntry(lpn, phys >> 12, _mem.HostPage(phys), global);
+            set[i] = entry;
             if (writable && kind == PageKind.Ram && !_mem.IsCodePage(phys))
-                _tlbWriteSets[user ? 1 : 0][i] = new TlbEntry { Tag = lpn, PhysPage = phys >> 12, Host = _mem.HostPage(phys), Global = global };
+                _tlbWriteSets[user ? 1 : 0][i] = entry;
         }
         return phys;
     }

@@ -32,6 +32,12 @@ public sealed unsafe partial class Cpu
     private const long NativeMaxInstructions = 8192;
 
     private bool _native = EngineFromEnvironment() == CpuEngine.Native;
+
+    /// <summary>
+    /// Where each compiled block's guest code and host code are written, disassembled (a file, from
+    /// VIRT_NATIVE_DUMP), to read what the backend made of the hot loops; null (the default): nowhere.
+    /// </summary>
+    public string? NativeDumpPath { get; set; } = Environment.GetEnvironmentVariable("VIRT_NATIVE_DUMP");
     private CodeCache? _codeCache;
     private NativeFrame* _frame;
     private byte[]? _frameMemory;
@@ -69,7 +75,7 @@ public sealed unsafe partial class Cpu
     /// <summary>Compiles b to host code (on the VCPU thread: the cache is this thread's alone). True when b.Code is set.</summary>
     private bool TranslateNative(Block b)
     {
-        if (Unsafe.SizeOf<TlbEntry>() != 24) { b.Untranslatable = true; return false; } // the emitter's TLB stride
+        if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return false; } // the emitter's TLB stride
         _codeCache ??= new CodeCache(NativeCodeCacheBytes);
         if (_frame == null)
         {
@@ -93,6 +99,7 @@ public sealed unsafe partial class Cpu
         var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, linear, _nativeBlocks.Count, e.Sites, e.ResumeOffsets);
         b.Code = (cpu, blk, eip, left) => cpu.RunNative(blk, nb, eip, left);
         _nativeBlocks.Add(nb);
+        if (NativeDumpPath is { } dump) NativeCodeDump.Append(dump, b, linear, e, (ulong)entry, _codeCache.OffsetOf(entry));
         long dt = System.Diagnostics.Stopwatch.GetTimestamp() - t0;
         _translationTicks += dt;
         if (_nativeCompileSamples.Count < 100_000) _nativeCompileSamples.Add(dt);

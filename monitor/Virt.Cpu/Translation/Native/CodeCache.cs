@@ -51,6 +51,9 @@ internal sealed unsafe class CodeCache : IDisposable
     /// <summary>Host address the next block would run at (blocks are 16-byte aligned).</summary>
     public ulong NextAddress => (ulong)(_exec + Align(_used));
 
+    /// <summary>Where <paramref name="code"/> lies in the cache's memfd (the offset perf reports for samples in it).</summary>
+    public long OffsetOf(byte* code) => code - _exec;
+
     private static int Align(int n) => (n + 15) & ~15;
 
     /// <summary>Copies <paramref name="code"/> in (through the writable view); its executable address, or null when it does not fit.</summary>

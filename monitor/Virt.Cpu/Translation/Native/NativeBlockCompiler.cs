@@ -524,6 +524,7 @@ internal static class NativeBlockCompiler
             // into the next page, since an entry's tag always matches its own index.
             Label miss = a.CreateLabel();
             AssemblerRegister32 last = size > 1 ? r11d : r12d;
+            int table = write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead;
             if (Flagless)
             {
                 // BMI2's SHLX/SHRX shift without flags, NOT and LEA subtract without flags, and a
@@ -534,19 +535,15 @@ internal static class NativeBlockCompiler
                 a.shrx(r13d, r12d, r10d);                      // the page of the first
                 a.mov(r10d, 22);
                 a.shlx(r13d, r13d, r10d);
-                a.shrx(r13d, r13d, r10d);                      // page & 1023
-                a.lea(r13, __[r13 + r13 * 2]);
-                a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
-                a.lea(r10, __[r10 + r13 * 8]);                 // the entry
+                a.mov(r10d, 17);
+                a.shrx(r13d, r13d, r10d);                      // (page & 1023) * 32: the entry's offset
+                a.mov(r10, __qword_ptr[r14 + table]);
+                a.lea(r10, __[r10 + r13]);                     // the entry
                 a.mov(r13d, __dword_ptr[r10]);
                 a.not(r13d);
                 a.lea(r13d, __[r13 + r11 + 1]);                // last page - tag: 0 on a hit
                 JumpUnlessZero(r13, miss);
-                a.mov(r11d, 20);
-                a.shlx(r13d, r12d, r11d);
-                a.shrx(r13d, r13d, r11d);                      // the offset in the page
-                a.mov(r10, __qword_ptr[r10 + 8]);              // the host page
-                a.lea(r13, __[r10 + r13]);
+                a.mov(r13, __qword_ptr[r10 + 16]);             // the addend
             }
             else
             {
@@ -554,22 +551,19 @@ internal static class NativeBlockCompiler
                 else a.mov(r11d, r12d);
                 a.shr(r11d, 12);                               // the page of the last byte
                 a.mov(r13d, r12d);
-                a.shr(r13d, 12);
-                a.and(r13d, 1023);                             // the first byte's page & 1023
-                a.lea(r13, __[r13 + r13 * 2]);
-                a.mov(r10, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
-                a.cmp(r11d, __dword_ptr[r10 + r13 * 8]);
+                a.shr(r13d, 7);
+                a.and(r13d, 1023 << 5);                        // (first byte's page & 1023) * 32: the entry's offset
+                a.add(r13, __qword_ptr[r14 + table]);
+                a.cmp(r11d, __dword_ptr[r13]);
                 a.jne(miss);
-                a.mov(r11d, r12d);
-                a.and(r11d, 0xFFF);
-                a.add(r11, __qword_ptr[r10 + r13 * 8 + 8]);
-                a.mov(r13, r11);
+                a.mov(r13, __qword_ptr[r13 + 16]);             // the addend
             }
-            bool saved = !Flagless;
+            a.lea(r13, __[r12 + r13]);                         // host = linear + addend (r12's upper half is zero)
+            Action restore = RestoreGuestFlags();
             _stubs.Add(() =>
             {
                 a.Label(ref miss);
-                if (saved) a.popfq(); // the flags Guarded saved: the op starts over in the interpreter
+                restore(); // the op starts over in the interpreter, with the flags it had
                 ExitAt(i, i, NativeExit.Interpret);
             });
         }
@@ -621,17 +615,27 @@ internal static class NativeBlockCompiler
             }
             a.mov(r11d, __dword_ptr[r14 + (seg == Register.FS ? NativeFrame.OffFsBase : NativeFrame.OffGsBase)]);
             a.lea(r12d, __[r12 + r11]);
-            bool saved = !Flagless;
+            Action restore = RestoreGuestFlags();
             _stubs.Add(() =>
             {
                 a.Label(ref miss);
-                if (saved) a.popfq();
+                restore();
                 ExitAt(i, i, NativeExit.Interpret);
             });
         }
 
         /// <summary>Emits op i.</summary>
         public void Op(int i)
+        {
+            // An op that changes the guest's flags (or one the interpreter runs, resumed after) makes
+            // the frame's copy stale, for its own guarded code and for what follows.
+            bool changesFlags = !copied[i] || (b.Instructions[i].RflagsModified & ArithFlags) != 0;
+            if (changesFlags) _flagsCopied = false;
+            EmitOp(i);
+            if (changesFlags) _flagsCopied = false;
+        }
+
+        private void EmitOp(int i)
         {
             ref readonly Instruction ins = ref b.Instructions[i];
             bool saveFlags = live[i];
@@ -988,33 +992,66 @@ internal static class NativeBlockCompiler
         }
 
         /// <summary>
-        /// Wraps inserted code that clobbers flags (a TLB lookup, a limit check): PUSHFQ before it;
-        /// after it POPFQ when the guest's flags are live, else the saved copy is just dropped (LEA,
-        /// flagless: POPFQ is the expensive half). The miss paths always POPFQ, so an instruction
-        /// the interpreter then runs, and any fault it raises, sees the flags it had.
+        /// Wraps inserted code that clobbers flags (a TLB lookup, a limit check). Where the guest's
+        /// flags are live: the flagless form (BMI2), else PUSHFQ before and POPFQ after. Where they
+        /// are dead the code clobbers them freely, but a miss (the interpreter then redoes the op,
+        /// and a fault pushes EFLAGS) must still see them exact: one copy in the frame, made by the
+        /// first guarded code since the guest last changed its flags, serves every miss until then.
+        /// Miss paths restore the flags from wherever this put them (<see cref="RestoreGuestFlags"/>).
         /// </summary>
         private void Guarded(bool live, Action emit)
         {
             if (flagless && live)
             {
-                Flagless = true;
+                _guestFlags = GuestFlagsAt.Rflags;
                 emit();
-                Flagless = false;
-                return;
             }
-            a.pushfq();
-            emit();
-            if (live) a.popfq();
-            else a.lea(rsp, __[rsp + 8]);
+            else if (live)
+            {
+                a.pushfq();
+                _guestFlags = GuestFlagsAt.Stack;
+                emit();
+                a.popfq();
+            }
+            else
+            {
+                if (!_flagsCopied)
+                {
+                    a.pushfq();
+                    a.pop(__qword_ptr[r14 + NativeFrame.OffGuestFlagsCopy]);
+                    _flagsCopied = true;
+                }
+                _guestFlags = GuestFlagsAt.FrameCopy;
+                emit();
+            }
+            _guestFlags = GuestFlagsAt.Rflags;
         }
 
-        /// <summary>
-        /// Set while Guarded emits a lookup or limit check in the flagless form: the host has BMI2
-        /// (Cpu.NativeFlaglessLookups) and the guest's flags are live there, so the form that leaves
-        /// RFLAGS alone beats saving them (POPFQ costs tens of cycles). Where they are dead, PUSHFQ and
-        /// a dropped copy are cheaper than the flagless form's extra instructions.
-        /// </summary>
-        private bool Flagless { get; set; }
+        /// <summary>Where the guest's flags are while guarded code runs: what its miss paths restore them from.</summary>
+        private enum GuestFlagsAt { Rflags, Stack, FrameCopy }
+
+        private GuestFlagsAt _guestFlags = GuestFlagsAt.Rflags;
+
+        /// <summary>Whether the frame holds a copy of the guest's current flags (made since the guest last changed them).</summary>
+        private bool _flagsCopied;
+
+        /// <summary>Inserted code must leave RFLAGS alone (BMI2 forms): the guest's flags are in them and live.</summary>
+        private bool Flagless => _guestFlags == GuestFlagsAt.Rflags;
+
+        /// <summary>For a miss path of the guarded code being emitted: puts the guest's flags back into RFLAGS.</summary>
+        private Action RestoreGuestFlags()
+        {
+            GuestFlagsAt at = _guestFlags;
+            return () =>
+            {
+                if (at == GuestFlagsAt.Stack) a.popfq();
+                else if (at == GuestFlagsAt.FrameCopy)
+                {
+                    a.push(__qword_ptr[r14 + NativeFrame.OffGuestFlagsCopy]);
+                    a.popfq();
+                }
+            };
+        }
 
         private void Jcc(ConditionCode cc, Label l)
         {

@@ -68,12 +68,14 @@ internal struct NativeFrame
     /// <summary>In: the TSC when the frame was loaded, and its ticks per instruction retired (NativeFrame.Budget - R9 instructions since).</summary>
     [FieldOffset(168)] public ulong TscBase;
     [FieldOffset(176)] public long TscPerInstruction;
+    /// <summary>Scratch: the guest's RFLAGS, copied where inserted code clobbers them while the guest no longer reads them (a miss restores them from here).</summary>
+    [FieldOffset(184)] public ulong GuestFlagsCopy;
 
     public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
         OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffBudget = 88, OffRemaining = 96, OffJumpTable = 104, OffJumpGeneration = 112,
         OffFsReadLimit = 120, OffFsWriteLimit = 128, OffGsReadLimit = 136, OffGsWriteLimit = 144,
         OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159, OffDfClear = 160, OffScratch = 164,
-        OffTscInline = 161, OffTscBase = 168, OffTscPerInstruction = 176;
+        OffTscInline = 161, OffTscBase = 168, OffTscPerInstruction = 176, OffGuestFlagsCopy = 184;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
