@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;

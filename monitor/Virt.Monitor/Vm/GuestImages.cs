@@ -1,4 +1,4 @@
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Guests;
 

@@ -1,4 +1,4 @@
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
 using Virt.Devices.Bus;

@@ -5,7 +5,7 @@ using Virt.Cpu.Execution;
 using Virt.Cpu.Memory;
 using Virt.Cpu.State;
 using Virt.Devices.Platform;
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
 using Virt.Monitor.Exits;

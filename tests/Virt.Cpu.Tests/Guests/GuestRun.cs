@@ -1,4 +1,4 @@
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Tests.Support;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Cpu.Tests.Support;
 
 namespace Virt.Cpu.Tests.Linux;

@@ -1,5 +1,5 @@
 using Iced.Intel;
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Iced.Intel;
-using Virt.Cpu.Boot;
+using Virt.Pc.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Memory;
 using Virt.Cpu.State;

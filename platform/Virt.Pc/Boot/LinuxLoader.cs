@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Virt.Cpu.State;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// The Linux/x86 32-bit boot protocol for a bzImage (Documentation/arch/x86/boot.rst, "32-bit
@@ -31,7 +31,7 @@ public static class LinuxLoader
     /// Loads <paramref name="bzImage"/> (and the optional initrd) into guest RAM of
     /// <paramref name="ramSize"/> bytes starting at 0 and sets the CPU's state for the 32-bit entry.
     /// </summary>
-    public static LinuxBootLayout Load(Cpu cpu, ReadOnlySpan<byte> bzImage, ReadOnlySpan<byte> initrd, string commandLine, uint ramSize)
+    public static LinuxBootLayout Load(Cpu.Cpu cpu, ReadOnlySpan<byte> bzImage, ReadOnlySpan<byte> initrd, string commandLine, uint ramSize)
     {
         var (hdr, initrdAddr) = Plan(bzImage, initrd.Length, commandLine, ramSize);
         var kernel = bzImage[hdr.SetupBytes..];
@@ -127,7 +127,7 @@ public static class LinuxLoader
         return (hdr, initrdAddr);
     }
 
-    private static void EnterKernel(Cpu cpu, uint entry)
+    private static void EnterKernel(Cpu.Cpu cpu, uint entry)
     {
         var s = cpu.State;
         s.Cr0 = ControlBits.CR0_PE | ControlBits.CR0_ET;

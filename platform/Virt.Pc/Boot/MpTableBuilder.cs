@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// Builds an Intel MultiProcessor Specification 1.4 table set (floating pointer + configuration

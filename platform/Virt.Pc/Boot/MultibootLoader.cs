@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Virt.Cpu.Memory;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// Loads a Multiboot v1 kernel the way QEMU's -kernel/-initrd/-append do, builds the Multiboot
@@ -33,7 +33,7 @@ public static class MultibootLoader
     // Multiboot info flags.
     private const uint InfoMemory = 1u << 0, InfoCmdline = 1u << 2, InfoMods = 1u << 3, InfoMmap = 1u << 6, InfoLoaderName = 1u << 9;
 
-    public static MultibootBoot Load(Cpu cpu, ReadOnlySpan<byte> kernelFile, string commandLine, IReadOnlyList<BootModule> modules)
+    public static MultibootBoot Load(Cpu.Cpu cpu, ReadOnlySpan<byte> kernelFile, string commandLine, IReadOnlyList<BootModule> modules)
     {
         ArgumentNullException.ThrowIfNull(cpu);
         ArgumentNullException.ThrowIfNull(commandLine);

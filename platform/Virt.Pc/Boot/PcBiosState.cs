@@ -1,6 +1,6 @@
 using Virt.Cpu.Memory;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// What a PC BIOS leaves in memory that a kernel started without one still looks at: an IVT whose
