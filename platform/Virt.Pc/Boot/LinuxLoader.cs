@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Virt.Cpu.State;
+using Virt.Pc.Board;
 
 namespace Virt.Pc.Boot;
 
@@ -17,14 +18,14 @@ public static class LinuxLoader
     public const uint GdtAddress = 0x6000;
     public const uint BootParamsAddress = 0x7000;
     public const uint CommandLineAddress = 0x8000;
-    public const uint KernelAddress = 0x10_0000;
+    public const uint KernelAddress = PcMemoryMap.HighMemoryStart;
 
     public const uint BootCs = 0x10, BootDs = 0x18;
     private const int BootParamsSize = 4096;
     private const int E820CountOffset = 0x1E8;
     private const int E820TableOffset = 0x2D0;
     private const int E820MaxEntries = 128;
-    private const uint LowRamEnd = 0xA_0000;
+    private const uint LowRamEnd = PcMemoryMap.BaseMemoryEnd;
     private const uint LoaderTypeUndefined = 0xFF;
 
     /// <summary>

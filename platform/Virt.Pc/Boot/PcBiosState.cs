@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using Virt.Cpu.Memory;
+using Virt.Pc.Board;
 
 namespace Virt.Pc.Boot;
 
@@ -12,30 +14,34 @@ namespace Virt.Pc.Boot;
 public static class PcBiosState
 {
     /// <summary>F000:FF53, where IBM's BIOS kept its dummy interrupt handler (a lone IRET).</summary>
-    public const uint IretStub = 0xF_FF53;
-    public const uint MpTableAddress = 0xF_0000;
-    private const uint BdaBase = 0x400;
+    public const uint IretStub = PcMemoryMap.BiosSegment + IretStubOffset;
+    public const uint MpTableAddress = PcMemoryMap.BiosSegment;
+    private const ushort IretStubOffset = 0xFF53, IretStubSegment = (ushort)(PcMemoryMap.BiosSegment >> 4);
+    private const byte Iret = 0xCF;
+    private const int VectorCount = 256;
+
+    // BIOS data area offsets (from PcMemoryMap.BiosDataArea) and the equipment word's serial-port count.
+    private const int BdaCom1Base = 0x00, BdaEbdaSegment = 0x0E, BdaEquipment = 0x10, BdaBaseMemoryKiB = 0x13, BdaSize = 256;
+    private const ushort EquipmentOneSerialPort = 1 << 9; // bits 9-11: the number of serial ports
 
     public static void Prepare(PhysicalMemory memory, MpTableBuilder? mpTable = null)
     {
-        var ivt = new byte[256 * 4];
-        for (int v = 0; v < 256; v++)
+        var ivt = new byte[VectorCount * 4];
+        for (int v = 0; v < VectorCount; v++)
         {
             // Real-mode far pointer F000:FF53 (offset word, then segment word).
-            ivt[v * 4 + 0] = 0x53;
-            ivt[v * 4 + 1] = 0xFF;
-            ivt[v * 4 + 2] = 0x00;
-            ivt[v * 4 + 3] = 0xF0;
+            BinaryPrimitives.WriteUInt16LittleEndian(ivt.AsSpan(v * 4), IretStubOffset);
+            BinaryPrimitives.WriteUInt16LittleEndian(ivt.AsSpan(v * 4 + 2), IretStubSegment);
         }
-        memory.Load(0, ivt);
-        memory.Load(IretStub, [0xCF]);
+        memory.Load(PcMemoryMap.InterruptVectorTable, ivt);
+        memory.Load(IretStub, [Iret]);
 
-        var bda = new byte[256];
-        bda[0x00] = 0xF8; bda[0x01] = 0x03;          // COM1 base port 0x3F8
-        bda[0x10] = 0x00; bda[0x11] = 0x02;          // equipment word: one serial port (bits 9-11)
-        bda[0x13] = 640 & 0xFF; bda[0x14] = 640 >> 8; // base memory size in KiB
-        bda[0x0E] = 0; bda[0x0F] = 0;                // EBDA segment: none
-        memory.Load(BdaBase, bda);
+        var bda = new byte[BdaSize];
+        BinaryPrimitives.WriteUInt16LittleEndian(bda.AsSpan(BdaCom1Base), PcIoPorts.Com1);
+        BinaryPrimitives.WriteUInt16LittleEndian(bda.AsSpan(BdaEquipment), EquipmentOneSerialPort);
+        BinaryPrimitives.WriteUInt16LittleEndian(bda.AsSpan(BdaBaseMemoryKiB), PcMemoryMap.BaseMemoryKiB);
+        BinaryPrimitives.WriteUInt16LittleEndian(bda.AsSpan(BdaEbdaSegment), 0); // no EBDA
+        memory.Load(PcMemoryMap.BiosDataArea, bda);
 
         memory.Load(MpTableAddress, (mpTable ?? new MpTableBuilder()).Build(MpTableAddress));
     }

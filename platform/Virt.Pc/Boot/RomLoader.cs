@@ -1,3 +1,5 @@
+using Virt.Pc.Board;
+
 namespace Virt.Pc.Boot;
 
 /// <summary>
@@ -19,9 +21,9 @@ public static class RomLoader
     public static void LoadBios(Cpu.Cpu cpu, ReadOnlySpan<byte> image)
     {
         if (Check(image.Length) is { } why) throw new ArgumentException(why, nameof(image));
-        cpu.Memory.MapRom((uint)(0x1_0000_0000L - image.Length), image);
+        cpu.Memory.MapRom((uint)(PcMemoryMap.AddressSpaceEnd - (ulong)image.Length), image);
         int low = Math.Min(image.Length, LowAliasSize);
-        cpu.Memory.MapRom((uint)(0x10_0000 - low), image[^low..]);
+        cpu.Memory.MapRom((uint)(PcMemoryMap.HighMemoryStart - low), image[^low..]);
         cpu.Reset();
     }
 }
