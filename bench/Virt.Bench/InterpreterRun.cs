@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
 using Virt.Cpu.Translation;
+using Virt.Pc.Boot;
 
 namespace Virt.Bench;
 

@@ -1,22 +1,21 @@
 using Virt.Devices.Bus;
-using Virt.Devices.Debug;
-using Virt.Devices.Input;
-using Virt.Devices.Pci;
-using Virt.Devices.Rtc;
 using Virt.Devices.Serial;
 using Virt.Devices.Sinks;
 using Virt.Devices.Timing;
+using Virt.Pc.Board;
+using Virt.Pc.Wiring;
 using Virt.Shared.Abi;
 
 namespace Virt.DeviceModel.Hosting;
 
 /// <summary>
-/// The PC devices this device model hosts: COM1 (16550A at 0x3F8, IRQ 4), the debug console
-/// (0xE9), the exit port (0xF4), the RTC/CMOS (0x70/0x71, real time, the RAM size) and the POST
-/// port (0x80), the i8042 keyboard controller (0x60/0x64: probing, the reset pulse, the A20 gate)
-/// and the PCI host bridge (0xCF8/0xCFC, reset control at 0xCF9); and their console: COM1 and the debug console write to stdout (--serial stdio), a
-/// file, or nowhere; stdin feeds COM1's receiver. A timer thread runs the devices' deadlines
-/// (RTC periodic interrupt, UART character timeout) and flushes the console.
+/// Hosts the board's <see cref="DeviceHome.DeviceModel"/> devices (<see cref="PcPeripherals"/>:
+/// COM1, the debug console, the exit port, the RTC/CMOS, the POST port, the i8042 and the PCI host
+/// bridge, at the ports and lines <see cref="PcBoard"/> gives them) on this device model's bus, and
+/// their console: COM1 and the debug console write to stdout (--serial stdio), a file, or nowhere;
+/// stdin feeds COM1's receiver. What only the monitor can do (end the run, reset the machine, move
+/// the A20 gate) completes the exit that caused it (docs/abi.md). A timer thread runs the devices'
+/// deadlines (RTC periodic interrupt, UART character timeout) and flushes the console.
 /// A model may host a subset (virt-dm --devices), so two models can split the PC between them.
 /// </summary>
 public sealed class PcDevices : IDisposable
@@ -37,13 +36,12 @@ public sealed class PcDevices : IDisposable
         _readStdin = readStdin;
     }
 
-    /// <summary>The names --devices takes, in the order the devices are added to the bus.</summary>
-    public static IReadOnlyList<string> DeviceNames { get; } = ["com1", "debugcon", "exit", "rtc", "post", "i8042", "pci"];
+    /// <summary>The names --devices takes, in the order the devices are added to the bus (<see cref="PcBoard.DeviceModelNames"/>).</summary>
+    public static IReadOnlyList<string> DeviceNames => PcBoard.DeviceModelNames;
 
     /// <summary>Builds the devices named in <paramref name="only"/> (every PC device when null).</summary>
     public static PcDevices Create(DeviceBus bus, IDeviceHost host, ulong ramSize, string serial, IReadOnlySet<string>? only = null)
     {
-        bool Has(string name) => only is null || only.Contains(name);
         // Unbuffered (bufferSize 0): a byte the guest sent is in the file, never in this process's memory
         // where a kill would lose it after it was confirmed.
         Stream? console = serial switch
@@ -60,25 +58,18 @@ public sealed class PcDevices : IDisposable
             FileStream fs => new ConsoleFdSink((int)fs.SafeFileHandle.DangerousGetHandle(), bus.ConfirmOutput),
             _ => new ConsoleFdSink(1, bus.ConfirmOutput), // stdout
         };
-        var uart = new Uart16550(Uart16550.Com1Port, Uart16550.Com1Irq, sink, "com1");
+        var peripherals = new PcPeripherals(sink, ramSize);
         // Only a model that hosts COM1 feeds it from stdin: two models must not race for the terminal.
-        var pc = new PcDevices(bus, uart, console, serial == "stdio" && Has("com1"));
-        var exit = new DebugExitPort();
+        bool hostsCom1 = only is null || only.Contains(PcBoard.Com1.Name);
+        var pc = new PcDevices(bus, peripherals.Com1, console, serial == "stdio" && hostsCom1);
         // The exit port reports the status; the exit record carries the value written back to the monitor.
-        exit.ExitRequested += status => bus.StopRequest = (uint)status >> 1;
-        var rtc = new Mc146818Rtc(ramSize, utcOffset: TimeSpan.Zero);
-        // What only the monitor can do (reset the machine, move the A20 gate) completes the exit with a
-        // platform event (docs/abi.md); a reset outranks an A20 change made by the same write.
-        var i8042 = new I8042Controller();
-        i8042.ResetRequested += () => bus.Event = PlatformEvent.Reset;
-        i8042.A20Changed += on => bus.Event = bus.Event == PlatformEvent.Reset ? PlatformEvent.Reset : on ? PlatformEvent.A20On : PlatformEvent.A20Off;
-        var pci = new PciHostBridge();
-        pci.ResetRequested += _ => bus.Event = PlatformEvent.Reset;
-        IDevice[] devices = [uart, new DebugConsolePort(sink), exit, rtc, new PostCodePort(), i8042, pci];
-        for (int i = 0; i < devices.Length; i++)
+        peripherals.DebugExit.ExitRequested += status => bus.StopRequest = (uint)status >> 1;
+        // A reset outranks an A20 change made by the same write.
+        peripherals.I8042.ResetRequested += () => bus.Event = PlatformEvent.Reset;
+        peripherals.I8042.A20Changed += on => bus.Event = bus.Event == PlatformEvent.Reset ? PlatformEvent.Reset : on ? PlatformEvent.A20On : PlatformEvent.A20Off;
+        peripherals.Pci.ResetRequested += _ => bus.Event = PlatformEvent.Reset;
+        foreach (IDevice d in peripherals.Only(only))
         {
-            if (!Has(DeviceNames[i])) continue;
-            IDevice d = devices[i];
             d.Attach(host);
             bus.Add(d);
             if (d is ITimedDevice t) pc._timed.Add(t);

@@ -1,6 +1,6 @@
-using Virt.Cpu.Boot;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Guests;
+using Virt.Pc.Boot;
 
 namespace Virt.Monitor.Vm;
 

@@ -1,6 +1,6 @@
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Tests.Support;
+using Virt.Pc.Boot;
 
 namespace Virt.Cpu.Tests.Guests;
 

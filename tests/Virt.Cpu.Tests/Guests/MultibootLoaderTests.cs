@@ -1,9 +1,9 @@
 using System.Text;
 using Iced.Intel;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.State;
 using Virt.Cpu.Tests.Support;
+using Virt.Pc.Boot;
 using static Iced.Intel.AssemblerRegisters;
 using static Virt.Cpu.Tests.Guests.MultibootImages;
 

@@ -2,6 +2,7 @@ using Iced.Intel;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Tests.Support;
 using Virt.Cpu.Translation;
+using Virt.Pc.Boot;
 using static Iced.Intel.AssemblerRegisters;
 using G = Virt.Cpu.Tests.Support.ProtectedModeGuest;
 
@@ -102,7 +103,7 @@ public class TranslatorTests
         rng.NextBytes(data);
         var m = new TestMachine();
         engine(m);
-        Virt.Cpu.Boot.FlatLoader.Load32(m.Cpu, ProgramCode(seed, program), Guest.CodeBase, Guest.CodeBase);
+        FlatLoader.Load32(m.Cpu, ProgramCode(seed, program), Guest.CodeBase, Guest.CodeBase);
         m.Memory.Load(Guest.Data, data);
         for (int i = 0; i < 8; i++) m.Cpu.State[i] = init[i];
         m.Cpu.State.Esi = Guest.Data; m.Cpu.State.Edi = (uint)rng.Next(0, 16); m.Cpu.State.Esp = 0x9_0000;

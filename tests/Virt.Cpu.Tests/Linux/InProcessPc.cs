@@ -1,29 +1,28 @@
 using System.Diagnostics;
 using System.Text;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
 using Virt.Devices.Bus;
-using Virt.Devices.Debug;
 using Virt.Devices.Input;
 using Virt.Devices.Pci;
 using Virt.Devices.Platform;
-using Virt.Devices.Rtc;
 using Virt.Devices.Serial;
 using Virt.Devices.Sinks;
 using Virt.Devices.Timing;
+using Virt.Pc.Boot;
+using Virt.Pc.Wiring;
 
 namespace Virt.Cpu.Tests.Linux;
 
 /// <summary>
-/// A whole PC in one process for booting Linux on the CPU core: guest RAM, the Cpu, and the
-/// devices that exist (PIC pair, PIT, port 0x61, RTC, COM1, i8042, PCI host bridge, debug ports)
-/// hosted directly behind the exit handler. Drives time itself: the CPU runs in slices, timed
+/// A whole PC in one process for booting Linux on the CPU core: guest RAM, the Cpu, and every
+/// device of the board (<see cref="Virt.Pc.Board.PcBoard"/>: the <see cref="PcChipset"/> the monitor
+/// hosts and the <see cref="PcPeripherals"/> a device model hosts) directly behind the exit handler. Drives time itself: the CPU runs in slices, timed
 /// devices are advanced between slices, and HLT sleeps until the next device deadline.
 /// Not the monitor (which splits devices across processes): a harness to find CPU bugs.
 /// </summary>
-public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptController, IDisposable
+public sealed class InProcessPc : IExitHandler, IDeviceHost, IDisposable
 {
     private readonly IDevice?[] _ports = new IDevice?[65536];
     private readonly List<IDevice> _devices = new();
@@ -41,7 +40,7 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
         RamBytes = ramBytes;
         Ram = new GuestRam(ramBytes);
         Memory = new PhysicalMemory(Ram);
-        Cpu = new Cpu(Memory, this) { InterruptController = this };
+        Cpu = new Cpu(Memory, this);
         if (nanosecondsPerInstruction > 0)
         {
             VirtualClock = new InstructionClock(() => Cpu.InstructionsRetired, nanosecondsPerInstruction, DateTimeOffset.UtcNow);
@@ -52,45 +51,37 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
         _guestStart = Time.GetTimestamp();
         _console = new ConsoleSink(consoleEcho);
 
-        Pic = new DualPic8259();
-        Pit = new Pit8254();
-        Uart = new Uart16550(0x3F8, 4, _console);
-        I8042 = new I8042Controller();
-        Pci = new PciHostBridge();
-        var rtc = new Mc146818Rtc(ramBytes);
-        Add(Pic); Add(Pit); Add(new SystemControlPortB(Pit)); Add(rtc); Add(Uart); Add(I8042); Add(Pci);
-        Add(new DebugConsolePort(_console)); Add(new PostCodePort());
+        // The board's devices, as the monitor and virt-dm build them, but all in this process.
+        Chipset = new PcChipset(withApic);
+        Peripherals = new PcPeripherals(_console, ramBytes);
+        foreach (IDevice d in Chipset.Devices) Add(d);
+        foreach (IDevice d in Peripherals.Devices) Add(d);
+        Chipset.Connect(Cpu);
+        Chipset.LocalApic?.ConfigureVirtualWire();  // what the BIOS would leave
         I8042.ResetRequested += () => RequestReset("i8042 reset pulse");
         I8042.A20Changed += on => Memory.A20Enabled = on;
         Pci.ResetRequested += _ => RequestReset("0xCF9 reset control");
-        if (withApic)
-        {
-            LocalApic = new LocalApic();
-            IoApic = new IoApic();
-            LocalApic.ExtIntPending = () => Pic.HasInterrupt;
-            LocalApic.ExtIntAcknowledge = Pic.Acknowledge;
-            LocalApic.NmiRequested += Cpu.RaiseNmi;
-            LocalApic.EndOfInterrupt += IoApic.EndOfInterrupt;
-            LocalApic.ConfigureVirtualWire();  // what the BIOS would leave
-            IoApic.Deliver = LocalApic.AcceptInterrupt;
-            Add(LocalApic); Add(IoApic);
-            Cpu.HasApic = true;
-        }
         PcBiosState.Prepare(Memory);
     }
 
-    public LocalApic? LocalApic { get; }
-    public IoApic? IoApic { get; }
+    public PcChipset Chipset { get; }
+    public PcPeripherals Peripherals { get; }
+
+    /// <summary>Every device on this machine's bus, in the order they were added.</summary>
+    public IReadOnlyList<IDevice> Devices => _devices;
+
+    public LocalApic? LocalApic => Chipset.LocalApic;
+    public IoApic? IoApic => Chipset.IoApic;
 
     public uint RamBytes { get; }
     public GuestRam Ram { get; }
     public PhysicalMemory Memory { get; }
     public Cpu Cpu { get; }
-    public DualPic8259 Pic { get; }
-    public Pit8254 Pit { get; }
-    public Uart16550 Uart { get; }
-    public I8042Controller I8042 { get; }
-    public PciHostBridge Pci { get; }
+    public DualPic8259 Pic => Chipset.Pic;
+    public Pit8254 Pit => Chipset.Pit;
+    public Uart16550 Uart => Peripherals.Com1;
+    public I8042Controller I8042 => Peripherals.I8042;
+    public PciHostBridge Pci => Peripherals.Pci;
 
     public TimeProvider Time { get; }
 
@@ -233,11 +224,6 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
         HaltedWall += Stopwatch.GetElapsedTime(t0);
     }
 
-    // ---- IInterruptController ----
-    public bool HasInterrupt => LocalApic?.HasInterrupt ?? Pic.HasInterrupt;
-
-    public int AcknowledgeInterrupt() => LocalApic?.Acknowledge() ?? Pic.Acknowledge();
-
     // ---- IExitHandler ----
     public uint PortIn(ushort port, int size)
     {
@@ -270,12 +256,8 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IInterruptControlle
     }
 
     // ---- IDeviceHost ----
-    public void SetIrq(int line, bool high)
-    {
-        Pic.SetIrq(line, high);
-        // The MP table's routing: ISA IRQ0 on pin 2, the others on their own pin.
-        IoApic?.SetPin(line == 0 ? 2 : line, high);
-    }
+    /// <summary>An ISA line, wired as on the board (IRQ0 on I/O APIC pin 2).</summary>
+    public void SetIrq(int line, bool high) => Chipset.SetIrq(line, high);
 
     public void ReadGuest(ulong address, Span<byte> into) => Memory.Read((uint)address, into);
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Tests.Support;
+using Virt.Pc.Boot;
 
 namespace Virt.Cpu.Tests.Linux;
 

@@ -1,7 +1,7 @@
 using Iced.Intel;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Tests.Support;
+using Virt.Pc.Boot;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Virt.Cpu.Tests.Machine;

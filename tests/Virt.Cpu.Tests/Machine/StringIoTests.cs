@@ -1,8 +1,8 @@
 using Iced.Intel;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
+using Virt.Pc.Boot;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Virt.Cpu.Tests.Machine;

@@ -1,5 +1,6 @@
 using Iced.Intel;
 using Virt.Cpu.State;
+using Virt.Pc.Boot;
 
 namespace Virt.Cpu.Tests.Support;
 
@@ -78,7 +79,7 @@ public sealed class ProtectedModeGuest
         e.jmp(AssemblerRegisters.eax);
         _m.Memory.Load(0x7E00, TestMachine.Assemble(e, 0x7E00));
 
-        Boot.FlatLoader.EnterRealMode(_m.Cpu, 0, 0x7C00);
+        FlatLoader.EnterRealMode(_m.Cpu, 0, 0x7C00);
     }
 
     /// <summary>Assembles a handler at a fixed address and returns the address.</summary>

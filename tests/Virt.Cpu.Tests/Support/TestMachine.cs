@@ -1,9 +1,9 @@
 using System.Text;
 using Iced.Intel;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
+using Virt.Pc.Boot;
 
 namespace Virt.Cpu.Tests.Support;
 

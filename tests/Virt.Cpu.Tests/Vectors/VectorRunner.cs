@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Iced.Intel;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Memory;
 using Virt.Cpu.State;
 using Virt.Cpu.Tests.Support;
+using Virt.Pc.Boot;
 
 namespace Virt.Cpu.Tests.Vectors;
 

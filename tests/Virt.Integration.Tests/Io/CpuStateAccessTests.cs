@@ -1,9 +1,9 @@
 using Iced.Intel;
-using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
 using Virt.Monitor.Vm;
+using Virt.Pc.Boot;
 using Virt.Shared.Abi;
 using static Iced.Intel.AssemblerRegisters;
 

@@ -1,4 +1,6 @@
-namespace Virt.Cpu.Boot;
+using Virt.Pc.Board;
+
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// Maps a firmware ROM (a BIOS image) where a PC's chipset decodes it: at the top of 4 GiB, and its
@@ -16,12 +18,12 @@ public static class RomLoader
             ? $"a BIOS image must be a multiple of 4 KiB between 4 KiB and 16 MiB (got {length} bytes)"
             : null;
 
-    public static void LoadBios(Cpu cpu, ReadOnlySpan<byte> image)
+    public static void LoadBios(Cpu.Cpu cpu, ReadOnlySpan<byte> image)
     {
         if (Check(image.Length) is { } why) throw new ArgumentException(why, nameof(image));
-        cpu.Memory.MapRom((uint)(0x1_0000_0000L - image.Length), image);
+        cpu.Memory.MapRom((uint)(PcMemoryMap.AddressSpaceEnd - (ulong)image.Length), image);
         int low = Math.Min(image.Length, LowAliasSize);
-        cpu.Memory.MapRom((uint)(0x10_0000 - low), image[^low..]);
+        cpu.Memory.MapRom((uint)(PcMemoryMap.HighMemoryStart - low), image[^low..]);
         cpu.Reset();
     }
 }

@@ -1,4 +1,4 @@
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// What <see cref="MultibootLoader.Load"/> did: the entry point, where the info structure lives

@@ -1,4 +1,4 @@
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// Where <see cref="LinuxLoader"/> put things in guest memory, for the host and for tests.

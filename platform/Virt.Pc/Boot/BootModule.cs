@@ -1,4 +1,4 @@
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// A Multiboot module (QEMU's -initrd entries): its bytes and the string the kernel sees beside it

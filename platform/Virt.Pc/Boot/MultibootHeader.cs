@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// The Multiboot v1 header a kernel carries in its first 8 KiB: magic, flags, checksum, and, when

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
 using Virt.Cpu.State;
+using Virt.Pc.Board;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// The Linux/x86 32-bit boot protocol for a bzImage (Documentation/arch/x86/boot.rst, "32-bit
@@ -17,21 +18,21 @@ public static class LinuxLoader
     public const uint GdtAddress = 0x6000;
     public const uint BootParamsAddress = 0x7000;
     public const uint CommandLineAddress = 0x8000;
-    public const uint KernelAddress = 0x10_0000;
+    public const uint KernelAddress = PcMemoryMap.HighMemoryStart;
 
     public const uint BootCs = 0x10, BootDs = 0x18;
     private const int BootParamsSize = 4096;
     private const int E820CountOffset = 0x1E8;
     private const int E820TableOffset = 0x2D0;
     private const int E820MaxEntries = 128;
-    private const uint LowRamEnd = 0xA_0000;
+    private const uint LowRamEnd = PcMemoryMap.BaseMemoryEnd;
     private const uint LoaderTypeUndefined = 0xFF;
 
     /// <summary>
     /// Loads <paramref name="bzImage"/> (and the optional initrd) into guest RAM of
     /// <paramref name="ramSize"/> bytes starting at 0 and sets the CPU's state for the 32-bit entry.
     /// </summary>
-    public static LinuxBootLayout Load(Cpu cpu, ReadOnlySpan<byte> bzImage, ReadOnlySpan<byte> initrd, string commandLine, uint ramSize)
+    public static LinuxBootLayout Load(Cpu.Cpu cpu, ReadOnlySpan<byte> bzImage, ReadOnlySpan<byte> initrd, string commandLine, uint ramSize)
     {
         var (hdr, initrdAddr) = Plan(bzImage, initrd.Length, commandLine, ramSize);
         var kernel = bzImage[hdr.SetupBytes..];
@@ -127,7 +128,7 @@ public static class LinuxLoader
         return (hdr, initrdAddr);
     }
 
-    private static void EnterKernel(Cpu cpu, uint entry)
+    private static void EnterKernel(Cpu.Cpu cpu, uint entry)
     {
         var s = cpu.State;
         s.Cr0 = ControlBits.CR0_PE | ControlBits.CR0_ET;

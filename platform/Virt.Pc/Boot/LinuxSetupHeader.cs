@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// The fields of a bzImage's setup header (Documentation/arch/x86/boot.rst) that a 32-bit boot

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// The little a boot loader needs from an ELF32 executable: its entry point and PT_LOAD segments.

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
 using Virt.Cpu.Memory;
+using Virt.Pc.Board;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// Loads a Multiboot v1 kernel the way QEMU's -kernel/-initrd/-append do, builds the Multiboot
@@ -22,8 +23,8 @@ public static class MultibootLoader
     public const string BootloaderName = "Virt";
 
     // Low memory ends where the EBDA would start; the info area must stay below it.
-    private const uint InfoAreaEnd = 0x9_FC00;
-    private const uint LowMemoryEnd = 0xA_0000, HighMemoryStart = 0x10_0000;
+    private const uint InfoAreaEnd = PcMemoryMap.ExtendedBiosDataArea;
+    private const uint LowMemoryEnd = PcMemoryMap.BaseMemoryEnd, HighMemoryStart = PcMemoryMap.HighMemoryStart;
     private const int InfoStructSize = 116; // through the framebuffer fields, zeroed
 
     // Header flags this loader honours: page-aligned modules (always done), memory info (always given),
@@ -33,7 +34,7 @@ public static class MultibootLoader
     // Multiboot info flags.
     private const uint InfoMemory = 1u << 0, InfoCmdline = 1u << 2, InfoMods = 1u << 3, InfoMmap = 1u << 6, InfoLoaderName = 1u << 9;
 
-    public static MultibootBoot Load(Cpu cpu, ReadOnlySpan<byte> kernelFile, string commandLine, IReadOnlyList<BootModule> modules)
+    public static MultibootBoot Load(Cpu.Cpu cpu, ReadOnlySpan<byte> kernelFile, string commandLine, IReadOnlyList<BootModule> modules)
     {
         ArgumentNullException.ThrowIfNull(cpu);
         ArgumentNullException.ThrowIfNull(commandLine);
@@ -155,7 +156,7 @@ public static class MultibootLoader
 
         var area = new List<byte>();
         var info = new byte[InfoStructSize];
-        uint memUpper = ramEnd > HighMemoryStart ? (uint)((Math.Min(ramEnd, 0x1_0000_0000UL) - HighMemoryStart) / 1024) : 0;
+        uint memUpper = ramEnd > HighMemoryStart ? (uint)((Math.Min(ramEnd, PcMemoryMap.AddressSpaceEnd) - HighMemoryStart) / 1024) : 0;
         Put(info, 0, InfoMemory | InfoCmdline | InfoMods | InfoMmap | InfoLoaderName);
         Put(info, 4, (uint)(Math.Min(ramEnd, LowMemoryEnd) / 1024));
         Put(info, 8, memUpper);

@@ -1,21 +1,22 @@
 using System.Buffers.Binary;
 using System.Text;
+using Virt.Pc.Board;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// Builds an Intel MultiProcessor Specification 1.4 table set (floating pointer + configuration
 /// table) describing the machine Linux should find without ACPI: one processor (the BSP, local
-/// APIC ID 0), one ISA bus, one I/O APIC, the ISA IRQs routed to its pins (IRQ0 to pin 2 as on
-/// every PC chipset, the others identity), and the local APIC's LINT0 = ExtINT, LINT1 = NMI.
+/// APIC ID 0), one ISA bus, one I/O APIC, the ISA IRQs routed to its pins as the board wires them
+/// (<see cref="PcInterruptRouting"/>: IRQ0 to pin 2, the others identity), and the local APIC's LINT0 = ExtINT, LINT1 = NMI.
 /// The 8259 is reached through LINT0 only: no ExtINT entry on I/O APIC pin 0, since no firmware
 /// programs one (Linux warns "ExtINT not setup in hardware but reported by MP table" otherwise).
 /// </summary>
 public sealed class MpTableBuilder
 {
-    public uint LocalApicAddress { get; init; } = 0xFEE0_0000;
-    public uint IoApicAddress { get; init; } = 0xFEC0_0000;
-    public byte IoApicId { get; init; } = 1;
+    public uint LocalApicAddress { get; init; } = PcMemoryMap.LocalApicBase;
+    public uint IoApicAddress { get; init; } = PcMemoryMap.IoApicBase;
+    public byte IoApicId { get; init; } = PcBoard.IoApicId;
     public byte IoApicVersion { get; init; } = 0x11;
     public byte LocalApicVersion { get; init; } = 0x14;
     public uint CpuSignature { get; init; } = 0x0683;
@@ -51,10 +52,9 @@ public sealed class MpTableBuilder
         BinaryPrimitives.WriteUInt32LittleEndian(io.AsSpan(4), IoApicAddress);
         entries.Add(io); count++;
 
-        for (byte irq = 0; irq < 16; irq++)
+        foreach (var (irq, pin) in PcInterruptRouting.IoApicRoutes())
         {
-            if (irq == 2) continue; // the cascade: IRQ0 takes its pin
-            entries.Add(IoInterrupt(IntInt, irq, irq == 0 ? (byte)2 : irq)); count++;
+            entries.Add(IoInterrupt(IntInt, (byte)irq, (byte)pin)); count++;
         }
         entries.Add(LocalInterrupt(IntExtInt, 0)); count++;
         entries.Add(LocalInterrupt(IntNmi, 1)); count++;

@@ -1,6 +1,6 @@
 using Virt.Cpu.State;
 
-namespace Virt.Cpu.Boot;
+namespace Virt.Pc.Boot;
 
 /// <summary>
 /// Loads a flat binary at a physical address and sets a chosen start state: real mode at CS:IP,
@@ -13,19 +13,19 @@ public static class FlatLoader
     public static readonly SegmentRegister FlatCode = new() { Selector = 0x08, Base = 0, Limit = 0xFFFF_FFFF, Attributes = 0xC09B };
     public static readonly SegmentRegister FlatData = new() { Selector = 0x10, Base = 0, Limit = 0xFFFF_FFFF, Attributes = 0xC093 };
 
-    public static void LoadReal(Cpu cpu, ReadOnlySpan<byte> image, ushort cs, ushort ip, uint loadAddress)
+    public static void LoadReal(Cpu.Cpu cpu, ReadOnlySpan<byte> image, ushort cs, ushort ip, uint loadAddress)
     {
         cpu.Memory.Load(loadAddress, image);
         EnterRealMode(cpu, cs, ip);
     }
 
-    public static void Load32(Cpu cpu, ReadOnlySpan<byte> image, uint loadAddress, uint entry)
+    public static void Load32(Cpu.Cpu cpu, ReadOnlySpan<byte> image, uint loadAddress, uint entry)
     {
         cpu.Memory.Load(loadAddress, image);
         EnterFlat32(cpu, entry);
     }
 
-    public static void EnterRealMode(Cpu cpu, ushort cs, ushort ip)
+    public static void EnterRealMode(Cpu.Cpu cpu, ushort cs, ushort ip)
     {
         var s = cpu.State;
         s.Cr0 = ControlBits.CR0_ET;
@@ -35,7 +35,7 @@ public static class FlatLoader
         s.Eflags = Flags.Reserved1;
     }
 
-    public static void EnterFlat32(Cpu cpu, uint entry)
+    public static void EnterFlat32(Cpu.Cpu cpu, uint entry)
     {
         var s = cpu.State;
         s.Cr0 = ControlBits.CR0_PE | ControlBits.CR0_ET;
