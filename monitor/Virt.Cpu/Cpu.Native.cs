@@ -72,10 +72,61 @@ public sealed unsafe partial class Cpu
         return s[s.Length / 2] * 1e6 / System.Diagnostics.Stopwatch.Frequency;
     }
 
-    /// <summary>Compiles b to host code (on the VCPU thread: the cache is this thread's alone). True when b.Code is set.</summary>
+    /// <summary>Compiles b to host code here and now, and places it. True when b.Code is set.</summary>
     private bool TranslateNative(Block b)
     {
         if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return false; } // the emitter's TLB stride
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        uint linear = EipReg; // native code runs only with CS base 0
+        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, NativeFlaglessLookups);
+        return PlaceNative(b, linear, code, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+    }
+
+    /// <summary>
+    /// Queues b for the compile thread (<see cref="NativeCompileWorker"/>) and goes on interpreting
+    /// it; the code is placed between blocks once it is ready (<see cref="PlaceCompiledNative"/>).
+    /// </summary>
+    private void QueueNative(Block b)
+    {
+        if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return; }
+        uint linear = EipReg;
+        bool flagless = NativeFlaglessLookups;
+        NativeCompileWorker.Post(() =>
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            NativeBlockCompiler.Emitted? code;
+            try
+            {
+                code = NativeBlockCompiler.Emit(b, linear, flagless);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                code = null; // an encoding the emitter did not foresee: the block stays interpreted
+            }
+            _nativeCompiled.Enqueue((b, linear, code, System.Diagnostics.Stopwatch.GetTimestamp() - t0));
+            Interlocked.Increment(ref _nativeCompiledCount);
+        });
+    }
+
+    // Code the compile thread finished, waiting for this VCPU to place it (the code cache is its alone).
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(Block Block, uint Linear, NativeBlockCompiler.Emitted? Code, long Ticks)> _nativeCompiled = new();
+    private int _nativeCompiledCount;
+
+    /// <summary>Places what the compile thread finished (the dispatcher calls it between blocks while the count is not zero).</summary>
+    private void PlaceCompiledNative()
+    {
+        while (_nativeCompiled.TryDequeue(out var done))
+        {
+            Interlocked.Decrement(ref _nativeCompiledCount);
+            // Dropped meanwhile (a write to its page), or an alias compiled it already: nothing to place.
+            if (done.Block.Valid && done.Block.Code == null) PlaceNative(done.Block, done.Linear, done.Code, done.Ticks);
+        }
+    }
+
+    /// <summary>Copies emitted code into the cache (flushing it when full), gives it its id and makes it b's code.</summary>
+    private bool PlaceNative(Block b, uint linear, NativeBlockCompiler.Emitted? code, long compileTicks)
+    {
+        if (code is not { } e) { b.Untranslatable = true; return false; }
         _codeCache ??= new CodeCache(NativeCodeCacheBytes);
         if (_frame == null)
         {
@@ -84,25 +135,21 @@ public sealed unsafe partial class Cpu
             _frame = (NativeFrame*)(((nint)Unsafe.AsPointer(ref _frameMemory[0]) + 63) & ~(nint)63);
         }
         _jumpTable ??= new NativeJumpTable();
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        uint linear = EipReg; // native code runs only with CS base 0
-        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress, NativeFlaglessLookups);
-        if (code is not { } e) { b.Untranslatable = true; return false; }
         byte* entry = _codeCache.TryAllocate(e.Code);
         if (entry == null)
         {
             FlushNativeCode();
-            e = NativeBlockCompiler.Emit(b, linear, _nativeBlocks.Count, _codeCache.NextAddress, NativeFlaglessLookups)!.Value;
             entry = _codeCache.TryAllocate(e.Code);
             if (entry == null) { b.Untranslatable = true; return false; }
         }
-        var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, linear, _nativeBlocks.Count, e.Sites, e.ResumeOffsets);
+        int id = _nativeBlocks.Count;
+        _codeCache.WriteInt32(entry + e.BlockIdOffset, id);
+        var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, linear, id, e.Sites, e.ResumeOffsets);
         b.Code = (cpu, blk, eip, left) => cpu.RunNative(blk, nb, eip, left);
         _nativeBlocks.Add(nb);
         if (NativeDumpPath is { } dump) NativeCodeDump.Append(dump, b, linear, e, (ulong)entry, _codeCache.OffsetOf(entry));
-        long dt = System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-        _translationTicks += dt;
-        if (_nativeCompileSamples.Count < 100_000) _nativeCompileSamples.Add(dt);
+        _translationTicks += compileTicks;
+        if (_nativeCompileSamples.Count < 100_000) _nativeCompileSamples.Add(compileTicks);
         Interlocked.Increment(ref _blocksTranslated);
         return true;
     }

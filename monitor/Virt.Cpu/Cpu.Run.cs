@@ -110,6 +110,7 @@ public sealed partial class Cpu
         uint[] r = R;
         while (true)
         {
+            if (Volatile.Read(ref _nativeCompiledCount) != 0) PlaceCompiledNative();
             Block b = LookupBlock();
             // No try/finally here: a finally would pin the loop counter to the stack. The fault path
             // recovers how many ops retired from EipReg instead (RetiredBeforeFault).

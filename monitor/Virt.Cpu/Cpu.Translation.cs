@@ -92,8 +92,9 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// Compile hot blocks on a thread-pool thread while this VCPU keeps interpreting them (the
-    /// compiled code is picked up at the block's next execution). Off: compile on the VCPU thread
+    /// Compile hot blocks on another thread while this VCPU keeps interpreting them (IL: a thread-pool
+    /// thread; native: the compile thread, and the code is placed between blocks): the compiled code
+    /// is picked up at the block's next execution. Off: compile on the VCPU thread
     /// at once, which makes runs reproducible instruction for instruction (tests). Default on
     /// unless VIRT_CPU_TRANSLATE_SYNC=1.
     /// </summary>
@@ -109,7 +110,12 @@ public sealed partial class Cpu
     {
         b.Heat = int.MinValue; // asked once: never again, whatever the outcome
         if (b.Untranslatable || !_translate || b.Transient) return false;
-        if (_native) return TranslateNative(b);
+        if (_native)
+        {
+            if (!TranslateInBackground) return TranslateNative(b);
+            QueueNative(b);
+            return false;
+        }
         if (TranslateInBackground)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.Cpu.Translate(state.Block), (Cpu: this, Block: b), preferLocal: false);

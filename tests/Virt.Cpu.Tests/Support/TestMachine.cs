@@ -17,7 +17,9 @@ public sealed class TestMachine : IDisposable, IExitHandler
     {
         Ram = new GuestRam(ramBytes);
         Memory = new PhysicalMemory(Ram);
-        Cpu = new Cpu(Memory, this);
+        // Compiled at the block's threshold on this thread: runs reproducible op for op (a test
+        // that is about background compiling turns it back on).
+        Cpu = new Cpu(Memory, this) { TranslateInBackground = false };
     }
 
     public GuestRam Ram { get; }

@@ -72,8 +72,11 @@ internal sealed unsafe class CodeCache : IDisposable
         long rel = target - (site + 4);
         if (rel is < int.MinValue or > int.MaxValue) throw new InvalidOperationException("link target out of rel32 range");
         // One aligned 4-byte store would be atomic, but nothing runs this code meanwhile anyway (the VCPU thread is here).
-        *(int*)(_write + (site - _exec)) = (int)rel;
+        WriteInt32(site, (int)rel);
     }
+
+    /// <summary>Writes a 4-byte value into placed code (through the writable view) at executable address <paramref name="at"/>.</summary>
+    public void WriteInt32(byte* at, int value) => *(int*)(_write + (at - _exec)) = value;
 
     /// <summary>Forgets every block (the caller has dropped all references to them).</summary>
     public void Reset()

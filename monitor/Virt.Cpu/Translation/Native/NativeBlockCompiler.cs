@@ -69,8 +69,8 @@ internal static class NativeBlockCompiler
     /// <summary>A direct exit that can be linked: the JMP rel32 to patch (its byte offset in the code) and its target EIP.</summary>
     internal readonly record struct ChainSite(int PatchOffset, uint Target);
 
-    /// <summary>Assembled but not yet placed: the code and what it covers.</summary>
-    internal readonly record struct Emitted(byte[] Code, int Covered, int ChainEntryOffset, ChainSite[] Sites, int[] ResumeOffsets);
+    /// <summary>Assembled but not yet placed: the code and what it covers; the block id's imm32 at <paramref name="BlockIdOffset"/>.</summary>
+    internal readonly record struct Emitted(byte[] Code, int Covered, int ChainEntryOffset, ChainSite[] Sites, int[] ResumeOffsets, int BlockIdOffset);
 
     /// <summary>
     /// Cpu._fastSegMask bits every native block relies on, checked when the dispatcher enters one:
@@ -81,11 +81,15 @@ internal static class NativeBlockCompiler
     internal const int FlatSegments = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 8) | (1 << 10) | (1 << 11) | Cpu.FastStack32;
 
     /// <summary>
-    /// Emits host code for b, running at linear address <paramref name="linearStart"/>, assembled for
-    /// host address <paramref name="rip"/>; null when not even its first op can be copied.
+    /// Emits host code for b, running at linear address <paramref name="linearStart"/>; null when
+    /// not even its first op can be copied. The code is position-independent (every branch inside
+    /// it is relative, every other target is read from memory), so it may be emitted on any thread
+    /// and placed anywhere; its block id is patched in when it is placed (<see cref="Emitted.BlockIdOffset"/>).
+    /// Touches nothing but b's decoded instructions, which never change.
     /// </summary>
-    public static Emitted? Emit(Block b, uint linearStart, int id, ulong rip, bool flagless)
+    public static Emitted? Emit(Block b, uint linearStart, bool flagless)
     {
+        const ulong rip = 0;
         if (!b.Code32) return null;
         Instruction[] ins = b.Instructions;
         int covered = 0;
@@ -111,7 +115,7 @@ internal static class NativeBlockCompiler
         }
 
         var a = new Assembler(64) { PreferShortBranch = false };
-        var e = new Emitter(a, b, live, copied, linearStart, id, whole, flagless);
+        var e = new Emitter(a, b, live, copied, linearStart, whole, flagless);
         e.Prologue();
         for (int i = 0; i < covered; i++) e.Op(i);
         if (!(whole && (IsBlockEndBranch(in ins[covered - 1]) || ins[covered - 1].Mnemonic is Mnemonic.Sti or Mnemonic.Popfd)))
@@ -136,7 +140,8 @@ internal static class NativeBlockCompiler
         var resumes = new int[ins.Length];
         for (int i = 0; i < resumes.Length; i++)
             resumes[i] = e.Resumes.TryGetValue(i, out Label l) ? (int)(result.GetLabelRIP(l) - rip) : -1;
-        return new Emitted(code, covered, chainEntry, sites.ToArray(), resumes);
+        int blockIdOffset = (int)(result.GetLabelRIP(e.BlockIdEnd) - rip) - 4;
+        return new Emitted(code, covered, chainEntry, sites.ToArray(), resumes, blockIdOffset);
     }
 
     /// <summary>Copied 1:1 or emitted explicitly.</summary>
@@ -321,10 +326,13 @@ internal static class NativeBlockCompiler
     }
 
     /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
-    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, int id, bool whole, bool flagless)
+    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, bool whole, bool flagless)
     {
         private readonly List<Action> _stubs = new();
-        private Label _loopHead, _epilogue;
+        private Label _loopHead, _epilogue, _blockIdEnd;
+
+        /// <summary>Just past the epilogue's MOV of the block id: its imm32 is the 4 bytes before.</summary>
+        public Label BlockIdEnd => _blockIdEnd;
 
         /// <summary>Per linkable exit: the label just after its JMP rel32, and the target EIP.</summary>
         public List<(Label After, uint Target)> LinkSites { get; } = new();
@@ -343,6 +351,7 @@ internal static class NativeBlockCompiler
         {
             _loopHead = a.CreateLabel();
             _epilogue = a.CreateLabel();
+            _blockIdEnd = a.CreateLabel();
             Enter(NativeFrame.OffBudget);
             a.Label(ref _loopHead);
         }
@@ -383,7 +392,8 @@ internal static class NativeBlockCompiler
             a.pop(r11);
             a.mov(__dword_ptr[r14 + NativeFrame.OffEflags], r11d);
             a.mov(__dword_ptr[r14 + NativeFrame.OffNextEip], r8d);
-            a.mov(__dword_ptr[r14 + NativeFrame.OffBlockId], id);
+            a.mov(__dword_ptr[r14 + NativeFrame.OffBlockId], 0); // imm32 patched to the block's id when placed
+            a.Label(ref _blockIdEnd);
             a.mov(__qword_ptr[r14 + NativeFrame.OffRemaining], r9); // Budget - Remaining: the ops of the blocks linked from
             for (int r = 0; r < 8; r++) a.mov(__dword_ptr[r14 + 4 * r], s_guest[r]);
             a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
