@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Virt.Monitor.Vm;
+using Virt.Monitor.Attachment;
 using Virt.Shared.Control;
 
 namespace Virt.Monitor.Control;

@@ -4,7 +4,7 @@ using Virt.Cpu.Memory;
 using Virt.Devices.Bus;
 using Virt.Devices.Platform;
 using Virt.Devices.Timing;
-using Virt.Monitor.Exits;
+using Virt.Monitor.Routing;
 
 namespace Virt.Monitor.Vm;
 

@@ -6,11 +6,15 @@ using Virt.Cpu.Memory;
 using Virt.Cpu.State;
 using Virt.Devices.Platform;
 using Virt.Cpu.Boot;
+using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
-using Virt.Monitor.Exits;
 using Virt.Monitor.Launch;
+using Virt.Monitor.Routing;
 using Virt.Monitor.Stats;
+using Virt.Monitor.Terminal;
+using Virt.Monitor.Transport;
+using Virt.Monitor.Vcpu;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
 using Virt.Shared.Runtime;
@@ -147,7 +151,7 @@ public sealed class VirtualMachine
                 return ExitStatus.BadUsage;
             }
 
-            // Device models: any number, attached and detached while the guest runs (Vm/AttachmentManager).
+            // Device models: any number, attached and detached while the guest runs (Attachment/AttachmentManager).
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
             manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), _ending)
             {

@@ -3,7 +3,7 @@ using Virt.Cpu.Boot;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
-using Virt.Monitor.Vm;
+using Virt.Monitor.Vcpu;
 using Virt.Shared.Abi;
 using static Iced.Intel.AssemblerRegisters;
 

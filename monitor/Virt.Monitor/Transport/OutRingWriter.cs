@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>
 /// The monitor's side of the OUT batch ring of one comm page: appends batched writes in guest

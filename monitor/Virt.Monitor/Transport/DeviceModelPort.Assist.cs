@@ -1,7 +1,7 @@
 using Virt.Cpu.Exits;
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 // String I/O completed by the device model (NVMM's nvmm_assist_io), and the check of its commit.
 public sealed unsafe partial class DeviceModelPort

@@ -3,7 +3,7 @@ using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>
 /// Takes the IRQ lines the device model drives through VCPU 0's IRQ words and feeds them to the

@@ -1,6 +1,6 @@
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>Copies VCPU state areas into the comm page (cache) and loads committed ones back (commit).</summary>
 public interface IVcpuStateAccess

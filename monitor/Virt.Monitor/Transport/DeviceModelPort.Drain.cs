@@ -1,6 +1,6 @@
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 public sealed unsafe partial class DeviceModelPort
 {

@@ -1,6 +1,6 @@
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>
 /// Answers INs from the IN value table the device model keeps in the comm page. The table is read

@@ -1,4 +1,4 @@
-namespace Virt.Monitor.Vm;
+namespace Virt.Monitor.Terminal;
 
 /// <summary>
 /// The guest console's keyboard: reads virt's stdin on its own thread and passes the bytes to the

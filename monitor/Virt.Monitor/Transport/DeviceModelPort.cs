@@ -6,7 +6,7 @@ using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>
 /// The monitor's half of the exit path to the device model, for one VCPU: write the exit record,

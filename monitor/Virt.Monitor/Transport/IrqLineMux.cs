@@ -1,4 +1,4 @@
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>
 /// Several device models drive the same 16 ISA lines: a line is high while any of them holds it

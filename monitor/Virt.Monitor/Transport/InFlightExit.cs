@@ -1,7 +1,7 @@
 using System.Globalization;
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>An exit a device model did not complete: kept so it can be shown and re-issued to the model that takes over.</summary>
 public sealed record InFlightExit(ExitReason Reason, ulong Address, int Size, ExitDirection Direction, ulong Data, ExitFlags Flags, uint Count)

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 // Batched writes and cached reads (seed 000): writes to BatchedWrites ranges go into the OUT ring
 // with no exit; INs on CachedReads ranges are answered from the device model's IN table while no

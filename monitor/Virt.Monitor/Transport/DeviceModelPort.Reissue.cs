@@ -1,6 +1,6 @@
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Transport;
 
 /// <summary>Called on the VCPU thread with an exit this port's device model failed to complete; returns the port that answers it now, or null (unclaimed).</summary>
 public delegate DeviceModelPort? DeviceModelLostHandler(DeviceModelPort failed, InFlightExit exit);

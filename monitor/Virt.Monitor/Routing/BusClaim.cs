@@ -1,7 +1,7 @@
 using Virt.Devices.Bus;
 using Virt.Shared.Control;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Routing;
 
 /// <summary>
 /// Who answers a range of ports or MMIO addresses: a device hosted in the monitor, or one attached

@@ -1,8 +1,8 @@
 using Virt.Cpu.State;
-using Virt.Monitor.Exits;
+using Virt.Monitor.Transport;
 using Virt.Shared.Abi;
 
-namespace Virt.Monitor.Vm;
+namespace Virt.Monitor.Vcpu;
 
 /// <summary>
 /// The comm page's state areas for the interpreter's CPU. Saves GPRS, SEGS, CRS, DRS and MSRS

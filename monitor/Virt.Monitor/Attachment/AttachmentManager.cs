@@ -1,15 +1,18 @@
 using Virt.Devices.Bus;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
-using Virt.Monitor.Exits;
 using Virt.Monitor.Launch;
+using Virt.Monitor.Routing;
 using Virt.Monitor.Stats;
+using Virt.Monitor.Terminal;
+using Virt.Monitor.Transport;
+using Virt.Monitor.Vcpu;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
 
-namespace Virt.Monitor.Vm;
+namespace Virt.Monitor.Attachment;
 
 /// <summary>
 /// The device models of one VM: attach (Hello to Ready), claims, routing, detach, swap with

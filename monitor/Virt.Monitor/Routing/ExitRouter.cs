@@ -4,7 +4,7 @@ using Virt.Monitor.Stats;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
 
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Routing;
 
 /// <summary>
 /// The monitor's exit handler: maps each port and MMIO address to a device hosted in the monitor

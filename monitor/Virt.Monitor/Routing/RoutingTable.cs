@@ -1,4 +1,4 @@
-namespace Virt.Monitor.Exits;
+namespace Virt.Monitor.Routing;
 
 /// <summary>
 /// An immutable snapshot of the claims the VCPU routes by: a flat port table (index into Claims + 1,

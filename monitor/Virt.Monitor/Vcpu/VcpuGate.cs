@@ -1,6 +1,6 @@
 using Virt.Shared.Control;
 
-namespace Virt.Monitor.Vm;
+namespace Virt.Monitor.Vcpu;
 
 /// <summary>
 /// Where the VCPU thread stops for the rest of the monitor. Attach, detach and swap take a

@@ -2,8 +2,9 @@ using Microsoft.Win32.SafeHandles;
 using Virt.Cpu.Exits;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Launch;
+using Virt.Monitor.Vm;
 
-namespace Virt.Monitor.Vm;
+namespace Virt.Monitor.Terminal;
 
 /// <summary>
 /// virt's side of the guest console (--serial stdio): the device model prints the guest's output

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Virt.Monitor.Vm;
+namespace Virt.Monitor.Terminal;
 
 /// <summary>
 /// Puts the terminal on stdin in raw mode for an interactive guest console (every key goes to the

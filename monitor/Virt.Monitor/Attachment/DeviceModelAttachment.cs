@@ -1,10 +1,11 @@
-using Virt.Monitor.Exits;
 using Virt.Monitor.Launch;
+using Virt.Monitor.Routing;
+using Virt.Monitor.Transport;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
 using Virt.Shared.Runtime;
 
-namespace Virt.Monitor.Vm;
+namespace Virt.Monitor.Attachment;
 
 /// <summary>
 /// One device model attached to the VM: its control connection, its own comm region (file
