@@ -11,63 +11,75 @@ namespace Virt.Monitor.Attachment;
 /// One device model attached to the VM: its control connection, its own comm region (file
 /// comm-ID in the VM directory: a comm page and a data page per VCPU), the port its exits go
 /// through, its IRQ words, and, if the monitor started it, its process and the command to restart it.
+/// Where it is in its life is <see cref="Lifecycle"/>'s alone; everything else is fixed at Hello.
 /// </summary>
 public sealed class DeviceModelAttachment : IDeviceModelEndpoint
 {
     private readonly object _lock = new();
     private TaskCompletionSource<List<DeviceState>>? _saving;
     private List<DeviceState> _saved = new();
+    private IDisposable? _replacementHold;
+    private volatile bool _connectionClosed;
 
-    public DeviceModelAttachment(uint id, Hello hello, ControlConnection connection, SharedRegion comm, string commFileName)
+    public DeviceModelAttachment(uint id, Hello hello, ControlConnection connection, AttachmentLifecycle lifecycle, LaunchedDeviceModel? launch,
+        Features features, SharedRegion comm, string commFileName, DeviceModelPort port, IrqLineInput irq, StashedState restore, IDisposable? replacementHold)
     {
         Id = id;
         Name = hello.Name;
         Pid = hello.Pid;
         Connection = connection;
+        Lifecycle = lifecycle;
+        Launch = launch;
+        Features = features;
         Comm = comm;
         CommFileName = commFileName;
+        Port = port;
+        Irq = irq;
+        Restore = restore.Blobs;
+        RestoreFromCrash = restore.IsCrashSnapshot;
+        _replacementHold = replacementHold;
     }
 
     public uint Id { get; }
     public string Name { get; }
     public int Pid { get; }
     public ControlConnection Connection { get; }
+    public AttachmentLifecycle Lifecycle { get; }
+    public AttachmentPhase Phase => Lifecycle.Phase;
     public SharedRegion Comm { get; }
     public string CommFileName { get; }
-    public Features Features { get; set; }
+    /// <summary>Offered in Hello and supported by this VM.</summary>
+    public Features Features { get; }
 
-    public DeviceModelPort Port { get; set; } = null!;
-    public IrqLineInput Irq { get; set; } = null!;
+    public DeviceModelPort Port { get; }
+    public IrqLineInput Irq { get; }
 
     /// <summary>Set when the monitor started this device model (virt run --dm, virt attach).</summary>
-    public LaunchedDeviceModel? Launch { get; set; }
-
-    public volatile AttachmentState State = AttachmentState.Attaching;
-
-    /// <summary>Why it failed, and the exit it held (if it failed inside one).</summary>
-    public string? Failure { get; set; }
-    public InFlightExit? HeldExit { get; set; }
+    public LaunchedDeviceModel? Launch { get; }
 
     /// <summary>Device state handed to this device model after its Welcome (from the one it replaces).</summary>
-    public List<DeviceState> Restore { get; set; } = new();
+    public IReadOnlyList<DeviceState> Restore { get; }
 
     /// <summary><see cref="Restore"/> is a crash snapshot of a model that failed (Welcome says so).</summary>
-    public bool RestoreFromCrash { get; set; }
+    public bool RestoreFromCrash { get; }
 
-    /// <summary>A hold on the VCPU taken at Hello when this device model replaces a failed one: released when it is routed (or gone).</summary>
-    public IDisposable? ReplacementHold { get; set; }
+    public bool ConnectionClosed => _connectionClosed;
 
-    public bool ConnectionClosed { get; set; }
+    /// <summary>The control connection is gone (or about to be closed): nothing may be sent on it.</summary>
+    public void MarkConnectionClosed() => _connectionClosed = true;
 
-    public readonly TaskCompletionSource Ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>
+    /// Lets the VCPU go that was held at Hello because this device model replaces a failed one: once
+    /// it is routed, or its handshake ended. Idempotent.
+    /// </summary>
+    public void ReleaseReplacementHold() => Interlocked.Exchange(ref _replacementHold, null)?.Dispose();
 
     public bool Alive => !ConnectionClosed && (Launch is null || !Launch.Process.HasExited);
 
-    public string Describe()
-    {
-        string claims = State is AttachmentState.Failed ? $"{Failure}{(HeldExit is { } e ? $"; exit held: {e}" : "")}" : Failure ?? "";
-        return claims;
-    }
+    public string Describe() => Lifecycle.Describe();
+
+    /// <summary>The snapshot of its devices the model keeps in its comm region (docs/abi.md, "Crash state"), if it kept one.</summary>
+    public unsafe List<DeviceState>? ReadCrashSnapshot() => CrashState.Read(Comm.Base + CrashState.OffsetFor(1));
 
     /// <summary>Asks the device model to save its devices (the VCPU is paused) and collects the blobs.</summary>
     public async Task<List<DeviceState>> SaveStateAsync(TimeSpan timeout)

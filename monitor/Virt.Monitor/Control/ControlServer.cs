@@ -212,7 +212,7 @@ public sealed class ControlServer : IAsyncDisposable
             Identified(ref unidentified);
             // Marks it closed first, so nothing sends on the connection ServeAsync is about to dispose.
             if (att is not null && !_stop.IsCancellationRequested) _manager.OnConnectionLost(att, lost);
-            else if (att is not null) att.ConnectionClosed = true;
+            else att?.MarkConnectionClosed();
         }
     }
 
