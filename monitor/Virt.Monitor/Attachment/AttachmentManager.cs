@@ -36,12 +36,7 @@ public sealed class AttachmentManager
     private readonly DeviceModelLauncher _launcher;
     private readonly RestartPolicy _restart;
     private readonly DeviceStateStash _stash = new();
-    private readonly List<DeviceModelAttachment> _all = new();
-    private readonly ManualResetEventSlim _haltWake = new();
-    private volatile DeviceModelAttachment[] _routed = [];
-    // Retired failed models whose comm regions the VCPU thread unmaps at its next checkpoint (ReleaseRetired).
-    private readonly List<DeviceModelAttachment> _releaseLater = new();
-    private int _releasePending;
+    private readonly DeviceModelRoster _roster = new();
     private uint _nextId;
     private volatile bool _shutDown;
 
@@ -82,13 +77,10 @@ public sealed class AttachmentManager
         init => _launcher.ConsoleQuit = value;
     }
 
-    /// <summary>The device models exits are routed to now (read by the VCPU thread).</summary>
-    public DeviceModelAttachment[] Routed => _routed;
+    /// <summary>Who is attached, and what the VCPU thread asks of them between slices.</summary>
+    public DeviceModelRoster Roster => _roster;
 
-    public DeviceModelAttachment[] All
-    {
-        get { lock (_all) return _all.ToArray(); }
-    }
+    public DeviceModelAttachment[] All => _roster.All;
 
     private void Log(string message)
     {
@@ -103,18 +95,10 @@ public sealed class AttachmentManager
     /// </summary>
     public string? AdmissionError()
     {
-        lock (_all)
-        {
-            int handshaking = 0, live = 0;
-            foreach (DeviceModelAttachment a in _all)
-            {
-                if (a.Phase == AttachmentPhase.Handshaking) handshaking++;
-                if (a.Phase != AttachmentPhase.Retired) live++;
-            }
-            if (handshaking >= Limits.MaxPendingAttaches) return $"{handshaking} device models are already between Hello and Ready (at most {Limits.MaxPendingAttaches})";
-            if (live >= Limits.MaxDeviceModels) return $"{live} device models are attached or attaching (at most {Limits.MaxDeviceModels})";
-            return null;
-        }
+        var (handshaking, live) = _roster.Count();
+        if (handshaking >= Limits.MaxPendingAttaches) return $"{handshaking} device models are already between Hello and Ready (at most {Limits.MaxPendingAttaches})";
+        if (live >= Limits.MaxDeviceModels) return $"{live} device models are attached or attaching (at most {Limits.MaxDeviceModels})";
+        return null;
     }
 
     /// <summary>
@@ -138,7 +122,7 @@ public sealed class AttachmentManager
         var (launch, lifecycle) = _launcher.AtHello(hello.Pid);
         var hooks = new PortHooks(PlatformEventRaised, RamWritten, OnPortLost);
         DeviceModelAttachment att = _handshake.Greet(id, hello, conn, lifecycle, launch, _stash.Take(), hold, hooks);
-        lock (_all) _all.Add(att);
+        _roster.Add(att);
         return att;
     }
 
@@ -153,7 +137,7 @@ public sealed class AttachmentManager
         using (await _gate.PauseAsync())
         {
             att.Lifecycle.Require(AttachmentEvent.Ready);
-            Publish();
+            _roster.Publish(_router);
             att.ReleaseReplacementHold();
         }
         Log($"device model {att.Id} '{att.Name}' (pid {att.Pid}) attached: {ClaimsOf(att)}");
@@ -185,13 +169,8 @@ public sealed class AttachmentManager
     {
         _router.RemoveClaimsOf(att);
         att.ReleaseReplacementHold();
-        lock (_all)
-        {
-            _all.Remove(att);
-            _stash.GiveBack(new StashedState(att.Restore, att.RestoreFromCrash));
-            // Under the lock that Kick takes: no other thread can be touching this region's IRQ words.
-            att.Comm.Dispose();
-        }
+        _stash.GiveBack(new StashedState(att.Restore, att.RestoreFromCrash));
+        _roster.Forget(att);
         _mux.Remove(att.Id);
         try { File.Delete(Path.Combine(_dir.Path, att.CommFileName)); } catch (IOException) { }
     }
@@ -229,66 +208,7 @@ public sealed class AttachmentManager
         return _router.OwnerOf(exit.Reason, exit.Address)?.Port;
     }
 
-    /// <summary>
-    /// VCPU thread, at a checkpoint (outside every exit): unmaps the comm regions of retired failed models,
-    /// so swaps and replacements over a long run do not pile up mappings and descriptors. No allocation
-    /// when there is nothing to do (called every slice).
-    /// </summary>
-    public void ReleaseRetired()
-    {
-        if (Volatile.Read(ref _releasePending) == 0) return;
-        lock (_all)
-        {
-            foreach (DeviceModelAttachment a in _releaseLater) a.ReleaseRegion();
-            _releaseLater.Clear();
-            _releasePending = 0;
-        }
-    }
-
-    /// <summary>VCPU thread, between slices: why the guest must stay paused (a failed device model holds it), or null.</summary>
-    /// Called every slice: walks the list under its lock instead of copying it (no allocation).
-    public string? StallReason()
-    {
-        lock (_all)
-            foreach (DeviceModelAttachment a in _all)
-                if (a.Phase == AttachmentPhase.Failed) return $"device model {a.Id} '{a.Name}' {a.Lifecycle.Failure}";
-        return null;
-    }
-
-    /// <summary>Who ended the VM and how, for the end message (called once, after <see cref="StopValue"/> was set).</summary>
-    public string StopDescription()
-    {
-        lock (_all)
-            foreach (DeviceModelAttachment a in _all)
-                if (a.Port.StopValue is { } v)
-                {
-                    var (reason, address) = a.Port.StopExit;
-                    string where = reason == ExitReason.PortIo ? $"port 0x{address:X}" : $"address 0x{address:X}";
-                    string device = _router.ClaimAt(reason, address)?.Device ?? "?";
-                    return $"device model {a.Id} '{a.Name}' ended the VM with value 0x{v:X}, at the guest's access to '{device}' ({where})";
-                }
-        return "a device model ended the VM";
-    }
-
-    /// <summary>The value the guest wrote to an exit port served by any device model, if it did (checked every slice, no allocation).</summary>
-    public uint? StopValue
-    {
-        get
-        {
-            lock (_all)
-                foreach (DeviceModelAttachment a in _all)
-                    if (a.Port.StopValue is { } v) return v;
-            return null;
-        }
-    }
-
     // ---- detach, swap ----
-
-    private void Publish()
-    {
-        _router.Publish(dm => ((DeviceModelAttachment)dm).Lifecycle.IsRouted);
-        _routed = All.Where(a => a.Lifecycle.IsRouted).ToArray();
-    }
 
     /// <summary>
     /// Takes a draining or failed device model out: its claims go, its IRQ lines drop, it is told to
@@ -301,20 +221,11 @@ public sealed class AttachmentManager
         bool wasFailed = t.From == AttachmentPhase.Failed;
         _router.RemoveClaimsOf(att);
         _mux.Remove(att.Id);
-        Publish();
+        _roster.Publish(_router);
         Log($"device model {att.Id} '{att.Name}' detached: {why}");
-        // Its comm file goes now. Its mapping: at once if it was draining (the VCPU is parked outside any exit);
-        // a failed one's VCPU may still be inside its held exit, reading its data page: at the next checkpoint.
+        // Its comm file goes now; its mapping when nothing can be reading it.
         try { File.Delete(Path.Combine(_dir.Path, att.CommFileName)); } catch (IOException) { }
-        lock (_all)
-        {
-            if (wasFailed)
-            {
-                _releaseLater.Add(att);
-                Volatile.Write(ref _releasePending, 1);
-            }
-            else att.ReleaseRegion(); // under the lock Kick takes
-        }
+        _roster.ReleaseRegion(att, wasFailed);
         _ = Task.Run(async () =>
         {
             if (!att.ConnectionClosed)
@@ -457,55 +368,6 @@ public sealed class AttachmentManager
         }
     }
 
-    // ---- batched writes (VCPU thread) ----
-
-    /// <summary>Hands every routed device model its pending batched writes (halt, VM end).</summary>
-    public void Flush(FlushReason reason)
-    {
-        foreach (DeviceModelAttachment a in _routed) a.Port.Flush(reason);
-    }
-
-    /// <summary>The latency bound of batched writes, checked between slices.</summary>
-    public void FlushIfDue()
-    {
-        foreach (DeviceModelAttachment a in _routed) a.Port.FlushIfDue();
-    }
-
-    // ---- the halted VCPU ----
-
-    /// <summary>VCPU thread: picks up IRQ lines of every routed device model.</summary>
-    public void PollIrqs()
-    {
-        foreach (DeviceModelAttachment a in _routed) a.Irq.Poll();
-    }
-
-    /// <summary>
-    /// VCPU thread, guest halted: sleeps until an IRQ word changes or the timeout passes. The futex
-    /// waits on one word: the first device model's. With several, the sleep is cut to 1 ms so the
-    /// others' lines are seen promptly.
-    /// </summary>
-    public void WaitForIrq(long timeoutMicros)
-    {
-        DeviceModelAttachment[] routed = _routed;
-        if (routed.Length == 0)
-        {
-            _haltWake.Wait(TimeSpan.FromMicroseconds(timeoutMicros));
-            _haltWake.Reset();
-            return;
-        }
-        routed[0].Irq.WaitForChange(routed.Length > 1 ? Math.Min(timeoutMicros, 1000) : timeoutMicros);
-    }
-
-    /// <summary>Gets a halted VCPU out of its sleep (any thread).</summary>
-    public void Kick()
-    {
-        // Under the lock: an abandoned handshake's region is unmapped under it too (Abandon).
-        lock (_all)
-            foreach (DeviceModelAttachment a in _all)
-                if (a.Phase != AttachmentPhase.Retired) a.Irq.Kick();
-        _haltWake.Set();
-    }
-
     // ---- status and the end ----
 
     public VmStatus Status(ulong instructions) => new(Environment.ProcessId, _gate.State, _gate.StallReason ?? "", instructions,
@@ -529,8 +391,7 @@ public sealed class AttachmentManager
 
     public void DisposeRegions()
     {
-        foreach (DeviceModelAttachment a in All) a.ReleaseRegion();
+        _roster.Dispose();
         _launcher.DisposeAll();
-        _haltWake.Dispose();
     }
 }
