@@ -34,7 +34,7 @@ public sealed unsafe partial class DeviceModelPort
         if (_assistCommitted) return true;
         if (_lastStatus is not (CompletionStatus.Ok or CompletionStatus.StopVm) || Failed is not null) return false;
         // Done, but not committed as the instruction requires: complete the registers ourselves.
-        _stats.Refuse("assist-commit");
+        _stats.Refuse(Refusal.AssistCommit);
         ExpectedAfter(chunk, ref pre.Gprs);
         _state.Commit(StateBits.Gprs, ref pre);
         return true;

@@ -26,7 +26,7 @@ public sealed unsafe partial class DeviceModelPort
                     _flushReason = FlushReason.StaleRead;
                     break;
                 case InTableReader.Outcome.Refused:
-                    _stats.Refuse("in-table-count");
+                    _stats.Refuse(Refusal.InTableCount);
                     _stats.CachedReadMisses++;
                     break;
                 default:

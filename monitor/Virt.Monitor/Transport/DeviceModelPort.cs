@@ -207,7 +207,7 @@ public sealed unsafe partial class DeviceModelPort
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
                 || exit.Direction != (byte)direction || exit.Flags != (byte)flags || exit.Count != count || exit.Segment != segment)
             {
-                _stats.Refuse("exit-record-changed");
+                _stats.Refuse(Refusal.ExitRecordChanged);
                 exit.Reason = (uint)reason; exit.Address = address; exit.Size = (byte)size;
                 exit.Direction = (byte)direction; exit.Flags = (byte)flags; exit.Count = count; exit.Segment = segment;
             }
@@ -215,20 +215,20 @@ public sealed unsafe partial class DeviceModelPort
             status = rawStatus is >= (uint)CompletionStatus.Ok and <= (uint)CompletionStatus.PlatformEvent ? (CompletionStatus)rawStatus : CompletionStatus.Pending;
             if (status == CompletionStatus.Pending)
             {
-                _stats.Refuse("status");
+                _stats.Refuse(Refusal.Status);
                 status = CompletionStatus.Unhandled;
             }
             if (status is CompletionStatus.StopVm or CompletionStatus.PlatformEvent && !(MayRaisePlatformEvents?.Invoke(reason, address) ?? false))
             {
                 // Only a range claimed with PlatformEvents by this device model (its exit port, i8042,
                 // reset control) may end or reset the VM: anything else is an ordinary completion.
-                _stats.Refuse("platform-event");
+                _stats.Refuse(Refusal.PlatformEvent);
                 status = CompletionStatus.Ok;
             }
             if (status != CompletionStatus.NeedState) break;
             if (round >= MaxStateRounds || _state is null)
             {
-                _stats.Refuse("need-state");
+                _stats.Refuse(Refusal.NeedState);
                 status = CompletionStatus.Unhandled;
                 break;
             }
@@ -236,7 +236,7 @@ public sealed unsafe partial class DeviceModelPort
             bool committed = page.Header.StateCommit != 0;
             if (committed) Commit(ref page);
             uint wanted = page.Header.StateWanted;
-            if ((wanted & ~(uint)StateBits.All) != 0) _stats.Refuse("state-wanted");
+            if ((wanted & ~(uint)StateBits.All) != 0) _stats.Refuse(Refusal.StateWanted);
             var fill = (StateBits)wanted & _state.Savable;
             _state.Save(fill, ref page);
             page.Header.StateCached |= (uint)fill;
@@ -259,7 +259,7 @@ public sealed unsafe partial class DeviceModelPort
         {
             _stats.Flushed(FlushName(flushReason));
             int missing = _ring.Complete();
-            if (missing > 0) _stats.Refuse("ring-drained");
+            if (missing > 0) _stats.Refuse(Refusal.RingDrained);
         }
         if (_assist is not null && stateRounds == 0 && status is CompletionStatus.Ok)
         {
@@ -275,7 +275,7 @@ public sealed unsafe partial class DeviceModelPort
             result = exit.Data;
             if ((result & ~ones) != 0)
             {
-                _stats.Refuse("data-width");
+                _stats.Refuse(Refusal.DataWidth);
                 result &= ones;
             }
         }
@@ -315,7 +315,7 @@ public sealed unsafe partial class DeviceModelPort
         page.Header.StateCommit = 0;
         if ((commit & ~(uint)StateBits.All) != 0 || _state is null || ((StateBits)commit & ~_state.Committable) != 0)
         {
-            _stats.Refuse("state-commit");
+            _stats.Refuse(Refusal.StateCommit);
             return;
         }
         if (_assist is { } chunk)
@@ -332,7 +332,7 @@ public sealed unsafe partial class DeviceModelPort
         }
         if (_state.Commit((StateBits)commit, ref page) is not null)
         {
-            _stats.Refuse("state-values");
+            _stats.Refuse(Refusal.StateValues);
             return;
         }
         if (_assist is not null) _assistCommitted = true;
@@ -349,7 +349,7 @@ public sealed unsafe partial class DeviceModelPort
             if (v != seen)
             {
                 // A completion for an exit we did not publish: refuse it and keep waiting.
-                _stats.Refuse("completion-seq");
+                _stats.Refuse(Refusal.CompletionSeq);
                 seen = v;
                 continue;
             }

@@ -38,7 +38,7 @@ public sealed unsafe class IrqLineInput
         uint level = Volatile.Read(ref irq.Level);
         if (((raised | level) & ~CommPageLayout.IrqLineMask) != 0)
         {
-            _stats.Refuse("irq-lines");
+            _stats.Refuse(Refusal.IrqLines);
             raised &= CommPageLayout.IrqLineMask;
             level &= CommPageLayout.IrqLineMask;
         }

@@ -276,7 +276,7 @@ public sealed class VirtualMachine
                 memory.A20Enabled = (PlatformEvent)arg == PlatformEvent.A20On;
                 break;
             default:
-                _stats.Refuse("platform-event");
+                _stats.Refuse(Refusal.PlatformEvent);
                 break;
         }
     }
