@@ -4,7 +4,7 @@ using Virt.Shared.Control;
 
 namespace Virt.Monitor.Transport;
 
-// Batched writes and cached reads (seed 000): writes to BatchedWrites ranges go into the OUT ring
+// Batched writes and cached reads (docs/io.md): writes to BatchedWrites ranges go into the OUT ring
 // with no exit; INs on CachedReads ranges are answered from the device model's IN table while no
 // pending write they depend on is in the ring; the ring is flushed when full, at HLT, at the end
 // and by the latency timer (any other exit drains it on the way).
@@ -21,7 +21,7 @@ public sealed unsafe partial class DeviceModelPort
                     CommPageAccess.Page(_region, _vcpu).MonitorCounters.CachedReadHits++;
                     return value;
                 case InTableReader.Outcome.Stale:
-                    // The seed's status-after-command case: the pending writes go first, with this IN.
+                    // The status-after-command case (docs/abi.md, IN table): the pending writes go first, with this IN.
                     _stats.CachedReadStale++;
                     _flushReason = FlushReason.StaleRead;
                     break;
