@@ -49,12 +49,17 @@ public sealed class DeviceModelLauncher(VmDirectory dir, byte[] secret, RunOptio
         return (null, AttachmentLifecycle.Greeted());
     }
 
-    /// <summary>A started process that will not attach (it exited, or took too long): its launch ends, the process goes.</summary>
+    /// <summary>
+    /// A started process that will not attach (it exited, or took too long): the process goes, and so
+    /// does its launch if it never said Hello. A Hello it did say made an attachment whose lifecycle
+    /// is the control server's to end (its connection closes with the process), with the cleanup that goes with it.
+    /// </summary>
     public void Abandon(LaunchedDeviceModel launched, string why)
     {
+        // Under the lock AtHello fires Hello under: Launching can only become Handshaking there, so the check holds.
         lock (_launched)
             foreach (var (launch, lifecycle) in _launched)
-                if (launch == launched) lifecycle.Retire(why);
+                if (launch == launched && lifecycle.Phase == AttachmentPhase.Launching) lifecycle.Retire(why);
         launched.Process.WaitOrKill(TimeSpan.Zero);
     }
 
