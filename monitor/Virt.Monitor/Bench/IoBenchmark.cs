@@ -4,6 +4,7 @@ using System.Text.Json;
 using Virt.Cpu.Memory;
 using Virt.Shared.Abi;
 using Virt.Monitor.Cli;
+using Virt.Monitor.Vcpu;
 using Virt.Monitor.Vm;
 
 namespace Virt.Monitor.Bench;

@@ -1,5 +1,6 @@
 using Virt.Monitor.Vm;
 
+
 namespace Virt.Monitor.Cli;
 
 /// <summary>`virt run`: parse, check the images, run the VM, report.</summary>

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Virt.Monitor.Vm;
+using Virt.Monitor.Attachment;
 using Virt.Shared.Control;
 
 namespace Virt.Monitor.Control;
@@ -113,7 +113,7 @@ public sealed class ControlServer : IAsyncDisposable
         DeviceModelAttachment? att = null;
         string lost = "the device model closed the control socket";
         bool unidentified = true;
-        string waitingFor = "Hello";
+        MessageType waitingFor = MessageType.Hello;
         try
         {
             using var helloTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
@@ -163,7 +163,7 @@ public sealed class ControlServer : IAsyncDisposable
             // A handshake holds a comm file and one of few pending slots (Limits): it must reach Ready in time.
             using var readyTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             readyTimeout.CancelAfter(Limits.ReadyTimeout);
-            waitingFor = "Ready";
+            waitingFor = MessageType.Ready;
             while (await conn.ReceiveAsync(ready ? _stop.Token : readyTimeout.Token) is { } frame)
             {
                 switch (frame.Type)
@@ -193,7 +193,7 @@ public sealed class ControlServer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
         {
-            TimeSpan limit = waitingFor == "Hello" ? HelloTimeout : Limits.ReadyTimeout;
+            TimeSpan limit = waitingFor == MessageType.Hello ? HelloTimeout : Limits.ReadyTimeout;
             lost = $"the device model did not send {waitingFor} within {limit.TotalSeconds} s";
             await RefuseAsync(conn, RefusalCode.ProtocolError, $"no {waitingFor} within {limit.TotalSeconds} s");
         }
@@ -212,7 +212,7 @@ public sealed class ControlServer : IAsyncDisposable
             Identified(ref unidentified);
             // Marks it closed first, so nothing sends on the connection ServeAsync is about to dispose.
             if (att is not null && !_stop.IsCancellationRequested) _manager.OnConnectionLost(att, lost);
-            else if (att is not null) att.ConnectionClosed = true;
+            else att?.MarkConnectionClosed();
         }
     }
 

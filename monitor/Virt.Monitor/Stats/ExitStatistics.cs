@@ -1,3 +1,5 @@
+using Virt.Shared.Abi;
+
 namespace Virt.Monitor.Stats;
 
 /// <summary>
@@ -12,7 +14,7 @@ public sealed class ExitStatistics
 
     public Dictionary<string, long> ByReason { get; } = new();
     public Dictionary<ExitTarget, long> ByTarget { get; } = new();
-    public Dictionary<string, long> Refused { get; } = new();
+    private readonly long[] _refused = new long[RefusalNames.Count];
     public LatencyRecorder RoundTripLatency { get; } = new();
     /// <summary>Every publish of an exit to the device model and its completion (one switch each way), state rounds included.</summary>
     public long RoundTrips { get; set; }
@@ -69,12 +71,24 @@ public sealed class ExitStatistics
 
     public void Flushed(string reason) => FlushesByReason[reason] = FlushesByReason.GetValueOrDefault(reason) + 1;
 
-    public void Refuse(string what)
+    /// <summary>A value from the comm page failed its check (docs/abi.md). Called on every refusal: no allocation.</summary>
+    public void Refuse(Refusal what)
     {
-        Refused[what] = Refused.GetValueOrDefault(what) + 1;
+        _refused[(int)what]++;
+        RefusedTotal++;
     }
 
-    public long RefusedTotal => Refused.Values.Sum();
+    /// <summary>Every refusal so far (MonitorCounters.Refused, `refusedTotal`).</summary>
+    public long RefusedTotal { get; private set; }
+
+    public long RefusedCount(Refusal what) => _refused[(int)what];
+
+    /// <summary>The refusals that happened, in the order of docs/abi.md's table.</summary>
+    public IEnumerable<(Refusal What, long Count)> Refused()
+    {
+        for (int i = 0; i < _refused.Length; i++)
+            if (_refused[i] != 0) yield return ((Refusal)i, _refused[i]);
+    }
 
     /// <summary>Ports with any access: (port, reads, writes).</summary>
     public IEnumerable<(ushort Port, long Reads, long Writes)> Ports()

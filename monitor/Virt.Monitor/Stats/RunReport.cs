@@ -26,8 +26,8 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         w.WriteLine(p.Length == 0
             ? "round trips 0"
             : string.Create(ci, $"round trips {stats.RoundTrips:N0}; latency p50 {p[0]:F2} us, p90 {p[1]:F2} us, p99 {p[2]:F2} us"));
-        if (stats.Refused.Count > 0)
-            w.WriteLine("refused from the comm page: " + string.Join(", ", stats.Refused.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value}"))));
+        if (stats.RefusedTotal > 0)
+            w.WriteLine("refused from the comm page: " + string.Join(", ", stats.Refused().Select(r => string.Create(ci, $"{RefusalNames.Name(r.What)} {r.Count}"))));
         w.WriteLine(string.Create(ci, $"irq edges from the device model {stats.IrqEdges:N0}"));
         w.WriteLine(string.Create(ci, $"state: served from the page {stats.StateServedFromPage:N0}, fetched by round trip {stats.StateFetches:N0}; commits {stats.StateCommits:N0} ({stats.CommitRoundTrips:N0} by round trip of their own)"));
         w.WriteLine(string.Create(ci, $"batched writes {stats.BatchedWrites:N0}; cached reads: hits {stats.CachedReadHits:N0}, misses {stats.CachedReadMisses:N0}, stale (flushed first) {stats.CachedReadStale:N0}"));
@@ -96,7 +96,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         }
         j.WriteEndObject();
         j.WriteStartObject("refused");
-        foreach (var kv in stats.Refused) j.WriteNumber(kv.Key, kv.Value);
+        foreach (var (what, count) in stats.Refused()) j.WriteNumber(RefusalNames.Name(what), count);
         j.WriteEndObject();
         j.WriteNumber("refusedTotal", stats.RefusedTotal);
         j.WriteNumber("irqEdges", stats.IrqEdges);

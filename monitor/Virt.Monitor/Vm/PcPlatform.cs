@@ -2,7 +2,7 @@ using Virt.Cpu.Memory;
 using Virt.Devices.Bus;
 using Virt.Devices.Platform;
 using Virt.Devices.Timing;
-using Virt.Monitor.Exits;
+using Virt.Monitor.Routing;
 using Virt.Pc.Board;
 using Virt.Pc.Boot;
 using Virt.Pc.Wiring;

@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Virt.Cpu.Execution;
 using Virt.Cpu.Memory;
-using Virt.Cpu.State;
 using Virt.Devices.Platform;
+using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
-using Virt.Monitor.Exits;
 using Virt.Monitor.Launch;
+using Virt.Monitor.Routing;
 using Virt.Monitor.Stats;
+using Virt.Monitor.Terminal;
+using Virt.Monitor.Transport;
+using Virt.Monitor.Vcpu;
 using Virt.Pc.Boot;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
@@ -25,8 +27,6 @@ namespace Virt.Monitor.Vm;
 /// </summary>
 public sealed class VirtualMachine
 {
-    private const long SliceInstructions = 50_000;
-
     private readonly RunOptions _o;
     private readonly GuestImages _images;
     private readonly ExitStatistics _stats = new();
@@ -37,9 +37,8 @@ public sealed class VirtualMachine
     private AttachmentManager? _manager;
     private ExitRouter? _router;
     private readonly GuestConsole _console;
-    // The VCPU loop's checkpoint callbacks, made once: a lambda or method group there would allocate every slice.
+    // The VCPU loop's checkpoint callback, made once: a lambda there would allocate every slice.
     private readonly Func<bool> _ending;
-    private Func<string?>? _stallReason;
     // --stats, opened before the run (see RunAsync).
     private FileStream? _statsFile;
     private bool _statsCreated;
@@ -96,7 +95,7 @@ public sealed class VirtualMachine
     {
         if (_end is null) _end = end;
         _cpu?.RequestStop();
-        _manager?.Kick();
+        _manager?.Roster.Kick();
         _gate?.Nudge();
     }
 
@@ -147,8 +146,8 @@ public sealed class VirtualMachine
                 return ExitStatus.BadUsage;
             }
 
-            // Device models: any number, attached and detached while the guest runs (Vm/AttachmentManager).
-            _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Kick(); });
+            // Device models: any number, attached and detached while the guest runs (Attachment/AttachmentManager).
+            _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Roster.Kick(); });
             manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), _ending)
             {
                 PlatformEventRaised = (e, who) => OnPlatformEvent(e, who, memory),
@@ -157,7 +156,6 @@ public sealed class VirtualMachine
                 ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
             };
             _manager = manager;
-            _stallReason = manager.StallReason;
             server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired);
             server.Start();
             if (await AttachAtLaunchAsync(manager, dir) is { } why)
@@ -167,7 +165,8 @@ public sealed class VirtualMachine
             }
 
             _wall.Start();
-            var vcpu = new Thread(() => VcpuLoop(cpu, platform, manager, _gate), 16 << 20) { Name = "vcpu0" };
+            var loop = new VcpuLoop(cpu, platform, manager.Roster, router, _gate, _stats, manager.Roster.StallReason, _ending, RequestEnd);
+            var vcpu = new Thread(loop.Run, 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
             await Task.Run(vcpu.Join);
             _wall.Stop();
@@ -277,61 +276,8 @@ public sealed class VirtualMachine
                 memory.A20Enabled = (PlatformEvent)arg == PlatformEvent.A20On;
                 break;
             default:
-                _stats.Refuse("platform-event");
+                _stats.Refuse(Refusal.PlatformEvent);
                 break;
-        }
-    }
-
-    private void VcpuLoop(Cpu.Cpu cpu, PcPlatform platform, AttachmentManager manager, VcpuGate gate)
-    {
-        try
-        {
-            while (_end is null)
-            {
-                // Attach, detach and swap happen here, at an instruction boundary; a failed device model parks the guest here too.
-                gate.Checkpoint(_stallReason!, _ending);
-                manager.ReleaseRetired();
-                if (_end is not null) break;
-                manager.PollIrqs();
-                platform.AdvanceTimers();
-                StopReason r;
-                try
-                {
-                    r = cpu.Run(platform.SliceBudget(SliceInstructions));
-                }
-                catch (Exception e)
-                {
-                    RequestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {ExitStatus.Describe(e)}", "internal"));
-                    break;
-                }
-                manager.FlushIfDue(); // the latency bound of batched writes
-                if (manager.StopValue is { } v)
-                {
-                    RequestEnd(new VmEnd(ExitStatus.FromExitPort(v), manager.StopDescription(), "exit-port"));
-                    break;
-                }
-                switch (r)
-                {
-                    case StopReason.Shutdown:
-                        RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest shut down: {cpu.ShutdownReason}", "shutdown"));
-                        break;
-                    case StopReason.Halted:
-                        _stats.Halt();
-                        if ((cpu.State.Eflags & Flags.IF) == 0)
-                        {
-                            RequestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off (a power-off: Linux halts so when it has no power-off hardware)", "halted"));
-                            break;
-                        }
-                        manager.Flush(FlushReason.Halt);
-                        WaitForInterrupt(platform, manager, gate);
-                        break;
-                }
-            }
-        }
-        finally
-        {
-            manager.Flush(FlushReason.Shutdown); // output never stays in the ring
-            gate.End();
         }
     }
 
@@ -340,28 +286,6 @@ public sealed class VirtualMachine
     {
         ulong end = Math.Min((ulong)address + length, (ulong)memory.Ram.Size);
         for (ulong a = address & ~0xFFFUL; a < end; a += 0x1000) memory.NotifyWrite((uint)a);
-    }
-
-    private void WaitForInterrupt(PcPlatform platform, AttachmentManager manager, VcpuGate gate)
-    {
-        // Halted: guest time follows the host's until an interrupt arrives (Vm/GuestClock).
-        platform.Clock.BeginIdle();
-        try { WaitForInterruptCore(platform, manager, gate); }
-        finally { platform.Clock.EndIdle(); }
-    }
-
-    private void WaitForInterruptCore(PcPlatform platform, AttachmentManager manager, VcpuGate gate)
-    {
-        while (_end is null)
-        {
-            gate.Checkpoint(_stallReason!, _ending);
-            manager.PollIrqs();
-            platform.AdvanceTimers();
-            if (platform.HasInterrupt) return;
-            long timeout = 20_000;
-            if (platform.NextDeadline is { } d) timeout = Math.Clamp((long)Math.Ceiling(d.TotalMicroseconds), 1, timeout);
-            manager.WaitForIrq(timeout);
-        }
     }
 
     private int Finish(long instructions, AttachmentManager manager, ExitRouter router)

@@ -22,7 +22,7 @@ public enum FlushReason : uint
 {
     /// <summary>A synchronous access to the device model took the pending writes with it.</summary>
     SyncAccess = 0,
-    /// <summary>A cached IN depended on a pending write: the seed's status-after-command case.</summary>
+    /// <summary>A cached IN depended on a pending write: the status-after-command case (a driver polls a status register right after a command).</summary>
     StaleRead = 1,
     Full = 2,
     Halt = 3,

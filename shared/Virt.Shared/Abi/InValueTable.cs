@@ -5,7 +5,7 @@ namespace Virt.Shared.Abi;
 /// <summary>
 /// IN value table (0xB00, 1 KiB): values of side-effect-free registers the device model publishes
 /// so the monitor can answer an IN on a range claimed with <see cref="Control.ClaimFlags.CachedReads"/>
-/// with no round trip (the "inport table" of seed 000). The device model may rewrite it at any time
+/// with no round trip (an "inport table"). The device model may rewrite it at any time
 /// (an input byte arrives, the clock ticks) under the seqlock Generation: odd while it writes, then
 /// even. A reader that sees an odd or changed Generation does a synchronous IN instead.
 /// </summary>

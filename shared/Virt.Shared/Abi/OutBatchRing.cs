@@ -4,7 +4,7 @@ namespace Virt.Shared.Abi;
 
 /// <summary>
 /// OUT batch ring (0x700, 1 KiB): writes to ranges claimed with <see cref="Control.ClaimFlags.BatchedWrites"/>
-/// wait here, in guest order, instead of costing a round trip each (the plex86 idea of seed 000).
+/// wait here, in guest order, instead of costing a round trip each (an idea from plex86).
 /// Between exits the ring belongs to the monitor: it appends at slot Pending and bumps Pending.
 /// While an exit is published it belongs to the device model, which performs slots [0, Pending)
 /// in order before it services the exit itself, then sets Drained = Pending. After the completion

@@ -65,7 +65,7 @@ public enum RefusalCode : uint
 }
 
 /// <summary>
-/// The Flags of a Claim: the access policy of the range (seed 000: the device side declares which
+/// The Flags of a Claim: the access policy of the range (the device side declares which
 /// ports may be batched and which INs may be cached). Unknown bits are refused.
 /// </summary>
 [Flags]

@@ -1,7 +1,7 @@
 using Virt.Cpu.Memory;
 using Virt.DeviceModel.Hosting;
 using Virt.Devices.Bus;
-using Virt.Monitor.Exits;
+using Virt.Monitor.Routing;
 using Virt.Monitor.Stats;
 using Virt.Monitor.Vm;
 using Virt.Pc.Board;

@@ -2,6 +2,7 @@ using Iced.Intel;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
+using Virt.Monitor.Vcpu;
 using Virt.Monitor.Vm;
 using Virt.Pc.Boot;
 using Virt.Shared.Abi;

@@ -1,4 +1,6 @@
+using Virt.Monitor.Terminal;
 using Virt.Monitor.Vm;
+
 
 namespace Virt.Integration.Tests.Linux;
 

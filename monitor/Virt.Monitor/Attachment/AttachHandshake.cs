@@ -1,0 +1,93 @@
+using Virt.Devices.Bus;
+using Virt.Monitor.Cli;
+using Virt.Monitor.Launch;
+using Virt.Monitor.Routing;
+using Virt.Monitor.Stats;
+using Virt.Monitor.Transport;
+using Virt.Monitor.Vcpu;
+using Virt.Shared.Abi;
+using Virt.Shared.Control;
+using Virt.Shared.Runtime;
+using Virt.Shared.Wakeup;
+
+namespace Virt.Monitor.Attachment;
+
+/// <summary>
+/// The monitor's side of Hello to Ready (docs/control-protocol.md, "Attach"): the features this VM
+/// offers, the comm region and port a greeted device model gets, its Welcome, and the checks on each
+/// claim. Admission, routing and the roster are <see cref="AttachmentManager"/>'s.
+/// </summary>
+public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRouter router, ExitStatistics stats, VcpuGate gate,
+    IVcpuStateAccess? state, IrqLineMux mux, Func<bool> ending)
+{
+    /// <summary>What this VM offers device models: `virt run --io naive` and `--state naive` take the batching and commit-on-completion features away.</summary>
+    public Features Supported => Features.MonitorSupported
+        & ~(options.IoBatched ? Features.None : Features.OutBatchRing | Features.InValueTable)
+        & ~(options.StateCached ? Features.None : Features.CommitOnCompletion);
+
+    /// <summary>
+    /// A device model said Hello with the right secret: its own comm region (file comm-ID), the port
+    /// its exits go through and its IRQ words. The attachment is <see cref="AttachmentPhase.Handshaking"/>
+    /// in <paramref name="lifecycle"/>; nothing is routed to it yet.
+    /// </summary>
+    public DeviceModelAttachment Greet(uint id, Hello hello, ControlConnection conn, AttachmentLifecycle lifecycle, LaunchedDeviceModel? launch,
+        StashedState restore, IDisposable? replacementHold, PortHooks hooks)
+    {
+        string commName = $"{VmDirectory.CommFileName}-{id}";
+        // The VCPU pages, then the crash-state area where the model keeps a snapshot of its devices (docs/abi.md).
+        SharedRegion comm = SharedRegion.Create(Path.Combine(dir.Path, commName), CommPageLayout.VcpuStride + CrashState.Size);
+        unsafe
+        {
+            CommPageAccess.Initialise(comm.Base, 0, 1);
+            CrashState.Initialise(comm.Base + CrashState.OffsetFor(1));
+        }
+        Features features = hello.Features & Supported;
+        // The port asks whether its peer lives and which claims it owns: the attachment, made just below.
+        DeviceModelAttachment? att = null;
+        // Socket doorbells exist only in `virt bench wakeup`, which drives the comm page with its own port.
+        WakeMode wake = options.Wake == WakeMode.Socket ? WakeMode.Futex : options.Wake;
+        // I/O exits cache what the I/O assist reads (NVMM: GPRS|SEGS|CRS|MSRS); MMIO exits nothing (docs/io.md).
+        var port = new DeviceModelPort(comm, 0, wake, options.SpinMicros, stats, () => att!.Alive && !ending(), state,
+            options.StateCached ? StateBits.Gprs | StateBits.Segs | StateBits.Crs | StateBits.Msrs : StateBits.None,
+            TimeSpan.FromSeconds(options.DeviceModelTimeoutSeconds))
+        {
+            Batching = (features & Features.OutBatchRing) != 0,
+            CachedReads = (features & Features.InValueTable) != 0,
+            StringAssist = (features & (Features.StringAssist | Features.StateAccess)) == (Features.StringAssist | Features.StateAccess),
+            FlushLatency = TimeSpan.FromMicroseconds(options.FlushMicros),
+            RamWritten = hooks.RamWritten,
+        };
+        port.StopNeeded += gate.Nudge;
+        port.PlatformEventRaised += e => hooks.PlatformEventRaised?.Invoke(e, $"device model {id} '{hello.Name}'");
+        port.MayRaisePlatformEvents = (reason, address) =>
+            router.ClaimAt(reason, address) is { } c && c.DeviceModel == att && (c.Policy & ClaimFlags.PlatformEvents) != 0;
+        port.Lost = hooks.Lost;
+        var irq = new IrqLineInput(comm, stats, (line, high) => mux.Set(id, line, high));
+        port.Completed = irq.Poll;
+        att = new DeviceModelAttachment(id, hello, conn, lifecycle, launch, features, comm, commName, port, irq, restore, replacementHold);
+        return att;
+    }
+
+    public Welcome WelcomeFor(DeviceModelAttachment att) => new(Protocol.Version, att.Features, 1, (ulong)options.MemoryBytes,
+        VmDirectory.RamFileName, att.CommFileName, CommPageLayout.PagesPerVcpu, Environment.ProcessId, options.Wake, options.SpinMicros,
+        (uint)att.Restore.Count, att.RestoreFromCrash);
+
+    /// <summary>Checks a claim and, if it passes, enters it (not routed before Ready). Returns why it is refused, or null.</summary>
+    public string? Claim(DeviceModelAttachment att, Claim c) =>
+        c.Space > 1 ? $"unknown address space {c.Space}"
+        : ClaimFlagsError(att, c) is { } flagsError ? flagsError
+        : c.Device.Length is 0 or > 64 ? "device name must be 1-64 characters"
+        : router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null, owner: att, (ClaimFlags)c.Flags);
+
+    /// <summary>A claim's policy flags must be defined and backed by the features negotiated with this device model.</summary>
+    private static string? ClaimFlagsError(DeviceModelAttachment att, Claim c)
+    {
+        var f = (ClaimFlags)c.Flags;
+        if ((f & ~ClaimFlags.All) != 0) return $"claim flags 0x{c.Flags:X} have undefined bits";
+        if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return "batched writes need the OutBatchRing feature";
+        if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return "cached reads need the InValueTable feature";
+        if ((f & ClaimFlags.CachedReads) != 0 && c.Space != (byte)BusSpace.Port) return "cached reads are for port ranges only";
+        if ((f & ClaimFlags.PlatformEvents) != 0 && (f & ClaimFlags.BatchedWrites) != 0) return "platform events need synchronous writes (not BatchedWrites)";
+        return null;
+    }
+}

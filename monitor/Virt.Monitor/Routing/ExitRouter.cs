@@ -1,0 +1,192 @@
+using Virt.Cpu.Exits;
+using Virt.Devices.Bus;
+using Virt.Monitor.Stats;
+using Virt.Shared.Abi;
+using Virt.Shared.Control;
+
+namespace Virt.Monitor.Routing;
+
+/// <summary>
+/// The monitor's exit handler: maps each port and MMIO address to a device hosted in the monitor
+/// (a direct call on the VCPU thread) or to the device model that claimed it (a round trip through
+/// that device model's own comm page). Unclaimed accesses read as all ones and drop writes, as on
+/// an ISA bus with nothing there, and are counted (<see cref="UnclaimedAccesses"/>).
+/// Claims are made at any time (a device model attaching) but only routed to once
+/// <see cref="Publish"/> puts them in the routing table, which the VM does with the VCPU paused
+/// at an instruction boundary.
+/// </summary>
+public sealed class ExitRouter : IExitHandler
+{
+    private readonly List<BusClaim> _claims = new();
+    private readonly ExitStatistics _stats;
+    private volatile RoutingTable _table = RoutingTable.Empty;
+    private long _unclaimed;
+
+    public ExitRouter(ExitStatistics stats) => _stats = stats;
+
+    /// <summary>Every claim made, routed or not yet.</summary>
+    public IReadOnlyList<BusClaim> Claims
+    {
+        get { lock (_claims) return _claims.ToArray(); }
+    }
+
+    /// <summary>RAM size: MMIO claims inside RAM are refused.</summary>
+    public ulong RamSize { get; init; }
+
+    /// <summary>Guest accesses nobody claimed (read as all ones / dropped).</summary>
+    public long UnclaimedAccesses => Interlocked.Read(ref _unclaimed);
+
+    /// <summary>Hosts a device in the monitor: its ranges are claimed for it and routed at once.</summary>
+    public void AddLocal(IDevice device)
+    {
+        foreach (BusRange r in device.Ranges)
+            if (TryClaim(r, device.Name, device, null) is { } error) throw new InvalidOperationException(error);
+        Publish(_ => true);
+    }
+
+    /// <summary>Claims a range for a device (with the device model's access policy); returns null, or why the claim is refused. Checked against every claim, routed or pending.</summary>
+    public string? TryClaim(BusRange range, string device, IDevice? local, IDeviceModelEndpoint? owner, ClaimFlags policy = ClaimFlags.None)
+    {
+        lock (_claims)
+        {
+            if (range.Length == 0) return $"{range.Space} claim of length 0";
+            // Start and length are checked one by one before End (Start + Length) is formed: a length
+            // near 2^64 would wrap End below Start and pass a check of End alone.
+            if (range.Space == BusSpace.Port && (range.Start > 0xFFFF || range.Length > 0x10000 - range.Start))
+                return $"port claim 0x{range.Start:X}+0x{range.Length:X} goes past port 0xFFFF";
+            if (range.Space == BusSpace.Mmio)
+            {
+                if (range.Start > 0xFFFF_FFFFUL || range.Length > 0x1_0000_0000UL - range.Start)
+                    return $"MMIO claim 0x{range.Start:X}+0x{range.Length:X} goes past 4 GiB";
+                if (range.Start < RamSize) return $"MMIO claim {range} overlaps guest RAM (0-0x{RamSize - 1:X})";
+            }
+            if (_claims.Count >= ushort.MaxValue - 1) return "too many claims";
+            foreach (BusClaim c in _claims)
+                if (c.Range.Overlaps(range))
+                    return $"{range} for '{device}' overlaps {c.Range} already claimed by {c.Owner}";
+            _claims.Add(new BusClaim(range, device, local, owner, policy));
+            return null;
+        }
+    }
+
+    /// <summary>Drops every claim of a device model (detached, replaced, or failed and retired). Routed on the next <see cref="Publish"/>.</summary>
+    public void RemoveClaimsOf(IDeviceModelEndpoint owner)
+    {
+        lock (_claims) _claims.RemoveAll(c => c.DeviceModel == owner);
+    }
+
+    /// <summary>
+    /// Builds and publishes the routing table from the local claims and those of the device models
+    /// <paramref name="routed"/> accepts. Call with the VCPU paused (or not yet running).
+    /// </summary>
+    public void Publish(Func<IDeviceModelEndpoint, bool> routed)
+    {
+        lock (_claims) _table = RoutingTable.Build(_claims.Where(c => c.DeviceModel is not { } dm || routed(dm)));
+    }
+
+    /// <summary>The device model that answers an exit now, if any (a re-issued exit looks up its new owner).</summary>
+    public IDeviceModelEndpoint? OwnerOf(ExitReason reason, ulong address)
+    {
+        RoutingTable t = _table;
+        BusClaim? c = reason == ExitReason.PortIo ? (address <= 0xFFFF ? t.OfPort((ushort)address) : null) : t.OfMmio(address);
+        return c?.DeviceModel;
+    }
+
+    private static uint Ones(int size) => size >= 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+
+    private ExitTarget Target(BusClaim? c)
+    {
+        if (c is null)
+        {
+            Interlocked.Increment(ref _unclaimed);
+            return ExitTarget.Unclaimed;
+        }
+        return c.IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor;
+    }
+
+    public uint PortIn(ushort port, int size)
+    {
+        BusClaim? claim = _table.OfPort(port);
+        _stats.Port(port, read: true, Target(claim));
+        if (claim is null) return Ones(size);
+        if (claim.Local is { } d) return d.PortRead(port, size) & Ones(size);
+        return claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : Ones(size);
+    }
+
+    public void PortOut(ushort port, int size, uint value)
+    {
+        BusClaim? claim = _table.OfPort(port);
+        _stats.Port(port, read: false, Target(claim));
+        if (claim is null) return;
+        if (claim.Local is { } d) d.PortWrite(port, size, value & Ones(size));
+        else claim.DeviceModel?.Port.PortWrite(port, size, value & Ones(size), claim.Policy);
+    }
+
+    public void PortInString(ushort port, int size, Span<byte> data)
+    {
+        if (_table.OfPort(port)?.DeviceModel is { } dm)
+        {
+            // One exit for the whole string: the data travel in the data page.
+            _stats.Port(port, read: true, ExitTarget.DeviceModel, isString: true);
+            dm.Port.PortInString(port, size, data);
+            return;
+        }
+        for (int i = 0; i + size <= data.Length; i += size)
+        {
+            uint v = PortIn(port, size);
+            for (int b = 0; b < size; b++) data[i + b] = (byte)(v >> (8 * b));
+        }
+    }
+
+    public void PortOutString(ushort port, int size, ReadOnlySpan<byte> data)
+    {
+        if (_table.OfPort(port)?.DeviceModel is { } dm)
+        {
+            _stats.Port(port, read: false, ExitTarget.DeviceModel, isString: true);
+            dm.Port.PortOutString(port, size, data);
+            return;
+        }
+        for (int i = 0; i + size <= data.Length; i += size)
+        {
+            uint v = 0;
+            for (int b = 0; b < size; b++) v |= (uint)data[i + b] << (8 * b);
+            PortOut(port, size, v);
+        }
+    }
+
+    public bool TryAssistString(in StringIoAssist chunk)
+    {
+        if (_table.OfPort(chunk.Port)?.DeviceModel is not { } dm || !dm.Port.StringAssist) return false;
+        _stats.Port(chunk.Port, read: !chunk.Out, ExitTarget.DeviceModel, isString: true);
+        return dm.Port.TryAssistString(chunk);
+    }
+
+    public ulong MmioRead(ulong address, int size)
+    {
+        BusClaim? c = _table.OfMmio(address);
+        _stats.Mmio(address, read: true, Target(c));
+        ulong ones = size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+        if (c is null) return ones;
+        if (c.Local is { } d) return d.MmioRead(address, size) & ones;
+        return c.DeviceModel is { } dm ? dm.Port.MmioRead(address, size) : ones;
+    }
+
+    public void MmioWrite(ulong address, int size, ulong value)
+    {
+        BusClaim? c = _table.OfMmio(address);
+        _stats.Mmio(address, read: false, Target(c));
+        if (c is null) return;
+        if (c.Local is { } d) d.MmioWrite(address, size, value);
+        else c.DeviceModel?.Port.MmioWrite(address, size, value, c.Policy);
+    }
+
+    /// <summary>The routed claim an exit's address falls in, or null.</summary>
+    public BusClaim? ClaimAt(ExitReason reason, ulong address)
+    {
+        RoutingTable t = _table;
+        return reason == ExitReason.PortIo ? (address <= 0xFFFF ? t.OfPort((ushort)address) : null) : reason == ExitReason.Mmio ? t.OfMmio(address) : null;
+    }
+
+    /// <summary>The claim that covers a port now, for reports.</summary>
+    public BusClaim? ClaimOfPort(ushort port) => _table.OfPort(port);
+}

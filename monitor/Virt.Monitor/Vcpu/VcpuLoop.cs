@@ -1,0 +1,99 @@
+using Virt.Cpu.Execution;
+using Virt.Cpu.State;
+using Virt.Monitor.Attachment;
+using Virt.Monitor.Cli;
+using Virt.Monitor.Routing;
+using Virt.Monitor.Stats;
+using Virt.Monitor.Vm;
+using Virt.Shared.Abi;
+
+namespace Virt.Monitor.Vcpu;
+
+/// <summary>
+/// The VCPU thread: runs the guest in slices of at most <see cref="SliceInstructions"/>; between
+/// slices it stops at the gate (attach, detach, swap, a failed device model), picks up IRQ lines,
+/// advances the platform's timers, flushes batched writes that are due and sees whether a device
+/// model ended the VM. A halted guest sleeps here until an interrupt arrives. Each exit inside a
+/// slice goes from the CPU to <see cref="ExitRouter"/> and back without leaving this thread.
+/// </summary>
+public sealed class VcpuLoop(Cpu.Cpu cpu, PcPlatform platform, DeviceModelRoster roster, ExitRouter router, VcpuGate gate,
+    ExitStatistics stats, Func<string?> stallReason, Func<bool> ending, Action<VmEnd> requestEnd)
+{
+    public const long SliceInstructions = 50_000;
+
+    /// <summary>Runs until the VM ends (<paramref name="ending"/>); every batched write has reached its device model when it returns.</summary>
+    public void Run()
+    {
+        try
+        {
+            while (!ending())
+            {
+                // Attach, detach and swap happen here, at an instruction boundary; a failed device model parks the guest here too.
+                gate.Checkpoint(stallReason, ending);
+                roster.ReleaseRetired();
+                if (ending()) break;
+                roster.PollIrqs();
+                platform.AdvanceTimers();
+                StopReason r;
+                try
+                {
+                    r = cpu.Run(platform.SliceBudget(SliceInstructions));
+                }
+                catch (Exception e)
+                {
+                    requestEnd(new VmEnd(ExitStatus.InternalError, $"internal error in the VCPU: {ExitStatus.Describe(e)}", "internal"));
+                    break;
+                }
+                roster.FlushIfDue(); // the latency bound of batched writes
+                if (roster.StopValue is { } v)
+                {
+                    requestEnd(new VmEnd(ExitStatus.FromExitPort(v), roster.StopDescription(router), "exit-port"));
+                    break;
+                }
+                switch (r)
+                {
+                    case StopReason.Shutdown:
+                        requestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest shut down: {cpu.ShutdownReason}", "shutdown"));
+                        break;
+                    case StopReason.Halted:
+                        stats.Halt();
+                        if ((cpu.State.Eflags & Flags.IF) == 0)
+                        {
+                            requestEnd(new VmEnd(ExitStatus.HaltedWithInterruptsOff, "the guest halted with interrupts off (a power-off: Linux halts so when it has no power-off hardware)", "halted"));
+                            break;
+                        }
+                        roster.Flush(FlushReason.Halt);
+                        WaitForInterrupt();
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            roster.Flush(FlushReason.Shutdown); // output never stays in the ring
+            gate.End();
+        }
+    }
+
+    private void WaitForInterrupt()
+    {
+        // Halted: guest time follows the host's until an interrupt arrives (Vm/GuestClock).
+        platform.Clock.BeginIdle();
+        try { WaitForInterruptCore(); }
+        finally { platform.Clock.EndIdle(); }
+    }
+
+    private void WaitForInterruptCore()
+    {
+        while (!ending())
+        {
+            gate.Checkpoint(stallReason, ending);
+            roster.PollIrqs();
+            platform.AdvanceTimers();
+            if (platform.HasInterrupt) return;
+            long timeout = 20_000;
+            if (platform.NextDeadline is { } d) timeout = Math.Clamp((long)Math.Ceiling(d.TotalMicroseconds), 1, timeout);
+            roster.WaitForIrq(timeout);
+        }
+    }
+}
