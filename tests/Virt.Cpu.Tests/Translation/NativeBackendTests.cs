@@ -422,4 +422,68 @@ public class NativeBackendTests
         Assert.True(native.Cpu.EngineStats.NativeHandlerCalls <= 2, $"{native.Cpu.EngineStats.NativeHandlerCalls} handler calls");
         Assert.True(native.Cpu.EngineStats.NativeInterpretExits >= 200, "the page-crossing accesses did not leave native code");
     }
+    /// <summary>
+    /// DIV runs natively in its 8, 16 and 32-bit, register and memory forms, then a DIV whose
+    /// quotient overflows raises #DE at that instruction: the same registers as the reference, the
+    /// same EIP, and the same EFLAGS image on the stack, although the flags were dead there (a
+    /// CMP's, overwritten by nothing before the fault).
+    /// </summary>
+    [Fact]
+    public void DivRunsNativelyAndOverflowRaisesDivideErrorExactly()
+    {
+        static void Code(Assembler a)
+        {
+            Label top = a.CreateLabel();
+            a.mov(ecx, 50);
+            a.Label(ref top);
+            a.mov(eax, ecx);
+            a.imul(eax, eax, 1_000_003);
+            a.xor(edx, edx);
+            a.lea(ebx, __[ecx + 7]);
+            a.div(ebx);                                   // 32-bit, register
+            a.add(esi, eax);
+            a.add(edi, edx);
+            a.mov(__dword_ptr[Guest.Data], ebx);
+            a.mov(eax, esi);
+            a.xor(edx, edx);
+            a.div(__dword_ptr[Guest.Data]);               // 32-bit, memory
+            a.add(esi, edx);
+            a.mov(eax, esi);
+            a.mov(edx, 3);
+            a.mov(ebx, 0x1234);
+            a.div(bx);                                    // 16-bit: DX 3 < 0x1234
+            a.add(edi, eax);
+            a.mov(eax, edi);
+            a.and(eax, 0x7FFF);
+            a.mov(__byte_ptr[Guest.Data + 4], 200);
+            a.div(__byte_ptr[Guest.Data + 4]);            // 8-bit, memory: AH <= 0x7F < 200
+            a.movzx(eax, ax);
+            a.add(esi, eax);
+            a.mov(bl, 7);
+            a.mov(eax, ecx);
+            a.div(bl);                                    // 8-bit, register
+            a.movzx(eax, ax);
+            a.add(edi, eax);
+            a.dec(ecx);
+            a.jnz(top);
+            a.cmp(esi, edi);                              // flags the #DE must push as they are
+            a.mov(edx, 5);
+            a.mov(eax, 1);
+            a.mov(ebx, 5);
+            a.div(ebx);                                   // EDX >= EBX: the quotient overflows
+            a.mov(ebp, 0x1234);                           // never runs
+        }
+        TestMachine native = Guest.Flat(Code, engine: Engines.Native), reference = Guest.Flat(Code, engine: Engines.Interpreter);
+        using (native)
+        using (reference)
+        {
+            for (int r = 0; r < 8; r++)
+                Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
+            Assert.Equal(0x2001u, native.Cpu.State.Eip);  // the vector-0 stub's HLT
+            uint esp = native.Cpu.State.Esp;
+            for (uint k = 0; k < 12; k += 4) Assert.Equal(reference.Read32(esp + k), native.Read32(esp + k)); // EIP, CS, EFLAGS
+            Assert.Equal(0u, native.Cpu.State.Ebp);
+            Assert.True(native.Cpu.EngineStats.NativeInstructions > 1000, "the divisions did not run natively");
+        }
+    }
 }

@@ -306,6 +306,9 @@ internal static class NativeBlockCompiler
                     || i.Op0Kind == OpKind.Memory && i.StackPointerIncrement == 4 && i.MemoryBase != Register.ESP && i.MemoryIndex != Register.ESP);
             case Mnemonic.Cmpxchg8b:
                 return true;
+            case Mnemonic.Div:
+                // The 8-bit check compares AH through a REX register: no AH..BH divisor beside it.
+                return i.Op0Kind == OpKind.Memory || !(i.Op0Register is Register.AH or Register.CH or Register.DH or Register.BH);
             case Mnemonic.Leave:
                 return i.Code == Code.Leaved;
             case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd or Mnemonic.Rdtsc:
@@ -858,6 +861,11 @@ internal static class NativeBlockCompiler
             // PAUSE is a spin-loop hint: nothing to do (a host PAUSE costs up to ~140 cycles, and a guest
             // delay loop on an instruction clock would pay it on every pass).
             if (ins.Mnemonic == Mnemonic.Pause) return;
+            if (ins.Mnemonic == Mnemonic.Div)
+            {
+                Divide(i, in ins);
+                return;
+            }
             // A copied instruction.
             Instruction copy = Rewrite(in ins);
             if (HasMemory(in ins) && ins.Mnemonic != Mnemonic.Lea)
@@ -876,6 +884,55 @@ internal static class NativeBlockCompiler
         }
 
         private static AssemblerRegister32 GuestReg(Register r) => s_guest[r - Register.EAX];
+
+        /// <summary>
+        /// DIV, copied, with #DE raised exactly: the quotient overflows (a zero divisor included) exactly
+        /// when the dividend's high half (AH, DX, EDX) is at least the divisor, unsigned, so that is
+        /// compared first and the host's own DIV, which then cannot fault, computes the quotient and
+        /// remainder. On overflow op i goes to the interpreter with the state untouched, which raises
+        /// #DE. DIV leaves every flag undefined, so the compare may clobber them (a miss or the #DE
+        /// still sees them: <see cref="Guarded"/>); IDIV's overflow rule is not one compare, so it stays a handler call.
+        /// </summary>
+        private void Divide(int i, in Instruction ins)
+        {
+            Label overflow = a.CreateLabel();
+            bool memory = ins.Op0Kind == OpKind.Memory;
+            int size = memory ? ins.MemorySize.GetSize() : ins.Op0Register.GetSize();
+            Instruction guest = ins;
+            Guarded(live[i], () =>
+            {
+                if (memory)
+                {
+                    LinearAddress(i, in guest, size, write: false);
+                    Lookup(i, size, write: false);
+                }
+                Register divisor = memory ? Register.None : Map(guest.Op0Register);
+                var operand = new MemoryOperand(Register.R13);
+                switch (size)
+                {
+                    case 4:
+                        a.AddInstruction(memory ? Instruction.Create(Code.Cmp_r32_rm32, Register.EDX, operand) : Instruction.Create(Code.Cmp_r32_rm32, Register.EDX, divisor));
+                        break;
+                    case 2:
+                        a.AddInstruction(memory ? Instruction.Create(Code.Cmp_r16_rm16, Register.DX, operand) : Instruction.Create(Code.Cmp_r16_rm16, Register.DX, divisor));
+                        break;
+                    default:
+                        a.mov(r11d, eax);
+                        a.shr(r11d, 8);                        // AH, where a REX prefix can reach it
+                        a.AddInstruction(memory ? Instruction.Create(Code.Cmp_r8_rm8, Register.R11L, operand) : Instruction.Create(Code.Cmp_r8_rm8, Register.R11L, divisor));
+                        break;
+                }
+                a.jae(overflow);
+                Action restore = RestoreGuestFlags();
+                _stubs.Add(() =>
+                {
+                    a.Label(ref overflow);
+                    restore();
+                    ExitAt(i, i, NativeExit.Handler);
+                });
+            });
+            a.AddInstruction(Rewrite(in ins));
+        }
 
         /// <summary>
         /// LODS, STOS, MOVS, SCAS, CMPS with DF clear (else the handler runs it). A REP form loops
