@@ -1,10 +1,10 @@
-using Virt.DeviceModel.Assist;
-using Virt.DeviceModel.Hosting;
+using Virt.DeviceModelKit.Assist;
+using Virt.DeviceModelKit.Vcpu;
 using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
 
-namespace Virt.DeviceModel.Exits;
+namespace Virt.DeviceModelKit.Exits;
 
 /// <summary>
 /// The device model's half of the exit path for one VCPU: sleep on the ToDevice doorbell; perform
@@ -19,18 +19,19 @@ public sealed unsafe class ExitServer
     private readonly int _vcpu;
     private readonly Doorbell _toDevice;
     private readonly Doorbell _toMonitor;
-    private readonly IExitDispatcher _dispatcher;
+    private readonly IExitHandler _handler;
     private readonly Func<bool> _keepRunning;
-    private readonly HostileBehaviour? _hostile;
-    private readonly DeviceBus? _bus;
+    private readonly OutputConfirmation _confirmation;
     private readonly StringIoAssistant? _assist;
-    private readonly VcpuStateAccess? _state;
+    private readonly VcpuStateAccess _state;
+    private readonly ICompletionObserver? _observer;
     // An exit already served whose commit needed a round trip of its own: the next publish completes it.
     private (uint Seq, CompletionStatus Status, ulong Data, uint Arg)? _continuation;
 
-    public ExitServer(SharedRegion comm, int vcpu, WakeMode mode, int spinMicros, IExitDispatcher dispatcher,
-        Func<bool> keepRunning, HostileBehaviour? hostile = null, System.Net.Sockets.Socket? doorbellSocket = null,
-        DeviceBus? bus = null, StringIoAssistant? assist = null, VcpuStateAccess? state = null)
+    /// <param name="assist">Serves assisted REP INS/OUTS; null: such exits are Unhandled (the monitor then does them itself).</param>
+    public ExitServer(SharedRegion comm, int vcpu, WakeMode mode, int spinMicros, IExitHandler handler, Func<bool> keepRunning,
+        OutputConfirmation confirmation, VcpuStateAccess state, StringIoAssistant? assist = null,
+        System.Net.Sockets.Socket? doorbellSocket = null, ICompletionObserver? observer = null)
     {
         _region = comm.Base;
         _vcpu = vcpu;
@@ -42,12 +43,12 @@ public sealed unsafe class ExitServer
             _toDevice = new Doorbell(toDevice, mode, spinMicros, doorbellSocket);
             _toMonitor = new Doorbell(toMonitor, mode, spinMicros, doorbellSocket);
         }
-        _dispatcher = dispatcher;
+        _handler = handler;
         _keepRunning = keepRunning;
-        _hostile = hostile;
-        _bus = bus;
-        _assist = assist;
+        _confirmation = confirmation;
         _state = state;
+        _assist = assist;
+        _observer = observer;
     }
 
     public long Served { get; private set; }
@@ -82,7 +83,7 @@ public sealed unsafe class ExitServer
             {
                 _continuation = null;
                 status = Serve(ref page, data, out arg);
-                if (status is CompletionStatus.Ok or CompletionStatus.StopVm && page.Header.StateCommit != 0 && _state is { CommitOnCompletion: false })
+                if (status is CompletionStatus.Ok or CompletionStatus.StopVm && page.Header.StateCommit != 0 && !_state.CommitOnCompletion)
                 {
                     // SetState as an ioctl (`--state naive`): the commit is a round trip of its own.
                     _continuation = (page.Exit.Seq, status, page.Exit.Data, arg);
@@ -94,7 +95,7 @@ public sealed unsafe class ExitServer
             if (status == CompletionStatus.Unhandled) page.DeviceCounters.Unhandled++;
             page.Exit.StatusArg = arg;
             page.Exit.Status = (uint)status;
-            _hostile?.BeforeComplete(ref page, _toMonitor, seq);
+            _observer?.BeforeComplete(ref page, _toMonitor, seq);
             page.DeviceCounters.ExitsServed++;
             Served++;
             _toMonitor.Ring(seq);
@@ -104,36 +105,29 @@ public sealed unsafe class ExitServer
     private CompletionStatus Serve(ref CommPage page, Span<byte> data, out uint arg)
     {
         arg = 0;
-        if (_bus is null) return _dispatcher.Dispatch(ref page.Exit, data, out arg);
-        lock (_bus.Lock)
+        lock (_handler.Lock)
         {
-            uint? stop = _bus.Drain(ref page);
+            uint? stop = OutRingReader.Drain(ref page, _handler, _confirmation);
             CompletionStatus status;
             ref ExitRecord exit = ref page.Exit;
             if (exit.Reason == (uint)ExitReason.Flush)
                 status = CompletionStatus.Ok;
             else if ((exit.Flags & (byte)ExitFlags.Assist) != 0)
-                status = _assist is not null && exit.Reason == (uint)ExitReason.PortIo && _bus.DeviceAtPort(exit.Address) is { } dev
-                    ? _assist.Serve(ref page, dev)
+                status = _assist is not null && exit.Reason == (uint)ExitReason.PortIo && exit.Address <= 0xFFFF && _handler.PortAt((ushort)exit.Address) is { } port
+                    ? _assist.Serve(ref page, port)
                     : CompletionStatus.Unhandled;
             else
             {
-                _bus.BeginExit(ref page);
-                try { status = _dispatcher.Dispatch(ref exit, data, out arg); }
-                finally { _bus.EndExit(); }
-                // A synchronous write may have changed a device's configuration (UART IER/LCR/MCR...): keep the
-                // crash snapshot current, so a replacement after a kill starts from it (docs/abi.md, "Crash state").
-                // Only writes to a device that has state to keep (not the exit port, PCI, i8042...).
-                if (exit.Direction == (byte)ExitDirection.Write && exit.Reason is (uint)ExitReason.PortIo or (uint)ExitReason.Mmio
-                    && _bus.IsStateful(exit.Reason, exit.Address))
-                    _bus.SnapshotForCrash();
+                _confirmation.BeginExit(ref page);
+                try { status = _handler.Dispatch(ref exit, data, out arg); }
+                finally { _confirmation.End(); }
             }
             if (stop is { } s && status == CompletionStatus.Ok)
             {
                 status = CompletionStatus.StopVm;
                 arg = s;
             }
-            if (status != CompletionStatus.NeedState) _bus.RefreshCachedReads();
+            _handler.Served(in exit, status);
             return status;
         }
     }

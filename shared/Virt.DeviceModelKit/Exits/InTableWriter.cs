@@ -1,17 +1,16 @@
-using Virt.Devices.Bus;
 using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 
-namespace Virt.DeviceModel.Exits;
+namespace Virt.DeviceModelKit.Exits;
 
 /// <summary>
 /// Publishes the devices' cacheable reads into the IN value table of every VCPU's comm page, under
 /// the table's seqlock (Generation odd while writing), so the monitor never uses a torn table.
-/// Callers hold the device bus lock (one writer at a time).
+/// Callers hold the exit handler's lock (one writer at a time). Entries past the table's slots are left out.
 /// </summary>
 public sealed unsafe class InTableWriter(SharedRegion comm, int vcpuCount)
 {
-    public void Publish(IReadOnlyList<CachedRead> reads)
+    public void Publish(IReadOnlyList<InTableEntry> reads)
     {
         int n = Math.Min(reads.Count, CommPageLayout.InTableSlots);
         for (int v = 0; v < vcpuCount; v++)
@@ -20,7 +19,7 @@ public sealed unsafe class InTableWriter(SharedRegion comm, int vcpuCount)
             Interlocked.Increment(ref page.InTable.Generation);
             for (int i = 0; i < n; i++)
             {
-                CachedRead r = reads[i];
+                InTableEntry r = reads[i];
                 ref InTableSlot s = ref CommPageAccess.TableSlot(ref page, i);
                 s.Port = r.Port;
                 s.Size = (byte)r.Size;

@@ -1,8 +1,8 @@
-using Virt.Devices.Bus;
+using Virt.DeviceModelKit.Vcpu;
 using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 
-namespace Virt.DeviceModel.Assist;
+namespace Virt.DeviceModelKit.Assist;
 
 /// <summary>
 /// Completes an assisted REP INS/OUTS exit (ExitFlags.Assist) as libnvmm's nvmm_assist_io does:
@@ -11,7 +11,7 @@ namespace Virt.DeviceModel.Assist;
 /// then SetState(GPRS) with ECX and ESI/EDI advanced. The whole buffer is translated before the
 /// device is touched, so a buffer that does not map is refused (Unhandled) with no side effect.
 /// Every range written to RAM goes into the page's RAM write log, so the monitor drops any decoded
-/// code there.
+/// code there. The device is reached through <see cref="IPortIo"/>, libnvmm's io callback.
 /// </summary>
 public sealed class StringIoAssistant(SharedRegion ram, VcpuStateAccess state)
 {
@@ -20,7 +20,7 @@ public sealed class StringIoAssistant(SharedRegion ram, VcpuStateAccess state)
     private readonly byte[] _buffer = new byte[CommPageLayout.PageSize];
     private readonly List<(int At, long Phys, int Length)> _runs = new(4);
 
-    public CompletionStatus Serve(ref CommPage page, IDevice device)
+    public CompletionStatus Serve(ref CommPage page, IPortIo device)
     {
         ref ExitRecord exit = ref page.Exit;
         int size = exit.Size;

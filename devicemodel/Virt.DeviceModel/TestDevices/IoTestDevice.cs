@@ -1,6 +1,6 @@
 using Virt.Devices.Bus;
 
-namespace Virt.DeviceModel.Bench;
+namespace Virt.DeviceModel.TestDevices;
 
 /// <summary>
 /// A test and benchmark device (virt-dm --test-devices), not a PC device: the status-poll, REP INSW

@@ -1,6 +1,6 @@
 using Virt.Shared.Abi;
 
-namespace Virt.DeviceModel.Assist;
+namespace Virt.DeviceModelKit.Vcpu;
 
 /// <summary>
 /// libnvmm's getstate/setstate over one VCPU's comm page, for the code that serves an exit.

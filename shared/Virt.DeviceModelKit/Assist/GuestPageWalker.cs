@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using Virt.Shared.Abi;
 using Virt.Shared.Runtime;
 
-namespace Virt.DeviceModel.Assist;
+namespace Virt.DeviceModelKit.Assist;
 
 /// <summary>
 /// Guest-virtual (linear) to guest-physical translation for the device model, from the CRS area

@@ -1,13 +1,13 @@
 using Virt.DeviceModel.Hosting;
+using Virt.DeviceModelKit.Attach;
 
-namespace Virt.DeviceModel.Attach;
+namespace Virt.DeviceModel.Cli;
 
 /// <summary>Command line of virt-dm. The secret never appears here: it comes from the environment.</summary>
-public sealed record DeviceModelOptions(string SocketPath, string Serial, bool Bench, string Name, string[] TestClaims,
-    bool TestDevices = false, IReadOnlySet<string>? Devices = null)
+public sealed record DeviceModelOptions(string SocketPath, string Serial, string Name, bool TestDevices = false, IReadOnlySet<string>? Devices = null)
 {
     public const string Usage = """
-        usage: virt-dm [--socket PATH] [--serial stdio|file:PATH|none] [--devices LIST] [--bench] [--name NAME] [--test-devices]
+        usage: virt-dm [--socket PATH] [--serial stdio|file:PATH|none] [--devices LIST] [--name NAME] [--test-devices]
           --devices LIST   the PC devices this model serves, comma-separated, from
                            com1,debugcon,exit,rtc,post,i8042,pci (default all), so that two models can
                            split the PC: virt run --dm "virt-dm --devices com1,rtc" --dm "virt-dm --devices debugcon,exit"
@@ -18,11 +18,9 @@ public sealed record DeviceModelOptions(string SocketPath, string Serial, bool B
 
     public static DeviceModelOptions Parse(string[] args)
     {
-        string? socket = Environment.GetEnvironmentVariable(Virt.Shared.Control.Protocol.SocketEnvironmentVariable);
+        string? socket = null;
         string serial = "stdio";
-        bool bench = false;
         string name = "virt-dm";
-        var claims = new List<string>();
         bool testDevices = false;
         HashSet<string>? devices = null;
         for (int i = 0; i < args.Length; i++)
@@ -32,21 +30,18 @@ public sealed record DeviceModelOptions(string SocketPath, string Serial, bool B
             {
                 case "--socket": socket = Next(); break;
                 case "--serial": serial = Next(); break;
-                case "--bench": bench = true; break;
                 case "--name": name = Next(); break;
                 case "--devices": devices = ParseDevices(Next()); break;
-                // Test hook: claim an extra port range "START:COUNT" (hex) as a device with no behaviour.
-                case "--test-claim": claims.Add(Next()); break;
-                // The I/O test and benchmark device (Bench/IoTestDevice): ports 0xBF00-0xBF1F, MMIO 0xFEB00000.
+                // The I/O test and benchmark device (TestDevices/IoTestDevice): ports 0xBF00-0xBF1F, MMIO 0xFEB00000.
                 case "--test-devices": testDevices = true; break;
                 case "-h" or "--help": throw new ArgumentException(Usage);
                 default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
             }
         }
-        if (string.IsNullOrEmpty(socket)) throw new ArgumentException($"no control socket: give --socket or set VIRT_DM_SOCKET\n{Usage}");
+        socket = DeviceModelEnvironment.SocketPath(socket, Usage);
         if (serial != "stdio" && serial != "none" && !serial.StartsWith("file:", StringComparison.Ordinal))
             throw new ArgumentException($"--serial {serial}: expected stdio, file:PATH or none");
-        return new DeviceModelOptions(socket, serial, bench, name, claims.ToArray(), testDevices, devices);
+        return new DeviceModelOptions(socket, serial, name, testDevices, devices);
     }
 
     private static HashSet<string> ParseDevices(string list)

@@ -1,8 +1,9 @@
-using Virt.DeviceModel.Hosting;
+using Virt.DeviceModelKit.Attach;
+using Virt.Devices.Bus;
 using Virt.Devices.State;
 using Virt.Shared.Control;
 
-namespace Virt.DeviceModel.Attach;
+namespace Virt.DeviceModel.Hosting;
 
 /// <summary>
 /// Device state moving through the monitor when device models are swapped: each stateful device
@@ -15,7 +16,7 @@ public static class DeviceStateTransfer
     public static List<DeviceState> Save(DeviceBus bus)
     {
         lock (bus.Lock)
-            return bus.Devices.OfType<IStatefulDevice>().Select(d => new DeviceState(((Virt.Devices.Bus.IDevice)d).Name, d.SaveState())).ToList();
+            return bus.Devices.OfType<IStatefulDevice>().Select(d => new DeviceState(((IDevice)d).Name, d.SaveState())).ToList();
     }
 
     public static void Restore(DeviceBus bus, IReadOnlyList<DeviceState> blobs)
@@ -39,5 +40,12 @@ public static class DeviceStateTransfer
                 }
             }
         }
+    }
+
+    /// <summary>The state is a crash snapshot: the guest ran on after it; devices bring themselves to a state its drivers recover from.</summary>
+    public static void RecoverAfterCrash(DeviceBus bus)
+    {
+        lock (bus.Lock)
+            foreach (ICrashRecovery d in bus.Devices.OfType<ICrashRecovery>()) d.RecoverAfterCrash();
     }
 }
