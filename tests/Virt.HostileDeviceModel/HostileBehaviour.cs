@@ -1,17 +1,18 @@
+using Virt.DeviceModelKit.Exits;
 using Virt.Shared.Abi;
 using Virt.Shared.Wakeup;
 
-namespace Virt.DeviceModel.Exits;
+namespace Virt.HostileDeviceModel;
 
 /// <summary>
-/// Test mode (VIRT_DM_HOSTILE=1): before each honest completion, write garbage into the comm page
+/// virt-dm-hostile --hostile: before each honest completion, write garbage into the comm page
 /// that a buggy or malicious device model could write: a wrong completion Seq, an unknown Status,
 /// exit-record fields it must not touch, undefined state bits, an invalid GPRS commit, IRQ bits
 /// past line 15, IN data wider than the access, a ring it claims it did not drain, an IN table
 /// with more slots than exist, an assisted string commit that moves ECX too far. The monitor must
 /// refuse and count each one and still run the guest to its end.
 /// </summary>
-public sealed class HostileBehaviour
+public sealed class HostileBehaviour : ICompletionObserver
 {
     private long _exits;
     private readonly Random? _fuzz;
@@ -19,7 +20,7 @@ public sealed class HostileBehaviour
     public HostileBehaviour() { }
 
     /// <summary>
-    /// Fuzz mode (VIRT_DM_FUZZ=seed): before each completion, random bytes at random offsets of the comm
+    /// virt-dm-hostile --fuzz SEED: before each completion, random bytes at random offsets of the comm
     /// page (anything but the two doorbell words, so exits still complete and the run can end).
     /// </summary>
     public HostileBehaviour(int seed) => _fuzz = new Random(seed);

@@ -1,4 +1,5 @@
 using Virt.Devices.Bus;
+using Virt.Shared.Routing;
 
 namespace Virt.DeviceModel.TestDevices;
 
@@ -59,7 +60,7 @@ public sealed class IoTestDevice : IDevice, IAccessPolicies, ICachedReads
         Hash => _hash,
         Count => _writes,
         Disk => Word(_diskIndex++),
-        _ => size == 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1,
+        _ => IoSize.AllOnes32(size),
     };
 
     public void PortWrite(ushort port, int size, uint value)

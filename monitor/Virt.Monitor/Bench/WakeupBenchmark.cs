@@ -25,7 +25,7 @@ public static class WakeupBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         int iterations = 20000;
-        string dm = "virt-dm";
+        string dm = "virt-dm-bench";
         int spinMicros = 50;
         var modes = new List<WakeMode> { WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket };
         for (int i = 0; i < args.Length; i++)
@@ -88,7 +88,7 @@ public static class WakeupBenchmark
                 doorbellListener.Listen(1);
                 doorbellAccept = doorbellListener.AcceptAsync();
             }
-            var launched = manager.Start(new DeviceModelCommand(dm, ["--bench", "--serial", "none"]));
+            var launched = manager.Start(new DeviceModelCommand(dm, []));
             DeviceModelProcess proc = launched.Process;
             SharedRegion comm = (await manager.WaitAttachedAsync(launched, TimeSpan.FromSeconds(20))).Comm;
             using Socket? doorbell = doorbellAccept is null ? null : await doorbellAccept.WaitAsync(TimeSpan.FromSeconds(5));
