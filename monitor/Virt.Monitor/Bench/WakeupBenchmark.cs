@@ -40,7 +40,7 @@ public static class WakeupBenchmark
                 default: throw new ArgumentException($"unknown option {args[i]}\nusage: virt bench wakeup [--iterations N] [--modes spin,spin-futex,futex,socket] [--spin-us N] [--dm NAME|PATH]");
             }
         }
-        Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and virt-dm as two processes, {Environment.ProcessorCount} CPUs");
+        Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and {dm} as two processes, {Environment.ProcessorCount} CPUs");
         var results = new List<Result>();
         foreach (WakeMode m in modes) results.Add(await MeasureAsync(m, spinMicros, iterations, dm));
         Console.WriteLine($"{"wake-up",-12} {"p50 us",9} {"p90 us",9} {"p99 us",9} {"mean us",9}");
