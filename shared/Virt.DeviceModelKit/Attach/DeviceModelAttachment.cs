@@ -98,38 +98,14 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
         ControlConnection conn = await ControlConnection.ConnectAsync(socketPath);
         try
         {
-            await conn.SendAsync(new Hello(Protocol.Version, offered, secret, name, Environment.ProcessId).ToFrame());
-            var first = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the handshake");
-            if (first.Type == MessageType.Refused)
-            {
-                var r = Refused.Read(first.Payload);
-                throw new AttachRefusedException($"attach refused ({r.Code}): {r.Reason}");
-            }
-            if (first.Type != MessageType.Welcome) throw new ProtocolException($"expected Welcome, got {first.Type}");
-            Welcome w = Welcome.Read(first.Payload);
-            var saved = new List<DeviceState>();
-            for (uint i = 0; i < w.StateBlobs; i++)
-            {
-                var f = await conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the handshake");
-                if (f.Type != MessageType.DeviceState) throw new ProtocolException($"expected DeviceState, got {f.Type}");
-                saved.Add(DeviceState.Read(f.Payload));
-            }
+            var (w, saved) = await Handshake.ExchangeAsync(conn, name, secret, offered);
 
             string dir = Path.GetDirectoryName(Path.GetFullPath(socketPath))!;
-            SharedRegion ram = SharedRegion.Open(InDir(dir, w.RamFile), (long)w.RamSize);
+            SharedRegion ram = VmFiles.OpenRam(dir, w);
             try
             {
-                SharedRegion comm = OpenComm(InDir(dir, w.CommFile), (long)w.VcpuCount * CommPageLayout.VcpuStride, out bool hasCrashArea);
-                try
-                {
-                    ValidatePages(comm, w.VcpuCount);
-                    return new DeviceModelAttachment(conn, w, saved, dir, ram, comm, hasCrashArea);
-                }
-                catch
-                {
-                    comm.Dispose();
-                    throw;
-                }
+                SharedRegion comm = VmFiles.OpenComm(dir, w, out bool hasCrashArea);
+                return new DeviceModelAttachment(conn, w, saved, dir, ram, comm, hasCrashArea);
             }
             catch
             {
@@ -168,7 +144,7 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
     public void StartServing(IExitHandler handler, OutputConfirmation? confirmation = null, ICompletionObserver? observer = null)
     {
         if (_servers.Count > 0) throw new InvalidOperationException("already serving");
-        _doorbell = Welcome.WakeMode == WakeMode.Socket ? ConnectDoorbell(_dir) : null;
+        _doorbell = Welcome.WakeMode == WakeMode.Socket ? VmFiles.ConnectDoorbell(_dir) : null;
         confirmation ??= new OutputConfirmation();
         for (int v = 0; v < VcpuCount; v++)
         {
@@ -234,39 +210,5 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
         Comm.Dispose();
         Ram.Dispose();
         await _conn.DisposeAsync();
-    }
-
-    /// <summary>The comm region with its crash-state area when the monitor made one (1.2), else without.</summary>
-    private static SharedRegion OpenComm(string path, long size, out bool hasCrashArea)
-    {
-        try
-        {
-            hasCrashArea = true;
-            return SharedRegion.Open(path, size + CrashState.Size);
-        }
-        catch (InvalidDataException)
-        {
-            hasCrashArea = false;
-            return SharedRegion.Open(path, size);
-        }
-    }
-
-    private static unsafe void ValidatePages(SharedRegion comm, int vcpus)
-    {
-        for (int v = 0; v < vcpus; v++)
-            if (CommPageAccess.Validate(comm.Base, v) is { } error) throw new InvalidDataException(error);
-    }
-
-    private static string InDir(string dir, string name)
-    {
-        if (name.Length == 0 || name.Contains('/') || name is "." or "..") throw new InvalidDataException($"bad file name from the monitor: '{name}'");
-        return Path.Combine(dir, name);
-    }
-
-    private static Socket ConnectDoorbell(string dir)
-    {
-        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        s.Connect(new UnixDomainSocketEndPoint(Path.Combine(dir, "doorbell.sock")));
-        return s;
     }
 }
