@@ -1,4 +1,11 @@
-using Virt.DeviceModel.Attach;
+using Virt.DeviceModel.Cli;
+using Virt.DeviceModel.Hosting;
+using Virt.DeviceModelKit.Attach;
 
-// virt-dm: the device model process. See Attach/DeviceModelSession for the life cycle.
-return await DeviceModelProgram.RunAsync("virt-dm", () => new DeviceModelSession(DeviceModelOptions.Parse(args)).RunAsync());
+// virt-dm: the device model process of the PC. The protocol is the device-model kit's
+// (shared/Virt.DeviceModelKit), the device hosting Virt.DeviceModel.Hosting's; this is the composition.
+return await DeviceModelProgram.RunAsync("virt-dm", () =>
+{
+    DeviceModelOptions options = DeviceModelOptions.Parse(args);
+    return new DeviceModelSession(options.SocketPath, options.Name, PcDeviceSet.For(options)).RunAsync();
+});

@@ -1,18 +1,16 @@
-using Virt.DeviceModel.Attach;
+using Virt.DeviceModel.Hosting;
+using Virt.DeviceModelKit.Attach;
 using Virt.Devices.Bus;
 using Virt.Devices.Debug;
 using Virt.Devices.Sinks;
 using Virt.Harness;
-using Virt.Shared.Control;
 
 // virt-harness: a second bundled device model, for test guests rather than a PC: a debug console,
 // an exit port and a scratch MMIO region, each optional and movable so it can sit beside virt-dm.
 return await DeviceModelProgram.RunAsync("virt-harness", async () =>
 {
     HarnessOptions h = HarnessOptions.Parse(args);
-    string? socket = h.Socket ?? Environment.GetEnvironmentVariable(Protocol.SocketEnvironmentVariable);
-    if (string.IsNullOrEmpty(socket)) throw new ArgumentException($"no control socket: give --socket or set {Protocol.SocketEnvironmentVariable}");
-    var options = new DeviceModelOptions(socket, "stdio", false, h.Name, []);
+    string socket = DeviceModelEnvironment.SocketPath(h.Socket, HarnessOptions.Usage);
     DeviceSetFactory devices = (bus, host, ramSize) =>
     {
         Stream stdout = Console.OpenStandardOutput();
@@ -33,5 +31,5 @@ return await DeviceModelProgram.RunAsync("virt-harness", async () =>
         }
         return new DeviceSet(_ => { }, () => { lock (bus.Lock) stdout.Flush(); }, () => { lock (bus.Lock) stdout.Flush(); });
     };
-    return await new DeviceModelSession(options, devices).RunAsync();
+    return await new DeviceModelSession(socket, h.Name, devices).RunAsync();
 });

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Virt.Devices.Bus;
 using Virt.Devices.State;
+using Virt.Shared.Routing;
 
 namespace Virt.Harness;
 
@@ -22,7 +23,7 @@ public sealed class ScratchMemory(ulong start, int size) : IDevice, IStatefulDev
     public ulong MmioRead(ulong address, int size)
     {
         ulong off = address - start;
-        if (off + (ulong)size > (ulong)_bytes.Length) return ulong.MaxValue >> (64 - 8 * size);
+        if (off + (ulong)size > (ulong)_bytes.Length) return IoSize.AllOnes(size);
         Span<byte> v = stackalloc byte[8];
         _bytes.AsSpan((int)off, size).CopyTo(v);
         return BinaryPrimitives.ReadUInt64LittleEndian(v);

@@ -47,7 +47,7 @@ public class FailureTests
         string kernel = TempDir.WriteImage(TestGuests.PrintAndExit("still standing\r\n", 5));
         string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
         // --io naive: every access is an exit of its own, so each kind of garbage meets reads and writes (Io/HostileBatchingTests covers the batched path).
-        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--io", "naive"], new Dictionary<string, string> { ["VIRT_DM_HOSTILE"] = "1" });
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--io", "naive", "--dm", TestDeviceModels.Spec("virt-dm-hostile", "--hostile")]);
         int status = await run.WaitAsync();
         Assert.True(status == 11, $"status {status}\n{run.Describe()}");
         Assert.Contains("still standing", run.Stdout);
@@ -73,8 +73,8 @@ public class FailureTests
         {
             string stats = Path.Combine(Path.GetDirectoryName(kernel)!, $"stats-{seed}.json");
             // --io naive: every access is an exit of its own, so each meets the fuzz.
-            using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--dm-timeout", "5", "--io", "naive"],
-                new Dictionary<string, string> { ["VIRT_DM_FUZZ"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--dm-timeout", "5", "--io", "naive",
+                "--dm", TestDeviceModels.Spec("virt-dm-hostile", "--fuzz", seed.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
             int status = await run.WaitAsync(TimeSpan.FromSeconds(120));
             Assert.True(status is not (8 or 134 or 2), $"seed {seed}: status {status}\n{run.Describe()}");
             Assert.DoesNotContain("Unhandled exception", run.Stderr);

@@ -1,3 +1,5 @@
+using Virt.Shared.Routing;
+
 namespace Virt.Devices.Bus;
 
 /// <summary>
@@ -17,13 +19,13 @@ public interface IDevice
     void Attach(IDeviceHost host);
 
     /// <summary>A port read inside one of the device's ranges; size is 1, 2 or 4.</summary>
-    uint PortRead(ushort port, int size) => size == 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+    uint PortRead(ushort port, int size) => IoSize.AllOnes32(size);
 
     /// <summary>A port write inside one of the device's ranges; only the low size bytes count.</summary>
     void PortWrite(ushort port, int size, uint value) { }
 
     /// <summary>An MMIO read inside one of the device's ranges; size is 1, 2, 4 or 8.</summary>
-    ulong MmioRead(ulong address, int size) => size == 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+    ulong MmioRead(ulong address, int size) => IoSize.AllOnes(size);
 
     /// <summary>An MMIO write inside one of the device's ranges.</summary>
     void MmioWrite(ulong address, int size, ulong value) { }

@@ -1,4 +1,5 @@
 using Virt.Devices.Bus;
+using Virt.Shared.Routing;
 
 namespace Virt.Devices.Debug;
 
@@ -42,7 +43,7 @@ public sealed class DebugExitPort : IDevice, IAccessPolicies
 
     public void PortWrite(ushort port, int size, uint value)
     {
-        uint masked = size == 4 ? value : value & ((1u << (8 * size)) - 1);
+        uint masked = value & IoSize.AllOnes32(size);
         int status = unchecked((int)((masked << 1) | 1));
         RequestedStatus = status;
         ExitRequested?.Invoke(status);

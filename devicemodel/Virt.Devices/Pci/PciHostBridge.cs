@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Virt.Devices.Bus;
+using Virt.Shared.Routing;
 
 namespace Virt.Devices.Pci;
 
@@ -52,7 +53,7 @@ public sealed class PciHostBridge : IDevice, IAccessPolicies
         if (port == ConfigAddressPort && size == 4) return _address;
         if (port == ResetControlPort && size == 1) return _resetControl;
         if (port >= ConfigDataPort) return ConfigRead(port - ConfigDataPort, size);
-        return size == 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+        return IoSize.AllOnes32(size);
     }
 
     public void PortWrite(ushort port, int size, uint value)
@@ -83,7 +84,7 @@ public sealed class PciHostBridge : IDevice, IAccessPolicies
 
     private uint ConfigRead(int byteOffset, int size)
     {
-        uint none = size == 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+        uint none = IoSize.AllOnes32(size);
         if ((_address & EnableBit) == 0 || !SelectsBridge(out int reg)) return none;
         int o = reg + byteOffset;
         uint v = 0;

@@ -1,4 +1,5 @@
 using Virt.Devices.Bus;
+using Virt.Shared.Routing;
 
 namespace Virt.Devices.Platform;
 
@@ -91,7 +92,7 @@ public sealed class IoApic : IDevice
             0x10 => ReadRegister(_select),
             _ => 0,
         };
-        return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
+        return v & IoSize.AllOnes32(size);
     }
 
     public void MmioWrite(ulong address, int size, ulong value)

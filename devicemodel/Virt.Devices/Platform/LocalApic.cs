@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Timing;
+using Virt.Shared.Routing;
 
 namespace Virt.Devices.Platform;
 
@@ -190,7 +191,7 @@ public sealed class LocalApic : IDevice, ITimedDevice
         int off = (int)(address & 0xFFF);
         uint v = ReadRegister(off & 0xFF0);
         int shift = 8 * (off & 3);
-        return size >= 4 ? v : (v >> shift) & ((1u << (8 * size)) - 1);
+        return size >= 4 ? v : (v >> shift) & IoSize.AllOnes32(size);
     }
 
     public void MmioWrite(ulong address, int size, ulong value)

@@ -27,7 +27,7 @@ public static class WakeupBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         int iterations = 20000;
-        string dm = "virt-dm";
+        string dm = "virt-dm-bench";
         int spinMicros = 50;
         var modes = new List<WakeMode> { WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket };
         for (int i = 0; i < args.Length; i++)
@@ -42,7 +42,7 @@ public static class WakeupBenchmark
                 default: throw new ArgumentException($"unknown option {args[i]}\nusage: virt bench wakeup [--iterations N] [--modes spin,spin-futex,futex,socket] [--spin-us N] [--dm NAME|PATH]");
             }
         }
-        Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and virt-dm as two processes, {Environment.ProcessorCount} CPUs");
+        Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and {dm} as two processes, {Environment.ProcessorCount} CPUs");
         var results = new List<Result>();
         foreach (WakeMode m in modes) results.Add(await MeasureAsync(m, spinMicros, iterations, dm));
         Console.WriteLine($"{"wake-up",-12} {"p50 us",9} {"p90 us",9} {"p99 us",9} {"mean us",9}");
@@ -90,7 +90,7 @@ public static class WakeupBenchmark
                 doorbellListener.Listen(1);
                 doorbellAccept = doorbellListener.AcceptAsync();
             }
-            var launched = manager.Start(new DeviceModelCommand(dm, ["--bench", "--serial", "none"]));
+            var launched = manager.Start(new DeviceModelCommand(dm, []));
             DeviceModelProcess proc = launched.Process;
             SharedRegion comm = (await manager.WaitAttachedAsync(launched, TimeSpan.FromSeconds(20))).Comm;
             using Socket? doorbell = doorbellAccept is null ? null : await doorbellAccept.WaitAsync(TimeSpan.FromSeconds(5));

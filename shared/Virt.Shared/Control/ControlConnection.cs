@@ -9,6 +9,7 @@ namespace Virt.Shared.Control;
 /// One end of the control socket: framed messages over System.IO.Pipelines. Receive is meant for
 /// one reader task; Send may be called from any thread (serialised by a lock).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ControlConnection : IAsyncDisposable
 {
     private readonly Socket _socket;

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 namespace Virt.Shared.Runtime;
 
 /// <summary>Is a process still there? kill(pid, 0): no signal is sent, only the existence check.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static partial class ProcessLiveness
 {
     private const int Esrch = 3;

@@ -11,6 +11,7 @@ namespace Virt.Shared.Runtime;
 /// still open it by its name in the VM directory: that name is a symbolic link to
 /// /proc/MONITOR-PID/fd/N, which opens the same memfd (same user; no protocol change, any language).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static partial class SealedFile
 {
     private const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;

@@ -6,6 +6,7 @@ namespace Virt.Shared.Runtime;
 /// A file mapped read-write and shared with the other process (guest RAM, the comm pages).
 /// Gives a raw pointer: the comm page is read and written in place, never copied.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed unsafe class SharedRegion : IDisposable
 {
     private readonly MemoryMappedFile _file;

@@ -6,6 +6,7 @@ namespace Virt.Shared.Runtime;
 /// (all created 0700). Removed when the VM ends; a directory whose owner pid is dead is stale and
 /// removed by the next `virt` or by the device model that saw its monitor die.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class VmDirectory
 {
     public const string RamFileName = "ram";

@@ -11,6 +11,7 @@ namespace Virt.Shared.Wakeup;
 /// fence between their store and their load (Dekker), and FUTEX_WAIT itself re-checks Seq in
 /// the kernel, so no wake-up is lost.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed unsafe class Doorbell
 {
     private readonly DoorbellWords* _words;

@@ -6,6 +6,7 @@ namespace Virt.Shared.Wakeup;
 /// Linux futex on a word of a shared file mapping. Not FUTEX_PRIVATE: the waiter and the waker
 /// are different processes, so the kernel must key the futex by the backing page, not the mm.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static unsafe partial class Futex
 {
     private const int FutexWait = 0, FutexWake = 1;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Virt.DeviceModel.Attach;
+using Virt.DeviceModel.Cli;
 using Virt.Integration.Tests.Support;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Guests;

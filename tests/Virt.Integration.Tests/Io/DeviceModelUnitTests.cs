@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using Virt.DeviceModel.Assist;
 using Virt.DeviceModel.Hosting;
+using Virt.DeviceModelKit.Assist;
 using Virt.Devices.Bus;
 using Virt.Devices.Rtc;
 using Virt.Devices.Serial;

@@ -5,7 +5,7 @@ using Virt.Monitor.Bench;
 namespace Virt.Integration.Tests.Io;
 
 /// <summary>
-/// A hostile device model (VIRT_DM_HOSTILE=1) against the batched path: it lies about draining the
+/// A hostile device model (tests/Virt.HostileDeviceModel, virt-dm-hostile --hostile) against the batched path: it lies about draining the
 /// ring, publishes an IN table with more slots than exist, and commits a wrong ECX after assisted
 /// string I/O. The monitor refuses and counts each, completes the string instruction itself, and
 /// the guests still finish with the right results.
@@ -16,8 +16,8 @@ public class HostileBatchingTests
     {
         string kernel = TempDir.WriteImage(image);
         string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
-        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--serial", "none", "--dm-arg", "--test-devices"],
-            new Dictionary<string, string> { ["VIRT_DM_HOSTILE"] = "1" });
+        using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--serial", "none",
+            "--dm", TestDeviceModels.Spec("virt-dm-hostile", "--hostile", "--serial", "none", "--test-devices")]);
         int status = await run.WaitAsync(TimeSpan.FromSeconds(120));
         // Without an expected status: any exit through the exit port (odd) means the guest finished.
         Assert.True(expectedStatus is { } e ? status == e : (status & 1) == 1, $"status {status}, expected {expectedStatus?.ToString() ?? "odd"}\n{run.Describe()}");

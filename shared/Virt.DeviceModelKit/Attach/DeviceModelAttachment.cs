@@ -1,0 +1,214 @@
+using System.Net.Sockets;
+using Virt.DeviceModelKit.Assist;
+using Virt.DeviceModelKit.Exits;
+using Virt.DeviceModelKit.Guest;
+using Virt.DeviceModelKit.Vcpu;
+using Virt.Shared.Abi;
+using Virt.Shared.Control;
+using Virt.Shared.Routing;
+using Virt.Shared.Runtime;
+using Virt.Shared.Wakeup;
+
+namespace Virt.DeviceModelKit.Attach;
+
+/// <summary>
+/// One attach of a device model to a monitor (docs/control-protocol.md), in the order a model uses
+/// it: <see cref="ConnectAsync"/> (Hello with the secret, Welcome, the device state kept for it, map
+/// guest RAM and the comm pages), <see cref="ClaimAsync"/> for each range, <see cref="StartServing"/>
+/// (an <see cref="ExitServer"/> thread per VCPU), <see cref="ReadyAsync"/>, then
+/// <see cref="ServeControlAsync"/> until the monitor says Shutdown. libnvmm's machine and VCPU
+/// setup for this project's split: the monitor owns the VM, the model attaches to it.
+/// </summary>
+public sealed class DeviceModelAttachment : IAsyncDisposable
+{
+    /// <summary>Everything this library can do; the monitor accepts a subset (<see cref="Welcome"/>.Features).</summary>
+    public const Features AllFeatures = Features.StringIo | Features.StateAccess | Features.IrqLines | Features.OutBatchRing
+        | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist;
+
+    private readonly ControlConnection _conn;
+    private readonly string _dir;
+    private readonly bool _hasCrashArea;
+    private readonly List<Thread> _servers = new();
+    private Socket? _doorbell;
+    private uint _nextClaim;
+    private volatile bool _running = true;
+
+    private DeviceModelAttachment(ControlConnection conn, Welcome welcome, IReadOnlyList<DeviceState> savedState, string dir,
+        SharedRegion ram, SharedRegion comm, bool hasCrashArea)
+    {
+        _conn = conn;
+        Welcome = welcome;
+        SavedState = savedState;
+        _dir = dir;
+        Ram = ram;
+        Comm = comm;
+        _hasCrashArea = hasCrashArea;
+        Memory = new GuestMemory(ram);
+        Irq = new IrqLines(comm);
+        State = new VcpuStateAccess(commitOnCompletion: (welcome.Features & Features.CommitOnCompletion) != 0);
+        if ((welcome.Features & Features.InValueTable) != 0) InTable = new InTableWriter(comm, welcome.VcpuCount);
+    }
+
+    /// <summary>What the monitor said: the VM's size, the features it accepted, how exits wake the model.</summary>
+    public Welcome Welcome { get; }
+
+    public int VcpuCount => Welcome.VcpuCount;
+
+    public ulong RamSize => Welcome.RamSize;
+
+    /// <summary>Device state the monitor kept from the model this one replaces: restore it before claiming.</summary>
+    public IReadOnlyList<DeviceState> SavedState { get; }
+
+    /// <summary>True when <see cref="SavedState"/> is a crash snapshot: the guest ran on after it, devices recover rather than resume.</summary>
+    public bool CrashSnapshot => Welcome.CrashSnapshot;
+
+    /// <summary>Guest RAM, shared with the monitor.</summary>
+    public SharedRegion Ram { get; }
+
+    /// <summary>The comm pages, one per VCPU (and the crash-state area when the monitor made one).</summary>
+    public SharedRegion Comm { get; }
+
+    public GuestMemory Memory { get; }
+
+    public IrqLines Irq { get; }
+
+    /// <summary>GetState / SetState through the comm page.</summary>
+    public VcpuStateAccess State { get; }
+
+    /// <summary>Where cacheable reads are published; null when the monitor did not accept the IN table.</summary>
+    public InTableWriter? InTable { get; }
+
+    /// <summary>The claim flags the accepted features allow (a range's policy is masked with them).</summary>
+    public ClaimFlags AllowedClaimFlags =>
+        ((Welcome.Features & Features.OutBatchRing) != 0 ? ClaimFlags.BatchedWrites : 0)
+        | ((Welcome.Features & Features.InValueTable) != 0 ? ClaimFlags.CachedReads : 0)
+        | ClaimFlags.PlatformEvents; // no feature: the ranges whose devices end or reset the machine say so
+
+    /// <summary>The comm region's crash-state area (docs/abi.md), or null when the monitor offers none.</summary>
+    public unsafe byte* CrashStateArea => _hasCrashArea ? Comm.Base + CrashState.OffsetFor(VcpuCount) : null;
+
+    /// <summary>False once the attach is over or the monitor died: the model's own threads (timers, input) poll it.</summary>
+    public bool KeepRunning() => _running && ProcessLiveness.IsAlive(Welcome.MonitorPid);
+
+    /// <summary>Hello, Welcome and the kept device state; then maps guest RAM and the comm pages. Throws <see cref="AttachRefusedException"/> when refused.</summary>
+    /// <param name="secret">The per-launch secret; null: from the environment (<see cref="DeviceModelEnvironment"/>).</param>
+    public static async Task<DeviceModelAttachment> ConnectAsync(string socketPath, string name, byte[]? secret = null, Features offered = AllFeatures)
+    {
+        secret ??= DeviceModelEnvironment.Secret();
+        ControlConnection conn = await ControlConnection.ConnectAsync(socketPath);
+        try
+        {
+            var (w, saved) = await Handshake.ExchangeAsync(conn, name, secret, offered);
+
+            string dir = Path.GetDirectoryName(Path.GetFullPath(socketPath))!;
+            SharedRegion ram = VmFiles.OpenRam(dir, w);
+            try
+            {
+                SharedRegion comm = VmFiles.OpenComm(dir, w, out bool hasCrashArea);
+                return new DeviceModelAttachment(conn, w, saved, dir, ram, comm, hasCrashArea);
+            }
+            catch
+            {
+                ram.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Claims [start, start + length) for <paramref name="device"/> with a policy; throws <see cref="AttachRefusedException"/> when the monitor refuses.</summary>
+    public async Task ClaimAsync(AddressSpace space, ulong start, ulong length, ClaimFlags flags, string device)
+    {
+        await _conn.SendAsync(new Claim(_nextClaim++, (byte)space, start, length, (uint)(flags & AllowedClaimFlags), device).ToFrame());
+        var f = await _conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the claims");
+        if (f.Type == MessageType.Refused) throw new AttachRefusedException($"refused: {Refused.Read(f.Payload).Reason}");
+        if (f.Type != MessageType.ClaimResult) throw new ProtocolException($"expected ClaimResult, got {f.Type}");
+        var result = ClaimResult.Read(f.Payload);
+        if (!result.Accepted)
+        {
+            string range = $"{(space == AddressSpace.Port ? "ports" : "mmio")} 0x{start:X}-0x{start + length - 1:X}";
+            throw new AttachRefusedException($"claim of {range} for {device} refused: {result.Reason}");
+        }
+    }
+
+    /// <summary>
+    /// Starts one exit server thread per VCPU, serving through <paramref name="handler"/> (before Ready:
+    /// the guest may exit to the model as soon as the monitor sees it).
+    /// </summary>
+    /// <param name="confirmation">Where the model's console confirms output (exactly-once); null: a model without one.</param>
+    /// <param name="observer">Sees each completion before the monitor is rung; null for honest models.</param>
+    public void StartServing(IExitHandler handler, OutputConfirmation? confirmation = null, ICompletionObserver? observer = null)
+    {
+        if (_servers.Count > 0) throw new InvalidOperationException("already serving");
+        _doorbell = Welcome.WakeMode == WakeMode.Socket ? VmFiles.ConnectDoorbell(_dir) : null;
+        confirmation ??= new OutputConfirmation();
+        for (int v = 0; v < VcpuCount; v++)
+        {
+            var server = new ExitServer(Comm, v, Welcome.WakeMode, Welcome.SpinMicros, handler, KeepRunning, confirmation, State,
+                new StringIoAssistant(Ram, State), _doorbell, observer);
+            var t = new Thread(server.Run) { Name = $"exits-vcpu{v}", IsBackground = true };
+            t.Start();
+            _servers.Add(t);
+        }
+    }
+
+    /// <summary>All claims are made and exits are served: the guest may start.</summary>
+    public Task ReadyAsync() => _conn.SendAsync(Ready.ToFrame());
+
+    /// <summary>
+    /// Answers the monitor until it says Shutdown: on SaveState (the guest is paused) sends what
+    /// <paramref name="saveState"/> returns. Stops the exit servers before it returns. When the monitor
+    /// goes away without a Shutdown, throws IOException (and removes its VM directory if it died).
+    /// </summary>
+    public async Task ServeControlAsync(Func<IReadOnlyList<DeviceState>> saveState)
+    {
+        bool orderly = false;
+        try
+        {
+            while (await _conn.ReceiveAsync() is { } frame)
+            {
+                if (frame.Type == MessageType.Shutdown)
+                {
+                    orderly = true;
+                    break;
+                }
+                if (frame.Type == MessageType.SaveState)
+                {
+                    IReadOnlyList<DeviceState> saved = saveState();
+                    foreach (DeviceState d in saved) await _conn.SendAsync(d.ToFrame());
+                    await _conn.SendAsync(new StateSaved((uint)saved.Count).ToFrame());
+                }
+            }
+        }
+        catch (IOException) { }
+        catch (SocketException) { }
+        StopServing();
+        if (orderly) return;
+        // The monitor went away without a Shutdown: if it is dead, nobody else will clean up its VM directory.
+        if (!ProcessLiveness.IsAlive(Welcome.MonitorPid) && VmDirectory.TryRemove(_dir))
+            throw new IOException($"the monitor (pid {Welcome.MonitorPid}) died; removed {_dir}");
+        throw new IOException("the monitor closed the control socket");
+    }
+
+    /// <summary>Stops the exit servers (each within a second) and closes the socket doorbell.</summary>
+    public void StopServing()
+    {
+        _running = false;
+        foreach (Thread t in _servers) t.Join(1000);
+        _servers.Clear();
+        _doorbell?.Dispose();
+        _doorbell = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        StopServing();
+        Comm.Dispose();
+        Ram.Dispose();
+        await _conn.DisposeAsync();
+    }
+}
