@@ -31,7 +31,7 @@ public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRou
     /// in <paramref name="lifecycle"/>; nothing is routed to it yet.
     /// </summary>
     public DeviceModelAttachment Greet(uint id, Hello hello, ControlConnection conn, AttachmentLifecycle lifecycle, LaunchedDeviceModel? launch,
-        StashedState restore, IDisposable? replacementHold, PortHooks hooks)
+        StashedState restore, IDisposable? replacementHold, PortHooks hooks, bool platformAuthority)
     {
         string commName = $"{VmDirectory.CommFileName}-{id}";
         // The VCPU pages, then the crash-state area where the model keeps a snapshot of its devices (docs/abi.md).
@@ -64,7 +64,7 @@ public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRou
         port.Lost = hooks.Lost;
         var irq = new IrqLineInput(comm, stats, (line, high) => mux.Set(id, line, high));
         port.Completed = irq.Poll;
-        att = new DeviceModelAttachment(id, hello, conn, lifecycle, launch, features, comm, commName, port, irq, restore, replacementHold);
+        att = new DeviceModelAttachment(id, hello, conn, lifecycle, launch, features, comm, commName, port, irq, restore, replacementHold, platformAuthority);
         return att;
     }
 
@@ -88,6 +88,8 @@ public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRou
         if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return "cached reads need the InValueTable feature";
         if ((f & ClaimFlags.CachedReads) != 0 && c.Space != (byte)BusSpace.Port) return "cached reads are for port ranges only";
         if ((f & ClaimFlags.PlatformEvents) != 0 && (f & ClaimFlags.BatchedWrites) != 0) return "platform events need synchronous writes (not BatchedWrites)";
+        if ((f & ClaimFlags.PlatformEvents) != 0 && !att.PlatformAuthority)
+            return "platform events are for the device models the VM was started with (or one replacing them: virt attach --replace)";
         return null;
     }
 }

@@ -38,6 +38,9 @@ public sealed class AttachmentManager
     private readonly DeviceStateStash _stash = new();
     private readonly DeviceModelRoster _roster = new();
     private uint _nextId;
+
+    // Until the device models the VM was started with are attached, every Hello is one of them.
+    private volatile bool _launching = true;
     private volatile bool _shutDown;
 
     public AttachmentManager(VmDirectory dir, byte[] secret, ExitRouter router, VcpuGate gate, ExitStatistics stats, RunOptions o,
@@ -109,19 +112,24 @@ public sealed class AttachmentManager
     public async Task<DeviceModelAttachment> BeginAttachAsync(Hello hello, ControlConnection conn)
     {
         IDisposable? hold = null;
+        bool inherits = false;
         if (All.Any(a => a.Phase == AttachmentPhase.Failed))
         {
             hold = await _gate.PauseAsync();
             foreach (DeviceModelAttachment failed in All.Where(a => a.Phase == AttachmentPhase.Failed))
             {
+                inherits |= failed.PlatformAuthority;
                 KeepCrashSnapshot(failed);
                 Retire(failed, $"replaced by '{hello.Name}' (pid {hello.Pid})");
             }
         }
         uint id = Interlocked.Increment(ref _nextId);
         var (launch, lifecycle) = _launcher.AtHello(hello.Pid);
+        // Platform events (end, reset, A20) are the machine's owner's: the device models the VM was
+        // started with, and whatever replaces one of them; a model attached later serves devices only.
+        bool authority = _launching || inherits || launch is { PlatformAuthority: true };
         var hooks = new PortHooks(PlatformEventRaised, RamWritten, OnPortLost);
-        DeviceModelAttachment att = _handshake.Greet(id, hello, conn, lifecycle, launch, _stash.Take(), hold, hooks);
+        DeviceModelAttachment att = _handshake.Greet(id, hello, conn, lifecycle, launch, _stash.Take(), hold, hooks, authority);
         _roster.Add(att);
         return att;
     }
@@ -274,6 +282,7 @@ public sealed class AttachmentManager
         try { command = DeviceModelCommand.Parse(request.Command); }
         catch (ArgumentException e) { return new RequestResult(false, 0, e.Message); }
         IDisposable? hold = null;
+        bool authority = false;
         try
         {
             if (request.Replace.Length > 0)
@@ -281,9 +290,10 @@ public sealed class AttachmentManager
                 if (Find(request.Replace) is not { } old) return new RequestResult(false, 0, $"no single attached device model '{request.Replace}' to replace");
                 hold = await _gate.PauseAsync();
                 if (await SwapOutAsync(old, command) is { } refused) return refused;
+                authority = old.PlatformAuthority;
             }
             LaunchedDeviceModel launched;
-            try { launched = Start(command); }
+            try { launched = _launcher.Start(command, authority); }
             catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
             {
                 return new RequestResult(false, 0, e.Message);
@@ -339,8 +349,11 @@ public sealed class AttachmentManager
 
     // ---- processes ----
 
-    /// <summary>Starts a device model with this VM's socket and secret (in its environment).</summary>
-    public LaunchedDeviceModel Start(DeviceModelCommand command) => _launcher.Start(command);
+    /// <summary>Starts one of the device models the VM is started with (socket and secret in its environment).</summary>
+    public LaunchedDeviceModel Start(DeviceModelCommand command) => _launcher.Start(command, platformAuthority: true);
+
+    /// <summary>The device models the VM was started with are attached: from now on a new one serves devices only (no platform events).</summary>
+    public void EndLaunch() => _launching = false;
 
     /// <summary>Waits until the device model started as <paramref name="launched"/> is routed; fails if it exits or takes too long.</summary>
     public async Task<DeviceModelAttachment> WaitAttachedAsync(LaunchedDeviceModel launched, TimeSpan timeout)

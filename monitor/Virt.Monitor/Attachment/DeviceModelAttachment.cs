@@ -22,7 +22,8 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     private volatile bool _connectionClosed;
 
     public DeviceModelAttachment(uint id, Hello hello, ControlConnection connection, AttachmentLifecycle lifecycle, LaunchedDeviceModel? launch,
-        Features features, SharedRegion comm, string commFileName, DeviceModelPort port, IrqLineInput irq, StashedState restore, IDisposable? replacementHold)
+        Features features, SharedRegion comm, string commFileName, DeviceModelPort port, IrqLineInput irq, StashedState restore, IDisposable? replacementHold,
+        bool platformAuthority)
     {
         Id = id;
         Name = hello.Name;
@@ -38,6 +39,7 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
         Restore = restore.Blobs;
         RestoreFromCrash = restore.IsCrashSnapshot;
         _replacementHold = replacementHold;
+        PlatformAuthority = platformAuthority;
     }
 
     public uint Id { get; }
@@ -56,6 +58,12 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
 
     /// <summary>Set when the monitor started this device model (virt run --dm, virt attach).</summary>
     public LaunchedDeviceModel? Launch { get; }
+
+    /// <summary>
+    /// May claim ranges with PlatformEvents (end the VM, reset it, switch A20): one of the device models
+    /// the VM was started with, or one that replaced such a model (after a crash or by virt attach --replace).
+    /// </summary>
+    public bool PlatformAuthority { get; }
 
     /// <summary>Device state handed to this device model after its Welcome (from the one it replaces).</summary>
     public IReadOnlyList<DeviceState> Restore { get; }

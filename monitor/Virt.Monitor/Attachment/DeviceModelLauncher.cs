@@ -21,7 +21,7 @@ public sealed class DeviceModelLauncher(VmDirectory dir, byte[] secret, RunOptio
     public Action? ConsoleQuit { get; internal set; }
 
     /// <summary>Starts a device model with this VM's socket and secret (in its environment).</summary>
-    public LaunchedDeviceModel Start(DeviceModelCommand command)
+    public LaunchedDeviceModel Start(DeviceModelCommand command, bool platformAuthority = false)
     {
         IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", options.Serial] : command.Arguments;
         if (command.IsBundledPc) args = [.. args, .. options.DeviceModelArgs];
@@ -30,7 +30,7 @@ public sealed class DeviceModelLauncher(VmDirectory dir, byte[] secret, RunOptio
         bool relay = command.IsBundledPc && GuestConsole is { RelaysInput: true };
         var process = DeviceModelProcess.Start(command.Program, args, dir.SocketFile, secret, relay);
         if (relay) GuestConsole!.ConnectInput(process, () => ConsoleQuit?.Invoke());
-        var launched = new LaunchedDeviceModel(command, process);
+        var launched = new LaunchedDeviceModel(command, process, platformAuthority);
         lock (_launched) _launched.Add((launched, AttachmentLifecycle.Launched()));
         return launched;
     }

@@ -32,7 +32,7 @@ public sealed class RestartPolicy(DeviceModelLauncher launcher, bool enabled, Ac
         launch.Process.Kill();
         try
         {
-            var again = launcher.Start(launch.Command);
+            var again = launcher.Start(launch.Command, launch.PlatformAuthority);
             log($"restarting device model '{name}': pid {again.Process.Pid}");
         }
         catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)

@@ -210,6 +210,7 @@ public sealed class VirtualMachine
             }
             foreach (LaunchedDeviceModel l in launched) await manager.WaitAttachedAsync(l, Limits.AttachTimeout);
             if (external > 0) await manager.WaitExternalAsync(external, Limits.AttachTimeout);
+            manager.EndLaunch();
             return null;
         }
         catch (Exception e) when (e is IOException or TimeoutException or ArgumentException or System.ComponentModel.Win32Exception)

@@ -55,6 +55,33 @@ public class MultipleDeviceModelTests
         Assert.Empty(run.LeftoverVmDirectories());
     }
 
+    /// <summary>
+    /// Platform events (end, reset, A20) belong to the device models the VM was started with: a model
+    /// attached later that claims a free port with PlatformEvents is refused (issue 13), and the guest runs on.
+    /// </summary>
+    [Fact]
+    public async Task A_model_attached_later_may_not_claim_platform_events()
+    {
+        string kernel = TempDir.WriteImage(DeviceModelGuests.CounterForever());
+        using var run = VirtRun.Start(["run", "--kernel", kernel]);
+        await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > 20, "guest output");
+        string vm = run.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        // Free ports, but the exit port would let this model end the VM.
+        var (code, _, err) = await VirtCli.RunAsync(run.RuntimeDir, "attach", vm, "--dm", "virt-harness --debugcon 0x402 --exit 0x501 --scratch none");
+        Assert.True(code == 1, $"attach: {code} {err}\n{run.Describe()}");
+        Assert.Contains("platform events are for the device models the VM was started with", run.Stderr);
+
+        // Without the exit port the same model attaches.
+        (code, _, err) = await VirtCli.RunAsync(run.RuntimeDir, "attach", vm, "--dm", "virt-harness --debugcon 0x402 --exit none --scratch none");
+        Assert.True(code == 0, $"attach: {code} {err}\n{run.Describe()}");
+        int before = VirtCli.CountLines(run.Stdout);
+        await run.WaitUntilAsync(() => VirtCli.CountLines(run.Stdout) > before + 20, "more guest output");
+        VirtCli.Signal(run.Pid, "INT");
+        Assert.Equal(130, await run.WaitAsync());
+        Assert.Empty(run.LeftoverVmDirectories());
+    }
+
     [Fact]
     public async Task A_device_model_in_python_attaches_from_the_docs_and_serves_a_port()
     {
