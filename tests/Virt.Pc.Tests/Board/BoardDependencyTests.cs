@@ -19,7 +19,7 @@ public class BoardDependencyTests
         Assert.Contains("Virt.Devices", needs);
         Assert.All(needs.Where(n => n.StartsWith("Virt.", StringComparison.Ordinal)),
             n => Assert.Contains(n, new[] { "Virt.Devices", "Virt.Shared" }));
-        Assert.All(CpuAssemblies, cpu => Assert.DoesNotContain(cpu, needs));
+        Assert.Empty(CpuAssemblies.Intersect(needs));
     }
 
     [Fact]
@@ -37,12 +37,12 @@ public class BoardDependencyTests
         using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
         var libraries = deps.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name.Split('/')[0]).ToList();
         Assert.Contains("Virt.Pc.Board", libraries);
-        Assert.All(CpuAssemblies, cpu => Assert.DoesNotContain(cpu, libraries));
+        Assert.Empty(CpuAssemblies.Intersect(libraries));
 
         // And what its code actually references.
         var needs = ReferenceClosure.Of(Path.Combine(dm, "virt-dm.dll"));
         Assert.Contains("Virt.Pc.Board", needs);
-        Assert.All(CpuAssemblies, cpu => Assert.DoesNotContain(cpu, needs));
+        Assert.Empty(CpuAssemblies.Intersect(needs));
     }
 
     private static string RepoRoot()
