@@ -53,6 +53,7 @@ public static class IoBenchmark
                 case "--dm": dm = Next(); break;
                 case "--json": json = Next(); break;
                 case "--workloads": only = Next().Split(',').ToHashSet(); break;
+                case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
             }
         }
