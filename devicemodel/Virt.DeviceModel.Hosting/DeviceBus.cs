@@ -49,8 +49,8 @@ public sealed unsafe class DeviceBus : IExitHandler, IPortIo
     {
         foreach (BusRange r in device.Ranges)
         {
-            AddressMap<IDevice> map = r.Space == BusSpace.Port ? _ports : _mmio;
-            ulong length = r.Space == BusSpace.Port ? Math.Min(r.Length, 0x10000 - Math.Min(r.Start, 0x10000)) : r.Length;
+            AddressMap<IDevice> map = r.Space == AddressSpace.Port ? _ports : _mmio;
+            ulong length = r.Space == AddressSpace.Port ? Math.Min(r.Length, 0x10000 - Math.Min(r.Start, 0x10000)) : r.Length;
             if (length == 0) continue;
             if (!map.TryClaim(r.Start, length, device, out AddressRange<IDevice>? other))
                 throw new InvalidOperationException($"{device.Name}: {r} overlaps 0x{other!.Value.Start:X}-0x{other.Value.End - 1:X} of {other.Value.Owner.Name}");
@@ -208,7 +208,7 @@ public sealed unsafe class DeviceBus : IExitHandler, IPortIo
                         if (rp.Range.Space == r.Space && rp.Range.Contains(a))
                         {
                             var f = (ClaimFlags)(uint)rp.Policy & allowed;
-                            return r.Space == BusSpace.Mmio ? f & ~ClaimFlags.CachedReads : f;
+                            return r.Space == AddressSpace.Mmio ? f & ~ClaimFlags.CachedReads : f;
                         }
                     return ClaimFlags.None;
                 }

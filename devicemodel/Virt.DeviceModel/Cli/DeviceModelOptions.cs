@@ -4,10 +4,10 @@ using Virt.DeviceModelKit.Attach;
 namespace Virt.DeviceModel.Cli;
 
 /// <summary>Command line of virt-dm. The secret never appears here: it comes from the environment.</summary>
-public sealed record DeviceModelOptions(string SocketPath, string Serial, string Name, bool TestDevices = false, IReadOnlySet<string>? Devices = null)
+public sealed record DeviceModelOptions(string SocketPath, string Serial, string Name, IReadOnlySet<string>? Devices = null)
 {
     public const string Usage = """
-        usage: virt-dm [--socket PATH] [--serial stdio|file:PATH|none] [--devices LIST] [--name NAME] [--test-devices]
+        usage: virt-dm [--socket PATH] [--serial stdio|file:PATH|none] [--devices LIST] [--name NAME]
           --devices LIST   the PC devices this model serves, comma-separated, from
                            com1,debugcon,exit,rtc,post,i8042,pci (default all), so that two models can
                            split the PC: virt run --dm "virt-dm --devices com1,rtc" --dm "virt-dm --devices debugcon,exit"
@@ -21,7 +21,6 @@ public sealed record DeviceModelOptions(string SocketPath, string Serial, string
         string? socket = null;
         string serial = "stdio";
         string name = "virt-dm";
-        bool testDevices = false;
         HashSet<string>? devices = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -32,8 +31,6 @@ public sealed record DeviceModelOptions(string SocketPath, string Serial, string
                 case "--serial": serial = Next(); break;
                 case "--name": name = Next(); break;
                 case "--devices": devices = ParseDevices(Next()); break;
-                // The I/O test and benchmark device (TestDevices/IoTestDevice): ports 0xBF00-0xBF1F, MMIO 0xFEB00000.
-                case "--test-devices": testDevices = true; break;
                 case "-h" or "--help": throw new ArgumentException(Usage);
                 default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
             }
@@ -41,7 +38,7 @@ public sealed record DeviceModelOptions(string SocketPath, string Serial, string
         socket = DeviceModelEnvironment.SocketPath(socket, Usage);
         if (serial != "stdio" && serial != "none" && !serial.StartsWith("file:", StringComparison.Ordinal))
             throw new ArgumentException($"--serial {serial}: expected stdio, file:PATH or none");
-        return new DeviceModelOptions(socket, serial, name, testDevices, devices);
+        return new DeviceModelOptions(socket, serial, name, devices);
     }
 
     private static HashSet<string> ParseDevices(string list)

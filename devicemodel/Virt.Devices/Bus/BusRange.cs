@@ -1,17 +1,16 @@
+using Virt.Shared.Routing;
+
 namespace Virt.Devices.Bus;
 
-/// <summary>Which address space a <see cref="BusRange"/> lives in.</summary>
-public enum BusSpace : byte
+/// <summary>
+/// A half-open range [Start, Start + Length) of ports or guest-physical MMIO addresses, as a device
+/// declares it: the space is the ABI's <see cref="AddressSpace"/> (the numbers a Claim carries), so a
+/// device's range, a claim and a routing table's entry (<see cref="AddressMap{T}"/>) speak of one thing.
+/// </summary>
+public readonly record struct BusRange(AddressSpace Space, ulong Start, ulong Length)
 {
-    Port = 0,
-    Mmio = 1,
-}
-
-/// <summary>A half-open range [Start, Start + Length) of ports or guest-physical MMIO addresses.</summary>
-public readonly record struct BusRange(BusSpace Space, ulong Start, ulong Length)
-{
-    public static BusRange Ports(ushort start, ushort count) => new(BusSpace.Port, start, count);
-    public static BusRange Mmio(ulong start, ulong length) => new(BusSpace.Mmio, start, length);
+    public static BusRange Ports(ushort start, ushort count) => new(AddressSpace.Port, start, count);
+    public static BusRange Mmio(ulong start, ulong length) => new(AddressSpace.Mmio, start, length);
 
     public ulong End => Start + Length;
 
@@ -19,7 +18,7 @@ public readonly record struct BusRange(BusSpace Space, ulong Start, ulong Length
 
     public bool Overlaps(BusRange other) => Space == other.Space && Start < other.End && other.Start < End;
 
-    public override string ToString() => Space == BusSpace.Port
+    public override string ToString() => Space == AddressSpace.Port
         ? $"ports 0x{Start:X}-0x{End - 1:X}"
         : $"mmio 0x{Start:X}-0x{End - 1:X}";
 }

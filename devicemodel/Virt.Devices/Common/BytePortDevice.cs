@@ -1,4 +1,5 @@
 using Virt.Devices.Bus;
+using Virt.Shared.Routing;
 
 namespace Virt.Devices.Common;
 
@@ -56,7 +57,7 @@ public abstract class BytePortDevice : IDevice
         var ranges = Ranges;
         for (int i = 0; i < ranges.Count; i++)
         {
-            if (ranges[i].Space == BusSpace.Port && ranges[i].Contains(port))
+            if (ranges[i].Space == AddressSpace.Port && ranges[i].Contains(port))
                 return true;
         }
         return false;

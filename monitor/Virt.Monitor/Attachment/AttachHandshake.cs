@@ -7,6 +7,7 @@ using Virt.Monitor.Transport;
 using Virt.Monitor.Vcpu;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
+using Virt.Shared.Routing;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
 
@@ -73,23 +74,27 @@ public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRou
         (uint)att.Restore.Count, att.RestoreFromCrash);
 
     /// <summary>Checks a claim and, if it passes, enters it (not routed before Ready). Returns why it is refused, or null.</summary>
-    public string? Claim(DeviceModelAttachment att, Claim c) =>
-        c.Space > 1 ? $"unknown address space {c.Space}"
-        : ClaimFlagsError(att, c) is { } flagsError ? flagsError
-        : c.Device.Length is 0 or > 64 ? "device name must be 1-64 characters"
-        : router.TryClaim(new BusRange((BusSpace)c.Space, c.Start, c.Length), c.Device, local: null, owner: att, (ClaimFlags)c.Flags);
+    public ClaimRefusal? Claim(DeviceModelAttachment att, Claim c)
+    {
+        var range = new BusRange((AddressSpace)c.Space, c.Start, c.Length);
+        var flags = (ClaimFlags)c.Flags;
+        ClaimRefusalReason? reason = c.Space > 1 ? ClaimRefusalReason.UnknownSpace
+            : FlagsRefusal(att, range.Space, flags) is { } flagsRefusal ? flagsRefusal
+            : c.Device.Length is 0 or > 64 ? ClaimRefusalReason.DeviceNameLength
+            : null;
+        if (reason is { } r) return new ClaimRefusal(r, range, c.Device, flags);
+        return router.TryClaim(new BusClaim(range, c.Device, Local: null, att, flags), out ClaimRefusal? refusal) ? null : refusal;
+    }
 
     /// <summary>A claim's policy flags must be defined and backed by the features negotiated with this device model.</summary>
-    private static string? ClaimFlagsError(DeviceModelAttachment att, Claim c)
+    private static ClaimRefusalReason? FlagsRefusal(DeviceModelAttachment att, AddressSpace space, ClaimFlags f)
     {
-        var f = (ClaimFlags)c.Flags;
-        if ((f & ~ClaimFlags.All) != 0) return $"claim flags 0x{c.Flags:X} have undefined bits";
-        if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return "batched writes need the OutBatchRing feature";
-        if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return "cached reads need the InValueTable feature";
-        if ((f & ClaimFlags.CachedReads) != 0 && c.Space != (byte)BusSpace.Port) return "cached reads are for port ranges only";
-        if ((f & ClaimFlags.PlatformEvents) != 0 && (f & ClaimFlags.BatchedWrites) != 0) return "platform events need synchronous writes (not BatchedWrites)";
-        if ((f & ClaimFlags.PlatformEvents) != 0 && !att.PlatformAuthority)
-            return "platform events are for the device models the VM was started with (or one replacing them: virt attach --replace)";
+        if ((f & ~ClaimFlags.All) != 0) return ClaimRefusalReason.UndefinedFlags;
+        if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return ClaimRefusalReason.BatchedWritesWithoutRing;
+        if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return ClaimRefusalReason.CachedReadsWithoutTable;
+        if ((f & ClaimFlags.CachedReads) != 0 && space != AddressSpace.Port) return ClaimRefusalReason.CachedReadsOnMmio;
+        if ((f & ClaimFlags.PlatformEvents) != 0 && (f & ClaimFlags.BatchedWrites) != 0) return ClaimRefusalReason.PlatformEventsBatched;
+        if ((f & ClaimFlags.PlatformEvents) != 0 && !att.PlatformAuthority) return ClaimRefusalReason.PlatformEventsNotOwner;
         return null;
     }
 }

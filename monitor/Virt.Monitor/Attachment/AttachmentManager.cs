@@ -137,7 +137,7 @@ public sealed class AttachmentManager
     public Welcome WelcomeFor(DeviceModelAttachment att) => _handshake.WelcomeFor(att);
 
     /// <summary>One Claim between Hello and Ready: why it is refused, or null (entered, routed at Ready).</summary>
-    public string? Claim(DeviceModelAttachment att, Claim c) => _handshake.Claim(att, c);
+    public ClaimRefusal? Claim(DeviceModelAttachment att, Claim c) => _handshake.Claim(att, c);
 
     /// <summary>Ready: route the device model's claims (VCPU parked for the switch).</summary>
     public async Task CompleteAttachAsync(DeviceModelAttachment att)

@@ -8,8 +8,9 @@ namespace Virt.Monitor.Bench;
 /// The guests of `virt bench io` (and of the batching tests), assembled with Iced. Each ends by
 /// writing a result byte to the exit port (status (v &lt;&lt; 1) | 1): 0 when every value the guest
 /// checked was right, 0x55 when one was not, or a checksum of what it read, so runs in different
-/// modes can be compared. The status-poll, REP INSW and MMIO workloads need virt-dm --test-devices
-/// (the I/O test device at 0xBF00 and MMIO 0xFEB00000).
+/// modes can be compared. The status-poll, REP INSW and MMIO workloads need the I/O test device at
+/// 0xBF00 and MMIO 0xFEB00000 (bench/Virt.BenchDeviceModel, virt-dm-bench --io-test), which the shipped
+/// virt-dm does not have.
 /// </summary>
 public static class IoWorkloads
 {
@@ -18,15 +19,15 @@ public static class IoWorkloads
     public const uint DiskBuffer = 0x20_0000;
     public const byte Failed = 0x55;
 
-    public sealed record Workload(string Name, string Description, byte[] Image, bool NeedsTestDevices, byte? ExpectedResult);
+    public sealed record Workload(string Name, string Description, byte[] Image, byte? ExpectedResult);
 
     public static IReadOnlyList<Workload> All(int scale = 1) =>
     [
-        new("serial", $"{20000 * scale} bytes to COM1, polling LSR before each (putc)", SerialBurst(20000 * scale), false, 0),
-        new("rtc", $"{5000 * scale} x read seconds, minutes, hours (OUT 0x70, IN 0x71)", RtcReadLoop(5000 * scale), false, 0),
-        new("status-poll", $"{5000 * scale} x command, then 8 status polls each", StatusPoll(5000 * scale, 8), true, 0),
-        new("rep-insw", $"{64 * scale} x REP INSW of 32 KiB (64 sectors)", RepInsw(64 * scale, 16384), true, RepInswResult(64 * scale, 16384)),
-        new("mmio", $"{20000 * scale} MMIO register writes, a synchronous read every 64", MmioLoop(20000 * scale), true, 0),
+        new("serial", $"{20000 * scale} bytes to COM1, polling LSR before each (putc)", SerialBurst(20000 * scale), 0),
+        new("rtc", $"{5000 * scale} x read seconds, minutes, hours (OUT 0x70, IN 0x71)", RtcReadLoop(5000 * scale), 0),
+        new("status-poll", $"{5000 * scale} x command, then 8 status polls each", StatusPoll(5000 * scale, 8), 0),
+        new("rep-insw", $"{64 * scale} x REP INSW of 32 KiB (64 sectors)", RepInsw(64 * scale, 16384), RepInswResult(64 * scale, 16384)),
+        new("mmio", $"{20000 * scale} MMIO register writes, a synchronous read every 64", MmioLoop(20000 * scale), 0),
     ];
 
     private static void ExitWithAl(Assembler a)
@@ -174,7 +175,7 @@ public static class IoWorkloads
         return (byte)((x ^ (x >> 8)) & 0x7F);
     }
 
-    /// <summary>The test device's disk data sequence (IoTestDevice.Word).</summary>
+    /// <summary>The test device's disk data sequence (IoTestDevice.Word, bench/Virt.BenchDeviceModel).</summary>
     public static ushort Word(uint index) => (ushort)(index * 0x9E37 + 0x1234);
 
     /// <summary>Writes the MMIO data register; every 64 writes reads back the device's count (synchronous: the coalesced writes go first).</summary>

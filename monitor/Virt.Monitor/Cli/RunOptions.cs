@@ -36,7 +36,7 @@ public sealed record RunOptions
     public bool StateCached { get; init; } = true;
     /// <summary>--flush-us: the latency bound of a batched write.</summary>
     public int FlushMicros { get; init; } = 2000;
-    /// <summary>--dm-arg: extra arguments for the launched device model (e.g. --test-devices).</summary>
+    /// <summary>--dm-arg: extra arguments for the launched virt-dm (e.g. --devices com1,rtc,exit).</summary>
     public IReadOnlyList<string> DeviceModelArgs { get; init; } = [];
 
     public const string Usage = """
@@ -65,7 +65,7 @@ public sealed record RunOptions
           --state naive|cached   cached (default): state the device model needs is in the comm page on each exit and
                                  its commits ride on the completion; naive: every get and set is a round trip (docs/io.md)
           --flush-us N           longest a batched write waits before it is flushed (default 2000)
-          --dm-arg ARG           pass ARG to the launched device model (repeatable; e.g. --dm-arg --test-devices)
+          --dm-arg ARG           pass ARG to the launched virt-dm (repeatable; e.g. --dm-arg --devices --dm-arg com1,rtc,exit)
           -q, --quiet            no progress and no report on stderr
         exit status: (v << 1) | 1 when the guest writes v < 0x7F to port 0xF4, 255 for any larger v (the
         exact value is on stderr and in --stats); 0 when it halts with

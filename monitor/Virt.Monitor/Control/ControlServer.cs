@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Virt.Monitor.Attachment;
+using Virt.Monitor.Routing;
 using Virt.Shared.Control;
 
 namespace Virt.Monitor.Control;
@@ -171,9 +172,9 @@ public sealed class ControlServer : IAsyncDisposable
                     case MessageType.Claim when !ready:
                     {
                         Claim c = Claim.Read(frame.Payload);
-                        string? error = _manager.Claim(att, c);
-                        if (error is not null) Console.Error.WriteLine($"virt: refused claim from '{hello.Name}': {error}");
-                        await conn.SendAsync(new ClaimResult(c.Id, error is null, error ?? "").ToFrame(), _stop.Token);
+                        ClaimRefusal? refusal = _manager.Claim(att, c);
+                        if (refusal is not null) Console.Error.WriteLine($"virt: refused claim from '{hello.Name}': {refusal.Message}");
+                        await conn.SendAsync(new ClaimResult(c.Id, refusal is null, refusal?.Message ?? "").ToFrame(), _stop.Token);
                         break;
                     }
                     case MessageType.Ready when !ready:

@@ -6,7 +6,8 @@ namespace Virt.Monitor.Routing;
 /// <summary>
 /// Who answers a range of ports or MMIO addresses: a device hosted in the monitor, or one attached
 /// device model; for a device model also the range's access policy (batched writes, cached reads),
-/// which the monitor honours only in `--io batched` mode.
+/// which the monitor honours only in `--io batched` mode. The owner of its range in the router's
+/// <see cref="Virt.Shared.Routing.AddressMap{T}"/>s.
 /// </summary>
 public sealed record BusClaim(BusRange Range, string Device, IDevice? Local, IDeviceModelEndpoint? DeviceModel = null, ClaimFlags Policy = ClaimFlags.None)
 {

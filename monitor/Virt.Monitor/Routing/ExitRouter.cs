@@ -1,8 +1,9 @@
+using System.Diagnostics.CodeAnalysis;
 using Virt.Cpu.Exits;
 using Virt.Devices.Bus;
 using Virt.Monitor.Stats;
 using Virt.Shared.Abi;
-using Virt.Shared.Control;
+using Virt.Shared.Routing;
 
 namespace Virt.Monitor.Routing;
 
@@ -17,14 +18,21 @@ namespace Virt.Monitor.Routing;
 /// </summary>
 public sealed class ExitRouter : IExitHandler
 {
+    // A bound on what device models can make the monitor hold (claims are kept until their model goes).
+    private const int MaxClaims = ushort.MaxValue - 1;
+
+    // Every claim made, routed or pending, in the order made (for reports); the same claims by
+    // address, one map per space, for the overlap check.
     private readonly List<BusClaim> _claims = new();
+    private readonly AddressMap<BusClaim> _claimedPorts = new();
+    private readonly AddressMap<BusClaim> _claimedMmio = new();
     private readonly ExitStatistics _stats;
     private volatile RoutingTable _table = RoutingTable.Empty;
     private long _unclaimed;
 
     public ExitRouter(ExitStatistics stats) => _stats = stats;
 
-    /// <summary>Every claim made, routed or not yet.</summary>
+    /// <summary>Every claim made, routed or not yet, in the order made.</summary>
     public IReadOnlyList<BusClaim> Claims
     {
         get { lock (_claims) return _claims.ToArray(); }
@@ -40,39 +48,62 @@ public sealed class ExitRouter : IExitHandler
     public void AddLocal(IDevice device)
     {
         foreach (BusRange r in device.Ranges)
-            if (TryClaim(r, device.Name, device, null) is { } error) throw new InvalidOperationException(error);
+            if (!TryClaim(new BusClaim(r, device.Name, device), out ClaimRefusal? refusal)) throw new InvalidOperationException(refusal.Message);
         Publish(_ => true);
     }
 
-    /// <summary>Claims a range for a device (with the device model's access policy); returns null, or why the claim is refused. Checked against every claim, routed or pending.</summary>
-    public string? TryClaim(BusRange range, string device, IDevice? local, IDeviceModelEndpoint? owner, ClaimFlags policy = ClaimFlags.None)
+    /// <summary>
+    /// Enters a claim (a device's range, with the device model's access policy) unless it is refused,
+    /// checked against every claim, routed or pending. Routed on the next <see cref="Publish"/>.
+    /// </summary>
+    public bool TryClaim(BusClaim claim, [NotNullWhen(false)] out ClaimRefusal? refusal)
     {
+        BusRange range = claim.Range;
         lock (_claims)
         {
-            if (range.Length == 0) return $"{range.Space} claim of length 0";
-            // Start and length are checked one by one before End (Start + Length) is formed: a length
-            // near 2^64 would wrap End below Start and pass a check of End alone.
-            if (range.Space == BusSpace.Port && (range.Start > 0xFFFF || range.Length > 0x10000 - range.Start))
-                return $"port claim 0x{range.Start:X}+0x{range.Length:X} goes past port 0xFFFF";
-            if (range.Space == BusSpace.Mmio)
+            AddressRange<BusClaim>? conflict = null;
+            ClaimRefusalReason? reason = RangeRefusal(range);
+            if (reason is null && !ClaimedIn(range.Space).TryClaim(range.Start, range.Length, claim, out conflict))
+                reason = ClaimRefusalReason.Overlap;
+            if (reason is { } r)
             {
-                if (range.Start > 0xFFFF_FFFFUL || range.Length > 0x1_0000_0000UL - range.Start)
-                    return $"MMIO claim 0x{range.Start:X}+0x{range.Length:X} goes past 4 GiB";
-                if (range.Start < RamSize) return $"MMIO claim {range} overlaps guest RAM (0-0x{RamSize - 1:X})";
+                refusal = new ClaimRefusal(r, range, claim.Device, claim.Policy, conflict?.Owner, RamSize);
+                return false;
             }
-            if (_claims.Count >= ushort.MaxValue - 1) return "too many claims";
-            foreach (BusClaim c in _claims)
-                if (c.Range.Overlaps(range))
-                    return $"{range} for '{device}' overlaps {c.Range} already claimed by {c.Owner}";
-            _claims.Add(new BusClaim(range, device, local, owner, policy));
-            return null;
+            _claims.Add(claim);
+            refusal = null;
+            return true;
         }
     }
+
+    /// <summary>What is wrong with a range before any other claim is looked at, if anything. Under the claims lock.</summary>
+    private ClaimRefusalReason? RangeRefusal(BusRange range)
+    {
+        if (range.Space is not (AddressSpace.Port or AddressSpace.Mmio)) return ClaimRefusalReason.UnknownSpace;
+        if (range.Length == 0) return ClaimRefusalReason.EmptyRange;
+        // Start and length are checked one by one before End (Start + Length) is formed: a length
+        // near 2^64 would wrap End below Start and pass a check of End alone.
+        if (range.Space == AddressSpace.Port && (range.Start > 0xFFFF || range.Length > 0x10000 - range.Start))
+            return ClaimRefusalReason.PortsPastEnd;
+        if (range.Space == AddressSpace.Mmio)
+        {
+            if (range.Start > 0xFFFF_FFFFUL || range.Length > 0x1_0000_0000UL - range.Start) return ClaimRefusalReason.MmioPast4GiB;
+            if (range.Start < RamSize) return ClaimRefusalReason.MmioInRam;
+        }
+        return _claims.Count >= MaxClaims ? ClaimRefusalReason.TooManyClaims : null;
+    }
+
+    private AddressMap<BusClaim> ClaimedIn(AddressSpace space) => space == AddressSpace.Port ? _claimedPorts : _claimedMmio;
 
     /// <summary>Drops every claim of a device model (detached, replaced, or failed and retired). Routed on the next <see cref="Publish"/>.</summary>
     public void RemoveClaimsOf(IDeviceModelEndpoint owner)
     {
-        lock (_claims) _claims.RemoveAll(c => c.DeviceModel == owner);
+        lock (_claims)
+        {
+            foreach (BusClaim c in _claims)
+                if (c.DeviceModel == owner) ClaimedIn(c.Range.Space).Release(c.Range.Start);
+            _claims.RemoveAll(c => c.DeviceModel == owner);
+        }
     }
 
     /// <summary>
@@ -84,15 +115,23 @@ public sealed class ExitRouter : IExitHandler
         lock (_claims) _table = RoutingTable.Build(_claims.Where(c => c.DeviceModel is not { } dm || routed(dm)));
     }
 
-    /// <summary>The device model that answers an exit now, if any (a re-issued exit looks up its new owner).</summary>
-    public IDeviceModelEndpoint? OwnerOf(ExitReason reason, ulong address)
+    /// <summary>The routed claim an exit's address falls in, or null.</summary>
+    public BusClaim? ClaimAt(ExitReason reason, ulong address)
     {
         RoutingTable t = _table;
-        BusClaim? c = reason == ExitReason.PortIo ? (address <= 0xFFFF ? t.OfPort((ushort)address) : null) : t.OfMmio(address);
-        return c?.DeviceModel;
+        return reason switch
+        {
+            ExitReason.PortIo => address <= 0xFFFF ? t.OfPort((ushort)address) : null,
+            ExitReason.Mmio => t.OfMmio(address),
+            _ => null,
+        };
     }
 
-    private static uint Ones(int size) => size >= 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+    /// <summary>The device model that answers an exit now, if any (a re-issued exit looks up its new owner).</summary>
+    public IDeviceModelEndpoint? OwnerOf(ExitReason reason, ulong address) => ClaimAt(reason, address)?.DeviceModel;
+
+    /// <summary>The claim that covers a port now, for reports.</summary>
+    public BusClaim? ClaimOfPort(ushort port) => _table.OfPort(port);
 
     private ExitTarget Target(BusClaim? c)
     {
@@ -108,9 +147,9 @@ public sealed class ExitRouter : IExitHandler
     {
         BusClaim? claim = _table.OfPort(port);
         _stats.Port(port, read: true, Target(claim));
-        if (claim is null) return Ones(size);
-        if (claim.Local is { } d) return d.PortRead(port, size) & Ones(size);
-        return claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : Ones(size);
+        if (claim is null) return IoSize.AllOnes32(size);
+        if (claim.Local is { } d) return d.PortRead(port, size) & IoSize.AllOnes32(size);
+        return claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : IoSize.AllOnes32(size);
     }
 
     public void PortOut(ushort port, int size, uint value)
@@ -118,8 +157,8 @@ public sealed class ExitRouter : IExitHandler
         BusClaim? claim = _table.OfPort(port);
         _stats.Port(port, read: false, Target(claim));
         if (claim is null) return;
-        if (claim.Local is { } d) d.PortWrite(port, size, value & Ones(size));
-        else claim.DeviceModel?.Port.PortWrite(port, size, value & Ones(size), claim.Policy);
+        if (claim.Local is { } d) d.PortWrite(port, size, value & IoSize.AllOnes32(size));
+        else claim.DeviceModel?.Port.PortWrite(port, size, value & IoSize.AllOnes32(size), claim.Policy);
     }
 
     public void PortInString(ushort port, int size, Span<byte> data)
@@ -165,7 +204,7 @@ public sealed class ExitRouter : IExitHandler
     {
         BusClaim? c = _table.OfMmio(address);
         _stats.Mmio(address, read: true, Target(c));
-        ulong ones = size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+        ulong ones = IoSize.AllOnes(size);
         if (c is null) return ones;
         if (c.Local is { } d) return d.MmioRead(address, size) & ones;
         return c.DeviceModel is { } dm ? dm.Port.MmioRead(address, size) : ones;
@@ -179,14 +218,4 @@ public sealed class ExitRouter : IExitHandler
         if (c.Local is { } d) d.MmioWrite(address, size, value);
         else c.DeviceModel?.Port.MmioWrite(address, size, value, c.Policy);
     }
-
-    /// <summary>The routed claim an exit's address falls in, or null.</summary>
-    public BusClaim? ClaimAt(ExitReason reason, ulong address)
-    {
-        RoutingTable t = _table;
-        return reason == ExitReason.PortIo ? (address <= 0xFFFF ? t.OfPort((ushort)address) : null) : reason == ExitReason.Mmio ? t.OfMmio(address) : null;
-    }
-
-    /// <summary>The claim that covers a port now, for reports.</summary>
-    public BusClaim? ClaimOfPort(ushort port) => _table.OfPort(port);
 }

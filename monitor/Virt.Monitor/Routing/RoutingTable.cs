@@ -1,43 +1,37 @@
+using Virt.Shared.Routing;
+
 namespace Virt.Monitor.Routing;
 
 /// <summary>
-/// An immutable snapshot of the claims the VCPU routes by: a flat port table (index into Claims + 1,
-/// 0 = unclaimed) and the MMIO claims. Built off the VCPU thread and published with one reference
-/// store; the VCPU loads the reference once per exit and never takes a lock.
+/// An immutable snapshot of the claims the VCPU routes by: one <see cref="AddressMap{T}"/> per
+/// address space, the same map type a device model's bus finds its devices in. Built off the VCPU
+/// thread and published with one reference store; never changed afterwards, so the VCPU loads the
+/// reference once per exit and looks up (a binary search over a few dozen ranges) without a lock.
 /// </summary>
 public sealed class RoutingTable
 {
-    public static readonly RoutingTable Empty = new(new ushort[0x10000], [], []);
+    public static readonly RoutingTable Empty = new(new AddressMap<BusClaim>(), new AddressMap<BusClaim>());
 
-    private RoutingTable(ushort[] ports, BusClaim[] claims, BusClaim[] mmio)
+    private readonly AddressMap<BusClaim> _ports;
+    private readonly AddressMap<BusClaim> _mmio;
+
+    private RoutingTable(AddressMap<BusClaim> ports, AddressMap<BusClaim> mmio)
     {
-        PortClaim = ports;
-        Claims = claims;
-        Mmio = mmio;
+        _ports = ports;
+        _mmio = mmio;
     }
 
-    public ushort[] PortClaim { get; }
-
-    public BusClaim[] Claims { get; }
-
-    public BusClaim[] Mmio { get; }
-
+    /// <summary>A table of <paramref name="routed"/>, which the router has already checked to be disjoint.</summary>
     public static RoutingTable Build(IEnumerable<BusClaim> routed)
     {
-        BusClaim[] claims = routed.ToArray();
-        var ports = new ushort[0x10000];
-        for (int i = 0; i < claims.Length; i++)
-            if (claims[i].Range.Space == Virt.Devices.Bus.BusSpace.Port)
-                for (ulong p = claims[i].Range.Start; p < claims[i].Range.End; p++) ports[p] = (ushort)(i + 1);
-        return new RoutingTable(ports, claims, claims.Where(c => c.Range.Space == Virt.Devices.Bus.BusSpace.Mmio).ToArray());
+        var ports = new AddressMap<BusClaim>();
+        var mmio = new AddressMap<BusClaim>();
+        foreach (BusClaim c in routed)
+            (c.Range.Space == AddressSpace.Port ? ports : mmio).Claim(c.Range.Start, c.Range.Length, c);
+        return new RoutingTable(ports, mmio);
     }
 
-    public BusClaim? OfPort(ushort port) => PortClaim[port] is var c and not 0 ? Claims[c - 1] : null;
+    public BusClaim? OfPort(ushort port) => _ports.OwnerAt(port);
 
-    public BusClaim? OfMmio(ulong address)
-    {
-        foreach (BusClaim c in Mmio)
-            if (c.Range.Contains(address)) return c;
-        return null;
-    }
+    public BusClaim? OfMmio(ulong address) => _mmio.OwnerAt(address);
 }

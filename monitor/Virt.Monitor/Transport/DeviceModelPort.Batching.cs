@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
+using Virt.Shared.Routing;
 
 namespace Virt.Monitor.Transport;
 
@@ -58,10 +59,10 @@ public sealed unsafe partial class DeviceModelPort
         if (Failed is not null)
         {
             // Not dropped: the write waits (with the guest) for the replacement, behind the pending ones.
-            Lose(space == 0 ? ExitReason.PortIo : ExitReason.Mmio, address, size, ExitDirection.Write, value & Ones(size), ExitFlags.None, 1);
+            Lose(space == 0 ? ExitReason.PortIo : ExitReason.Mmio, address, size, ExitDirection.Write, value & IoSize.AllOnes(size), ExitFlags.None, 1);
             return;
         }
-        _ring.Append(space, address, size, value & Ones(size));
+        _ring.Append(space, address, size, value & IoSize.AllOnes(size));
         _stats.BatchedWrites++;
         CommPageAccess.Page(_region, _vcpu).MonitorCounters.BatchedWrites++;
         if (_ring.IsFull) Flush(FlushReason.Full);

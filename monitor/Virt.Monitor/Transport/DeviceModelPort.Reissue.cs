@@ -1,4 +1,5 @@
 using Virt.Shared.Abi;
+using Virt.Shared.Routing;
 
 namespace Virt.Monitor.Transport;
 
@@ -26,7 +27,7 @@ public sealed unsafe partial class DeviceModelPort
     {
         foreach (OutRingWriter.Entry w in _ring.TakePending(confirmed))
             Reissue(w.Space == 0 ? ExitReason.PortIo : ExitReason.Mmio, w.Address, w.Size, ExitDirection.Write, w.Value, ExitFlags.None, 1);
-        if (reason == ExitReason.Flush || (flags & ExitFlags.Assist) != 0) return Ones(size);
+        if (reason == ExitReason.Flush || (flags & ExitFlags.Assist) != 0) return IoSize.AllOnes(size);
         return Reissue(reason, address, size, direction, data, flags, count);
     }
 
@@ -45,7 +46,7 @@ public sealed unsafe partial class DeviceModelPort
         bool served = Volatile.Read(ref page.Exit.Seq) == seq && status is (uint)CompletionStatus.Ok or (uint)CompletionStatus.Unhandled
             && reason != ExitReason.Flush && (flags & ExitFlags.Assist) == 0 && page.Header.StateCommit == 0;
         if (!served) return Lose(reason, address, size, direction, data, flags, count, confirmed);
-        ulong ones = Ones(size);
+        ulong ones = IoSize.AllOnes(size);
         ulong result = status == (uint)CompletionStatus.Ok && direction == ExitDirection.Read && (flags & ExitFlags.String) == 0 ? page.Exit.Data & ones : ones;
         OutRingWriter.Entry[] rest = _ring.TakePending(confirmed);
         if (rest.Length == 0)
@@ -61,7 +62,7 @@ public sealed unsafe partial class DeviceModelPort
 
     private ulong Reissue(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count)
     {
-        ulong ones = Ones(size);
+        ulong ones = IoSize.AllOnes(size);
         bool isString = (flags & ExitFlags.String) != 0;
         int bytes = isString ? (int)Math.Min((ulong)count * (ulong)size, CommPageLayout.PageSize) : 0;
         Span<byte> page = CommPageAccess.DataPage(_region, _vcpu);

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Virt.Cpu.Exits;
 using Virt.Monitor.Stats;
-using Virt.Shared.Control;
 using Virt.Shared.Abi;
+using Virt.Shared.Control;
+using Virt.Shared.Routing;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;
 
@@ -114,8 +115,6 @@ public sealed unsafe partial class DeviceModelPort
     /// <summary>Raised on the VCPU thread when the device model fails or asks to stop the VM.</summary>
     public event Action? StopNeeded;
 
-    private static ulong Ones(int size) => size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
-
     private bool Down => Failed is not null || StopValue is not null;
 
     public void PortInString(ushort port, int size, Span<byte> data)
@@ -151,7 +150,7 @@ public sealed unsafe partial class DeviceModelPort
     /// <summary>One exit to the device model and back. Returns the (validated) read data.</summary>
     public ulong Exchange(ExitReason reason, ulong address, int size, ExitDirection direction, ulong data, ExitFlags flags, uint count, byte segment = 0)
     {
-        ulong ones = Ones(size);
+        ulong ones = IoSize.AllOnes(size);
         _lastStatus = CompletionStatus.Unhandled;
         if (StopValue is not null)
         {

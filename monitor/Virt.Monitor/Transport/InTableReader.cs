@@ -1,4 +1,5 @@
 using Virt.Shared.Abi;
+using Virt.Shared.Routing;
 
 namespace Virt.Monitor.Transport;
 
@@ -78,7 +79,7 @@ internal sealed unsafe class InTableReader(byte* region, int vcpu)
         Interlocked.MemoryBarrier();
         raced = Volatile.Read(ref t.Generation) != g1;
         if (raced || !found) return Outcome.Miss;
-        value &= size >= 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+        value &= IoSize.AllOnes32(size);
         return ring.HasPendingPortWrite(depStart, depCount) ? Outcome.Stale : Outcome.Hit;
     }
 }

@@ -6,6 +6,7 @@ using Virt.Monitor.Routing;
 using Virt.Pc.Board;
 using Virt.Pc.Boot;
 using Virt.Pc.Wiring;
+using Virt.Shared.Routing;
 
 namespace Virt.Monitor.Vm;
 
@@ -40,7 +41,7 @@ public sealed class PcPlatform : IDeviceHost
             if (d is ITimedDevice t) _timed.Add(t);
             // MMIO pages leave the RAM fast path and reach the exit handler.
             foreach (BusRange r in d.Ranges)
-                if (r.Space == BusSpace.Mmio) memory.MapMmio((uint)r.Start, (uint)r.Length);
+                if (r.Space == AddressSpace.Mmio) memory.MapMmio((uint)r.Start, (uint)r.Length);
         }
     }
 

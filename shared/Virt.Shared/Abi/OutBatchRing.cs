@@ -27,7 +27,7 @@ public struct OutRingSlot
 {
     /// <summary>Port number or guest-physical MMIO address.</summary>
     [FieldOffset(0x00)] public uint Address;
-    /// <summary>0 port, 1 MMIO (the BusSpace numbers of a claim).</summary>
+    /// <summary>0 port, 1 MMIO (the AddressSpace numbers of a claim).</summary>
     [FieldOffset(0x04)] public byte Space;
     /// <summary>1, 2, 4 (8 for MMIO).</summary>
     [FieldOffset(0x05)] public byte Size;

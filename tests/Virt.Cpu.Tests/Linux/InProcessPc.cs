@@ -12,6 +12,7 @@ using Virt.Devices.Sinks;
 using Virt.Devices.Timing;
 using Virt.Pc.Boot;
 using Virt.Pc.Wiring;
+using Virt.Shared.Routing;
 
 namespace Virt.Cpu.Tests.Linux;
 
@@ -124,7 +125,7 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IDisposable
         if (d is ITimedDevice t) _timed.Add(t);
         foreach (var r in d.Ranges)
         {
-            if (r.Space == BusSpace.Mmio) { _mmio.Add((r, d)); Memory.MapMmio((uint)r.Start, (uint)r.Length); continue; }
+            if (r.Space == AddressSpace.Mmio) { _mmio.Add((r, d)); Memory.MapMmio((uint)r.Start, (uint)r.Length); continue; }
             for (ulong p = r.Start; p < r.End; p++) _ports[p] ??= d;
         }
     }
@@ -230,7 +231,7 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IDisposable
         var d = _ports[port];
         if (d != null) return d.PortRead(port, size);
         Unclaimed(port);
-        return size == 4 ? 0xFFFF_FFFFu : (1u << (8 * size)) - 1;
+        return IoSize.AllOnes32(size);
     }
 
     public void PortOut(ushort port, int size, uint value)
@@ -246,7 +247,7 @@ public sealed class InProcessPc : IExitHandler, IDeviceHost, IDisposable
     {
         foreach (var (r, d) in _mmio)
             if (r.Contains(address)) return d.MmioRead(address, size);
-        return size == 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+        return IoSize.AllOnes(size);
     }
 
     public void MmioWrite(ulong address, int size, ulong value)

@@ -6,6 +6,7 @@ using Virt.Monitor.Stats;
 using Virt.Monitor.Vm;
 using Virt.Pc.Board;
 using Virt.Shared.Control;
+using Virt.Shared.Routing;
 
 namespace Virt.Integration.Tests.Board;
 
@@ -82,9 +83,9 @@ public class BoardAgreementTests
     }
 
     /// <summary>Every address (port or MMIO byte) in the ranges, sorted, so splits by policy do not matter.</summary>
-    private static List<(BusSpace, ulong)> Addresses(IEnumerable<BusRange> ranges)
+    private static List<(AddressSpace, ulong)> Addresses(IEnumerable<BusRange> ranges)
     {
-        var set = new SortedSet<(BusSpace, ulong)>();
+        var set = new SortedSet<(AddressSpace, ulong)>();
         foreach (BusRange r in ranges)
             for (ulong a = r.Start; a < r.End; a++)
                 Assert.True(set.Add((r.Space, a)), $"{r.Space} 0x{a:X} claimed twice");

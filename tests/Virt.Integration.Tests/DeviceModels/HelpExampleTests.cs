@@ -38,7 +38,7 @@ public class HelpExampleTests
     {
         Assert.Contains("--dm \"virt-dm --devices com1,rtc\"", RunOptions.Usage);
         Assert.Contains("e.g. 64M, 1G", RunOptions.Usage);
-        Assert.Contains("e.g. --dm-arg --test-devices", RunOptions.Usage);
+        Assert.Contains("e.g. --dm-arg --devices --dm-arg com1,rtc,exit", RunOptions.Usage);
         Assert.Contains("virt run --dm \"virt-dm --devices com1,rtc\" --dm \"virt-dm --devices debugcon,exit\"", DeviceModelOptions.Usage);
     }
 
@@ -47,9 +47,9 @@ public class HelpExampleTests
     [InlineData(new[] { "--dm", "virt-dm --devices com1,rtc" }, 0, "rtc D=80 mem=0300", false)]
     // virt-dm --help: two models split the PC.
     [InlineData(new[] { "--dm", "virt-dm --devices com1,rtc", "--dm", "virt-dm --devices debugcon,exit" }, 7, "rtc D=80 mem=0300", true)]
-    // virt run --help: -m 1G; --dm-arg --test-devices.
+    // virt run --help: -m 1G; --dm-arg --devices --dm-arg com1,rtc,exit (virt-dm without the debug console).
     [InlineData(new[] { "-m", "1G" }, 7, "rtc D=80 mem=3F00", true)]
-    [InlineData(new[] { "-m", "64M", "--dm-arg", "--test-devices" }, 7, "rtc D=80 mem=0300", true)]
+    [InlineData(new[] { "-m", "64M", "--dm-arg", "--devices", "--dm-arg", "com1,rtc,exit" }, 7, "rtc D=80 mem=0300", false)]
     // Without the RTC, CMOS reads float high.
     [InlineData(new[] { "--dm", "virt-dm --devices com1,exit" }, 7, "rtc D=FF mem=FFFF", false)]
     public async Task A_help_example_runs_and_each_model_serves_only_its_devices(string[] options, int expectedStatus, string expectedLine, bool debugConsole)

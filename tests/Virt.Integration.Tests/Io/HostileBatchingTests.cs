@@ -17,7 +17,7 @@ public class HostileBatchingTests
         string kernel = TempDir.WriteImage(image);
         string stats = Path.Combine(Path.GetDirectoryName(kernel)!, "stats.json");
         using var run = VirtRun.Start(["run", "--kernel", kernel, "--stats", stats, "--serial", "none",
-            "--dm", TestDeviceModels.Spec("virt-dm-hostile", "--hostile", "--serial", "none", "--test-devices")]);
+            "--dm", TestDeviceModels.Spec("virt-dm-hostile", "--hostile", "--serial", "none", "--io-test")]);
         int status = await run.WaitAsync(TimeSpan.FromSeconds(120));
         // Without an expected status: any exit through the exit port (odd) means the guest finished.
         Assert.True(expectedStatus is { } e ? status == e : (status & 1) == 1, $"status {status}, expected {expectedStatus?.ToString() ?? "odd"}\n{run.Describe()}");

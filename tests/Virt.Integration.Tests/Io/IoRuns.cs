@@ -3,7 +3,11 @@ using Virt.Integration.Tests.Support;
 
 namespace Virt.Integration.Tests.Io;
 
-/// <summary>Runs a guest image with the real virt and virt-dm in a given --io / --state mode and collects what it did.</summary>
+/// <summary>
+/// Runs a guest image with the real virt and a device model process in a given --io / --state mode and
+/// collects what it did: virt-dm-bench --io-test (virt-dm's PC plus the I/O test device, as `virt bench io`
+/// runs it) or, without the test device, virt-dm.
+/// </summary>
 public static class IoRuns
 {
     public static readonly (string Io, string State)[] AllModes = [("naive", "naive"), ("naive", "cached"), ("batched", "naive"), ("batched", "cached")];
@@ -21,7 +25,8 @@ public static class IoRuns
         string dir = Path.GetDirectoryName(kernel)!;
         string stats = Path.Combine(dir, "stats.json"), serial = Path.Combine(dir, "com1.out");
         var args = new List<string> { "run", "--kernel", kernel, "-m", "16M", "--io", io, "--state", state, "--stats", stats, "--serial", "file:" + serial, "-q" };
-        if (testDevices) args.AddRange(["--dm-arg", "--test-devices"]);
+        // --serial reaches virt-dm by itself; a model named by path is told where COM1 goes.
+        if (testDevices) args.AddRange(["--dm", TestDeviceModels.Spec("virt-dm-bench", "--io-test", "--serial", "file:" + serial)]);
         args.AddRange(extra);
         using var run = VirtRun.Start(args);
         int status = await run.WaitAsync(TimeSpan.FromSeconds(120));

@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Pc.Board;
+using Virt.Shared.Routing;
 
 namespace Virt.Pc.Tests.Board;
 
@@ -45,7 +46,7 @@ public class PcBoardTests
         Assert.Equal([BusRange.Mmio(PcMemoryMap.LocalApicBase, PcMemoryMap.ApicWindowSize)], PcBoard.LocalApic.Ranges);
         Assert.Equal([BusRange.Mmio(PcMemoryMap.IoApicBase, PcMemoryMap.ApicWindowSize)], PcBoard.IoApic.Ranges);
         Assert.All(PcBoard.Devices.Where(d => d != PcBoard.LocalApic && d != PcBoard.IoApic).SelectMany(d => d.Ranges),
-            r => Assert.Equal(BusSpace.Port, r.Space));
+            r => Assert.Equal(AddressSpace.Port, r.Space));
     }
 
     [Fact]

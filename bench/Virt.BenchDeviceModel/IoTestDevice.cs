@@ -1,12 +1,12 @@
 using Virt.Devices.Bus;
 using Virt.Shared.Routing;
 
-namespace Virt.DeviceModel.TestDevices;
+namespace Virt.BenchDeviceModel;
 
 /// <summary>
-/// A test and benchmark device (virt-dm --test-devices), not a PC device: the status-poll, REP INSW
-/// and MMIO workloads of `virt bench io` and the batching tests. Deterministic, so runs in every
-/// mode can be compared.
+/// A test and benchmark device (virt-dm-bench --io-test), not a PC device and not in the shipped
+/// virt-dm: the status-poll, REP INSW and MMIO workloads of `virt bench io` and the batching tests.
+/// Deterministic, so runs in every mode can be compared.
 /// <list type="bullet">
 /// <item>0xBF00 command (write, batched): status becomes <see cref="StatusFor"/>(command).</item>
 /// <item>0xBF01 status (read, cached; stale while a write to 0xBF00-0xBF03 is pending).</item>
