@@ -5,8 +5,14 @@ public static class Protocol
 {
     /// <summary>Major: incompatible changes. A monitor refuses a Hello with another major.</summary>
     public const ushort Major = 1;
-    /// <summary>1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.</summary>
-    public const ushort Minor = 2;
+    /// <summary>
+    /// 1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.
+    /// 2: Welcome says whether the blobs are a crash snapshot. 3: MetricsRequest / MetricsReport (types 17-18): a model whose Hello says 1.3 or later answers them.
+    /// </summary>
+    public const ushort Minor = 3;
+
+    /// <summary>The first minor version whose device models answer MetricsRequest; the monitor asks no older one.</summary>
+    public const ushort MetricsMinor = 3;
     public static uint Version => (uint)Major << 16 | Minor;
 
     /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
