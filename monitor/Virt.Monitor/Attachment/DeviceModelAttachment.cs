@@ -29,7 +29,6 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
         Id = id;
         Name = hello.Name;
         Pid = hello.Pid;
-        AnswersMetrics = (hello.Version & 0xFFFF) >= Protocol.MetricsMinor;
         Connection = connection;
         Lifecycle = lifecycle;
         Launch = launch;
@@ -46,8 +45,8 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     public uint Id { get; }
     public string Name { get; }
     public int Pid { get; }
-    /// <summary>Its Hello says protocol 1.3 or later: it answers MetricsRequest (older models are not asked).</summary>
-    public bool AnswersMetrics { get; }
+    /// <summary>It offered Features.DeviceMetrics: it answers MetricsRequest (other models are not asked).</summary>
+    public bool AnswersMetrics => (Features & Features.DeviceMetrics) != 0;
     public ControlConnection Connection { get; }
     public AttachmentLifecycle Lifecycle { get; }
     public AttachmentPhase Phase => Lifecycle.Phase;
@@ -123,7 +122,7 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
 
     /// <summary>
     /// Asks an attached model for its devices' counters and waits at most <paramref name="timeout"/>;
-    /// null when it is not asked (older protocol, not attached) or does not answer in time.
+    /// null when it is not asked (it did not offer Features.DeviceMetrics, or is not attached) or does not answer in time.
     /// </summary>
     public async Task<IReadOnlyList<CounterValue>?> RequestMetricsAsync(TimeSpan timeout)
     {

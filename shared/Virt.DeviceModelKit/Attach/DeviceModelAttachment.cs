@@ -23,7 +23,7 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
 {
     /// <summary>Everything this library can do; the monitor accepts a subset (<see cref="Welcome"/>.Features).</summary>
     public const Features AllFeatures = Features.StringIo | Features.StateAccess | Features.IrqLines | Features.OutBatchRing
-        | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist;
+        | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist | Features.DeviceMetrics;
 
     private readonly ControlConnection _conn;
     private readonly string _dir;
@@ -162,8 +162,8 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
     /// <summary>
     /// Answers the monitor until it says Shutdown: on SaveState (the guest is paused) sends what
     /// <paramref name="saveState"/> returns; on MetricsRequest (protocol 1.3) the devices' counters
-    /// <paramref name="metrics"/> returns (none without it: a model's Hello says 1.3, so it always
-    /// answers). Stops the exit servers before it returns. When the monitor goes away without a
+    /// <paramref name="metrics"/> returns (none without it: a model offered Features.DeviceMetrics
+    /// unless told otherwise, so it always answers). Stops the exit servers before it returns. When the monitor goes away without a
     /// Shutdown, throws IOException (and removes its VM directory if it died).
     /// </summary>
     /// <param name="metrics">(device, counter, value) triples, called on the control thread: take the devices' lock. At most <see cref="MetricsReport.MaxCounters"/> are sent.</param>

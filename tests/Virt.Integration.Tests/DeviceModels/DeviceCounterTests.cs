@@ -41,17 +41,17 @@ public class DeviceCounterTests
         Assert.Empty(run.LeftoverVmDirectories());
     }
 
-    public enum Peer { Answers, Silent, OldProtocol }
+    public enum Peer { Answers, Silent, NotOffered }
 
     /// <summary>
-    /// A raw client as the device model (`--dm external`): a 1.3 model is asked at the end of the run;
-    /// what it answers is reported under its devices' names, a silent one is left out after a bounded
-    /// wait, and one whose Hello says 1.2 is not asked at all.
+    /// A raw client as the device model (`--dm external`): a model that offered Features.DeviceMetrics
+    /// is asked at the end of the run; what it answers is reported under its devices' names, a silent
+    /// one is left out after a bounded wait, and one that did not offer the feature is not asked at all.
     /// </summary>
     [Theory]
     [InlineData(Peer.Answers)]
     [InlineData(Peer.Silent)]
-    [InlineData(Peer.OldProtocol)]
+    [InlineData(Peer.NotOffered)]
     public async Task A_device_model_is_asked_for_its_counters_at_the_end_and_a_silent_one_is_left_out(Peer peer)
     {
         string kernel = TempDir.WriteImage(TestGuests.HaltNoIo());
@@ -62,16 +62,17 @@ public class DeviceCounterTests
         byte[] secret = Convert.FromHexString(File.ReadAllText(Path.Combine(dir, "secret")));
 
         await using var dm = await ControlConnection.ConnectAsync(Path.Combine(dir, "control.sock"));
-        uint version = peer == Peer.OldProtocol ? (uint)Protocol.Major << 16 | 2 : Protocol.Version;
-        await dm.SendAsync(new Hello(version, Features.IrqLines, secret, "raw-counters", Environment.ProcessId).ToFrame());
+        Features offered = Features.IrqLines | (peer == Peer.NotOffered ? Features.None : Features.DeviceMetrics);
+        await dm.SendAsync(new Hello(Protocol.Version, offered, secret, "raw-counters", Environment.ProcessId).ToFrame());
         var welcome = await dm.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(MessageType.Welcome, welcome!.Value.Type);
+        Assert.Equal(offered, Welcome.Read(welcome.Value.Payload).Features);
         await dm.SendAsync(Ready.ToFrame());
 
         // The guest halts with interrupts off: the run ends by itself.
         var next = await dm.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(30));
         var waited = Stopwatch.StartNew();
-        if (peer == Peer.OldProtocol)
+        if (peer == Peer.NotOffered)
         {
             Assert.Equal(MessageType.Shutdown, next!.Value.Type);
         }
