@@ -8,7 +8,7 @@ namespace Virt.DeviceModel.Hosting;
 /// <summary>
 /// One attach of a device model built from Virt.Devices devices: attach, build the devices on a
 /// bus (restoring state the monitor kept from a device model this one replaces), claim their
-/// ranges, serve exits and save device state on request, until the monitor says Shutdown or goes
+/// ranges, serve exits, save device state and report the devices' counters on request, until the monitor says Shutdown or goes
 /// away. The protocol is the kit's (<see cref="DeviceModelAttachment"/>); this is only the wiring.
 /// </summary>
 /// <param name="name">The name the model attaches with (what `virt list` and the monitor's messages show).</param>
@@ -41,7 +41,7 @@ public sealed class DeviceModelSession(string socketPath, string name, DeviceSet
             {
                 set.Flush();
                 return DeviceStateTransfer.Save(bus);
-            });
+            }, () => DeviceCounterReport.Collect(bus));
             return 0;
         }
         finally

@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Common;
+using Virt.Devices.Metrics;
 using Virt.Devices.Sinks;
 
 namespace Virt.Devices.Debug;
@@ -9,7 +10,7 @@ namespace Virt.Devices.Debug;
 /// with no UART to program, so firmware and early kernels can print before anything is set up.
 /// Reads return 0xE9, which is how guests detect that the port exists.
 /// </summary>
-public sealed partial class DebugConsolePort : BytePortDevice
+public sealed partial class DebugConsolePort : BytePortDevice, IMeasuredDevice
 {
     public const ushort DefaultPort = 0xE9;
 
@@ -26,6 +27,11 @@ public sealed partial class DebugConsolePort : BytePortDevice
 
     public override string Name => "debugcon";
 
+    /// <summary>This port's counters (bytes printed).</summary>
+    public DebugConsoleMetrics Metrics { get; } = new("debugcon");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
+
     public override IReadOnlyList<BusRange> Ranges => _ranges;
 
     public override void Attach(IDeviceHost host) { }
@@ -35,6 +41,9 @@ public sealed partial class DebugConsolePort : BytePortDevice
     protected override void WriteByte(ushort port, byte value)
     {
         if (port == _port)
+        {
             _sink.Write(value);
+            Metrics.Bytes++;
+        }
     }
 }

@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Common;
+using Virt.Devices.Metrics;
 
 namespace Virt.Devices.Input;
 
@@ -13,7 +14,7 @@ namespace Virt.Devices.Input;
 /// data 0xFE), so Linux's probes get their answers at once instead of waiting out a timeout.
 /// The host watches <see cref="ResetRequested"/> and <see cref="A20Changed"/>.
 /// </summary>
-public sealed class I8042Controller : BytePortDevice, IAccessPolicies
+public sealed class I8042Controller : BytePortDevice, IAccessPolicies, IMeasuredDevice
 {
     /// <summary>The reset pulse and the A20 gate (output port) are platform events.</summary>
     public IReadOnlyList<RangePolicy> Policies => s_ranges.Select(r => new RangePolicy(r, AccessPolicy.PlatformEvents)).ToArray();
@@ -40,6 +41,11 @@ public sealed class I8042Controller : BytePortDevice, IAccessPolicies
     private bool _kbdIrq, _auxIrq;
 
     public override string Name => "i8042";
+
+    /// <summary>This controller's counters (commands, resets, A20 switches).</summary>
+    public I8042Metrics Metrics { get; } = new("i8042");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
 
     public override IReadOnlyList<BusRange> Ranges => s_ranges;
 
@@ -102,6 +108,7 @@ public sealed class I8042Controller : BytePortDevice, IAccessPolicies
 
     private void ControllerCommand(byte cmd)
     {
+        Metrics.Commands++;
         _pendingCommand = 0;
         switch (cmd)
         {
@@ -125,7 +132,7 @@ public sealed class I8042Controller : BytePortDevice, IAccessPolicies
                 if (cmd >= 0xF0)
                 {
                     // Pulse output lines whose bits are 0 in the low nibble; bit 0 is the CPU reset.
-                    if ((cmd & 0x01) == 0) ResetRequested?.Invoke();
+                    if ((cmd & 0x01) == 0) RequestReset();
                 }
                 break;
         }
@@ -150,12 +157,23 @@ public sealed class I8042Controller : BytePortDevice, IAccessPolicies
     {
         bool a20Was = A20Enabled;
         _outputPort = value;
-        if (A20Enabled != a20Was) A20Changed?.Invoke(A20Enabled);
-        if ((value & OutResetDeasserted) == 0) ResetRequested?.Invoke();
+        if (A20Enabled != a20Was)
+        {
+            Metrics.A20Changes++;
+            A20Changed?.Invoke(A20Enabled);
+        }
+        if ((value & OutResetDeasserted) == 0) RequestReset();
+    }
+
+    private void RequestReset()
+    {
+        Metrics.ResetRequests++;
+        ResetRequested?.Invoke();
     }
 
     private void KeyboardCommand(byte value)
     {
+        Metrics.KeyboardCommands++;
         // Writing to the keyboard re-enables its interface, as the real controller does.
         _commandByte &= unchecked((byte)~CmdKbdDisabled);
         if (_pendingKeyboard != 0)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Virt.Devices.Bus;
+using Virt.Devices.Metrics;
 using Virt.Shared.Routing;
 
 namespace Virt.Devices.Pci;
@@ -10,7 +11,7 @@ namespace Virt.Devices.Pci;
 /// function reads all ones (no device). Also the PIIX reset control register at 0xCF9 (a byte
 /// inside the address register's dword, which the chipset decodes only for byte accesses).
 /// </summary>
-public sealed class PciHostBridge : IDevice, IAccessPolicies
+public sealed class PciHostBridge : IDevice, IAccessPolicies, IMeasuredDevice
 {
     /// <summary>0xCF9 (reset control) lies in the bridge's range: a platform event.</summary>
     public IReadOnlyList<RangePolicy> Policies => s_ranges.Select(r => new RangePolicy(r, AccessPolicy.PlatformEvents)).ToArray();
@@ -41,6 +42,11 @@ public sealed class PciHostBridge : IDevice, IAccessPolicies
 
     public string Name => "pci";
 
+    /// <summary>This bridge's counters (configuration cycles that found no device, resets).</summary>
+    public PciHostBridgeMetrics Metrics { get; } = new("pci");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
+
     public IReadOnlyList<BusRange> Ranges => s_ranges;
 
     /// <summary>The guest wrote 0xCF9 with RST_CPU set; the argument is true for a full system reset (SYS_RST).</summary>
@@ -66,7 +72,11 @@ public sealed class PciHostBridge : IDevice, IAccessPolicies
         if (port == ResetControlPort && size == 1)
         {
             _resetControl = (byte)(value & 0x0E);
-            if ((value & ResetCpu) != 0) ResetRequested?.Invoke((value & SystemReset) != 0);
+            if ((value & ResetCpu) != 0)
+            {
+                Metrics.ResetRequests++;
+                ResetRequested?.Invoke((value & SystemReset) != 0);
+            }
             return;
         }
         if (port >= ConfigDataPort) ConfigWrite(port - ConfigDataPort, size, value);
@@ -85,7 +95,12 @@ public sealed class PciHostBridge : IDevice, IAccessPolicies
     private uint ConfigRead(int byteOffset, int size)
     {
         uint none = IoSize.AllOnes32(size);
-        if ((_address & EnableBit) == 0 || !SelectsBridge(out int reg)) return none;
+        if ((_address & EnableBit) == 0) return none;
+        if (!SelectsBridge(out int reg))
+        {
+            Metrics.AbsentReads++;
+            return none;
+        }
         int o = reg + byteOffset;
         uint v = 0;
         for (int i = 0; i < size && o + i < 256; i++) v |= (uint)_bridge[o + i] << (8 * i);
@@ -94,7 +109,11 @@ public sealed class PciHostBridge : IDevice, IAccessPolicies
 
     private void ConfigWrite(int byteOffset, int size, uint value)
     {
-        if (!SelectsBridge(out int reg)) return;
+        if (!SelectsBridge(out int reg))
+        {
+            if ((_address & EnableBit) != 0) Metrics.AbsentWrites++;
+            return;
+        }
         int o = reg + byteOffset;
         for (int i = 0; i < size && o + i < 256; i++)
         {

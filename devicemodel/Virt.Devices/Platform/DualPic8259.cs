@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Common;
+using Virt.Devices.Metrics;
 using Virt.Devices.State;
 
 namespace Virt.Devices.Platform;
@@ -13,7 +14,7 @@ namespace Virt.Devices.Platform;
 /// and each device's IRQ line to <see cref="SetIrq"/>.
 /// </para>
 /// </summary>
-public sealed class DualPic8259 : BytePortDevice, IStatefulDevice
+public sealed class DualPic8259 : BytePortDevice, IStatefulDevice, IMeasuredDevice
 {
     public const ushort MasterCommand = 0x20, MasterData = 0x21, SlaveCommand = 0xA0, SlaveData = 0xA1;
     public const ushort ElcrMaster = 0x4D0, ElcrSlave = 0x4D1;
@@ -43,6 +44,11 @@ public sealed class DualPic8259 : BytePortDevice, IStatefulDevice
     public Pic8259 Slave { get; private set; }
 
     public override string Name => "pic";
+
+    /// <summary>This pair's counters (interrupts delivered, spurious ones); not part of its saved state.</summary>
+    public PicMetrics Metrics { get; } = new("pic");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
 
     public override IReadOnlyList<BusRange> Ranges => s_ranges;
 
@@ -83,6 +89,7 @@ public sealed class DualPic8259 : BytePortDevice, IStatefulDevice
         if (line < 0)
         {
             vector = Master.VectorBase + 7;
+            Metrics.Spurious++;
         }
         else
         {
@@ -93,15 +100,18 @@ public sealed class DualPic8259 : BytePortDevice, IStatefulDevice
                 {
                     Slave.Acknowledge(slaveLine);
                     vector = Slave.VectorBase + slaveLine;
+                    Metrics.Interrupts++;
                 }
                 else
                 {
                     vector = Slave.VectorBase + 7;
+                    Metrics.Spurious++;
                 }
             }
             else
             {
                 vector = Master.VectorBase + line;
+                Metrics.Interrupts++;
             }
             Master.Acknowledge(line);
         }

@@ -1,4 +1,5 @@
 using Virt.Devices.Bus;
+using Virt.Devices.Metrics;
 using Virt.Shared.Routing;
 
 namespace Virt.Devices.Platform;
@@ -9,7 +10,7 @@ namespace Virt.Devices.Platform;
 /// masking and remote IRR cleared by the local APIC's EOI broadcast. Delivery goes through
 /// <see cref="Deliver"/> (vector, level-triggered) to the one local APIC.
 /// </summary>
-public sealed class IoApic : IDevice
+public sealed class IoApic : IDevice, IMeasuredDevice
 {
     public const ulong DefaultBase = 0xFEC0_0000;
     public const int Pins = 24;
@@ -29,6 +30,11 @@ public sealed class IoApic : IDevice
     }
 
     public string Name => "ioapic";
+
+    /// <summary>This I/O APIC's counters (interrupts delivered to the local APIC).</summary>
+    public IoApicMetrics Metrics { get; } = new("ioapic");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
 
     public IReadOnlyList<BusRange> Ranges => _ranges;
 
@@ -80,7 +86,11 @@ public sealed class IoApic : IDevice
             _redir[pin] = e | RemoteIrr;
         }
         uint mode = (uint)(e >> 8) & 7;
-        if (mode is 0 or 1) Deliver?.Invoke((int)(e & 0xFF), level); // fixed / lowest priority: the only CPU
+        if (mode is 0 or 1) // fixed / lowest priority: the only CPU
+        {
+            Metrics.Deliveries++;
+            Deliver?.Invoke((int)(e & 0xFF), level);
+        }
     }
 
     public ulong MmioRead(ulong address, int size)

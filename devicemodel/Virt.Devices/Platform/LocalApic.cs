@@ -1,4 +1,5 @@
 using Virt.Devices.Bus;
+using Virt.Devices.Metrics;
 using Virt.Devices.Timing;
 using Virt.Shared.Routing;
 
@@ -12,7 +13,7 @@ namespace Virt.Devices.Platform;
 /// Hosted in the monitor: the CPU adapter asks <see cref="HasInterrupt"/> and <see cref="Acknowledge"/>
 /// instead of the PIC's. Interrupts from the I/O APIC arrive through <see cref="AcceptInterrupt"/>.
 /// </summary>
-public sealed class LocalApic : IDevice, ITimedDevice
+public sealed class LocalApic : IDevice, ITimedDevice, IMeasuredDevice
 {
     public const ulong DefaultBase = 0xFEE0_0000;
     /// <summary>The timer counts the bus clock (before the divider): 100 MHz, a P6-era front-side bus.</summary>
@@ -42,6 +43,11 @@ public sealed class LocalApic : IDevice, ITimedDevice
     }
 
     public string Name => "lapic";
+
+    /// <summary>This APIC's counters (interrupts accepted, timer, EOIs, IPIs, spurious).</summary>
+    public LocalApicMetrics Metrics { get; } = new("lapic");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
 
     public IReadOnlyList<BusRange> Ranges => _ranges;
 
@@ -78,7 +84,12 @@ public sealed class LocalApic : IDevice, ITimedDevice
         if (PicPassesThrough && ExtIntPending?.Invoke() == true)
             return ExtIntAcknowledge?.Invoke() ?? -1;
         int v = HighestDeliverable();
-        if (v < 0) return SoftwareEnabled ? (int)(_svr & 0xFF) : -1; // spurious vector
+        if (v < 0)
+        {
+            if (!SoftwareEnabled) return -1;
+            Metrics.Spurious++;
+            return (int)(_svr & 0xFF); // spurious vector
+        }
         Clear(_irr, v);
         Set(_isr, v);
         return v;
@@ -92,6 +103,7 @@ public sealed class LocalApic : IDevice, ITimedDevice
     {
         if (vector < 16) { _esr |= 0x40; return; } // received illegal vector
         if (!SoftwareEnabled) return;
+        Metrics.Interrupts++;
         Set(_irr, vector);
         if (level) Set(_tmr, vector); else Clear(_tmr, vector);
     }
@@ -181,7 +193,11 @@ public sealed class LocalApic : IDevice, ITimedDevice
         {
             _timerArmed = false;
         }
-        if ((_lvt[0] & LvtMasked) == 0) AcceptInterrupt((int)(_lvt[0] & 0xFF), false);
+        if ((_lvt[0] & LvtMasked) == 0)
+        {
+            Metrics.TimerInterrupts++;
+            AcceptInterrupt((int)(_lvt[0] & 0xFF), false);
+        }
     }
 
     // ---- MMIO ----
@@ -272,6 +288,7 @@ public sealed class LocalApic : IDevice, ITimedDevice
     {
         int v = Highest(_isr);
         if (v < 0) return;
+        Metrics.Eois++;
         Clear(_isr, v);
         if (Test(_tmr, v)) { Clear(_tmr, v); EndOfInterrupt?.Invoke(v); }
     }
@@ -289,6 +306,7 @@ public sealed class LocalApic : IDevice, ITimedDevice
             _ => (_icrHigh >> 24) == (_id >> 24) || (_icrHigh >> 24) == 0xFF,
         };
         if (!toSelf) return;
+        Metrics.Ipis++;
         if (mode == 0) AcceptInterrupt(vector, false);
         else if (mode == 4) NmiRequested?.Invoke();
         // INIT and STARTUP to ourselves are ignored (no other processors).

@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Common;
+using Virt.Devices.Metrics;
 using Virt.Devices.State;
 using Virt.Devices.Timing;
 
@@ -20,7 +21,7 @@ namespace Virt.Devices.Platform;
 /// Advance calls the edges coalesce into one, exactly as the 8259's IRR would merge them.
 /// </para>
 /// </summary>
-public sealed class Pit8254 : BytePortDevice, ITimedDevice, IStatefulDevice
+public sealed class Pit8254 : BytePortDevice, ITimedDevice, IStatefulDevice, IMeasuredDevice
 {
     public const ushort Channel0Port = 0x40, ControlPort = 0x43;
     public const long InputHz = 1_193_182;
@@ -47,6 +48,11 @@ public sealed class Pit8254 : BytePortDevice, ITimedDevice, IStatefulDevice
     }
 
     public override string Name => "pit";
+
+    /// <summary>This PIT's counters (timer interrupts raised); not part of its saved state.</summary>
+    public Pit8254Metrics Metrics { get; } = new("pit");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
 
     public override IReadOnlyList<BusRange> Ranges => s_ranges;
 
@@ -157,6 +163,8 @@ public sealed class Pit8254 : BytePortDevice, ITimedDevice, IStatefulDevice
         bool edge = channel.RisingEdgeBetween(_irqSyncedTo, now);
         bool output = channel.Output(now);
         _irqSyncedTo = Math.Max(_irqSyncedTo, now);
+        if (edge || (output && !_irqLevel))
+            Metrics.TimerInterrupts++;
         if (edge)
         {
             if (_irqLevel)

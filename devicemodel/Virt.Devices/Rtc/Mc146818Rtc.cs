@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Common;
+using Virt.Devices.Metrics;
 using Virt.Devices.State;
 using Virt.Devices.Timing;
 using static Virt.Devices.Rtc.CmosMap;
@@ -17,7 +18,7 @@ namespace Virt.Devices.Rtc;
 /// interrupts reach IRQ 8 on time. The line follows register C's IRQF bit; reading C clears it.
 /// </para>
 /// </summary>
-public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITimedDevice
+public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITimedDevice, IMeasuredDevice
 {
     public const ushort IndexPort = 0x70, DataPort = 0x71;
     public const int DefaultIrq = 8;
@@ -74,6 +75,11 @@ public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITime
     public override IReadOnlyList<BusRange> Ranges => s_ranges;
 
     public int Irq => _irq;
+
+    /// <summary>This RTC's counters (interrupts by source, reads during an update); not part of its saved state.</summary>
+    public Mc146818RtcMetrics Metrics { get; } = new("rtc");
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
 
     /// <summary>Bit 7 of the last index write: the guest asked for NMI to be masked.</summary>
     public bool NmiDisabled { get; private set; }
@@ -159,11 +165,21 @@ public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITime
     private byte ReadRegister(int index)
     {
         if (IsClockField(index) && _clockRunning)
-            return FormatField(index, new DateTime(CalendarTicks(Now())));
+        {
+            long ticks = CalendarTicks(Now());
+            if (UpdateInProgressAt(ticks))
+                Metrics.ReadsWhileUpdating++;
+            return FormatField(index, new DateTime(ticks));
+        }
         switch (index)
         {
             case RegisterA:
-                return (byte)((_cmos[RegisterA] & 0x7F) | (UpdateInProgress(Now()) ? AUpdateInProgress : 0));
+            {
+                bool uip = UpdateInProgress(Now());
+                if (uip)
+                    Metrics.UpdateInProgressReads++;
+                return (byte)((_cmos[RegisterA] & 0x7F) | (uip ? AUpdateInProgress : 0));
+            }
             case RegisterC:
             {
                 Sync(Now());
@@ -263,8 +279,9 @@ public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITime
         return rate <= 2 ? rate + 6 : rate - 1;
     }
 
-    private bool UpdateInProgress(long now) =>
-        _clockRunning && CalendarTicks(now) % TicksPerSecond >= TicksPerSecond - UpdateInProgressLead.Ticks;
+    private bool UpdateInProgress(long now) => _clockRunning && UpdateInProgressAt(CalendarTicks(now));
+
+    private static bool UpdateInProgressAt(long calendarTicks) => calendarTicks % TicksPerSecond >= TicksPerSecond - UpdateInProgressLead.Ticks;
 
     /// <summary>Sets the register C flags for everything that happened since the last sync.</summary>
     private void Sync(long now)
@@ -313,7 +330,17 @@ public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITime
         byte c = _cmos[RegisterC];
         bool irqf = (c & _cmos[RegisterB] & (CPeriodic | CAlarm | CUpdateEnded)) != 0;
         _cmos[RegisterC] = irqf ? (byte)(c | CIrqFlag) : (byte)(c & ~CIrqFlag);
+        if (irqf && !_irqLevel)
+            CountInterrupt((byte)(c & _cmos[RegisterB]));
         SetIrqLevel(irqf);
+    }
+
+    /// <summary>A rising edge of IRQ 8: counted under each source that is flagged and enabled (they can coincide).</summary>
+    private void CountInterrupt(byte sources)
+    {
+        if ((sources & CPeriodic) != 0) Metrics.PeriodicInterrupts++;
+        if ((sources & CAlarm) != 0) Metrics.AlarmInterrupts++;
+        if ((sources & CUpdateEnded) != 0) Metrics.UpdateInterrupts++;
     }
 
     private void SetIrqLevel(bool level)

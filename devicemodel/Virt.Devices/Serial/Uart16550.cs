@@ -1,5 +1,6 @@
 using Virt.Devices.Bus;
 using Virt.Devices.Common;
+using Virt.Devices.Metrics;
 using Virt.Devices.Sinks;
 using Virt.Devices.State;
 using Virt.Devices.Timing;
@@ -22,7 +23,7 @@ namespace Virt.Devices.Serial;
 /// <see cref="NextDeadline"/> for it to be raised while the guest is not touching the port.
 /// </para>
 /// </summary>
-public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedDevice, ICrashRecovery
+public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedDevice, ICrashRecovery, IMeasuredDevice
 {
     public const ushort Com1Port = 0x3F8, Com2Port = 0x2F8, Com3Port = 0x3E8, Com4Port = 0x2E8;
     public const int Com1Irq = 4, Com2Irq = 3;
@@ -67,6 +68,7 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
         _sink = sink ?? NullByteSink.Instance;
         _name = name ?? $"uart@{basePort:x}";
         _ranges = [BusRange.Ports(basePort, 8)];
+        Metrics = new Uart16550Metrics(_name);
         Reset();
     }
 
@@ -75,6 +77,11 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
     public override IReadOnlyList<BusRange> Ranges => _ranges;
 
     public int Irq => _irq;
+
+    /// <summary>This UART's counters (bytes, overruns, missed reads, interrupts); not part of its saved state.</summary>
+    public Uart16550Metrics Metrics { get; }
+
+    IDeviceMetrics IMeasuredDevice.Metrics => Metrics;
 
     /// <summary>The IRQ level this UART currently drives (after OUT2 gating).</summary>
     public bool IrqLevel => _irqLevel;
@@ -161,6 +168,7 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
             if (ReceiveByte(b))
                 stored++;
         }
+        Metrics.RxBytes += stored;
         UpdateIrq();
         return stored;
     }
@@ -267,7 +275,9 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
 
     private byte ReadRbr()
     {
-        if (!_rx.IsEmpty)
+        if (_rx.IsEmpty)
+            Metrics.MissedReads++;
+        else
             _lastReceived = _rx.Dequeue();
         if (_rx.IsEmpty)
             _lsr &= unchecked((byte)~LsrDr);
@@ -363,6 +373,7 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
 
     private void WriteMcr(byte value)
     {
+        Metrics.ModemControlWrites++;
         _mcr = (byte)(value & 0x1F);
         SetModemStatus(IsLoopback ? LoopedModemStatus() : _modemInputs);
         UpdateIrq();
@@ -394,9 +405,15 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
         {
             byte b = _tx.Dequeue();
             if (IsLoopback)
+            {
                 ReceiveByte(b);
+                Metrics.LoopbackBytes++;
+            }
             else
+            {
                 _sink.Write(b);
+                Metrics.TxBytes++;
+            }
         }
         _lsr |= LsrThre | LsrTemt;
         _thrInterruptPending = true;
@@ -409,6 +426,7 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
         bool stored = true;
         if (_rx.IsFull)
         {
+            Metrics.RxOverruns++;
             _lsr |= LsrOe;
             if (FifoEnabled)
             {
@@ -479,6 +497,8 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
         if (level == _irqLevel || _host == null)
             return;
         _irqLevel = level;
+        if (level)
+            Metrics.Interrupts++;
         _host.SetIrq(_irq, level);
     }
 

@@ -18,6 +18,8 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     private readonly object _lock = new();
     private TaskCompletionSource<List<DeviceState>>? _saving;
     private List<DeviceState> _saved = new();
+    private TaskCompletionSource<IReadOnlyList<CounterValue>>? _metrics;
+    private bool _metricsAsked;
     private IDisposable? _replacementHold;
     private volatile bool _connectionClosed;
 
@@ -45,6 +47,8 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     public uint Id { get; }
     public string Name { get; }
     public int Pid { get; }
+    /// <summary>It offered Features.DeviceMetrics: it answers MetricsRequest (other models are not asked).</summary>
+    public bool AnswersMetrics => (Features & Features.DeviceMetrics) != 0;
     public ControlConnection Connection { get; }
     public AttachmentLifecycle Lifecycle { get; }
     public AttachmentPhase Phase => Lifecycle.Phase;
@@ -121,6 +125,46 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
             if (done.Count != _saved.Count) throw new ProtocolException($"StateSaved says {done.Count} blobs, {_saved.Count} were sent");
             _saving.TrySetResult(_saved);
             _saving = null;
+        }
+    }
+
+    /// <summary>
+    /// Asks an attached model for its devices' counters and waits at most <paramref name="timeout"/>;
+    /// null when it is not asked (it did not offer Features.DeviceMetrics, or is not attached) or does not answer in time.
+    /// </summary>
+    public async Task<IReadOnlyList<CounterValue>?> RequestMetricsAsync(TimeSpan timeout)
+    {
+        if (!AnswersMetrics || ConnectionClosed || Phase != AttachmentPhase.Attached) return null;
+        var tcs = new TaskCompletionSource<IReadOnlyList<CounterValue>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _metrics = tcs;
+            _metricsAsked = true;
+        }
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await Connection.SendAsync(EmptyMessage.Frame(MessageType.MetricsRequest), deadline.Token);
+            return await tcs.Task.WaitAsync(deadline.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return null;
+        }
+        finally
+        {
+            lock (_lock) if (_metrics == tcs) _metrics = null;
+        }
+    }
+
+    /// <summary>The control connection received a MetricsReport. One that comes after the wait ended is dropped.</summary>
+    public void OnMetricsReport(MetricsReport report)
+    {
+        lock (_lock)
+        {
+            if (!_metricsAsked) throw new ProtocolException("MetricsReport without a MetricsRequest");
+            _metrics?.TrySetResult(report.Counters);
+            _metrics = null;
         }
     }
 

@@ -187,6 +187,9 @@ public sealed class ControlServer : IAsyncDisposable
                     case MessageType.StateSaved when ready:
                         att.OnStateSaved(StateSaved.Read(frame.Payload));
                         break;
+                    case MessageType.MetricsReport when ready:
+                        att.OnMetricsReport(MetricsReport.Read(frame.Payload));
+                        break;
                     default:
                         throw new ProtocolException($"unexpected message type {(ushort)frame.Type}{(ready ? " after Ready" : "")}");
                 }

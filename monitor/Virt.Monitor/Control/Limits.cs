@@ -28,6 +28,12 @@ public static class Limits
     /// <summary>From Welcome to Ready: a handshake that takes longer is refused and everything it was given is freed.</summary>
     public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the end of a run waits for the device models' counters (MetricsRequest, all models at
+    /// once): a model that does not answer is left out of the report, it does not hold the run's end.
+    /// </summary>
+    public static readonly TimeSpan MetricsTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>Longest device model or management client name, in characters (names appear in every message about them).</summary>
     public const int MaxNameLength = 64;
 }

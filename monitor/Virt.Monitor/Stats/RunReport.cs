@@ -6,8 +6,10 @@ using Virt.Shared.Abi;
 namespace Virt.Monitor.Stats;
 
 /// <summary>The end-of-run report: a table on stderr and the same figures as JSON (--stats).</summary>
+/// <param name="devices">The devices' own counters (<see cref="DeviceCounterTable"/>); null: none gathered.</param>
 public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, long instructions,
-    DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort, Virt.Cpu.EngineStatistics? engine = null)
+    DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort, Virt.Cpu.EngineStatistics? engine = null,
+    DeviceCounterTable? devices = null)
 {
     private static readonly double[] Percentiles = [50, 90, 99];
 
@@ -32,6 +34,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         w.WriteLine(string.Create(ci, $"state: served from the page {stats.StateServedFromPage:N0}, fetched by round trip {stats.StateFetches:N0}; commits {stats.StateCommits:N0} ({stats.CommitRoundTrips:N0} by round trip of their own)"));
         w.WriteLine(string.Create(ci, $"batched writes {stats.BatchedWrites:N0}; cached reads: hits {stats.CachedReadHits:N0}, misses {stats.CachedReadMisses:N0}, stale (flushed first) {stats.CachedReadStale:N0}"));
         w.WriteLine("ring flushes: " + (stats.FlushesByReason.Count == 0 ? "none" : string.Join(", ", stats.FlushesByReason.OrderByDescending(kv => kv.Value).Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}")))));
+        WriteDevices(w);
         if (engine is { } e)
         {
             w.WriteLine(string.Create(ci, $"engine {e.Engine}: {e.BlocksTranslated:N0} blocks translated in {e.TranslationMillis:F1} ms") +
@@ -39,6 +42,17 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             if (e.NativeStops.Count > 0) w.WriteLine("ops native code leaves to the interpreter's handlers: " + string.Join(", ", e.NativeStops.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
             if (e.NativeMisses.Count > 0) w.WriteLine("native TLB misses and the like, by op: " + string.Join(", ", e.NativeMisses.Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}"))));
         }
+    }
+
+    /// <summary>One line per device with any counter above zero: its name, where it runs, its non-zero counters.</summary>
+    private void WriteDevices(TextWriter w)
+    {
+        if (devices is null || !devices.Rows.Any(r => r.AnyNonZero)) return;
+        var ci = CultureInfo.InvariantCulture;
+        w.WriteLine("devices:");
+        foreach (DeviceCounterRow row in devices.Rows.Where(r => r.AnyNonZero))
+            w.WriteLine($"  {row.Key,-10} {"(" + row.Host + ")",-28} " +
+                string.Join(", ", row.Counters.Where(c => c.Value != 0).Select(c => string.Create(ci, $"{c.Name} {c.Value:N0}"))));
     }
 
     private static string Target(ExitTarget t) => t switch
@@ -147,6 +161,15 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         j.WriteNumber("stateRoundTrips", deviceCounters.StateRoundTrips);
         j.WriteNumber("commitRoundTrips", deviceCounters.CommitRoundTrips);
         j.WriteNumber("batchedWritesDrained", deviceCounters.BatchedWritesDrained);
+        j.WriteEndObject();
+        // Every counter of every device that reported, zeros included: "com1": { "tx_bytes": 12, ... }.
+        j.WriteStartObject("devices");
+        foreach (DeviceCounterRow row in devices?.Rows ?? [])
+        {
+            j.WriteStartObject(row.Key);
+            foreach (var (name, value) in row.Counters) j.WriteNumber(name, value);
+            j.WriteEndObject();
+        }
         j.WriteEndObject();
         j.WriteEndObject();
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Virt.Cpu.Memory;
+using Virt.Devices.Metrics;
 using Virt.Devices.Platform;
 using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
@@ -36,6 +37,7 @@ public sealed class VirtualMachine
     private VcpuGate? _gate;
     private AttachmentManager? _manager;
     private ExitRouter? _router;
+    private PcPlatform? _platform;
     private readonly GuestConsole _console;
     // The VCPU loop's checkpoint callback, made once: a lambda there would allocate every slice.
     private readonly Func<bool> _ending;
@@ -135,6 +137,7 @@ public sealed class VirtualMachine
             _router = router;
             var platform = new PcPlatform(memory, router, apic: true,
                 instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
+            _platform = platform;
             var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine };
             platform.Connect(cpu);
             _cpu = cpu;
@@ -161,7 +164,7 @@ public sealed class VirtualMachine
             if (await AttachAtLaunchAsync(manager, dir) is { } why)
             {
                 _end = new VmEnd(ExitStatus.DeviceModelFailed, why, "device-model-attach");
-                return Finish(instructions, manager, router);
+                return await FinishAsync(instructions, manager, router);
             }
 
             _wall.Start();
@@ -171,7 +174,7 @@ public sealed class VirtualMachine
             await Task.Run(vcpu.Join);
             _wall.Stop();
             instructions = cpu.InstructionsRetired;
-            return Finish(instructions, manager, router);
+            return await FinishAsync(instructions, manager, router);
         }
         finally
         {
@@ -289,15 +292,32 @@ public sealed class VirtualMachine
         for (ulong a = address & ~0xFFFUL; a < end; a += 0x1000) memory.NotifyWrite((uint)a);
     }
 
-    private int Finish(long instructions, AttachmentManager manager, ExitRouter router)
+    /// <summary>
+    /// The devices' own counters: the monitor's (read here, the VCPU has stopped) and each attached
+    /// device model's (MetricsRequest, all at once, at most <see cref="Limits.MetricsTimeout"/>).
+    /// </summary>
+    private async Task<DeviceCounterTable> CollectDeviceCountersAsync(AttachmentManager manager)
+    {
+        var table = new DeviceCounterTable();
+        if (_platform is { } platform)
+            foreach (var (device, counters) in DeviceMetricsSnapshot.Of(platform.Chipset.Devices))
+                table.Add(device, null, "monitor", counters.Select(c => (c.Name, c.Value)));
+        foreach (var (model, counters) in await DeviceModelMetrics.CollectAsync(manager.All, Limits.MetricsTimeout))
+            table.AddReport(model.Id, $"device model {model.Id} '{model.Name}'", counters);
+        return table;
+    }
+
+    private async Task<int> FinishAsync(long instructions, AttachmentManager manager, ExitRouter router)
     {
         VmEnd end = _end!;
         _console.Dispose(); // the status line and raw mode end before the report
         if (end.Status is ExitStatus.DeviceModelFailed or ExitStatus.Shutdown || !_o.Quiet)
             Console.Error.WriteLine($"virt: {end.Reason} (exit status {end.Status})");
         DeviceModelAttachment? first = manager.All.FirstOrDefault();
+        // The devices' counters cost the device models a round trip of the control socket: only for a report someone reads.
+        DeviceCounterTable? devices = _o.Quiet && _statsFile is null ? null : await CollectDeviceCountersAsync(manager);
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
-            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats);
+            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices);
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_statsFile is { } stats)
         {

@@ -23,7 +23,7 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
 {
     /// <summary>Everything this library can do; the monitor accepts a subset (<see cref="Welcome"/>.Features).</summary>
     public const Features AllFeatures = Features.StringIo | Features.StateAccess | Features.IrqLines | Features.OutBatchRing
-        | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist;
+        | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist | Features.DeviceMetrics;
 
     private readonly ControlConnection _conn;
     private readonly string _dir;
@@ -161,10 +161,13 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
 
     /// <summary>
     /// Answers the monitor until it says Shutdown: on SaveState (the guest is paused) sends what
-    /// <paramref name="saveState"/> returns. Stops the exit servers before it returns. When the monitor
-    /// goes away without a Shutdown, throws IOException (and removes its VM directory if it died).
+    /// <paramref name="saveState"/> returns; on MetricsRequest (protocol 1.3) the devices' counters
+    /// <paramref name="metrics"/> returns (none without it: a model offered Features.DeviceMetrics
+    /// unless told otherwise, so it always answers). Stops the exit servers before it returns. When the monitor goes away without a
+    /// Shutdown, throws IOException (and removes its VM directory if it died).
     /// </summary>
-    public async Task ServeControlAsync(Func<IReadOnlyList<DeviceState>> saveState)
+    /// <param name="metrics">(device, counter, value) triples, called on the control thread: take the devices' lock. At most <see cref="MetricsReport.MaxCounters"/> are sent.</param>
+    public async Task ServeControlAsync(Func<IReadOnlyList<DeviceState>> saveState, Func<IReadOnlyList<CounterValue>>? metrics = null)
     {
         bool orderly = false;
         try
@@ -181,6 +184,11 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
                     IReadOnlyList<DeviceState> saved = saveState();
                     foreach (DeviceState d in saved) await _conn.SendAsync(d.ToFrame());
                     await _conn.SendAsync(new StateSaved((uint)saved.Count).ToFrame());
+                }
+                else if (frame.Type == MessageType.MetricsRequest)
+                {
+                    IReadOnlyList<CounterValue> counters = metrics?.Invoke() ?? [];
+                    await _conn.SendAsync(new MetricsReport(counters.Take(MetricsReport.MaxCounters).ToList()).ToFrame());
                 }
             }
         }

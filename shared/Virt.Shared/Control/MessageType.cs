@@ -35,4 +35,8 @@ public enum MessageType : ushort
     StateSaved = 15,
     /// <summary>Management client to monitor: send a fresh VmStatus.</summary>
     StatusRequest = 16,
+    /// <summary>Monitor to device model (protocol 1.3): send your devices' counters (the run is ending, or its statistics are printed).</summary>
+    MetricsRequest = 17,
+    /// <summary>Device model to monitor, the answer to MetricsRequest: (device, counter, value) triples.</summary>
+    MetricsReport = 18,
 }

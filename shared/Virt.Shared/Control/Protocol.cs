@@ -5,8 +5,11 @@ public static class Protocol
 {
     /// <summary>Major: incompatible changes. A monitor refuses a Hello with another major.</summary>
     public const ushort Major = 1;
-    /// <summary>1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.</summary>
-    public const ushort Minor = 2;
+    /// <summary>
+    /// 1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.
+    /// 2: Welcome says whether the blobs are a crash snapshot. 3: MetricsRequest / MetricsReport (types 17-18), for models that accept Features.DeviceMetrics.
+    /// </summary>
+    public const ushort Minor = 3;
     public static uint Version => (uint)Major << 16 | Minor;
 
     /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
@@ -44,9 +47,14 @@ public enum Features : ulong
     CommitOnCompletion = 1 << 5,
     /// <summary>REP INS/OUTS go to the device model as assisted exits (ExitFlags.Assist): it moves the data through guest RAM.</summary>
     StringAssist = 1 << 6,
+    /// <summary>
+    /// (1.3) The device model answers MetricsRequest with its devices' counters (MetricsReport). The
+    /// monitor asks only the models that offered it, so older models and models without counters never see the request.
+    /// </summary>
+    DeviceMetrics = 1 << 7,
 
     /// <summary>What this monitor implements today.</summary>
-    MonitorSupported = StringIo | StateAccess | IrqLines | OutBatchRing | InValueTable | CommitOnCompletion | StringAssist,
+    MonitorSupported = StringIo | StateAccess | IrqLines | OutBatchRing | InValueTable | CommitOnCompletion | StringAssist | DeviceMetrics,
 }
 
 /// <summary>The Code of a Refused frame.</summary>

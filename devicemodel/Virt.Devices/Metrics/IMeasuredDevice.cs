@@ -1,0 +1,7 @@
+namespace Virt.Devices.Metrics;
+
+/// <summary>A device that keeps its own counters (<see cref="IDeviceMetrics"/>).</summary>
+public interface IMeasuredDevice
+{
+    IDeviceMetrics Metrics { get; }
+}
