@@ -75,39 +75,39 @@ public sealed unsafe class DeviceBus : IExitHandler, IPortIo
             switch ((ExitReason)exit.Reason)
             {
                 case ExitReason.PortIo:
-                {
-                    if (DeviceAtPort(exit.Address) is not { } dev) return CompletionStatus.Unhandled;
-                    ushort port = (ushort)exit.Address;
-                    bool isString = (exit.Flags & (byte)ExitFlags.String) != 0;
-                    int count = isString ? (int)Math.Min(exit.Count, (uint)(dataPage.Length / Math.Max(size, 1))) : 1;
-                    if (size is not (1 or 2 or 4)) return CompletionStatus.Unhandled;
-                    if (exit.Direction == (byte)ExitDirection.Read)
                     {
-                        if (!isString) exit.Data = dev.PortRead(port, size);
+                        if (DeviceAtPort(exit.Address) is not { } dev) return CompletionStatus.Unhandled;
+                        ushort port = (ushort)exit.Address;
+                        bool isString = (exit.Flags & (byte)ExitFlags.String) != 0;
+                        int count = isString ? (int)Math.Min(exit.Count, (uint)(dataPage.Length / Math.Max(size, 1))) : 1;
+                        if (size is not (1 or 2 or 4)) return CompletionStatus.Unhandled;
+                        if (exit.Direction == (byte)ExitDirection.Read)
+                        {
+                            if (!isString) exit.Data = dev.PortRead(port, size);
+                            else
+                                for (int i = 0; i < count; i++)
+                                {
+                                    uint v = dev.PortRead(port, size);
+                                    for (int b = 0; b < size; b++) dataPage[i * size + b] = (byte)(v >> (8 * b));
+                                }
+                        }
+                        else if (!isString) dev.PortWrite(port, size, (uint)exit.Data);
                         else
                             for (int i = 0; i < count; i++)
                             {
-                                uint v = dev.PortRead(port, size);
-                                for (int b = 0; b < size; b++) dataPage[i * size + b] = (byte)(v >> (8 * b));
+                                uint v = 0;
+                                for (int b = 0; b < size; b++) v |= (uint)dataPage[i * size + b] << (8 * b);
+                                dev.PortWrite(port, size, v);
                             }
+                        break;
                     }
-                    else if (!isString) dev.PortWrite(port, size, (uint)exit.Data);
-                    else
-                        for (int i = 0; i < count; i++)
-                        {
-                            uint v = 0;
-                            for (int b = 0; b < size; b++) v |= (uint)dataPage[i * size + b] << (8 * b);
-                            dev.PortWrite(port, size, v);
-                        }
-                    break;
-                }
                 case ExitReason.Mmio:
-                {
-                    if (DeviceAtMmio(exit.Address) is not { } dev) return CompletionStatus.Unhandled;
-                    if (exit.Direction == (byte)ExitDirection.Read) exit.Data = dev.MmioRead(exit.Address, size);
-                    else dev.MmioWrite(exit.Address, size, exit.Data);
-                    break;
-                }
+                    {
+                        if (DeviceAtMmio(exit.Address) is not { } dev) return CompletionStatus.Unhandled;
+                        if (exit.Direction == (byte)ExitDirection.Read) exit.Data = dev.MmioRead(exit.Address, size);
+                        else dev.MmioWrite(exit.Address, size, exit.Data);
+                        break;
+                    }
                 default:
                     return CompletionStatus.Unhandled;
             }

@@ -1,6 +1,5 @@
 using Virt.DeviceModelKit.Attach;
 using Virt.DeviceModelKit.Exits;
-using Virt.Devices.Bus;
 using Virt.Shared.Routing;
 
 namespace Virt.DeviceModel.Hosting;

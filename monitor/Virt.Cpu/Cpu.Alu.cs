@@ -97,7 +97,8 @@ public sealed partial class Cpu
                     SetCfOf(cf, of);
                     return res;
                 }
-            case 4: case 6: // SHL/SAL
+            case 4:
+            case 6: // SHL/SAL
                 {
                     ulong wide = (ulong)a << (int)count;
                     res = (uint)wide & mask;

@@ -175,12 +175,30 @@ public sealed unsafe partial class Cpu
         switch (ins.Mnemonic)
         {
             case Mnemonic.Hlt:
-            case Mnemonic.Sti: case Mnemonic.Cli: case Mnemonic.Popf: case Mnemonic.Popfd:
-            case Mnemonic.Lmsw: case Mnemonic.Clts: case Mnemonic.Invlpg: case Mnemonic.Wrmsr:
-            case Mnemonic.Lldt: case Mnemonic.Ltr: case Mnemonic.Lgdt: case Mnemonic.Lidt:
-            case Mnemonic.In: case Mnemonic.Out: case Mnemonic.Insb: case Mnemonic.Insw: case Mnemonic.Insd:
-            case Mnemonic.Outsb: case Mnemonic.Outsw: case Mnemonic.Outsd:
-            case Mnemonic.Invd: case Mnemonic.Wbinvd: case Mnemonic.Cpuid: case Mnemonic.Rsm:
+            case Mnemonic.Sti:
+            case Mnemonic.Cli:
+            case Mnemonic.Popf:
+            case Mnemonic.Popfd:
+            case Mnemonic.Lmsw:
+            case Mnemonic.Clts:
+            case Mnemonic.Invlpg:
+            case Mnemonic.Wrmsr:
+            case Mnemonic.Lldt:
+            case Mnemonic.Ltr:
+            case Mnemonic.Lgdt:
+            case Mnemonic.Lidt:
+            case Mnemonic.In:
+            case Mnemonic.Out:
+            case Mnemonic.Insb:
+            case Mnemonic.Insw:
+            case Mnemonic.Insd:
+            case Mnemonic.Outsb:
+            case Mnemonic.Outsw:
+            case Mnemonic.Outsd:
+            case Mnemonic.Invd:
+            case Mnemonic.Wbinvd:
+            case Mnemonic.Cpuid:
+            case Mnemonic.Rsm:
                 return true;
             case Mnemonic.Mov:
                 return ins.Op0Kind == OpKind.Register && (ins.Op0Register.IsCR() || ins.Op0Register.IsDR() || ins.Op0Register.IsSegmentRegister());

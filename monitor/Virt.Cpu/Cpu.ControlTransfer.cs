@@ -11,7 +11,8 @@ public sealed partial class Cpu
     {
         switch (ins.Op0Kind)
         {
-            case OpKind.NearBranch16: case OpKind.NearBranch32:
+            case OpKind.NearBranch16:
+            case OpKind.NearBranch32:
                 _nextEip = NearTarget(in ins);
                 return;
             case OpKind.FarBranch16:
@@ -108,7 +109,8 @@ public sealed partial class Cpu
         }
         switch (desc.Type)
         {
-            case 4: case 0xC: // call gate
+            case 4:
+            case 0xC: // call gate
                 {
                     var (csSel, cd, code, target) = GateTarget(sel, d, desc);
                     // JMP never changes privilege: a nonconforming target must be at CPL exactly.
@@ -119,7 +121,8 @@ public sealed partial class Cpu
                     return;
                 }
             case 5: // task gate
-            case 1: case 9: // available TSS
+            case 1:
+            case 9: // available TSS
                 TaskSwitchThrough(sel, d, TaskSwitchReason.Jump, _nextEip);
                 _nextEip = EipReg; // the new task runs from its saved EIP, not after this JMP
                 return;
@@ -167,10 +170,13 @@ public sealed partial class Cpu
         }
         switch (desc.Type)
         {
-            case 4: case 0xC:
+            case 4:
+            case 0xC:
                 CallGate(sel, d, desc);
                 return;
-            case 5: case 1: case 9:
+            case 5:
+            case 1:
+            case 9:
                 TaskSwitchThrough(sel, d, TaskSwitchReason.Call, _nextEip);
                 _nextEip = EipReg; // the new task runs from its saved EIP, not after this CALL
                 return;

@@ -78,7 +78,15 @@ public sealed partial class Cpu
                     if (size == 4) R[5] = v; else SetReg16(5, (ushort)v);
                     break;
                 }
-            case Mnemonic.Nop: case Mnemonic.Pause: case Mnemonic.Endbr32: case Mnemonic.Endbr64: case Mnemonic.Reservednop: case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:
+            case Mnemonic.Nop:
+            case Mnemonic.Pause:
+            case Mnemonic.Endbr32:
+            case Mnemonic.Endbr64:
+            case Mnemonic.Reservednop:
+            case Mnemonic.Prefetchnta:
+            case Mnemonic.Prefetcht0:
+            case Mnemonic.Prefetcht1:
+            case Mnemonic.Prefetcht2:
                 break;
 
             // ---- Arithmetic ----
@@ -91,7 +99,8 @@ public sealed partial class Cpu
             case Mnemonic.Xor: AluGeneric(in ins, 6); break;
             case Mnemonic.Cmp: AluGeneric(in ins, 7); break;
             case Mnemonic.Test: AluGeneric(in ins, 8); break;
-            case Mnemonic.Inc: case Mnemonic.Dec:
+            case Mnemonic.Inc:
+            case Mnemonic.Dec:
                 {
                     int bits = OpBits(in ins, 0);
                     ProbeOperand(in ins, 0, bits);
@@ -157,7 +166,8 @@ public sealed partial class Cpu
             case Mnemonic.Sal: ShiftGeneric(in ins, 6); break;
             case Mnemonic.Shr: ShiftGeneric(in ins, 5); break;
             case Mnemonic.Sar: ShiftGeneric(in ins, 7); break;
-            case Mnemonic.Shld: case Mnemonic.Shrd:
+            case Mnemonic.Shld:
+            case Mnemonic.Shrd:
                 {
                     int bits = OpBits(in ins, 0);
                     ProbeOperand(in ins, 0, bits);
@@ -172,7 +182,10 @@ public sealed partial class Cpu
             case Mnemonic.Btc: ExecBitTest(in ins, 3); break;
             // F3 0F BC/BD are TZCNT/LZCNT only on BMI1/ABM CPUs; on an i686 the REP prefix is ignored
             // and they are BSF/BSR (Linux's __ffs uses "rep; bsf" on purpose, relying on exactly that).
-            case Mnemonic.Bsf: case Mnemonic.Bsr: case Mnemonic.Tzcnt: case Mnemonic.Lzcnt:
+            case Mnemonic.Bsf:
+            case Mnemonic.Bsr:
+            case Mnemonic.Tzcnt:
+            case Mnemonic.Lzcnt:
                 {
                     int bits = OpBits(in ins, 0);
                     uint src = ReadOperand(in ins, 1, bits);
@@ -186,18 +199,44 @@ public sealed partial class Cpu
                 }
 
             // ---- Conditional ----
-            case Mnemonic.Cmovo: case Mnemonic.Cmovno: case Mnemonic.Cmovb: case Mnemonic.Cmovae: case Mnemonic.Cmove: case Mnemonic.Cmovne:
-            case Mnemonic.Cmovbe: case Mnemonic.Cmova: case Mnemonic.Cmovs: case Mnemonic.Cmovns: case Mnemonic.Cmovp: case Mnemonic.Cmovnp:
-            case Mnemonic.Cmovl: case Mnemonic.Cmovge: case Mnemonic.Cmovle: case Mnemonic.Cmovg:
+            case Mnemonic.Cmovo:
+            case Mnemonic.Cmovno:
+            case Mnemonic.Cmovb:
+            case Mnemonic.Cmovae:
+            case Mnemonic.Cmove:
+            case Mnemonic.Cmovne:
+            case Mnemonic.Cmovbe:
+            case Mnemonic.Cmova:
+            case Mnemonic.Cmovs:
+            case Mnemonic.Cmovns:
+            case Mnemonic.Cmovp:
+            case Mnemonic.Cmovnp:
+            case Mnemonic.Cmovl:
+            case Mnemonic.Cmovge:
+            case Mnemonic.Cmovle:
+            case Mnemonic.Cmovg:
                 {
                     int bits = OpBits(in ins, 0);
                     uint v = ReadOperand(in ins, 1, bits); // the source is read (and may fault) whatever the condition
                     if (Condition(CompactForm.ConditionCode(ins.ConditionCode))) WriteOperand(in ins, 0, bits, v);
                     break;
                 }
-            case Mnemonic.Seto: case Mnemonic.Setno: case Mnemonic.Setb: case Mnemonic.Setae: case Mnemonic.Sete: case Mnemonic.Setne:
-            case Mnemonic.Setbe: case Mnemonic.Seta: case Mnemonic.Sets: case Mnemonic.Setns: case Mnemonic.Setp: case Mnemonic.Setnp:
-            case Mnemonic.Setl: case Mnemonic.Setge: case Mnemonic.Setle: case Mnemonic.Setg:
+            case Mnemonic.Seto:
+            case Mnemonic.Setno:
+            case Mnemonic.Setb:
+            case Mnemonic.Setae:
+            case Mnemonic.Sete:
+            case Mnemonic.Setne:
+            case Mnemonic.Setbe:
+            case Mnemonic.Seta:
+            case Mnemonic.Sets:
+            case Mnemonic.Setns:
+            case Mnemonic.Setp:
+            case Mnemonic.Setnp:
+            case Mnemonic.Setl:
+            case Mnemonic.Setge:
+            case Mnemonic.Setle:
+            case Mnemonic.Setg:
                 WriteOperand(in ins, 0, 8, Condition(CompactForm.ConditionCode(ins.ConditionCode)) ? 1u : 0u);
                 break;
 
@@ -216,12 +255,26 @@ public sealed partial class Cpu
             case Mnemonic.Ret: ExecRetNear(in ins); break;
             case Mnemonic.Retf: ExecRetFar(ins.Code is Code.Retfd or Code.Retfd_imm16 ? 4 : 2, ins.OpCount > 0 ? ins.Immediate16 : 0u); break;
             case Mnemonic.Iret: case Mnemonic.Iretd: ExecIret(ins.Mnemonic == Mnemonic.Iretd ? 4 : 2); break;
-            case Mnemonic.Jo: case Mnemonic.Jno: case Mnemonic.Jb: case Mnemonic.Jae: case Mnemonic.Je: case Mnemonic.Jne:
-            case Mnemonic.Jbe: case Mnemonic.Ja: case Mnemonic.Js: case Mnemonic.Jns: case Mnemonic.Jp: case Mnemonic.Jnp:
-            case Mnemonic.Jl: case Mnemonic.Jge: case Mnemonic.Jle: case Mnemonic.Jg:
+            case Mnemonic.Jo:
+            case Mnemonic.Jno:
+            case Mnemonic.Jb:
+            case Mnemonic.Jae:
+            case Mnemonic.Je:
+            case Mnemonic.Jne:
+            case Mnemonic.Jbe:
+            case Mnemonic.Ja:
+            case Mnemonic.Js:
+            case Mnemonic.Jns:
+            case Mnemonic.Jp:
+            case Mnemonic.Jnp:
+            case Mnemonic.Jl:
+            case Mnemonic.Jge:
+            case Mnemonic.Jle:
+            case Mnemonic.Jg:
                 if (Condition(CompactForm.ConditionCode(ins.ConditionCode))) _nextEip = NearTarget(in ins);
                 break;
-            case Mnemonic.Jcxz: case Mnemonic.Jecxz:
+            case Mnemonic.Jcxz:
+            case Mnemonic.Jecxz:
                 if ((ins.Mnemonic == Mnemonic.Jcxz ? R[1] & 0xFFFF : R[1]) == 0) _nextEip = NearTarget(in ins);
                 break;
             case Mnemonic.Loop: case Mnemonic.Loope: case Mnemonic.Loopne: ExecLoop(in ins); break;
@@ -237,26 +290,59 @@ public sealed partial class Cpu
                 break;
 
             // ---- Strings and I/O ----
-            case Mnemonic.Movsb: case Mnemonic.Movsw: case Mnemonic.Movsd:
-            case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
-            case Mnemonic.Scasb: case Mnemonic.Scasw: case Mnemonic.Scasd:
-            case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd:
-            case Mnemonic.Stosb: case Mnemonic.Stosw: case Mnemonic.Stosd:
-            case Mnemonic.Insb: case Mnemonic.Insw: case Mnemonic.Insd:
-            case Mnemonic.Outsb: case Mnemonic.Outsw: case Mnemonic.Outsd:
+            case Mnemonic.Movsb:
+            case Mnemonic.Movsw:
+            case Mnemonic.Movsd:
+            case Mnemonic.Cmpsb:
+            case Mnemonic.Cmpsw:
+            case Mnemonic.Cmpsd:
+            case Mnemonic.Scasb:
+            case Mnemonic.Scasw:
+            case Mnemonic.Scasd:
+            case Mnemonic.Lodsb:
+            case Mnemonic.Lodsw:
+            case Mnemonic.Lodsd:
+            case Mnemonic.Stosb:
+            case Mnemonic.Stosw:
+            case Mnemonic.Stosd:
+            case Mnemonic.Insb:
+            case Mnemonic.Insw:
+            case Mnemonic.Insd:
+            case Mnemonic.Outsb:
+            case Mnemonic.Outsw:
+            case Mnemonic.Outsd:
                 ExecString(in ins);
                 break;
             case Mnemonic.In: ExecIn(in ins); break;
             case Mnemonic.Out: ExecOut(in ins); break;
 
             // ---- System ----
-            case Mnemonic.Lgdt: case Mnemonic.Lidt: case Mnemonic.Sgdt: case Mnemonic.Sidt:
-            case Mnemonic.Lldt: case Mnemonic.Sldt: case Mnemonic.Ltr: case Mnemonic.Str:
-            case Mnemonic.Lmsw: case Mnemonic.Smsw: case Mnemonic.Clts: case Mnemonic.Arpl:
-            case Mnemonic.Lar: case Mnemonic.Lsl: case Mnemonic.Verr: case Mnemonic.Verw:
-            case Mnemonic.Invlpg: case Mnemonic.Invd: case Mnemonic.Wbinvd: case Mnemonic.Cpuid:
-            case Mnemonic.Rdtsc: case Mnemonic.Rdmsr: case Mnemonic.Wrmsr: case Mnemonic.Rdpmc:
-            case Mnemonic.Sysenter: case Mnemonic.Sysexit:
+            case Mnemonic.Lgdt:
+            case Mnemonic.Lidt:
+            case Mnemonic.Sgdt:
+            case Mnemonic.Sidt:
+            case Mnemonic.Lldt:
+            case Mnemonic.Sldt:
+            case Mnemonic.Ltr:
+            case Mnemonic.Str:
+            case Mnemonic.Lmsw:
+            case Mnemonic.Smsw:
+            case Mnemonic.Clts:
+            case Mnemonic.Arpl:
+            case Mnemonic.Lar:
+            case Mnemonic.Lsl:
+            case Mnemonic.Verr:
+            case Mnemonic.Verw:
+            case Mnemonic.Invlpg:
+            case Mnemonic.Invd:
+            case Mnemonic.Wbinvd:
+            case Mnemonic.Cpuid:
+            case Mnemonic.Rdtsc:
+            case Mnemonic.Rdmsr:
+            case Mnemonic.Wrmsr:
+            case Mnemonic.Rdpmc:
+            case Mnemonic.Sysenter:
+            case Mnemonic.Sysexit:
                 ExecSystem(in ins);
                 break;
 

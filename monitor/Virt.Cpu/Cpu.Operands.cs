@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using Iced.Intel;
-using Virt.Cpu.Execution;
-using Virt.Cpu.State;
 
 namespace Virt.Cpu;
 

@@ -1,6 +1,6 @@
 using Iced.Intel;
-using Virt.Cpu.Exits;
 using Virt.Cpu.Execution;
+using Virt.Cpu.Exits;
 using Virt.Cpu.State;
 
 namespace Virt.Cpu;
@@ -54,22 +54,30 @@ public sealed partial class Cpu
             bool stop = false;
             switch (m)
             {
-                case Mnemonic.Movsb: case Mnemonic.Movsw: case Mnemonic.Movsd:
+                case Mnemonic.Movsb:
+                case Mnemonic.Movsw:
+                case Mnemonic.Movsd:
                     WriteMem(SegmentIndex.ES, di, bits, ReadMem(srcSeg, si, bits));
                     AdvanceIndex(6, delta, amask); AdvanceIndex(7, delta, amask);
                     break;
-                case Mnemonic.Stosb: case Mnemonic.Stosw: case Mnemonic.Stosd:
+                case Mnemonic.Stosb:
+                case Mnemonic.Stosw:
+                case Mnemonic.Stosd:
                     WriteMem(SegmentIndex.ES, di, bits, R[0]);
                     AdvanceIndex(7, delta, amask);
                     break;
-                case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd:
+                case Mnemonic.Lodsb:
+                case Mnemonic.Lodsw:
+                case Mnemonic.Lodsd:
                     {
                         uint v = ReadMem(srcSeg, si, bits);
                         WriteReg(size == 1 ? Register.AL : size == 2 ? Register.AX : Register.EAX, v);
                         AdvanceIndex(6, delta, amask);
                         break;
                     }
-                case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
+                case Mnemonic.Cmpsb:
+                case Mnemonic.Cmpsw:
+                case Mnemonic.Cmpsd:
                     {
                         uint a = ReadMem(srcSeg, si, bits), b = ReadMem(SegmentIndex.ES, di, bits);
                         Alu(7, a, b, bits);
@@ -77,7 +85,9 @@ public sealed partial class Cpu
                         stop = ins.HasRepPrefix ? !GetZF() : ins.HasRepnePrefix && GetZF();
                         break;
                     }
-                case Mnemonic.Scasb: case Mnemonic.Scasw: case Mnemonic.Scasd:
+                case Mnemonic.Scasb:
+                case Mnemonic.Scasw:
+                case Mnemonic.Scasd:
                     {
                         uint b = ReadMem(SegmentIndex.ES, di, bits);
                         Alu(7, R[0] & SizeMask(bits), b, bits);
@@ -85,7 +95,9 @@ public sealed partial class Cpu
                         stop = ins.HasRepPrefix ? !GetZF() : ins.HasRepnePrefix && GetZF();
                         break;
                     }
-                case Mnemonic.Insb: case Mnemonic.Insw: case Mnemonic.Insd:
+                case Mnemonic.Insb:
+                case Mnemonic.Insw:
+                case Mnemonic.Insd:
                     {
                         ProbeWrite(SegmentIndex.ES, di, size);
                         uint v = _exits.PortIn(port, size);

@@ -213,7 +213,8 @@ public sealed partial class Cpu
     {
         switch (ins.Mnemonic)
         {
-            case Mnemonic.Lgdt: case Mnemonic.Lidt:
+            case Mnemonic.Lgdt:
+            case Mnemonic.Lidt:
                 {
                     RequireCpl0();
                     if (ins.Op0Kind != OpKind.Memory) throw Fault(Vectors.UD);
@@ -226,7 +227,8 @@ public sealed partial class Cpu
                     if (ins.Mnemonic == Mnemonic.Lgdt) Gdtr = t; else Idtr = t;
                     break;
                 }
-            case Mnemonic.Sgdt: case Mnemonic.Sidt:
+            case Mnemonic.Sgdt:
+            case Mnemonic.Sidt:
                 {
                     if (ins.Op0Kind != OpKind.Memory) throw Fault(Vectors.UD);
                     var t = ins.Mnemonic == Mnemonic.Sgdt ? Gdtr : Idtr;

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;

@@ -1,7 +1,7 @@
 namespace Virt.Devices.Bus;
 
 /// <summary>
-/// How a host may shorten the path to a range of a device (seed 000): writes that can wait and be
+/// How a host may shorten the path to a range of a device (the batched I/O first proposed for plex86): writes that can wait and be
 /// delivered later in order, and reads a host may answer from a value the device published.
 /// Ports a device does not list are synchronous: every access reaches the device at once.
 /// </summary>

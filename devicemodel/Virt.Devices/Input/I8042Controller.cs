@@ -113,7 +113,11 @@ public sealed class I8042Controller : BytePortDevice, IAccessPolicies, IMeasured
         switch (cmd)
         {
             case 0x20: Reply(_commandByte); break;                  // read command byte
-            case 0x60: case 0xD1: case 0xD2: case 0xD3: case 0xD4:  // these take a data byte
+            case 0x60:
+            case 0xD1:
+            case 0xD2:
+            case 0xD3:
+            case 0xD4:  // these take a data byte
                 _pendingCommand = cmd;
                 break;
             case 0xA7: _commandByte |= CmdAuxDisabled; break;
@@ -186,7 +190,9 @@ public sealed class I8042Controller : BytePortDevice, IAccessPolicies, IMeasured
         }
         switch (value)
         {
-            case 0xED: case 0xF0: case 0xF3: // LEDs, scan code set, typematic: argument follows
+            case 0xED:
+            case 0xF0:
+            case 0xF3: // LEDs, scan code set, typematic: argument follows
                 _pendingKeyboard = value;
                 Reply(0xFA);
                 break;

@@ -218,16 +218,16 @@ public sealed class Pic8259
                 break;
             case 1: // Non-specific EOI.
             case 5: // Rotate on non-specific EOI.
-            {
-                int priority = Priority(Isr);
-                if (priority == 8)
+                {
+                    int priority = Priority(Isr);
+                    if (priority == 8)
+                        break;
+                    int line = (priority + PriorityAdd) & 7;
+                    Isr &= (byte)~(1 << line);
+                    if (command == 5)
+                        PriorityAdd = (byte)((line + 1) & 7);
                     break;
-                int line = (priority + PriorityAdd) & 7;
-                Isr &= (byte)~(1 << line);
-                if (command == 5)
-                    PriorityAdd = (byte)((line + 1) & 7);
-                break;
-            }
+                }
             case 3: // Specific EOI.
                 Isr &= (byte)~(1 << (value & 7));
                 break;
@@ -235,12 +235,12 @@ public sealed class Pic8259
                 PriorityAdd = (byte)((value + 1) & 7);
                 break;
             case 7: // Rotate on specific EOI.
-            {
-                int line = value & 7;
-                Isr &= (byte)~(1 << line);
-                PriorityAdd = (byte)((line + 1) & 7);
-                break;
-            }
+                {
+                    int line = value & 7;
+                    Isr &= (byte)~(1 << line);
+                    PriorityAdd = (byte)((line + 1) & 7);
+                    break;
+                }
             default: // 2: no operation.
                 break;
         }

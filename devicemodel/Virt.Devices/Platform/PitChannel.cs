@@ -1,4 +1,3 @@
-using Virt.Devices.Common;
 using Virt.Devices.State;
 
 namespace Virt.Devices.Platform;
@@ -204,12 +203,12 @@ public sealed class PitChannel
             case 2:
                 return (int)((n - d % n) % Modulus);
             case 3:
-            {
-                // Decrements by two; for odd N the high half is one clock longer.
-                long p = d % n, high = (n + 1) / 2;
-                long value = p < high ? n - 2 * p : (n & ~1L) - 2 * (p - high);
-                return (int)(value % Modulus);
-            }
+                {
+                    // Decrements by two; for odd N the high half is one clock longer.
+                    long p = d % n, high = (n + 1) / 2;
+                    long value = p < high ? n - 2 * p : (n & ~1L) - 2 * (p - high);
+                    return (int)(value % Modulus);
+                }
             default:
                 // Modes 0, 1, 4, 5 keep counting down past zero and wrap.
                 return (int)(((n - d) % Modulus + Modulus) % Modulus);

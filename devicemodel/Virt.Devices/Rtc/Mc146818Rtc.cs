@@ -174,20 +174,20 @@ public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITime
         switch (index)
         {
             case RegisterA:
-            {
-                bool uip = UpdateInProgress(Now());
-                if (uip)
-                    Metrics.UpdateInProgressReads++;
-                return (byte)((_cmos[RegisterA] & 0x7F) | (uip ? AUpdateInProgress : 0));
-            }
+                {
+                    bool uip = UpdateInProgress(Now());
+                    if (uip)
+                        Metrics.UpdateInProgressReads++;
+                    return (byte)((_cmos[RegisterA] & 0x7F) | (uip ? AUpdateInProgress : 0));
+                }
             case RegisterC:
-            {
-                Sync(Now());
-                byte value = _cmos[RegisterC];
-                _cmos[RegisterC] = 0;
-                SetIrqLevel(false);
-                return value;
-            }
+                {
+                    Sync(Now());
+                    byte value = _cmos[RegisterC];
+                    _cmos[RegisterC] = 0;
+                    SetIrqLevel(false);
+                    return value;
+                }
             case RegisterD:
                 return DValidRamAndTime;
             default:
@@ -217,18 +217,18 @@ public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITime
         switch (index)
         {
             case RegisterA:
-            {
-                Sync(now);
-                bool wasInReset = (_cmos[RegisterA] & 0x60) == 0x60;
-                _cmos[RegisterA] = (byte)(value & 0x7F); // UIP is read-only.
-                bool leavesReset = wasInReset && DividerRunning;
-                if (leavesReset)
-                    _dividerEpoch = now;
-                // Releasing the divider reset makes the first update happen half a second later.
-                UpdateRunning(now, startFraction: leavesReset ? TicksPerSecond / 2 : 0);
-                UpdateIrqFlag();
-                break;
-            }
+                {
+                    Sync(now);
+                    bool wasInReset = (_cmos[RegisterA] & 0x60) == 0x60;
+                    _cmos[RegisterA] = (byte)(value & 0x7F); // UIP is read-only.
+                    bool leavesReset = wasInReset && DividerRunning;
+                    if (leavesReset)
+                        _dividerEpoch = now;
+                    // Releasing the divider reset makes the first update happen half a second later.
+                    UpdateRunning(now, startFraction: leavesReset ? TicksPerSecond / 2 : 0);
+                    UpdateIrqFlag();
+                    break;
+                }
             case RegisterB:
                 Sync(now);
                 if ((value & BSet) != 0)

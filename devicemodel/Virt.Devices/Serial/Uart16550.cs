@@ -220,20 +220,20 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
             case Mcr:
                 return _mcr;
             case Lsr:
-            {
-                byte value = _lsr;
-                // Reading LSR clears the error bits (and with them the line status interrupt).
-                _lsr &= unchecked((byte)~(LsrErrors | LsrFifoError));
-                UpdateIrq();
-                return value;
-            }
+                {
+                    byte value = _lsr;
+                    // Reading LSR clears the error bits (and with them the line status interrupt).
+                    _lsr &= unchecked((byte)~(LsrErrors | LsrFifoError));
+                    UpdateIrq();
+                    return value;
+                }
             case Msr:
-            {
-                byte value = (byte)(_modemStatus | _msrDeltas);
-                _msrDeltas = 0;
-                UpdateIrq();
-                return value;
-            }
+                {
+                    byte value = (byte)(_modemStatus | _msrDeltas);
+                    _msrDeltas = 0;
+                    UpdateIrq();
+                    return value;
+                }
             default:
                 return _scr;
         }

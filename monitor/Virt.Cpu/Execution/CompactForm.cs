@@ -32,7 +32,8 @@ internal static class CompactForm
 
         switch (ins.Code)
         {
-            case Code.Nopd: case Code.Nopw:
+            case Code.Nopd:
+            case Code.Nopw:
                 d.Op = Op.Nop; return;
 
             case Code.Mov_r32_rm32:
@@ -69,12 +70,16 @@ internal static class CompactForm
             case Code.Dec_rm32 when !mem0: Set(ref d, Op.DecR32, R32(ins.Op0Register), 0); return;
             case Code.Push_r32: Set(ref d, Op.PushR32, R32(ins.Op0Register), 0); return;
             case Code.Pop_r32: Set(ref d, Op.PopR32, R32(ins.Op0Register), 0); return;
-            case Code.Pushd_imm32: case Code.Pushd_imm8:
+            case Code.Pushd_imm32:
+            case Code.Pushd_imm8:
                 Set(ref d, Op.PushI32, 0, 0); d.Imm = (uint)ins.GetImmediate(0); return;
             case Code.Lea_r32_m:
                 Set(ref d, Op.Lea32, R32(ins.Op0Register), 0); return;
 
-            case Code.Jmp_rel8_16: case Code.Jmp_rel16: case Code.Jmp_rel8_32: case Code.Jmp_rel32_32:
+            case Code.Jmp_rel8_16:
+            case Code.Jmp_rel16:
+            case Code.Jmp_rel8_32:
+            case Code.Jmp_rel32_32:
                 Branch(in ins, ref d, Op.Jmp, 0); return;
             case Code.Call_rel32_32:
                 Branch(in ins, ref d, Op.Call32, 0); return;
@@ -160,13 +165,26 @@ internal static class CompactForm
     /// <summary>Maps ALU operation alu (not ADC/SBB) onto the run of specialised handlers starting at first.</summary>
     private static Op Specialised(int alu, Op first) => first + alu switch
     {
-        0 => 0, 5 => 1, 7 => 2, 4 => 3, 1 => 4, 6 => 5, _ => 6,
+        0 => 0,
+        5 => 1,
+        7 => 2,
+        4 => 3,
+        1 => 4,
+        6 => 5,
+        _ => 6,
     };
 
     private static int AluIndex(Mnemonic m) => m switch
     {
-        Mnemonic.Add => 0, Mnemonic.Or => 1, Mnemonic.Adc => 2, Mnemonic.Sbb => 3,
-        Mnemonic.And => 4, Mnemonic.Sub => 5, Mnemonic.Xor => 6, Mnemonic.Cmp => 7, Mnemonic.Test => 8,
+        Mnemonic.Add => 0,
+        Mnemonic.Or => 1,
+        Mnemonic.Adc => 2,
+        Mnemonic.Sbb => 3,
+        Mnemonic.And => 4,
+        Mnemonic.Sub => 5,
+        Mnemonic.Xor => 6,
+        Mnemonic.Cmp => 7,
+        Mnemonic.Test => 8,
         _ => -1,
     };
 
@@ -198,9 +216,21 @@ internal static class CompactForm
     /// <summary>Iced's ConditionCode to the x86 encoding's condition nibble.</summary>
     internal static int ConditionCode(ConditionCode cc) => cc switch
     {
-        Iced.Intel.ConditionCode.o => 0, Iced.Intel.ConditionCode.no => 1, Iced.Intel.ConditionCode.b => 2, Iced.Intel.ConditionCode.ae => 3,
-        Iced.Intel.ConditionCode.e => 4, Iced.Intel.ConditionCode.ne => 5, Iced.Intel.ConditionCode.be => 6, Iced.Intel.ConditionCode.a => 7,
-        Iced.Intel.ConditionCode.s => 8, Iced.Intel.ConditionCode.ns => 9, Iced.Intel.ConditionCode.p => 10, Iced.Intel.ConditionCode.np => 11,
-        Iced.Intel.ConditionCode.l => 12, Iced.Intel.ConditionCode.ge => 13, Iced.Intel.ConditionCode.le => 14, _ => 15,
+        Iced.Intel.ConditionCode.o => 0,
+        Iced.Intel.ConditionCode.no => 1,
+        Iced.Intel.ConditionCode.b => 2,
+        Iced.Intel.ConditionCode.ae => 3,
+        Iced.Intel.ConditionCode.e => 4,
+        Iced.Intel.ConditionCode.ne => 5,
+        Iced.Intel.ConditionCode.be => 6,
+        Iced.Intel.ConditionCode.a => 7,
+        Iced.Intel.ConditionCode.s => 8,
+        Iced.Intel.ConditionCode.ns => 9,
+        Iced.Intel.ConditionCode.p => 10,
+        Iced.Intel.ConditionCode.np => 11,
+        Iced.Intel.ConditionCode.l => 12,
+        Iced.Intel.ConditionCode.ge => 13,
+        Iced.Intel.ConditionCode.le => 14,
+        _ => 15,
     };
 }

@@ -45,7 +45,8 @@ internal sealed partial class BlockCompiler
         byte R32(Register r) => (byte)(r - Register.EAX);
         switch (ins.Code)
         {
-            case Code.Mov_r8_rm8 when !mem: case Code.Mov_rm8_r8 when !mem:
+            case Code.Mov_r8_rm8 when !mem:
+            case Code.Mov_rm8_r8 when !mem:
                 return new(Extra.R8R8, R8(ins.Op0Register), R8(ins.Op1Register), 0);
             case Code.Mov_r8_imm8:
                 return new(Extra.R8Imm, R8(ins.Op0Register), 0, ins.Immediate8);
@@ -67,7 +68,8 @@ internal sealed partial class BlockCompiler
                 return new(Extra.ZxR32R16, R32(ins.Op0Register), R16(ins.Op1Register), 0);
             case Code.Imul_r32_rm32:
                 return mem ? new(Extra.ImulRM, R32(ins.Op0Register), 0, 0) : new(Extra.ImulRR, R32(ins.Op0Register), R32(ins.Op1Register), 0);
-            case Code.Imul_r32_rm32_imm32: case Code.Imul_r32_rm32_imm8:
+            case Code.Imul_r32_rm32_imm32:
+            case Code.Imul_r32_rm32_imm8:
                 return mem ? new(Extra.ImulRMI, R32(ins.Op0Register), 0, (uint)ins.GetImmediate(2))
                     : new(Extra.ImulRRI, R32(ins.Op0Register), R32(ins.Op1Register), (uint)ins.GetImmediate(2));
             default:

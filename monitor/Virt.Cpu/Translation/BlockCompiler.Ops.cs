@@ -14,11 +14,19 @@ internal sealed partial class BlockCompiler
         {
             case Op.Generic:
                 return _extras[i].Kind != Extra.None;
-            case Op.AluMR32: case Op.AluMI32: case Op.AluMI8:
+            case Op.AluMR32:
+            case Op.AluMI32:
+            case Op.AluMI8:
                 return d.Sub is not (2 or 3); // ADC/SBB to memory: the executor (probe before the carry-in is used)
-            case Op.Jcc: case Op.Jmp:
+            case Op.Jcc:
+            case Op.Jmp:
                 return d.Dst == 32 && i == N - 1;
-            case Op.Call32: case Op.Ret32: case Op.JmpR32: case Op.CallR32: case Op.JmpM32: case Op.CallM32:
+            case Op.Call32:
+            case Op.Ret32:
+            case Op.JmpR32:
+            case Op.CallR32:
+            case Op.JmpM32:
+            case Op.CallM32:
                 return i == N - 1;
             default:
                 return true;
@@ -239,16 +247,29 @@ internal sealed partial class BlockCompiler
             case Op.MovzxRR8: Ld8(d.Src); St(d.Dst); return false;
             case Op.MovzxRM16: EmitEa(ref d); EmitRead(i, d.Seg, 2); _il.Emit(OpCodes.Ldloc, _val); St(d.Dst); return false;
 
-            case Op.AddRR32: case Op.SubRR32: case Op.CmpRR32: case Op.AndRR32: case Op.OrRR32: case Op.XorRR32: case Op.TestRR32:
+            case Op.AddRR32:
+            case Op.SubRR32:
+            case Op.CmpRR32:
+            case Op.AndRR32:
+            case Op.OrRR32:
+            case Op.XorRR32:
+            case Op.TestRR32:
                 { byte src = d.Src; AluReg32(SpecialisedSub(d.Op), d.Dst, () => Ld(src)); return false; }
             case Op.AluRR32: { byte src = d.Src; AluReg32(d.Sub, d.Dst, () => Ld(src)); return false; }
-            case Op.AddRI32: case Op.SubRI32: case Op.CmpRI32: case Op.AndRI32: case Op.OrRI32: case Op.XorRI32: case Op.TestRI32:
+            case Op.AddRI32:
+            case Op.SubRI32:
+            case Op.CmpRI32:
+            case Op.AndRI32:
+            case Op.OrRI32:
+            case Op.XorRI32:
+            case Op.TestRI32:
                 { uint imm = d.Imm; AluReg32(SpecialisedSub(d.Op), d.Dst, () => LdImm(imm)); return false; }
             case Op.AluRI32: { uint imm = d.Imm; AluReg32(d.Sub, d.Dst, () => LdImm(imm)); return false; }
             case Op.AluRM32:
                 EmitEa(ref d); EmitRead(i, d.Seg, 4);
                 AluReg32(d.Sub, d.Dst, () => _il.Emit(OpCodes.Ldloc, _val)); return false;
-            case Op.AluMR32: case Op.AluMI32:
+            case Op.AluMR32:
+            case Op.AluMI32:
                 {
                     EmitEa(ref d); EmitRead(i, d.Seg, 4);
                     // Result first, store, then the flags: a faulting store leaves the old flags.
@@ -293,7 +314,8 @@ internal sealed partial class BlockCompiler
                     return true;
                 }
 
-            case Op.IncR32: case Op.DecR32:
+            case Op.IncR32:
+            case Op.DecR32:
                 EmitFreezeCarry();
                 Ld(d.Dst); _il.Emit(OpCodes.Stloc, _lfA);
                 _il.Emit(OpCodes.Ldloc, _lfA); _il.Emit(OpCodes.Ldc_I4_1); _il.Emit(d.Op == Op.IncR32 ? OpCodes.Add : OpCodes.Sub);

@@ -7,7 +7,7 @@ using Virt.Cpu.State;
 namespace Virt.Cpu.Translation;
 
 /// <summary>
-/// The translator (plex86-style, ARCHITECTURE.md idea 1): compiles one hot block of 32-bit code
+/// The translator (plex86-style): compiles one hot block of 32-bit code
 /// into an IL DynamicMethod that shares the CPU object's state, MMU and handlers.
 /// <list type="bullet">
 /// <item>Guest registers live in IL locals for the whole block; they go back to <c>Cpu.R</c> only

@@ -6,7 +6,6 @@ using Virt.Monitor.Stats;
 using Virt.Monitor.Terminal;
 using Virt.Monitor.Transport;
 using Virt.Monitor.Vcpu;
-using Virt.Shared.Abi;
 using Virt.Shared.Control;
 using Virt.Shared.Runtime;
 

@@ -201,7 +201,7 @@ public static partial class BootBenchmark
         return psi;
     }
 
-    /// <summary>The reference of ANCHORS.md: QEMU TCG with its default PC machine (SeaBIOS, ACPI: poweroff -f powers off).</summary>
+    /// <summary>The reference: QEMU TCG with its default PC machine (SeaBIOS, ACPI: poweroff -f powers off).</summary>
     private static ProcessStartInfo QemuStart(string kernel, string initrd, string append)
     {
         var psi = new ProcessStartInfo("qemu-system-i386");

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Virt.Cpu.Memory;
-using Virt.Shared.Abi;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Vcpu;
 using Virt.Monitor.Vm;
+using Virt.Shared.Abi;
 
 namespace Virt.Monitor.Bench;
 

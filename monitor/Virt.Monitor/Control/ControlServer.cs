@@ -170,13 +170,13 @@ public sealed class ControlServer : IAsyncDisposable
                 switch (frame.Type)
                 {
                     case MessageType.Claim when !ready:
-                    {
-                        Claim c = Claim.Read(frame.Payload);
-                        ClaimRefusal? refusal = _manager.Claim(att, c);
-                        if (refusal is not null) Console.Error.WriteLine($"virt: refused claim from '{hello.Name}': {refusal.Message}");
-                        await conn.SendAsync(new ClaimResult(c.Id, refusal is null, refusal?.Message ?? "").ToFrame(), _stop.Token);
-                        break;
-                    }
+                        {
+                            Claim c = Claim.Read(frame.Payload);
+                            ClaimRefusal? refusal = _manager.Claim(att, c);
+                            if (refusal is not null) Console.Error.WriteLine($"virt: refused claim from '{hello.Name}': {refusal.Message}");
+                            await conn.SendAsync(new ClaimResult(c.Id, refusal is null, refusal?.Message ?? "").ToFrame(), _stop.Token);
+                            break;
+                        }
                     case MessageType.Ready when !ready:
                         ready = true;
                         await _manager.CompleteAttachAsync(att);

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Virt.Cpu.Exits;
 using Virt.Monitor.Stats;
 using Virt.Shared.Abi;
-using Virt.Shared.Control;
 using Virt.Shared.Routing;
 using Virt.Shared.Runtime;
 using Virt.Shared.Wakeup;

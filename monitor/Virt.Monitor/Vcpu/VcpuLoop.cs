@@ -21,7 +21,7 @@ public sealed class VcpuLoop(Cpu.Cpu cpu, PcPlatform platform, DeviceModelRoster
 {
     public const long SliceInstructions = 50_000;
 
-    /// <summary>Runs until the VM ends (<paramref name="ending"/>); every batched write has reached its device model when it returns.</summary>
+    /// <summary>Runs until the VM ends (<c>ending</c> says so); every batched write has reached its device model when it returns.</summary>
     public void Run()
     {
         try

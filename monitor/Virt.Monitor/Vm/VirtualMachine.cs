@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Virt.Cpu.Memory;
 using Virt.Devices.Metrics;
-using Virt.Devices.Platform;
 using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;

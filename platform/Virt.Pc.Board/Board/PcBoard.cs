@@ -6,7 +6,7 @@ namespace Virt.Pc.Board;
 /// The PC this project emulates, described once: which devices it has, the ports and MMIO ranges
 /// each answers, the ISA lines each drives, and which process hosts it. The monitor's platform
 /// (<c>Vm/PcPlatform</c>), virt-dm's device set (<c>Hosting/PcDevices</c>) and the in-process test
-/// machine build their devices from <see cref="Wiring.PcChipset"/> and <see cref="Wiring.PcPeripherals"/>,
+/// machine build their devices from <c>Virt.Pc.Wiring.PcChipset</c> (platform/Virt.Pc) and <see cref="Wiring.PcPeripherals"/>,
 /// which construct them at these addresses; tests check that what they claim is exactly this.
 /// The interrupt wiring is <see cref="PcInterruptRouting"/>; the memory layout <see cref="PcMemoryMap"/>.
 /// </summary>

@@ -1,4 +1,3 @@
-using Iced.Intel;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;

@@ -1,5 +1,4 @@
 using Iced.Intel;
-using Virt.Cpu.State;
 using Virt.Cpu.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 using static Virt.Cpu.State.Flags;

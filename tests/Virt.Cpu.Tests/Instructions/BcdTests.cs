@@ -1,4 +1,3 @@
-using Virt.Cpu.Execution;
 using Virt.Cpu.Tests.Support;
 using static Iced.Intel.AssemblerRegisters;
 using static Virt.Cpu.State.Flags;

@@ -149,7 +149,9 @@ public class DifferentialTests
                 case 21:
                     {
                         int k = rng.Next(6); var r = D(); int c = rng.Next(40);
-                        if (k == 0) a.shl(r, (byte)c); else if (k == 1) a.shr(r, (byte)c); else if (k == 2) a.sar(r, (byte)c);
+                        if (k == 0) a.shl(r, (byte)c);
+                        else if (k == 1) a.shr(r, (byte)c);
+                        else if (k == 2) a.sar(r, (byte)c);
                         else if (k == 3) a.shl(r, cl); else if (k == 4) a.shr(r, cl); else a.sar(r, cl);
                         break;
                     }

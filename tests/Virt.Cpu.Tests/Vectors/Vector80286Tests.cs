@@ -38,7 +38,8 @@ public sealed class Vector80286Tests(ITestOutputHelper output)
             new Thread(() =>
             {
                 for (int i = start; i < keys.Count; i += workers) Get(keys[i]);
-            }) { IsBackground = true, Name = "vector prefetch" }.Start();
+            })
+            { IsBackground = true, Name = "vector prefetch" }.Start();
         }
     }
 

@@ -9,8 +9,20 @@ public class VectorRunnerTests
 {
     private static Dictionary<string, int> Regs(int ip) => new()
     {
-        ["ax"] = 0x1111, ["bx"] = 0x2222, ["cx"] = 0x3333, ["dx"] = 0x4444, ["cs"] = 0x1000, ["ss"] = 0x3000,
-        ["ds"] = 0x2000, ["es"] = 0, ["sp"] = 0x8000, ["bp"] = 0, ["si"] = 0, ["di"] = 0, ["ip"] = ip, ["flags"] = 0x0002,
+        ["ax"] = 0x1111,
+        ["bx"] = 0x2222,
+        ["cx"] = 0x3333,
+        ["dx"] = 0x4444,
+        ["cs"] = 0x1000,
+        ["ss"] = 0x3000,
+        ["ds"] = 0x2000,
+        ["es"] = 0,
+        ["sp"] = 0x8000,
+        ["bp"] = 0,
+        ["si"] = 0,
+        ["di"] = 0,
+        ["ip"] = ip,
+        ["flags"] = 0x0002,
     };
 
     private static int[][] Code(int ip, params int[] bytes) => bytes.Select((b, i) => new[] { 0x10000 + ip + i, b }).ToArray();

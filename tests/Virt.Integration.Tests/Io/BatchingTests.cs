@@ -1,9 +1,9 @@
 using Iced.Intel;
-using ExitStatus = Virt.Monitor.Cli.ExitStatus;
 using Virt.Integration.Tests.Support;
 using Virt.Monitor.Bench;
 using Virt.Monitor.Guests;
 using static Iced.Intel.AssemblerRegisters;
+using ExitStatus = Virt.Monitor.Cli.ExitStatus;
 
 namespace Virt.Integration.Tests.Io;
 

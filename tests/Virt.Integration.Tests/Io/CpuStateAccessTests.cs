@@ -3,7 +3,6 @@ using Virt.Cpu.Execution;
 using Virt.Cpu.Exits;
 using Virt.Cpu.Memory;
 using Virt.Monitor.Vcpu;
-using Virt.Monitor.Vm;
 using Virt.Pc.Boot;
 using Virt.Shared.Abi;
 using static Iced.Intel.AssemblerRegisters;
