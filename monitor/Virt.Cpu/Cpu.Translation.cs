@@ -92,13 +92,22 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// Compile hot blocks on another thread while this VCPU keeps interpreting them (IL: a thread-pool
-    /// thread; native: the compile thread, and the code is placed between blocks): the compiled code
-    /// is picked up at the block's next execution. Off: compile on the VCPU thread
+    /// Compile hot blocks to IL on a thread-pool thread while this VCPU keeps interpreting them: the
+    /// compiled code is picked up at the block's next execution. Off: compile on the VCPU thread
     /// at once, which makes runs reproducible instruction for instruction (tests). Default on
     /// unless VIRT_CPU_TRANSLATE_SYNC=1.
     /// </summary>
     public bool TranslateInBackground { get; set; } = Environment.GetEnvironmentVariable("VIRT_CPU_TRANSLATE_SYNC") != "1";
+
+    /// <summary>
+    /// Emit native code on the compile thread while this VCPU keeps interpreting the block (placed
+    /// between blocks once ready). Off by default: native emission costs ~25 us a block, and on the
+    /// Linux smoke boot (docs/cpu.md) compiling in the background bought nothing on an idle 2-core
+    /// machine (3.86 s against 3.91 s, medians of 3) and lost on a loaded one (4.54 s against 4.41 s
+    /// with one busy process), where the compile thread waits for a core while the block stays
+    /// interpreted. On from VIRT_NATIVE_COMPILE=background.
+    /// </summary>
+    public bool NativeCompileInBackground { get; set; } = Environment.GetEnvironmentVariable("VIRT_NATIVE_COMPILE") == "background";
 
     private long _blocksTranslated;
 
@@ -112,7 +121,7 @@ public sealed partial class Cpu
         if (b.Untranslatable || !_translate || b.Transient) return false;
         if (_native)
         {
-            if (!TranslateInBackground) return TranslateNative(b);
+            if (!NativeCompileInBackground) return TranslateNative(b);
             QueueNative(b);
             return false;
         }

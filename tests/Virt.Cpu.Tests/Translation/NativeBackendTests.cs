@@ -486,4 +486,33 @@ public class NativeBackendTests
             Assert.True(native.Cpu.EngineStats.NativeInstructions > 1000, "the divisions did not run natively");
         }
     }
+    /// <summary>
+    /// Native code emitted on the compile thread while the VCPU interprets: the running loop places
+    /// it between blocks whenever it is ready (a loaded machine may take a while: the guest loops until
+    /// it has, so the test does not depend on timing), runs it, and the state stays exact.
+    /// </summary>
+    [Fact]
+    public void BackgroundCompiledCodeIsPlacedByARunningLoop()
+    {
+        using var m = new TestMachine();
+        m.Cpu.Engine = CpuEngine.Native;
+        m.Cpu.TranslationThreshold = 0;
+        m.Cpu.NativeCompileInBackground = true;
+        m.Load32(Guest.CodeBase, a =>
+        {
+            var top = a.CreateLabel();
+            a.xor(eax, eax);
+            a.Label(ref top);
+            a.inc(eax);
+            a.jmp(top);
+        });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (m.Cpu.BlocksTranslated == 0 && DateTime.UtcNow < deadline)
+            Assert.Equal(StopReason.BudgetExhausted, m.Cpu.Run(1_000_001));
+        Assert.True(m.Cpu.BlocksTranslated > 0, "the compile thread emitted the loop within 60 s");
+        for (int i = 0; i < 5; i++) Assert.Equal(StopReason.BudgetExhausted, m.Cpu.Run(1_000_001));
+        Assert.True(m.Cpu.EngineStats.NativeInstructions > 1_000_000, "the placed code did not run");
+        long loop = m.Cpu.InstructionsRetired - 1; // after the XOR: INC, JMP, INC, ...
+        Assert.Equal((uint)(loop / 2 + (loop & 1)), m.Cpu.State.Eax);
+    }
 }
