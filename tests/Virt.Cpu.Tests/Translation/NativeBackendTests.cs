@@ -515,4 +515,71 @@ public class NativeBackendTests
         long loop = m.Cpu.InstructionsRetired - 1; // after the XOR: INC, JMP, INC, ...
         Assert.Equal((uint)(loop / 2 + (loop & 1)), m.Cpu.State.Eax);
     }
+    /// <summary>
+    /// IDIV r/m32 runs natively with mixed signs, register and memory divisors; then each way it can
+    /// raise #DE: a zero divisor, a quotient that does not fit 32 signed bits (EAX and EDX must come
+    /// back as they were), and INT_MIN / -1. Registers, EIP and the pushed EFLAGS as on the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void IdivRunsNativelyAndEachOverflowRaisesDivideErrorExactly(int fault)
+    {
+        void Code(Assembler a)
+        {
+            Label top = a.CreateLabel();
+            a.mov(ecx, 120);
+            a.Label(ref top);
+            a.mov(eax, ecx);
+            a.imul(eax, eax, -1_000_003);                 // negative dividends
+            a.cdq();
+            a.lea(ebx, __[ecx - 60]);
+            a.or(ebx, 1);                                 // odd, never zero, both signs
+            a.idiv(ebx);                                  // register
+            a.add(esi, eax);
+            a.add(edi, edx);
+            a.mov(__dword_ptr[Guest.Data], ebx);
+            a.mov(eax, esi);
+            a.cdq();
+            a.idiv(__dword_ptr[Guest.Data]);              // memory
+            a.xor(esi, edx);
+            a.add(edi, eax);
+            a.dec(ecx);
+            a.jnz(top);
+            a.cmp(esi, edi);                              // flags the #DE must push as they are
+            switch (fault)
+            {
+                case 0:
+                    a.xor(ebx, ebx);
+                    a.idiv(ebx);                          // by zero
+                    break;
+                case 1:
+                    a.mov(edx, 1);
+                    a.xor(eax, eax);
+                    a.mov(ebx, 1);
+                    a.idiv(ebx);                          // 2^32: does not fit
+                    break;
+                default:
+                    a.mov(eax, int.MinValue);
+                    a.cdq();
+                    a.mov(ebx, -1);
+                    a.idiv(ebx);                          // INT_MIN / -1
+                    break;
+            }
+            a.mov(ebp, 0x1234);                           // never runs
+        }
+        TestMachine native = Guest.Flat(Code, engine: Engines.Native), reference = Guest.Flat(Code, engine: Engines.Interpreter);
+        using (native)
+        using (reference)
+        {
+            for (int r = 0; r < 8; r++)
+                Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
+            Assert.Equal(0x2001u, native.Cpu.State.Eip);  // the vector-0 stub's HLT
+            uint esp = native.Cpu.State.Esp;
+            for (uint k = 0; k < 12; k += 4) Assert.Equal(reference.Read32(esp + k), native.Read32(esp + k)); // EIP, CS, EFLAGS
+            Assert.Equal(0u, native.Cpu.State.Ebp);
+            Assert.True(native.Cpu.EngineStats.NativeInstructions > 1000, "the divisions did not run natively");
+        }
+    }
 }

@@ -309,6 +309,9 @@ internal static class NativeBlockCompiler
             case Mnemonic.Div:
                 // The 8-bit check compares AH through a REX register: no AH..BH divisor beside it.
                 return i.Op0Kind == OpKind.Memory || !(i.Op0Register is Register.AH or Register.CH or Register.DH or Register.BH);
+            case Mnemonic.Idiv:
+                // 32-bit only: the 8/16-bit forms would have to keep the upper halves of EAX/EDX around the host's division.
+                return (i.Op0Kind == OpKind.Memory ? i.MemorySize.GetSize() : i.Op0Register.GetSize()) == 4;
             case Mnemonic.Leave:
                 return i.Code == Code.Leaved;
             case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd or Mnemonic.Rdtsc:
@@ -866,6 +869,11 @@ internal static class NativeBlockCompiler
                 Divide(i, in ins);
                 return;
             }
+            if (ins.Mnemonic == Mnemonic.Idiv)
+            {
+                DivideSigned(i, in ins);
+                return;
+            }
             // A copied instruction.
             Instruction copy = Rewrite(in ins);
             if (HasMemory(in ins) && ins.Mnemonic != Mnemonic.Lea)
@@ -886,12 +894,65 @@ internal static class NativeBlockCompiler
         private static AssemblerRegister32 GuestReg(Register r) => s_guest[r - Register.EAX];
 
         /// <summary>
+        /// IDIV r/m32 with #DE raised exactly. Its overflow rule (the quotient must fit 32 signed bits)
+        /// is not one compare, so the host divides the 64-bit dividend EDX:EAX by the sign-extended
+        /// divisor in 64 bits, which cannot fault once a zero divisor and -1 (INT64_MIN / -1) have gone
+        /// to the interpreter, and the quotient is checked after: when it does not fit, EAX and EDX are
+        /// put back from R11 and op i goes to the interpreter, which raises #DE. IDIV leaves every flag
+        /// undefined, so the checks may clobber them; a miss or the #DE still sees them (<see cref="Guarded"/>).
+        /// </summary>
+        private void DivideSigned(int i, in Instruction ins)
+        {
+            Label toInterpreter = a.CreateLabel(), overflow = a.CreateLabel();
+            bool memory = ins.Op0Kind == OpKind.Memory;
+            Instruction guest = ins;
+            Action restore = () => { };
+            Guarded(live[i], () =>
+            {
+                if (memory)
+                {
+                    LinearAddress(i, in guest, 4, write: false);
+                    Lookup(i, 4, write: false);
+                    a.AddInstruction(Instruction.Create(Code.Movsxd_r64_rm32, Register.R10, new MemoryOperand(Register.R13)));
+                }
+                else a.AddInstruction(Instruction.Create(Code.Movsxd_r64_rm32, Register.R10, Map(guest.Op0Register)));
+                restore = RestoreGuestFlags();
+            });
+            a.test(r10, r10);
+            a.je(toInterpreter);                                   // #DE: a zero divisor
+            a.cmp(r10, -1);
+            a.je(toInterpreter);                                   // the quotient is -dividend: the interpreter decides
+            a.mov(r11d, edx);
+            a.shl(r11, 32);
+            a.mov(r12d, eax);
+            a.or(r11, r12);                                        // EDX:EAX, kept to put back on overflow
+            a.mov(rax, r11);
+            a.cqo();
+            a.idiv(r10);
+            a.movsxd(r12, eax);
+            a.cmp(r12, rax);
+            a.jne(overflow);                                       // #DE: the quotient does not fit 32 signed bits
+            a.mov(eax, eax);                                       // the guest's registers are 32 bits wide
+            a.mov(edx, edx);
+            _stubs.Add(() =>
+            {
+                a.Label(ref overflow);
+                a.mov(eax, r11d);
+                a.shr(r11, 32);
+                a.mov(edx, r11d);
+                a.Label(ref toInterpreter);
+                restore();
+                ExitAt(i, i, NativeExit.Handler);
+            });
+        }
+
+        /// <summary>
         /// DIV, copied, with #DE raised exactly: the quotient overflows (a zero divisor included) exactly
         /// when the dividend's high half (AH, DX, EDX) is at least the divisor, unsigned, so that is
         /// compared first and the host's own DIV, which then cannot fault, computes the quotient and
         /// remainder. On overflow op i goes to the interpreter with the state untouched, which raises
         /// #DE. DIV leaves every flag undefined, so the compare may clobber them (a miss or the #DE
-        /// still sees them: <see cref="Guarded"/>); IDIV's overflow rule is not one compare, so it stays a handler call.
+        /// still sees them: <see cref="Guarded"/>); IDIV: <see cref="DivideSigned"/>.
         /// </summary>
         private void Divide(int i, in Instruction ins)
         {
