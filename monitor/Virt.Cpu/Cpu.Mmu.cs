@@ -11,7 +11,7 @@ namespace Virt.Cpu;
 // supervisor and a user copy, so a hit is one compare and one host load or store.
 public sealed unsafe partial class Cpu
 {
-    private const int TlbBits = 10, TlbSize = 1 << TlbBits, TlbMask = TlbSize - 1;
+    internal const int TlbBits = 12, TlbSize = 1 << TlbBits, TlbMask = TlbSize - 1;
 
     // [0] supervisor, [1] user (CPL 3). _tlbR/_tlbW point at the current privilege's pair.
     private readonly TlbEntry[][] _tlbReadSets = new TlbEntry[2][];

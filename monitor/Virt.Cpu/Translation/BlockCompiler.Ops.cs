@@ -118,7 +118,7 @@ internal sealed partial class BlockCompiler
         _il.Emit(OpCodes.Ldloc, _segBase[seg]!); _il.Emit(OpCodes.Ldloc, _ea); _il.Emit(OpCodes.Add); _il.Emit(OpCodes.Stloc, _la);
         _il.Emit(OpCodes.Ldloc, tlb);
         _il.Emit(OpCodes.Ldloc, _la); _il.Emit(OpCodes.Ldc_I4, 12); _il.Emit(OpCodes.Shr_Un);
-        _il.Emit(OpCodes.Ldc_I4, 1023); _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldc_I4, Cpu.TlbMask); _il.Emit(OpCodes.And);
         _il.Emit(OpCodes.Ldelema, typeof(Mmu.TlbEntry));
         _il.Emit(OpCodes.Stloc, _entry);
         _il.Emit(OpCodes.Ldloc, _entry); _il.Emit(OpCodes.Ldfld, s_tlbTag);

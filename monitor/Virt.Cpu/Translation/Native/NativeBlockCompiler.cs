@@ -549,10 +549,10 @@ internal static class NativeBlockCompiler
                 if (size > 1) a.lea(r11d, __[r12 + (size - 1)]);
                 a.shrx(r11d, last, r10d);                      // the page of the last byte
                 a.shrx(r13d, r12d, r10d);                      // the page of the first
-                a.mov(r10d, 22);
+                a.mov(r10d, 32 - Cpu.TlbBits);
                 a.shlx(r13d, r13d, r10d);
-                a.mov(r10d, 17);
-                a.shrx(r13d, r13d, r10d);                      // (page & 1023) * 32: the entry's offset
+                a.mov(r10d, 32 - Cpu.TlbBits - 5);
+                a.shrx(r13d, r13d, r10d);                      // (page & TlbMask) * 32: the entry's offset
                 a.mov(r10, __qword_ptr[r14 + table]);
                 a.lea(r10, __[r10 + r13]);                     // the entry
                 a.mov(r13d, __dword_ptr[r10]);
@@ -568,7 +568,7 @@ internal static class NativeBlockCompiler
                 a.shr(r11d, 12);                               // the page of the last byte
                 a.mov(r13d, r12d);
                 a.shr(r13d, 7);
-                a.and(r13d, 1023 << 5);                        // (first byte's page & 1023) * 32: the entry's offset
+                a.and(r13d, Cpu.TlbMask << 5);                 // (first byte's page & TlbMask) * 32: the entry's offset
                 a.add(r13, __qword_ptr[r14 + table]);
                 a.cmp(r11d, __dword_ptr[r13]);
                 a.jne(miss);
