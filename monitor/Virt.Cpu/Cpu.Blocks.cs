@@ -15,7 +15,9 @@ public sealed unsafe partial class Cpu
 
     private readonly Dictionary<ulong, Block> _blocks = new();
     private readonly Dictionary<uint, List<Block>> _pageBlocks = new();
-    private readonly (uint La, Block? Block)[] _jumpCache = new (uint, Block?)[JumpCacheSize];
+    // Keyed by the linear address and whether CPL is 3 (bit 32): a hit skips the fetch's U/S check,
+    // so user code must never find a block looked up for supervisor code.
+    private readonly (ulong Key, Block? Block)[] _jumpCache = new (ulong, Block?)[JumpCacheSize];
     private readonly PointerCodeReader _codeReader = new();
     private readonly Decoder _decoder16, _decoder32;
 
@@ -56,9 +58,11 @@ public sealed unsafe partial class Cpu
         uint la = _csBase + EipReg;
         ref var jc = ref _jumpCache[(la ^ (la >> 12)) & (JumpCacheSize - 1)];
         Block? b = jc.Block;
-        if (b != null && jc.La == la && b.Valid && b.Code32 == _code32) return b;
+        if (b != null && jc.Key == JumpCacheKey(la) && b.Valid && b.Code32 == _code32) return b;
         return LookupBlockSlow(la);
     }
+
+    private ulong JumpCacheKey(uint la) => la | (Cpl == 3 ? 1UL << 32 : 0);
 
     private Block LookupBlockSlow(uint la)
     {
@@ -85,7 +89,7 @@ public sealed unsafe partial class Cpu
                 ProtectCodePage(page);
             }
         }
-        jc = (la, b);
+        jc = (JumpCacheKey(la), b);
         return b;
     }
 

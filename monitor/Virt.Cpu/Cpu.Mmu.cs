@@ -105,7 +105,8 @@ public sealed unsafe partial class Cpu
         int i = (int)(lpn & TlbMask);
         foreach (var set in _tlbReadSets) if (set[i].Tag == lpn) set[i].Tag = TlbEntry.Invalid;
         foreach (var set in _tlbWriteSets) if (set[i].Tag == lpn) set[i].Tag = TlbEntry.Invalid;
-        FlushJumpCache();
+        Array.Clear(_jumpCache);
+        _jumpTable?.InvalidatePage(lpn); // the native table only if it leads into that page
     }
 
     /// <summary>A page just became a code page: no write TLB entry may point at it any more.</summary>

@@ -228,7 +228,7 @@ public sealed unsafe partial class Cpu
         // Whether the code's page is mapped global (the fetch just filled its TLB entry): such
         // entries survive CR3 writes, like the TLB's.
         ref TlbEntry code = ref _tlbR[(startEip >> 12) & TlbMask];
-        _jumpTable!.Add(startEip, nb.ChainEntry, global: code.Tag == startEip >> 12 && code.Global);
+        _jumpTable!.Add(startEip, nb.ChainEntry, global: code.Tag == startEip >> 12 && code.Global, user: Cpl == 3);
         NativeFrame* f = _frame;
         uint entryFlags = _flags;
         LoadFrame(f);
@@ -337,7 +337,7 @@ public sealed unsafe partial class Cpu
         f->GsReadLimit = NativeLimit(SegmentIndex.GS, write: false);
         f->GsWriteLimit = NativeLimit(SegmentIndex.GS, write: true);
         f->JumpTable = _jumpTable!.Address;
-        f->JumpGeneration = _jumpTable.GenerationKey;
+        f->JumpGeneration = _jumpTable.KeyFor(Cpl == 3);
     }
 }
 

@@ -33,7 +33,9 @@ public sealed partial class Cpu
     {
         for (int i = 0; i < 6; i++) SegmentChanged(i);
         SelectTlb();
-        FlushJumpCache();
+        // The interpreter's jump cache skips the fetch checks; the native jump table keys its entries
+        // by privilege, and native code runs only in flat protected mode (checked at every entry).
+        Array.Clear(_jumpCache);
     }
 
     private void CheckSegment(int seg, uint off, int size, bool write)

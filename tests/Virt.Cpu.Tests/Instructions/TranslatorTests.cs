@@ -454,6 +454,80 @@ public class TranslatorTests
         Assert.True(translated.Cpu.BlocksTranslated > 0);
     }
 
+    /// <summary>
+    /// A supervisor-only page of code, called through a register until it is compiled (and found
+    /// by the engine's jump caches); then ring 3 jumps to the same address through a register. The
+    /// fetch must fault (#PF, U/S, CR2 = the target) as on the reference: no cache of where an
+    /// address led may carry user code into a supervisor block.
+    /// </summary>
+    [Fact]
+    public void UserCodeCannotReachASupervisorBlockThroughAJumpCache()
+    {
+        const uint Kernel = 0x40000, User = 0x50000;
+        TestMachine Build(Action<TestMachine> engine)
+        {
+            var m = new TestMachine();
+            engine(m);
+            var g = new G(m);
+            g.WriteIdt(14, Descriptors.Gate(G.KCode, 0x20000, 0xE));
+            g.Handler(0x20000, a => a.hlt());             // the error code stays on the ring-0 stack
+            g.Handler(Kernel, a =>
+            {
+                a.add(ebp, 3);
+                a.ret();
+            });
+            g.Handler(User, a =>
+            {
+                a.mov(eax, Kernel);
+                a.jmp(eax);                               // ring 3 into the supervisor page
+            });
+            g.Load(a =>
+            {
+                var fill = a.CreateLabel();
+                var top = a.CreateLabel();
+                a.mov(edi, PageTable);
+                a.mov(eax, 7);                            // present, writable, user
+                a.mov(ecx, 1024);
+                a.Label(ref fill);
+                a.stosd();
+                a.add(eax, 0x1000);
+                a.loop(fill);
+                a.mov(__dword_ptr[PageTable + (Kernel >> 12) * 4], Kernel | 3); // supervisor only
+                a.mov(__dword_ptr[PageDir], PageTable | 7);
+                a.mov(eax, PageDir);
+                a.mov(cr3, eax);
+                a.mov(eax, cr0);
+                a.or(eax, unchecked((int)0x8001_0000));
+                a.mov(cr0, eax);
+                a.mov(ecx, 200);
+                a.mov(ebx, Kernel);
+                a.Label(ref top);
+                a.call(ebx);                              // compiled, and entered through the caches
+                a.dec(ecx);
+                a.jnz(top);
+                a.push(G.UData);                          // IRET to ring 3 at User
+                a.push(0x70000);
+                a.push(0x202);
+                a.push(G.UCode);
+                a.push(User);
+                a.iretd();
+            });
+            return m;
+        }
+        using var reference = Build(Reference);
+        using var translated = Build(Translate);
+        RunToHalt(reference, null);
+        RunToHalt(translated, null);
+        Assert.Equal(0x20001u, reference.Cpu.State.Eip);
+        Assert.Equal(Kernel, reference.Cpu.State.Cr2);
+        Assert.Equal(5u, reference.Read32(reference.Cpu.State.Esp)); // a user fetch of a present supervisor page
+        Assert.Equal(0x20001u, translated.Cpu.State.Eip);
+        Assert.Equal(Kernel, translated.Cpu.State.Cr2);
+        Assert.Equal(5u, translated.Read32(translated.Cpu.State.Esp));
+        AssertSameState(reference, translated, "user jump into a supervisor page");
+        Assert.True(translated.Cpu.BlocksTranslated > 0);
+    }
+
     [Fact]
     public void SixteenBitCodeIsLeftToTheInterpreter()
     {

@@ -7,12 +7,16 @@ namespace Virt.Cpu.Translation.Native;
 /// that leaves its page: a direct-mapped table from the target EIP to a native block's chain entry,
 /// looked up inline (QEMU's tb_jmp_cache, DynamoRIO's indirect branch lookup). 65,536 entries
 /// indexed by the EIP's low 16 bits, so the index is one flagless MOVZX. Each entry holds the
-/// negated key, EIP | generation &lt;&lt; 32, so two LEAs (tag + EIP + generation) give zero exactly
-/// on a hit and JRCXZ tests it without touching the guest's flags. Filled as blocks run; emptied
-/// whenever a mapping or code changes (TLB flushes, INVLPG, a code page written, the code cache
-/// flushed) by moving to the next generation, which costs nothing. A CR3 write with global pages
-/// on (a guest with kernel page-table isolation writes CR3 on every kernel entry) drops only the
-/// entries for code in non-global pages, as the TLB does, so the kernel's stay.
+/// negated key, EIP | generation &lt;&lt; 32 | user &lt;&lt; 57, so two LEAs (tag + EIP + key) give
+/// zero exactly on a hit and JRCXZ tests it without touching the guest's flags. The user bit keeps
+/// the entries added at CPL 3 apart from the others: user code never reaches a supervisor block
+/// through the table (the fetch's U/S check is the dispatcher's), and a privilege change (an
+/// interrupt, SYSENTER, SYSEXIT, IRET) needs no flush. Filled as blocks run; emptied whenever a
+/// mapping or code changes (TLB flushes, a code page written, the code cache flushed) by moving to
+/// the next generation, which costs nothing; an INVLPG empties it only if the page holds code the
+/// table leads to. A CR3 write with global pages on (a guest with kernel page-table isolation writes
+/// CR3 on every kernel entry) drops only the entries for code in non-global pages, as the TLB does,
+/// so the kernel's stay.
 /// </summary>
 internal sealed unsafe class NativeJumpTable : IDisposable
 {
@@ -41,20 +45,31 @@ internal sealed unsafe class NativeJumpTable : IDisposable
 
     public bool IsEmpty { get; private set; }
 
-    /// <summary>The current generation, shifted as the lookup adds it (NativeFrame.JumpGeneration).</summary>
-    public long GenerationKey => _generation << 32;
+    private const long UserBit = 1L << 57;
+
+    /// <summary>What the lookup adds to the EIP at this privilege (NativeFrame.JumpGeneration): the generation, and the user bit at CPL 3.</summary>
+    public long KeyFor(bool user) => (_generation << 32) | (user ? UserBit : 0);
 
     // Entries for code in pages not mapped global, since the last clear: a CR3 write drops just these.
     private readonly List<int> _notGlobal = new();
+    // The linear pages of the entries since the last clear: an INVLPG of another page changes nothing here.
+    private readonly HashSet<uint> _pages = new();
 
-    public void Add(uint eip, byte* chainEntry, bool global)
+    public void Add(uint eip, byte* chainEntry, bool global, bool user)
     {
         int i = (int)(eip & (Entries - 1));
         ref Entry e = ref _entries[i];
-        e.NegatedEip = -((long)eip | GenerationKey);
+        e.NegatedEip = -((long)eip | KeyFor(user));
         e.ChainEntry = (nint)chainEntry;
         IsEmpty = false;
         if (!global) _notGlobal.Add(i);
+        _pages.Add(eip >> 12);
+    }
+
+    /// <summary>INVLPG of <paramref name="linearPage"/>: empties the table if an entry leads into that page.</summary>
+    public void InvalidatePage(uint linearPage)
+    {
+        if (_pages.Contains(linearPage)) Clear();
     }
 
     /// <summary>A CR3 write with global pages on: drops the entries for code in non-global pages.</summary>
@@ -70,6 +85,7 @@ internal sealed unsafe class NativeJumpTable : IDisposable
         if (IsEmpty) return;
         IsEmpty = true;
         _notGlobal.Clear();
+        _pages.Clear();
         if (++_generation < 1 << 24) return;
         // Wrapped (after 16 million flushes): old entries could match again, so really empty it.
         for (int i = 0; i < Entries; i++) _entries[i] = new Entry { NegatedEip = Empty };
