@@ -1,0 +1,129 @@
+using System.Runtime.InteropServices;
+using Virt.Shared.Abi;
+using Virt.Shared.Wakeup;
+
+namespace Virt.Integration.Tests.Wakeup;
+
+/// <summary>The adaptive wake-up policy (docs/wakeup.md): what it decides from what it is told. No timing.</summary>
+public class AdaptiveSpinTests
+{
+    private const long Cap = 50_000;
+
+    [Fact]
+    public void Never_spins_without_a_spare_core()
+    {
+        var p = new AdaptiveSpin(Cap, processorCount: 1);
+        for (int i = 0; i < 4 * AdaptiveSpin.ProbeInterval; i++)
+        {
+            Assert.Equal(0, p.Budget(peerRunning: true));
+            Assert.Equal(0, p.Budget(peerRunning: false));
+            p.Observe(10, endedWhileSpinning: true);
+        }
+    }
+
+    [Fact]
+    public void Does_not_spin_for_a_sleeping_peer_except_a_bounded_probe()
+    {
+        var p = new AdaptiveSpin(Cap, 2);
+        for (int i = 0; i < 100; i++) p.Observe(100, endedWhileSpinning: true); // a fast peer
+        Assert.True(p.Budget(peerRunning: true) > 0);
+        int spins = 0;
+        for (int i = 0; i < 10 * AdaptiveSpin.ProbeInterval; i++)
+        {
+            long b = p.Budget(peerRunning: false);
+            Assert.InRange(b, 0, Cap);
+            if (b > 0) spins++;
+        }
+        Assert.Equal(10, spins);
+    }
+
+    [Fact]
+    public void The_learned_spin_follows_the_peer_and_stays_under_the_cap()
+    {
+        var p = new AdaptiveSpin(Cap, 2);
+        for (int i = 0; i < 200; i++) p.Observe(1_000, endedWhileSpinning: true);
+        long fast = p.Budget(peerRunning: true);
+        Assert.InRange(fast, 1_000, 4_000 + Cap / 16);
+
+        for (int i = 0; i < 200; i++) p.Observe(8_000, endedWhileSpinning: true);
+        long slower = p.Budget(peerRunning: true);
+        Assert.True(slower > fast);
+        Assert.InRange(slower, 8_000, Cap);
+
+        // Waits far longer than the cap (or ones the spin never covered) are learned as the cap: no more spinning...
+        for (int i = 0; i < 200; i++) p.Observe(long.MaxValue / 4, endedWhileSpinning: true);
+        Assert.InRange(p.MeanTicks, 0, Cap);
+        Assert.Equal(0, p.LearnedBudget);
+        int spins = 0;
+        for (int i = 0; i < 4 * AdaptiveSpin.ProbeInterval; i++)
+        {
+            long b = p.Budget(peerRunning: true);
+            Assert.InRange(b, 0, Cap);
+            if (b > 0) spins++;
+        }
+        // ...but a probe now and then, so that the pair can come back to spinning.
+        Assert.Equal(4, spins);
+        for (int i = 0; i < 200; i++) p.Observe(500, endedWhileSpinning: true);
+        Assert.True(p.Budget(peerRunning: true) > 0);
+    }
+
+    [Fact]
+    public void Slept_waits_count_as_the_cap()
+    {
+        var p = new AdaptiveSpin(Cap, 2);
+        for (int i = 0; i < 200; i++) p.Observe(10, endedWhileSpinning: false);
+        Assert.Equal(0, p.LearnedBudget);
+    }
+
+    [Fact]
+    public void Rejects_a_cap_of_nothing() => Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveSpin(0, 2));
+
+    [Fact]
+    public unsafe void An_adaptive_doorbell_between_two_threads_loses_no_wake_up()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var mem = (DoorbellWords*)NativeMemory.AllocZeroed(2 * 64);
+        uint* peerIdle = (uint*)NativeMemory.AllocZeroed(64);
+        try
+        {
+            var pingRing = new Doorbell(&mem[0], WakeMode.Adaptive, 50);
+            var pingWait = new Doorbell(&mem[0], WakeMode.Adaptive, 50, peerIdle: peerIdle);
+            var pongRing = new Doorbell(&mem[1], WakeMode.Adaptive, 50);
+            var pongWait = new Doorbell(&mem[1], WakeMode.Adaptive, 50);
+            Assert.Equal(WakeMode.Adaptive, pingWait.Mode);
+            const uint n = 3000;
+            var server = new Thread(() =>
+            {
+                uint last = 0;
+                bool wasAsleep = false;
+                while (last < n)
+                {
+                    uint v = pingWait.WaitWhile(last, 5_000_000, !wasAsleep);
+                    if (v == last) continue;
+                    last = v;
+                    // Every so often pretend the VCPU halted: the waiter must still be woken.
+                    *peerIdle = (v % 7 == 0) ? 1u : 0u;
+                    wasAsleep = pongRing.Ring(v);
+                }
+            });
+            server.Start();
+            bool asleep = false;
+            for (uint seq = 1; seq <= n; seq++)
+            {
+                asleep = pingRing.Ring(seq);
+                uint got = seq - 1;
+                while (got != seq) got = pongWait.WaitWhile(got, 5_000_000, !asleep);
+                if (seq % 500 == 0) Thread.Sleep(1); // let both sides fall asleep now and then
+            }
+            Assert.True(server.Join(TimeSpan.FromSeconds(30)));
+            Assert.Equal(n, mem[1].Seq);
+            Assert.Equal(0u, mem[0].Sleeping);
+            Assert.InRange(pongWait.Adaptive!.MeanTicks, 0, pongWait.Adaptive.CapTicks);
+        }
+        finally
+        {
+            NativeMemory.Free(mem);
+            NativeMemory.Free(peerIdle);
+        }
+    }
+}
