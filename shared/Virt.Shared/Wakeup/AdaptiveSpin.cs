@@ -3,9 +3,12 @@ namespace Virt.Shared.Wakeup;
 /// <summary>
 /// How long the adaptive waiter of one doorbell polls before it sleeps (docs/wakeup.md). It learns
 /// an exponentially weighted mean of its recent waits (1/8 weight per sample, as glibc's adaptive
-/// mutex does) and spins for twice that plus a little slack, never more than <see cref="CapTicks"/>:
-/// a wait the learned spin did not cover counts as the cap, so a peer that answers slowly soon
-/// makes the waiter sleep at once. It does not spin at all when the machine has no spare core,
+/// mutex does; a sample is capped at <see cref="LongWaitFactor"/> x the cap) and spins for twice
+/// that plus a little slack, never more than <see cref="CapTicks"/>. When the mean itself exceeds
+/// the cap the peer is slow (a device that takes a millisecond, a guest that runs long between
+/// exits): the waiter then sleeps at once. A wait that slept is learned by its full length, which
+/// includes a futex wake-up: that is what spinning would have saved, so a pair whose only delay is
+/// the wake-up itself learns to spin through it. It does not spin at all when the machine has no spare core,
 /// nor when the peer is known not to be running (it was asleep when we rang it, or the monitor is
 /// halted), except one wait in <see cref="ProbeInterval"/>: a probe spins for the cap so that a
 /// pair that has fallen into sleeping on each other finds its way back to spinning when the
@@ -15,6 +18,9 @@ public sealed class AdaptiveSpin
 {
     /// <summary>One wait in this many spins for the cap even when the rules say sleep.</summary>
     public const int ProbeInterval = 16;
+
+    /// <summary>A sample counts at most this many caps: one very long wait must not dominate the mean for long.</summary>
+    public const int LongWaitFactor = 4;
 
     private readonly long _slackTicks;
     private long _meanTicks;
@@ -39,15 +45,8 @@ public sealed class AdaptiveSpin
     /// <summary>The learned mean wait (ticks).</summary>
     public long MeanTicks => _meanTicks;
 
-    /// <summary>The spin the learned mean alone asks for: 2 x mean + slack, or 0 when that exceeds the cap.</summary>
-    public long LearnedBudget
-    {
-        get
-        {
-            long b = 2 * _meanTicks + _slackTicks;
-            return b > CapTicks ? 0 : b;
-        }
-    }
+    /// <summary>The spin the learned mean alone asks for: 2 x mean + slack at most the cap, or 0 when the mean exceeds the cap.</summary>
+    public long LearnedBudget => _meanTicks > CapTicks ? 0 : Math.Min(CapTicks, 2 * _meanTicks + _slackTicks);
 
     /// <summary>The spin for the next wait, in ticks (0: sleep at once).</summary>
     /// <param name="peerRunning">False when the peer is known not to be running.</param>
@@ -68,10 +67,10 @@ public sealed class AdaptiveSpin
         return 0;
     }
 
-    /// <summary>Teaches the policy how one wait went: it took <paramref name="waitedTicks"/>, ended while spinning or not.</summary>
-    public void Observe(long waitedTicks, bool endedWhileSpinning)
+    /// <summary>Teaches the policy how long one wait took (spinning, sleeping or both).</summary>
+    public void Observe(long waitedTicks)
     {
-        long sample = endedWhileSpinning ? Math.Clamp(waitedTicks, 0, CapTicks) : CapTicks;
+        long sample = Math.Clamp(waitedTicks, 0, LongWaitFactor * CapTicks);
         _meanTicks += (sample - _meanTicks) / 8;
     }
 }

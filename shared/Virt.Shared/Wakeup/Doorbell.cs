@@ -128,7 +128,7 @@ public sealed unsafe class Doorbell
                 v = Volatile.Read(ref _words->Seq);
                 if (v != old)
                 {
-                    policy.Observe(Stopwatch.GetTimestamp() - start, endedWhileSpinning: true);
+                    policy.Observe(Stopwatch.GetTimestamp() - start);
                     SpunWaits++;
                     return v;
                 }
@@ -142,7 +142,7 @@ public sealed unsafe class Doorbell
         v = Sleep(old, deadline);
         if (v != old)
         {
-            policy.Observe(Stopwatch.GetTimestamp() - start, endedWhileSpinning: false);
+            policy.Observe(Stopwatch.GetTimestamp() - start);
             SleptWaits++;
         }
         return v;

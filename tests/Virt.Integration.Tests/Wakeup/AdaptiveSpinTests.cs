@@ -17,7 +17,7 @@ public class AdaptiveSpinTests
         {
             Assert.Equal(0, p.Budget(peerRunning: true));
             Assert.Equal(0, p.Budget(peerRunning: false));
-            p.Observe(10, endedWhileSpinning: true);
+            p.Observe(10);
         }
     }
 
@@ -25,7 +25,7 @@ public class AdaptiveSpinTests
     public void Does_not_spin_for_a_sleeping_peer_except_a_bounded_probe()
     {
         var p = new AdaptiveSpin(Cap, 2);
-        for (int i = 0; i < 100; i++) p.Observe(100, endedWhileSpinning: true); // a fast peer
+        for (int i = 0; i < 100; i++) p.Observe(100); // a fast peer
         Assert.True(p.Budget(peerRunning: true) > 0);
         int spins = 0;
         for (int i = 0; i < 10 * AdaptiveSpin.ProbeInterval; i++)
@@ -41,18 +41,22 @@ public class AdaptiveSpinTests
     public void The_learned_spin_follows_the_peer_and_stays_under_the_cap()
     {
         var p = new AdaptiveSpin(Cap, 2);
-        for (int i = 0; i < 200; i++) p.Observe(1_000, endedWhileSpinning: true);
+        for (int i = 0; i < 200; i++) p.Observe(1_000);
         long fast = p.Budget(peerRunning: true);
         Assert.InRange(fast, 1_000, 4_000 + Cap / 16);
 
-        for (int i = 0; i < 200; i++) p.Observe(8_000, endedWhileSpinning: true);
+        for (int i = 0; i < 200; i++) p.Observe(8_000);
         long slower = p.Budget(peerRunning: true);
         Assert.True(slower > fast);
         Assert.InRange(slower, 8_000, Cap);
 
-        // Waits far longer than the cap (or ones the spin never covered) are learned as the cap: no more spinning...
-        for (int i = 0; i < 200; i++) p.Observe(long.MaxValue / 4, endedWhileSpinning: true);
-        Assert.InRange(p.MeanTicks, 0, Cap);
+        // A wait about as long as the cap (a futex wake-up) keeps the spin, at the cap.
+        for (int i = 0; i < 200; i++) p.Observe(Cap * 3 / 4);
+        Assert.Equal(Cap, p.Budget(peerRunning: true));
+
+        // Waits far longer than the cap are learned as a few caps: no more spinning...
+        for (int i = 0; i < 200; i++) p.Observe(long.MaxValue / 4);
+        Assert.InRange(p.MeanTicks, Cap + 1, AdaptiveSpin.LongWaitFactor * Cap);
         Assert.Equal(0, p.LearnedBudget);
         int spins = 0;
         for (int i = 0; i < 4 * AdaptiveSpin.ProbeInterval; i++)
@@ -63,16 +67,17 @@ public class AdaptiveSpinTests
         }
         // ...but a probe now and then, so that the pair can come back to spinning.
         Assert.Equal(4, spins);
-        for (int i = 0; i < 200; i++) p.Observe(500, endedWhileSpinning: true);
+        for (int i = 0; i < 200; i++) p.Observe(500);
         Assert.True(p.Budget(peerRunning: true) > 0);
     }
 
     [Fact]
-    public void Slept_waits_count_as_the_cap()
+    public void A_negative_wait_is_learned_as_none()
     {
         var p = new AdaptiveSpin(Cap, 2);
-        for (int i = 0; i < 200; i++) p.Observe(10, endedWhileSpinning: false);
-        Assert.Equal(0, p.LearnedBudget);
+        for (int i = 0; i < 200; i++) p.Observe(-5);
+        Assert.InRange(p.MeanTicks, 0, 8);
+        Assert.InRange(p.Budget(peerRunning: true), 1, Cap);
     }
 
     [Fact]
