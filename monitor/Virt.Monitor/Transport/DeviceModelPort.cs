@@ -52,7 +52,7 @@ public sealed unsafe partial class DeviceModelPort
         {
             // A file mapping does not move; fixed only satisfies the compiler.
             _toDevice = new Doorbell(toDevice, mode, spinMicros, doorbellSocket);
-            _toMonitor = new Doorbell(toMonitor, mode, spinMicros, doorbellSocket);
+            _toMonitor = new Doorbell(toMonitor, mode, spinMicros, doorbellSocket, peerWords: toDevice);
         }
         _seq = _toMonitor.Current;
         _stats = stats;

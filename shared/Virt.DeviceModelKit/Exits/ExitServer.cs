@@ -42,7 +42,7 @@ public sealed unsafe class ExitServer
         {
             // The page is a file mapping: its address does not move, the fixed is only for the compiler.
             // Adaptive: no point spinning for the next exit while the VCPU is halted.
-            _toDevice = new Doorbell(toDevice, mode, spinMicros, doorbellSocket, monitorIdle);
+            _toDevice = new Doorbell(toDevice, mode, spinMicros, doorbellSocket, monitorIdle, toMonitor);
             _toMonitor = new Doorbell(toMonitor, mode, spinMicros, doorbellSocket);
         }
         _handler = handler;

@@ -20,10 +20,12 @@ public sealed unsafe class Doorbell
     private readonly byte[] _buffer = new byte[64];
     private readonly AdaptiveSpin? _adaptive;
     private readonly uint* _peerIdle;
+    private readonly DoorbellWords* _peerWords;
 
     /// <param name="spinMicros">The spin of SpinFutex; for Adaptive, the cap of the learned spin.</param>
     /// <param name="peerIdle">Adaptive only: a word the peer sets while it is not running (the monitor's Irq.MonitorIdle); spinning stops when it is set.</param>
-    public Doorbell(DoorbellWords* words, WakeMode mode, int spinMicros, Socket? socket = null, uint* peerIdle = null)
+    /// <param name="peerWords">Adaptive only: the doorbell the peer waits on; its RunningCpu says where the peer runs, and spinning stops when that is our CPU.</param>
+    public Doorbell(DoorbellWords* words, WakeMode mode, int spinMicros, Socket? socket = null, uint* peerIdle = null, DoorbellWords* peerWords = null)
     {
         if (mode == WakeMode.Socket && socket is null) throw new ArgumentException("socket mode needs a socket", nameof(socket));
         if (mode is WakeMode.SpinFutex or WakeMode.Futex or WakeMode.Adaptive && !Futex.Supported) mode = WakeMode.Spin;
@@ -39,6 +41,7 @@ public sealed unsafe class Doorbell
         if (mode == WakeMode.Adaptive)
             _adaptive = new AdaptiveSpin(Math.Max(1, Math.Min(spinMicros, AdaptiveCapMicros) * Stopwatch.Frequency / 1_000_000), Environment.ProcessorCount);
         _peerIdle = peerIdle;
+        _peerWords = peerWords;
     }
 
     /// <summary>The most an adaptive waiter ever spins, whatever `--spin-us` says (docs/wakeup.md).</summary>
@@ -121,6 +124,7 @@ public sealed unsafe class Doorbell
         uint v;
         if (budget > 0)
         {
+            uint myCpu = (uint)Thread.GetCurrentProcessorId() + 1;
             long spinEnd = Math.Min(deadline, start + budget);
             int polls = 0;
             while (true)
@@ -128,23 +132,39 @@ public sealed unsafe class Doorbell
                 v = Volatile.Read(ref _words->Seq);
                 if (v != old)
                 {
-                    policy.Observe(Stopwatch.GetTimestamp() - start);
+                    policy.Observe(Stopwatch.GetTimestamp() - start, WaitOutcome.Spun);
                     SpunWaits++;
-                    return v;
+                    return Ran(v);
                 }
-                // The clock and the peer's idle word every 8 polls: a check costs about what a poll does.
+                // The clock and the peer's words every 8 polls: a check costs about what a poll does.
                 if ((++polls & 7) == 0
-                    && (Stopwatch.GetTimestamp() >= spinEnd || (_peerIdle != null && Volatile.Read(ref *_peerIdle) != 0)))
+                    && (Stopwatch.GetTimestamp() >= spinEnd || PeerStopped(myCpu)))
                     break;
-                Thread.SpinWait(1);
+                // Now and then give the CPU to whatever else is runnable on it: a peer woken onto our
+                // CPU can then run (and say so in RunningCpu) instead of waiting for our spin to end.
+                if ((polls & 127) == 0) Thread.Yield();
+                else Thread.SpinWait(1);
             }
         }
         v = Sleep(old, deadline);
         if (v != old)
         {
-            policy.Observe(Stopwatch.GetTimestamp() - start);
+            policy.Observe(Stopwatch.GetTimestamp() - start, budget > 0 ? WaitOutcome.SpunThenSlept : WaitOutcome.Slept);
             SleptWaits++;
+            return Ran(v);
         }
+        return v;
+    }
+
+    // The peer cannot answer while we spin: the VCPU halted, or the peer runs on our own CPU.
+    private bool PeerStopped(uint myCpu) =>
+        (_peerIdle != null && Volatile.Read(ref *_peerIdle) != 0)
+        || (_peerWords != null && Volatile.Read(ref _peerWords->Sleeping) == 0 && Volatile.Read(ref _peerWords->RunningCpu) == myCpu);
+
+    // Tells the peer's adaptive waiter where we run now.
+    private uint Ran(uint v)
+    {
+        Volatile.Write(ref _words->RunningCpu, (uint)Thread.GetCurrentProcessorId() + 1);
         return v;
     }
 

@@ -17,7 +17,7 @@ public class AdaptiveSpinTests
         {
             Assert.Equal(0, p.Budget(peerRunning: true));
             Assert.Equal(0, p.Budget(peerRunning: false));
-            p.Observe(10);
+            p.Observe(10, WaitOutcome.Spun);
         }
     }
 
@@ -25,7 +25,7 @@ public class AdaptiveSpinTests
     public void Does_not_spin_for_a_sleeping_peer_except_a_bounded_probe()
     {
         var p = new AdaptiveSpin(Cap, 2);
-        for (int i = 0; i < 100; i++) p.Observe(100); // a fast peer
+        for (int i = 0; i < 100; i++) p.Observe(100, WaitOutcome.Spun); // a fast peer
         Assert.True(p.Budget(peerRunning: true) > 0);
         int spins = 0;
         for (int i = 0; i < 10 * AdaptiveSpin.ProbeInterval; i++)
@@ -41,21 +41,21 @@ public class AdaptiveSpinTests
     public void The_learned_spin_follows_the_peer_and_stays_under_the_cap()
     {
         var p = new AdaptiveSpin(Cap, 2);
-        for (int i = 0; i < 200; i++) p.Observe(1_000);
+        for (int i = 0; i < 200; i++) p.Observe(1_000, WaitOutcome.Spun);
         long fast = p.Budget(peerRunning: true);
         Assert.InRange(fast, 1_000, 4_000 + Cap / 16);
 
-        for (int i = 0; i < 200; i++) p.Observe(8_000);
+        for (int i = 0; i < 200; i++) p.Observe(8_000, WaitOutcome.Spun);
         long slower = p.Budget(peerRunning: true);
         Assert.True(slower > fast);
         Assert.InRange(slower, 8_000, Cap);
 
         // A wait about as long as the cap (a futex wake-up) keeps the spin, at the cap.
-        for (int i = 0; i < 200; i++) p.Observe(Cap * 3 / 4);
+        for (int i = 0; i < 200; i++) p.Observe(Cap * 3 / 4, WaitOutcome.Slept);
         Assert.Equal(Cap, p.Budget(peerRunning: true));
 
         // Waits far longer than the cap are learned as a few caps: no more spinning...
-        for (int i = 0; i < 200; i++) p.Observe(long.MaxValue / 4);
+        for (int i = 0; i < 200; i++) p.Observe(long.MaxValue / 4, WaitOutcome.Slept);
         Assert.InRange(p.MeanTicks, Cap + 1, AdaptiveSpin.LongWaitFactor * Cap);
         Assert.Equal(0, p.LearnedBudget);
         int spins = 0;
@@ -67,7 +67,7 @@ public class AdaptiveSpinTests
         }
         // ...but a probe now and then, so that the pair can come back to spinning.
         Assert.Equal(4, spins);
-        for (int i = 0; i < 200; i++) p.Observe(500);
+        for (int i = 0; i < 200; i++) p.Observe(500, WaitOutcome.Spun);
         Assert.True(p.Budget(peerRunning: true) > 0);
     }
 
@@ -75,9 +75,34 @@ public class AdaptiveSpinTests
     public void A_negative_wait_is_learned_as_none()
     {
         var p = new AdaptiveSpin(Cap, 2);
-        for (int i = 0; i < 200; i++) p.Observe(-5);
+        for (int i = 0; i < 200; i++) p.Observe(-5, WaitOutcome.Spun);
         Assert.InRange(p.MeanTicks, 0, 8);
         Assert.InRange(p.Budget(peerRunning: true), 1, Cap);
+    }
+
+    [Fact]
+    public void Failed_spins_back_off_exponentially_up_to_a_bound_and_a_caught_spin_ends_it()
+    {
+        var p = new AdaptiveSpin(Cap, 2);
+        for (int i = 0; i < 100; i++) p.Observe(100, WaitOutcome.Spun);
+        int expected = 1;
+        for (int round = 0; round < 10; round++)
+        {
+            Assert.True(p.Budget(peerRunning: true) > 0); // the next spin after a back-off
+            p.Observe(Cap / 2, WaitOutcome.SpunThenSlept);
+            Assert.Equal(expected, p.Skipping);
+            for (int i = 0; i < expected; i++)
+            {
+                Assert.Equal(0, p.Budget(peerRunning: true));
+                p.Observe(100, WaitOutcome.Slept); // short sleeps do not end the back-off
+            }
+            expected = Math.Min(2 * expected, AdaptiveSpin.MaxBackoff);
+        }
+        Assert.Equal(AdaptiveSpin.MaxBackoff, expected);
+        Assert.True(p.Budget(peerRunning: true) > 0);
+        p.Observe(100, WaitOutcome.Spun);
+        p.Observe(Cap / 2, WaitOutcome.SpunThenSlept);
+        Assert.Equal(1, p.Skipping);
     }
 
     [Fact]
