@@ -43,7 +43,7 @@ public class AdaptiveSpinTests
         var p = new AdaptiveSpin(Cap, 2);
         for (int i = 0; i < 200; i++) p.Observe(1_000, WaitOutcome.Spun);
         long fast = p.Budget(peerRunning: true);
-        Assert.InRange(fast, 1_000, 4_000 + Cap / 16);
+        Assert.InRange(fast, 1_000, 4_000 + Cap / 4);
 
         for (int i = 0; i < 200; i++) p.Observe(8_000, WaitOutcome.Spun);
         long slower = p.Budget(peerRunning: true);
