@@ -73,6 +73,7 @@ public class CommPageLayoutTests
     {
         Assert.Equal(0x00, Off<DoorbellWords>("Seq"));
         Assert.Equal(0x04, Off<DoorbellWords>("Sleeping"));
+        Assert.Equal(0x08, Off<DoorbellWords>("RunningCpu"));
         Assert.Equal(0x00, Off<IrqWords>("Level"));
         Assert.Equal(0x04, Off<IrqWords>("Raised"));
         Assert.Equal(0x08, Off<IrqWords>("Seq"));

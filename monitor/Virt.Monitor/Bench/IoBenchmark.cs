@@ -31,7 +31,7 @@ public static class IoBenchmark
 
     public static readonly Mode[] Modes = [new("naive", "naive"), new("naive", "cached"), new("batched", "naive"), new("batched", "cached")];
 
-    public const string Usage = "usage: virt bench io [--scale N] [--repeat N (median wall time, default 3)] [--workloads serial,rtc,status-poll,rep-insw,mmio] [--dm SPEC (default \"" + DefaultDeviceModel + "\": a model serving the PC and the I/O test device)] [--json FILE]";
+    public const string Usage = "usage: virt bench io [--scale N] [--repeat N (median wall time, default 3)] [--workloads serial,rtc,status-poll,rep-insw,mmio] [--dm SPEC (default \"" + DefaultDeviceModel + "\": a model serving the PC and the I/O test device)] [--wakeup adaptive|spin|spin-futex|futex (default: virt run's)] [--json FILE]";
 
     /// <summary>The device model every workload runs against: virt-dm's PC plus the I/O test device, COM1 discarded.</summary>
     public const string DefaultDeviceModel = "virt-dm-bench --io-test --serial none";
@@ -43,6 +43,7 @@ public static class IoBenchmark
         string dm = DefaultDeviceModel;
         string? json = null;
         HashSet<string>? only = null;
+        Virt.Shared.Wakeup.WakeMode? wake = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -52,6 +53,10 @@ public static class IoBenchmark
                 case "--repeat": repeat = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--dm": dm = Next(); break;
                 case "--json": json = Next(); break;
+                case "--wakeup":
+                    wake = WakeupBenchmark.ParseMode(Next());
+                    if (wake == Virt.Shared.Wakeup.WakeMode.Socket) throw new ArgumentException($"--wakeup socket: only virt bench wakeup has it\n{Usage}");
+                    break;
                 case "--workloads": only = Next().Split(',').ToHashSet(); break;
                 case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
@@ -60,7 +65,7 @@ public static class IoBenchmark
         var workloads = IoWorkloads.All(scale).Where(w => only is null || only.Contains(w.Name)).ToList();
         Console.Error.WriteLine($"virt bench io: {workloads.Count} workloads x {Modes.Length} modes, monitor and '{dm}' as two processes, {Environment.ProcessorCount} CPUs");
         // Warm up the JIT on the monitor's exit paths in every mode before anything is measured.
-        foreach (Mode m in Modes) await RunOneAsync(IoWorkloads.All(1)[0] with { Image = IoWorkloads.SerialBurst(500) }, m, dm);
+        foreach (Mode m in Modes) await RunOneAsync(IoWorkloads.All(1)[0] with { Image = IoWorkloads.SerialBurst(500) }, m, dm, wake);
 
         var results = new List<Result>();
         bool allGood = true;
@@ -70,7 +75,7 @@ public static class IoBenchmark
             // Modes interleaved, each run `repeat` times; the median wall time is kept (counts are exact and equal across repeats).
             var runs = Modes.ToDictionary(m => m, _ => new List<Result>());
             for (int k = 0; k < repeat; k++)
-                foreach (Mode m in Modes) runs[m].Add(await RunOneAsync(w, m, dm));
+                foreach (Mode m in Modes) runs[m].Add(await RunOneAsync(w, m, dm, wake));
             foreach (Mode m in Modes)
             {
                 var byWall = runs[m].OrderBy(r => r.WallMs).ToList();
@@ -115,7 +120,8 @@ public static class IoBenchmark
         return samples[samples.Count / 2];
     }
 
-    public static async Task<Result> RunOneAsync(IoWorkloads.Workload w, Mode m, string dm)
+    /// <param name="wake">The wake-up option; null: virt run's default.</param>
+    public static async Task<Result> RunOneAsync(IoWorkloads.Workload w, Mode m, string dm, Virt.Shared.Wakeup.WakeMode? wake = null)
     {
         string dir = Path.Combine(Path.GetTempPath(), $"virt-bench-io-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
@@ -131,6 +137,7 @@ public static class IoBenchmark
                 IoBatched = m.IoBatched,
                 StateCached = m.StateCached,
             };
+            if (wake is { } mode) o = o with { Wake = mode };
             int status = await VirtualMachine.RunAsync(o, new GuestImages(w.Image, "bench-" + w.Name, [], null));
             using var doc = JsonDocument.Parse(File.ReadAllText(stats));
             JsonElement r = doc.RootElement;

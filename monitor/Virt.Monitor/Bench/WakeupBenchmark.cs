@@ -22,14 +22,18 @@ namespace Virt.Monitor.Bench;
 /// </summary>
 public static class WakeupBenchmark
 {
-    public sealed record Result(WakeMode Mode, int SpinMicros, long RoundTrips, double P50, double P90, double P99, double Mean, double CpuPercentDm);
+    /// <param name="CpuMonitorSeconds">CPU seconds of the monitor process per million round trips (-1: unknown); likewise the device model.</param>
+    public sealed record Result(WakeMode Mode, bool Loaded, long RoundTrips, double P50, double P90, double P99, double Mean,
+        double CpuMonitorSeconds, double CpuDeviceModelSeconds, double LoadBefore, string Spin);
 
     public static async Task<int> RunAsync(string[] args)
     {
         int iterations = 20000;
         string dm = "virt-dm-bench";
         int spinMicros = 50;
-        var modes = new List<WakeMode> { WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket };
+        string load = "idle";
+        var modes = new List<WakeMode> { WakeMode.Adaptive, WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket };
+        const string usage = "usage: virt bench wakeup [--iterations N] [--modes adaptive,spin,spin-futex,futex,socket] [--spin-us N] [--load idle|busy|both] [--dm NAME|PATH]";
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -39,15 +43,24 @@ public static class WakeupBenchmark
                 case "--dm": dm = Next(); break;
                 case "--spin-us": spinMicros = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--modes": modes = Next().Split(',').Select(ParseMode).ToList(); break;
-                default: throw new ArgumentException($"unknown option {args[i]}\nusage: virt bench wakeup [--iterations N] [--modes spin,spin-futex,futex,socket] [--spin-us N] [--dm NAME|PATH]");
+                case "--load":
+                    load = Next();
+                    if (load is not ("idle" or "busy" or "both")) throw new ArgumentException($"--load {load}: expected idle, busy or both\n{usage}");
+                    break;
+                default: throw new ArgumentException($"unknown option {args[i]}\n{usage}");
             }
         }
         Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and {dm} as two processes, {Environment.ProcessorCount} CPUs");
         var results = new List<Result>();
-        foreach (WakeMode m in modes) results.Add(await MeasureAsync(m, spinMicros, iterations, dm));
-        Console.WriteLine($"{"wake-up",-12} {"p50 us",9} {"p90 us",9} {"p99 us",9} {"mean us",9}");
+        foreach (bool loaded in load switch { "idle" => new[] { false }, "busy" => new[] { true }, _ => new[] { false, true } })
+        {
+            using BusyLoad? busy = loaded ? BusyLoad.Start() : null;
+            if (busy is not null) Console.Error.WriteLine($"loaded: {busy.Description}");
+            foreach (WakeMode m in modes) results.Add(await MeasureAsync(m, spinMicros, iterations, dm, loaded));
+        }
+        Console.WriteLine($"{"wake-up",-12} {"machine",-7} {"load1",5} {"p50 us",8} {"p90 us",8} {"p99 us",8} {"mean us",8} {"cpu mon",8} {"cpu dm",8}  (cpu: s per 1M round trips)");
         foreach (Result r in results)
-            Console.WriteLine($"{ModeName(r.Mode),-12} {r.P50,9:F2} {r.P90,9:F2} {r.P99,9:F2} {r.Mean,9:F2}");
+            Console.WriteLine($"{ModeName(r.Mode),-12} {(r.Loaded ? "busy" : "idle"),-7} {r.LoadBefore,5:F2} {r.P50,8:F2} {r.P90,8:F2} {r.P99,8:F2} {r.Mean,8:F2} {r.CpuMonitorSeconds,8:F2} {r.CpuDeviceModelSeconds,8:F2}{r.Spin}");
         return 0;
     }
 
@@ -57,7 +70,8 @@ public static class WakeupBenchmark
         "spin-futex" => WakeMode.SpinFutex,
         "futex" => WakeMode.Futex,
         "socket" => WakeMode.Socket,
-        _ => throw new ArgumentException($"unknown wake-up mode '{s}' (spin, spin-futex, futex, socket)"),
+        "adaptive" => WakeMode.Adaptive,
+        _ => throw new ArgumentException($"unknown wake-up mode '{s}' (adaptive, spin, spin-futex, futex, socket)"),
     };
 
     public static string ModeName(WakeMode m) => m switch
@@ -65,10 +79,11 @@ public static class WakeupBenchmark
         WakeMode.Spin => "spin",
         WakeMode.SpinFutex => "spin-futex",
         WakeMode.Futex => "futex",
+        WakeMode.Adaptive => "adaptive",
         _ => "socket",
     };
 
-    private static async Task<Result> MeasureAsync(WakeMode mode, int spinMicros, int iterations, string dm)
+    private static async Task<Result> MeasureAsync(WakeMode mode, int spinMicros, int iterations, string dm, bool loaded)
     {
         VmDirectory dir = VmDirectory.Create();
         try
@@ -100,6 +115,8 @@ public static class WakeupBenchmark
             for (int i = 0; i < 2000; i++) port.PortRead(0xBE00, 1);
             var measured = new ExitStatistics();
             var timed = new DeviceModelPort(comm, 0, mode, spinMicros, measured, () => !proc.HasExited, null, StateBits.None, TimeSpan.FromSeconds(10), doorbell);
+            double loadBefore = ProcessCpu.LoadAverage();
+            long cpuMon = ProcessCpu.Nanoseconds(Environment.ProcessId), cpuDm = ProcessCpu.Nanoseconds(proc.Pid);
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < iterations; i++)
             {
@@ -108,10 +125,15 @@ public static class WakeupBenchmark
                 if (v != (ulong)p + 1) throw new InvalidOperationException($"round trip {i}: got 0x{v:X} for port 0x{p:X} ({timed.Failed})");
             }
             sw.Stop();
+            long cpuMonAfter = ProcessCpu.Nanoseconds(Environment.ProcessId), cpuDmAfter = ProcessCpu.Nanoseconds(proc.Pid);
+            double PerMillion(long before, long after) => before < 0 || after < 0 ? -1 : (after - before) / 1e9 * 1_000_000 / iterations;
+            string spin = timed.ToMonitor.Adaptive is null ? ""
+                : $"  (monitor waits: {timed.ToMonitor.SpunWaits} spun, {timed.ToMonitor.SleptWaits} slept, learned {timed.ToMonitor.Adaptive.MeanTicks * 1e6 / Stopwatch.Frequency:F1} us)";
             double[] pct = measured.RoundTripLatency.PercentilesMicros(50, 90, 99);
             await manager.ShutdownAsync(0, "benchmark done");
             manager.DisposeRegions();
-            return new Result(mode, spinMicros, measured.RoundTrips, pct[0], pct[1], pct[2], sw.Elapsed.TotalMicroseconds / iterations, 0);
+            return new Result(mode, loaded, measured.RoundTrips, pct[0], pct[1], pct[2], sw.Elapsed.TotalMicroseconds / iterations,
+                PerMillion(cpuMon, cpuMonAfter), PerMillion(cpuDm, cpuDmAfter), loadBefore, spin);
         }
         finally
         {

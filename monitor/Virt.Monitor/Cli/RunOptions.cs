@@ -23,7 +23,7 @@ public sealed record RunOptions
     public int DeviceModelTimeoutSeconds { get; init; } = 10;
     public string? StatsFile { get; init; }
     public bool Demo { get; init; }
-    public WakeMode Wake { get; init; } = WakeMode.Futex;
+    public WakeMode Wake { get; init; } = WakeMode.Adaptive;
     public int SpinMicros { get; init; } = 50;
     public bool Quiet { get; init; }
     /// <summary>"auto" (instructions for a Linux kernel, host otherwise), "instructions" or "host": see Vm/GuestClock.</summary>
@@ -54,8 +54,8 @@ public sealed record RunOptions
           --restart-dm           start a device model again if it dies or hangs (the guest waits)
           --dm-timeout SECONDS   an exit not completed in this time means the device model hangs (default 10)
           --stats FILE.json      write the exit statistics as JSON
-          --wakeup spin|spin-futex|futex  how monitor and device model wake each other (default futex: docs/wakeup.md)
-          --spin-us N            spin time before sleeping, for spin-futex (default 50)
+          --wakeup adaptive|spin|spin-futex|futex  how monitor and device model wake each other (default adaptive: docs/wakeup.md)
+          --spin-us N            spin time before sleeping, for spin-futex; the cap of adaptive's learned spin (default 50)
           --cpu-engine native|translate|interp  hot blocks compiled to x86-64 host code with guest instructions
                                  copied 1:1 (default), to IL (translate), or every block interpreted (docs/cpu.md)
           --clock auto|instructions|host  guest time: instructions retired (10 ns each, host time while halted) or
@@ -124,7 +124,8 @@ public sealed record RunOptions
         "spin" => WakeMode.Spin,
         "spin-futex" => WakeMode.SpinFutex,
         "futex" => WakeMode.Futex,
-        _ => throw new ArgumentException($"--wakeup {s}: expected spin, spin-futex or futex"),
+        "adaptive" => WakeMode.Adaptive,
+        _ => throw new ArgumentException($"--wakeup {s}: expected adaptive, spin, spin-futex or futex"),
     };
 
     private static int ParseInt(string option, string s, int min, int max) =>

@@ -52,7 +52,7 @@ public sealed unsafe partial class DeviceModelPort
         {
             // A file mapping does not move; fixed only satisfies the compiler.
             _toDevice = new Doorbell(toDevice, mode, spinMicros, doorbellSocket);
-            _toMonitor = new Doorbell(toMonitor, mode, spinMicros, doorbellSocket);
+            _toMonitor = new Doorbell(toMonitor, mode, spinMicros, doorbellSocket, peerWords: toDevice);
         }
         _seq = _toMonitor.Current;
         _stats = stats;
@@ -89,6 +89,9 @@ public sealed unsafe partial class DeviceModelPort
 
     /// <summary>Batched writes waiting in the ring.</summary>
     public int PendingWrites => _ring.Pending;
+
+    /// <summary>The doorbell the monitor waits on for completions (its adaptive policy is observable).</summary>
+    public Doorbell ToMonitor => _toMonitor;
 
     /// <summary>Why the device model stopped serving exits, once it has.</summary>
     public string? Failed { get; private set; }
@@ -196,10 +199,10 @@ public sealed unsafe partial class DeviceModelPort
             exit.Status = (uint)CompletionStatus.Pending;
             // Read before ringing: a fast device model may complete before we start waiting.
             uint before = _toMonitor.Current;
-            _toDevice.Ring(seq);
+            bool deviceModelWasAsleep = _toDevice.Ring(seq);
             _stats.RoundTrips++;
             page.MonitorCounters.RoundTrips++;
-            if (!WaitDone(before, seq, start)) return LoseInFlight(ref page, seq, reason, address, size, direction, data, flags, count);
+            if (!WaitDone(before, seq, start, !deviceModelWasAsleep)) return LoseInFlight(ref page, seq, reason, address, size, direction, data, flags, count);
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
@@ -338,11 +341,12 @@ public sealed unsafe partial class DeviceModelPort
     }
 
     /// <summary>Waits for ToMonitor.Seq == seq. False if the device model died or hung (then <see cref="Failed"/> says why).</summary>
-    private bool WaitDone(uint seen, uint seq, long start)
+    /// <param name="peerRunning">False when the device model slept when we rang (adaptive: its answer is a wake-up away, do not spin for it).</param>
+    private bool WaitDone(uint seen, uint seq, long start, bool peerRunning)
     {
         while (true)
         {
-            uint v = seen == seq ? seq : _toMonitor.WaitWhile(seen, 50_000);
+            uint v = seen == seq ? seq : _toMonitor.WaitWhile(seen, 50_000, peerRunning);
             if (v == seq) return true;
             if (v != seen)
             {

@@ -38,9 +38,11 @@ public sealed unsafe class ExitServer
         ref CommPage page = ref CommPageAccess.Page(_region, vcpu);
         fixed (DoorbellWords* toDevice = &page.ToDevice)
         fixed (DoorbellWords* toMonitor = &page.ToMonitor)
+        fixed (uint* monitorIdle = &page.Irq.MonitorIdle)
         {
             // The page is a file mapping: its address does not move, the fixed is only for the compiler.
-            _toDevice = new Doorbell(toDevice, mode, spinMicros, doorbellSocket);
+            // Adaptive: no point spinning for the next exit while the VCPU is halted.
+            _toDevice = new Doorbell(toDevice, mode, spinMicros, doorbellSocket, monitorIdle, toMonitor);
             _toMonitor = new Doorbell(toMonitor, mode, spinMicros, doorbellSocket);
         }
         _handler = handler;
@@ -53,6 +55,9 @@ public sealed unsafe class ExitServer
 
     public long Served { get; private set; }
 
+    /// <summary>The doorbell this server waits on for the next exit (its adaptive policy is observable).</summary>
+    public Doorbell ToDevice => _toDevice;
+
     public void Run()
     {
         ref CommPage page = ref CommPageAccess.Page(_region, _vcpu);
@@ -60,9 +65,11 @@ public sealed unsafe class ExitServer
         // Start from the last completed exit, not the last published one: an exit published before
         // this thread started is then still seen.
         uint last = _toMonitor.Current;
+        // Adaptive: a monitor that slept when we completed has a wake-up ahead of it; the next exit is not soon.
+        bool monitorWasAsleep = false;
         while (true)
         {
-            uint seq = _toDevice.WaitWhile(last, 100_000);
+            uint seq = _toDevice.WaitWhile(last, 100_000, peerRunning: !monitorWasAsleep);
             if (seq == last)
             {
                 if (!_keepRunning()) return;
@@ -98,7 +105,7 @@ public sealed unsafe class ExitServer
             _observer?.BeforeComplete(ref page, _toMonitor, seq);
             page.DeviceCounters.ExitsServed++;
             Served++;
-            _toMonitor.Ring(seq);
+            monitorWasAsleep = _toMonitor.Ring(seq);
         }
     }
 

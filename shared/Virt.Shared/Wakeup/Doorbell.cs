@@ -18,11 +18,17 @@ public sealed unsafe class Doorbell
     private readonly Socket? _socket;
     private readonly long _spinTicks;
     private readonly byte[] _buffer = new byte[64];
+    private readonly AdaptiveSpin? _adaptive;
+    private readonly uint* _peerIdle;
+    private readonly DoorbellWords* _peerWords;
 
-    public Doorbell(DoorbellWords* words, WakeMode mode, int spinMicros, Socket? socket = null)
+    /// <param name="spinMicros">The spin of SpinFutex; for Adaptive, the cap of the learned spin.</param>
+    /// <param name="peerIdle">Adaptive only: a word the peer sets while it is not running (the monitor's Irq.MonitorIdle); spinning stops when it is set.</param>
+    /// <param name="peerWords">Adaptive only: the doorbell the peer waits on; its RunningCpu says where the peer runs, and spinning stops when that is our CPU.</param>
+    public Doorbell(DoorbellWords* words, WakeMode mode, int spinMicros, Socket? socket = null, uint* peerIdle = null, DoorbellWords* peerWords = null)
     {
         if (mode == WakeMode.Socket && socket is null) throw new ArgumentException("socket mode needs a socket", nameof(socket));
-        if (mode is WakeMode.SpinFutex or WakeMode.Futex && !Futex.Supported) mode = WakeMode.Spin;
+        if (mode is WakeMode.SpinFutex or WakeMode.Futex or WakeMode.Adaptive && !Futex.Supported) mode = WakeMode.Spin;
         _words = words;
         Mode = mode;
         _socket = socket;
@@ -32,34 +38,57 @@ public sealed unsafe class Doorbell
             WakeMode.SpinFutex => spinMicros * Stopwatch.Frequency / 1_000_000,
             _ => 0,
         };
+        if (mode == WakeMode.Adaptive)
+            _adaptive = new AdaptiveSpin(Math.Max(1, Math.Min(spinMicros, AdaptiveCapMicros) * Stopwatch.Frequency / 1_000_000), Environment.ProcessorCount);
+        _peerIdle = peerIdle;
+        _peerWords = peerWords;
     }
+
+    /// <summary>The most an adaptive waiter ever spins, whatever `--spin-us` says (docs/wakeup.md).</summary>
+    public const int AdaptiveCapMicros = 50;
+
+    /// <summary>The adaptive policy of this waiter (null unless Adaptive).</summary>
+    public AdaptiveSpin? Adaptive => _adaptive;
+
+    /// <summary>Waits whose learned spin covered them / that slept (Adaptive; for the benchmark and the tests).</summary>
+    public long SpunWaits { get; private set; }
+    public long SleptWaits { get; private set; }
 
     public WakeMode Mode { get; }
 
     /// <summary>The current Seq (acquire).</summary>
     public uint Current => Volatile.Read(ref _words->Seq);
 
-    /// <summary>Publishes <paramref name="seq"/> and wakes the waiter if it sleeps.</summary>
-    public void Ring(uint seq)
+    /// <summary>
+    /// Publishes <paramref name="seq"/> and wakes the waiter if it sleeps. Returns whether it slept
+    /// (it has a wake-up ahead of it before it runs: the adaptive waiter on the other doorbell then
+    /// does not expect a quick answer).
+    /// </summary>
+    public bool Ring(uint seq)
     {
         if (Mode == WakeMode.Socket)
         {
             Volatile.Write(ref _words->Seq, seq);
             _buffer[0] = 1;
             _socket!.Send(_buffer.AsSpan(0, 1));
-            return;
+            return false;
         }
         // Interlocked.Exchange is a full fence: the store of Seq is visible before we read Sleeping.
         Interlocked.Exchange(ref _words->Seq, seq);
         if (Mode != WakeMode.Spin && Volatile.Read(ref _words->Sleeping) != 0)
+        {
             Futex.Wake(&_words->Seq);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>
     /// Waits while Seq == <paramref name="old"/>, at most <paramref name="timeoutMicros"/>.
     /// Returns the new Seq, or <paramref name="old"/> on timeout (the caller checks the peer is alive and waits again).
     /// </summary>
-    public uint WaitWhile(uint old, long timeoutMicros)
+    /// <param name="peerRunning">Adaptive: false when the peer is known not to be running (it slept when we last rang it).</param>
+    public uint WaitWhile(uint old, long timeoutMicros, bool peerRunning = true)
     {
         uint v = Volatile.Read(ref _words->Seq);
         if (v != old) return v;
@@ -67,6 +96,7 @@ public sealed unsafe class Doorbell
         long deadline = start + timeoutMicros * Stopwatch.Frequency / 1_000_000;
 
         if (Mode == WakeMode.Socket) return WaitSocket(old, timeoutMicros);
+        if (_adaptive is not null) return WaitAdaptive(old, start, deadline, peerRunning);
 
         // Spin phase (not for Futex): PAUSE between polls so a sibling hyperthread runs.
         if (Mode != WakeMode.Futex)
@@ -83,7 +113,64 @@ public sealed unsafe class Doorbell
             if (Mode == WakeMode.Spin) return old;
         }
 
-        // Sleep phase.
+        return Sleep(old, deadline);
+    }
+
+    private uint WaitAdaptive(uint old, long start, long deadline, bool peerRunning)
+    {
+        AdaptiveSpin policy = _adaptive!;
+        if (_peerIdle != null && Volatile.Read(ref *_peerIdle) != 0) peerRunning = false;
+        long budget = policy.Budget(peerRunning);
+        uint v;
+        if (budget > 0)
+        {
+            uint myCpu = (uint)Thread.GetCurrentProcessorId() + 1;
+            long spinEnd = Math.Min(deadline, start + budget);
+            int polls = 0;
+            while (true)
+            {
+                v = Volatile.Read(ref _words->Seq);
+                if (v != old)
+                {
+                    policy.Observe(Stopwatch.GetTimestamp() - start, WaitOutcome.Spun);
+                    SpunWaits++;
+                    return Ran(v);
+                }
+                // The clock and the peer's words every 8 polls: a check costs about what a poll does.
+                if ((++polls & 7) == 0
+                    && (Stopwatch.GetTimestamp() >= spinEnd || PeerStopped(myCpu)))
+                    break;
+                // Now and then give the CPU to whatever else is runnable on it: a peer woken onto our
+                // CPU can then run (and say so in RunningCpu) instead of waiting for our spin to end.
+                if ((polls & 127) == 0) Thread.Yield();
+                else Thread.SpinWait(1);
+            }
+        }
+        v = Sleep(old, deadline);
+        if (v != old)
+        {
+            policy.Observe(Stopwatch.GetTimestamp() - start, budget > 0 ? WaitOutcome.SpunThenSlept : WaitOutcome.Slept);
+            SleptWaits++;
+            return Ran(v);
+        }
+        return v;
+    }
+
+    // The peer cannot answer while we spin: the VCPU halted, or the peer runs on our own CPU.
+    private bool PeerStopped(uint myCpu) =>
+        (_peerIdle != null && Volatile.Read(ref *_peerIdle) != 0)
+        || (_peerWords != null && Volatile.Read(ref _peerWords->Sleeping) == 0 && Volatile.Read(ref _peerWords->RunningCpu) == myCpu);
+
+    // Tells the peer's adaptive waiter where we run now.
+    private uint Ran(uint v)
+    {
+        Volatile.Write(ref _words->RunningCpu, (uint)Thread.GetCurrentProcessorId() + 1);
+        return v;
+    }
+
+    private uint Sleep(uint old, long deadline)
+    {
+        uint v;
         while (true)
         {
             Interlocked.Exchange(ref _words->Sleeping, 1);
