@@ -303,21 +303,7 @@ public class TranslatorTests
         m.Cpu.Engine = CpuEngine.Translator;
         m.Cpu.TranslationThreshold = 0;
         m.Cpu.TranslateInBackground = true;
-        m.Load32(Guest.CodeBase, a =>
-        {
-            var top = a.CreateLabel();
-            a.xor(eax, eax);
-            a.Label(ref top);
-            a.inc(eax);
-            a.jmp(top);
-        });
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (m.Cpu.BlocksTranslated == 0 && DateTime.UtcNow < deadline)
-            Assert.Equal(StopReason.BudgetExhausted, m.Cpu.Run(1_000_001));
-        Assert.True(m.Cpu.BlocksTranslated > 0, "the pool thread compiled the loop within 60 s");
-        for (int i = 0; i < 5; i++) Assert.Equal(StopReason.BudgetExhausted, m.Cpu.Run(1_000_001));
-        long loop = m.Cpu.InstructionsRetired - 1; // after the XOR: INC, JMP, INC, ...
-        Assert.Equal((uint)(loop / 2 + (loop & 1)), m.Cpu.State.Eax);
+        BackgroundCompile.RunLoopUntilCompiled(m);
     }
 
     [Fact]

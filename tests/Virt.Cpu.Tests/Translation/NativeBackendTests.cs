@@ -473,18 +473,7 @@ public class NativeBackendTests
             a.div(ebx);                                   // EDX >= EBX: the quotient overflows
             a.mov(ebp, 0x1234);                           // never runs
         }
-        TestMachine native = Guest.Flat(Code, engine: Engines.Native), reference = Guest.Flat(Code, engine: Engines.Interpreter);
-        using (native)
-        using (reference)
-        {
-            for (int r = 0; r < 8; r++)
-                Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
-            Assert.Equal(0x2001u, native.Cpu.State.Eip);  // the vector-0 stub's HLT
-            uint esp = native.Cpu.State.Esp;
-            for (uint k = 0; k < 12; k += 4) Assert.Equal(reference.Read32(esp + k), native.Read32(esp + k)); // EIP, CS, EFLAGS
-            Assert.Equal(0u, native.Cpu.State.Ebp);
-            Assert.True(native.Cpu.EngineStats.NativeInstructions > 1000, "the divisions did not run natively");
-        }
+        AssertSameDivideError(Code);
     }
     /// <summary>
     /// Native code emitted on the compile thread while the VCPU interprets: the running loop places
@@ -498,22 +487,8 @@ public class NativeBackendTests
         m.Cpu.Engine = CpuEngine.Native;
         m.Cpu.TranslationThreshold = 0;
         m.Cpu.NativeCompileInBackground = true;
-        m.Load32(Guest.CodeBase, a =>
-        {
-            var top = a.CreateLabel();
-            a.xor(eax, eax);
-            a.Label(ref top);
-            a.inc(eax);
-            a.jmp(top);
-        });
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (m.Cpu.BlocksTranslated == 0 && DateTime.UtcNow < deadline)
-            Assert.Equal(StopReason.BudgetExhausted, m.Cpu.Run(1_000_001));
-        Assert.True(m.Cpu.BlocksTranslated > 0, "the compile thread emitted the loop within 60 s");
-        for (int i = 0; i < 5; i++) Assert.Equal(StopReason.BudgetExhausted, m.Cpu.Run(1_000_001));
+        BackgroundCompile.RunLoopUntilCompiled(m);
         Assert.True(m.Cpu.EngineStats.NativeInstructions > 1_000_000, "the placed code did not run");
-        long loop = m.Cpu.InstructionsRetired - 1; // after the XOR: INC, JMP, INC, ...
-        Assert.Equal((uint)(loop / 2 + (loop & 1)), m.Cpu.State.Eax);
     }
     /// <summary>
     /// IDIV r/m32 runs natively with mixed signs, register and memory divisors; then each way it can
@@ -569,17 +544,22 @@ public class NativeBackendTests
             }
             a.mov(ebp, 0x1234);                           // never runs
         }
-        TestMachine native = Guest.Flat(Code, engine: Engines.Native), reference = Guest.Flat(Code, engine: Engines.Interpreter);
-        using (native)
-        using (reference)
-        {
-            for (int r = 0; r < 8; r++)
-                Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
-            Assert.Equal(0x2001u, native.Cpu.State.Eip);  // the vector-0 stub's HLT
-            uint esp = native.Cpu.State.Esp;
-            for (uint k = 0; k < 12; k += 4) Assert.Equal(reference.Read32(esp + k), native.Read32(esp + k)); // EIP, CS, EFLAGS
-            Assert.Equal(0u, native.Cpu.State.Ebp);
-            Assert.True(native.Cpu.EngineStats.NativeInstructions > 1000, "the divisions did not run natively");
-        }
+        AssertSameDivideError(Code);
+    }
+    /// <summary>
+    /// Runs <paramref name="code"/> natively and on the reference, each ending in a #DE that the
+    /// vector-0 stub halts on: the same registers (EBP never set by the instruction after the
+    /// fault), the same EIP, CS and EFLAGS pushed, and the divisions before it run natively.
+    /// </summary>
+    private static void AssertSameDivideError(Action<Assembler> code)
+    {
+        using TestMachine native = Guest.Flat(code, engine: Engines.Native), reference = Guest.Flat(code, engine: Engines.Interpreter);
+        for (int r = 0; r < 8; r++)
+            Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
+        Assert.Equal(0x2001u, native.Cpu.State.Eip);  // the vector-0 stub's HLT
+        uint esp = native.Cpu.State.Esp;
+        for (uint k = 0; k < 12; k += 4) Assert.Equal(reference.Read32(esp + k), native.Read32(esp + k)); // EIP, CS, EFLAGS
+        Assert.Equal(0u, native.Cpu.State.Ebp);
+        Assert.True(native.Cpu.EngineStats.NativeInstructions > 1000, "the divisions did not run natively");
     }
 }
