@@ -165,8 +165,11 @@ internal static class NativeBlockCompiler
             or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd or Mnemonic.Rdtsc || i.Code.IsJccShortOrNear() || StringOp(in i) != 0)
             return true;
         Instruction copy = Rewrite(in i);
-        return Encoder.Create(64, new StreamCodeWriter(Stream.Null)).TryEncode(copy, 0, out _, out _);
+        return (s_probe ??= Encoder.Create(64, new StreamCodeWriter(Stream.Null))).TryEncode(copy, 0, out _, out _);
     }
+
+    // One encoder per compiling thread for the encodability probe (creating one per instruction showed in the compile's profile).
+    [ThreadStatic] private static Encoder? s_probe;
 
     private static Register Map(Register r) => r switch
     {
