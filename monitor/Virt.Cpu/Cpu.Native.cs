@@ -84,7 +84,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// Queues b for the compile thread (<see cref="NativeCompileWorker"/>) and goes on interpreting
-    /// it; the code is placed between blocks once it is ready (<see cref="PlaceCompiledNative"/>).
+    /// it; the code is placed between slices once it is ready (<see cref="PlaceCompiledNative"/>).
     /// </summary>
     private void QueueNative(Block b)
     {
@@ -112,7 +112,7 @@ public sealed unsafe partial class Cpu
     private readonly System.Collections.Concurrent.ConcurrentQueue<(Block Block, uint Linear, NativeBlockCompiler.Emitted? Code, long Ticks)> _nativeCompiled = new();
     private int _nativeCompiledCount;
 
-    /// <summary>Places what the compile thread finished (the dispatcher calls it between blocks while the count is not zero).</summary>
+    /// <summary>Places what the compile thread finished (the run loop calls it between slices while the count is not zero).</summary>
     private void PlaceCompiledNative()
     {
         while (_nativeCompiled.TryDequeue(out var done))

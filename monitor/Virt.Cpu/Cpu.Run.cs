@@ -31,6 +31,8 @@ public sealed partial class Cpu
                 if (!_shadow && ServiceEvents()) continue;
                 if (_halted) return StopReason.Halted;
                 if (_retired >= end) return StopReason.BudgetExhausted;
+                // Code the compile thread finished (NativeCompileInBackground) is placed between slices.
+                if (Volatile.Read(ref _nativeCompiledCount) != 0) PlaceCompiledNative();
 
                 if ((_flags & Flags.TF) != 0 || _shadow)
                 {
@@ -110,7 +112,6 @@ public sealed partial class Cpu
         uint[] r = R;
         while (true)
         {
-            if (Volatile.Read(ref _nativeCompiledCount) != 0) PlaceCompiledNative();
             Block b = LookupBlock();
             // No try/finally here: a finally would pin the loop counter to the stack. The fault path
             // recovers how many ops retired from EipReg instead (RetiredBeforeFault).

@@ -33,9 +33,9 @@ public sealed partial class Cpu
     {
         for (int i = 0; i < 6; i++) SegmentChanged(i);
         SelectTlb();
-        // The interpreter's jump cache skips the fetch checks; the native jump table keys its entries
-        // by privilege, and native code runs only in flat protected mode (checked at every entry).
-        Array.Clear(_jumpCache);
+        // No jump cache is emptied: both key their entries by privilege (the one thing a hit leaves
+        // unchecked that a mode change alters), the interpreter's checks the code size on a hit, and
+        // native code runs only in flat protected mode, checked at every entry.
     }
 
     private void CheckSegment(int seg, uint off, int size, bool write)

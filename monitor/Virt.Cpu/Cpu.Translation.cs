@@ -101,7 +101,7 @@ public sealed partial class Cpu
 
     /// <summary>
     /// Emit native code on the compile thread while this VCPU keeps interpreting the block (placed
-    /// between blocks once ready). Off by default: native emission costs ~25 us a block, and on the
+    /// between slices once ready). Off by default: native emission costs ~25 us a block, and on the
     /// Linux smoke boot (docs/cpu.md) compiling in the background bought nothing on an idle 2-core
     /// machine (3.86 s against 3.91 s, medians of 3) and lost on a loaded one (4.54 s against 4.41 s
     /// with one busy process), where the compile thread waits for a core while the block stays

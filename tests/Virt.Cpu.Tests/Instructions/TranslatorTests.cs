@@ -29,7 +29,6 @@ public class TranslatorTests
         Configure(m.Cpu);
         m.Cpu.Engine = Engine;
         m.Cpu.TranslationThreshold = 0;
-        m.Cpu.TranslateInBackground = false; // reproducible: compiled at the first execution
     }
 
     private static void Reference(TestMachine m)

@@ -24,7 +24,6 @@ public static class Engines
             case Translator:
                 m.Cpu.Engine = CpuEngine.Translator;
                 m.Cpu.TranslationThreshold = 0;
-                m.Cpu.TranslateInBackground = false;
                 break;
             case Native:
                 m.Cpu.Engine = CpuEngine.Native;

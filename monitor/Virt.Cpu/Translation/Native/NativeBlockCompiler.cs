@@ -497,13 +497,8 @@ internal static class NativeBlockCompiler
         /// <summary>Jumps to <paramref name="target"/> (any distance) when <paramref name="reg"/> is zero; falls through otherwise.</summary>
         private void JumpIfZero(AssemblerRegister64 reg, Label target)
         {
-            Label zero = a.CreateLabel(), next = a.CreateLabel();
-            a.xchg(rcx, reg);
-            a.jrcxz(zero);
-            a.xchg(rcx, reg);
-            a.jmp(next);
-            a.Label(ref zero);
-            a.xchg(rcx, reg);
+            Label next = a.CreateLabel();
+            JumpUnlessZero(reg, next);
             a.jmp(target);
             a.Label(ref next);
         }

@@ -59,7 +59,11 @@ internal sealed unsafe class NativeJumpTable : IDisposable
     {
         int i = (int)(eip & (Entries - 1));
         ref Entry e = ref _entries[i];
-        e.NegatedEip = -((long)eip | KeyFor(user));
+        long negated = -((long)eip | KeyFor(user));
+        // The dispatcher adds the block it enters on every entry: one already there is the common case,
+        // and must not grow the lists a CR3 write or an INVLPG walks.
+        if (e.NegatedEip == negated && e.ChainEntry == (nint)chainEntry) return;
+        e.NegatedEip = negated;
         e.ChainEntry = (nint)chainEntry;
         IsEmpty = false;
         if (!global) _notGlobal.Add(i);
