@@ -59,4 +59,13 @@ public class StatsSnapshotTests
         bad[^3] = 0xFF;
         Assert.Throws<ProtocolException>(() => StatsSnapshot.Read(bad));
     }
+
+    [Fact]
+    public void The_example_of_docs_control_protocol_is_what_the_monitor_writes()
+    {
+        var s = new StatsSnapshot(1_500_000_000, 1000, VcpuRunState.Running, [new("exits", 7)], [], [], [], [], [], []);
+        byte[] expected = Convert.FromHexString(
+            "2E00000014000000" + "002F685900000000" + "E803000000000000" + "01" + "0100" + "0500" + "6578697473" + "0700000000000000" + "000000000000000000000000");
+        Assert.Equal(expected, s.ToFrame().ToArray());
+    }
 }
