@@ -16,7 +16,11 @@ public sealed class LiveStats(ExitStatistics stats, Stopwatch wall, Func<long> i
     ExitRouter router, DeviceCounterSource deviceCounters)
 {
     /// <summary>How long a snapshot waits for the device models' counters (a refresh of `virt top` must not hang on a slow model).</summary>
-    private static readonly TimeSpan CountersTimeout = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan CountersTimeout = TimeSpan.FromMilliseconds(500);
+
+    // The devices' counters of the last snapshot, by device: a model that does not answer in time (a
+    // loaded machine) shows its last figures rather than vanishing from the view for one refresh.
+    private readonly Dictionary<string, DeviceCounterRow> _lastCounters = new(StringComparer.Ordinal);
 
     public async Task<StatsSnapshot> CaptureAsync()
     {
@@ -58,7 +62,14 @@ public sealed class LiveStats(ExitStatistics stats, Stopwatch wall, Func<long> i
         var busiest = addresses.OrderByDescending(a => a.Reads + a.Writes).Take(StatsSnapshot.MaxAddresses).ToList();
 
         DeviceCounterTable table = await deviceCounters.CollectAsync(CountersTimeout);
-        var counters = table.Rows.SelectMany(r => r.Counters.Select(c => new CounterValue(r.Key, c.Name, (ulong)Math.Max(0, c.Value))))
+        List<DeviceCounterRow> rows;
+        lock (_lastCounters)
+        {
+            var fresh = table.Rows.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
+            rows = [.. table.Rows, .. _lastCounters.Values.Where(r => !fresh.Contains(r.Key))];
+            foreach (DeviceCounterRow r in table.Rows) _lastCounters[r.Key] = r;
+        }
+        var counters = rows.SelectMany(r => r.Counters.Select(c => new CounterValue(r.Key, c.Name, (ulong)Math.Max(0, c.Value))))
             .Take(StatsSnapshot.MaxCounters).ToList();
         return new StatsSnapshot(elapsed, retired, status.State, totals, reasons, flushes, models, devices, busiest, counters);
     }
