@@ -28,6 +28,7 @@ public static partial class BootBenchmark
           --runs N           runs per row, the median is reported (default 1)
           --no-qemu          skip the QEMU TCG reference
           --timeout SECONDS  per boot (default 900)
+          --chart FILE       also draw the rows side by side as .png or .svg: time to the marker and peak memory
         """;
 
     public const string DefaultAppend = "console=ttyS0 nokaslr panic=-1 cryptomgr.notests";
@@ -46,6 +47,7 @@ public static partial class BootBenchmark
         string append = DefaultAppend;
         var rows = new List<Row>();
         int runs = 1, timeout = 900;
+        string? chart = null;
         bool qemu = true, ioRows = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -60,6 +62,7 @@ public static partial class BootBenchmark
                 case "--timeout": timeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-qemu": qemu = false; break;
                 case "--io-rows": ioRows = true; break;
+                case "--chart": chart = Next(); Plot.ChartFile.FormatOf(chart); break;
                 case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
             }
@@ -98,7 +101,23 @@ public static partial class BootBenchmark
             results.Add(samples.OrderBy(s => s.ToMarker).ElementAt(samples.Count / 2));
         }
         Print(results, rows);
+        if (chart is not null) WriteChart(chart, results);
         return 0;
+    }
+
+    /// <summary>Per row (each engine, QEMU TCG last) its time to the marker and its peak memory, as bars side by side.</summary>
+    private static void WriteChart(string path, List<Measurement> results)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        string[] names = results.Select(m => m.Row).ToArray();
+        double[] seconds = results.Select(m => m.ToMarker.TotalSeconds).ToArray();
+        double[] mib = results.Select(m => m.PeakBytes / 1048576.0).ToArray();
+        var time = Plot.BarChart.Grouped("virt bench boot: Linux boot to the marker", "seconds", names,
+            [new("time to the marker", seconds, seconds.Select(v => v.ToString("F2", ci)).ToArray())]);
+        var memory = Plot.BarChart.Grouped("peak memory of all processes", "MiB", names,
+            [new("peak memory", mib, mib.Select(v => v.ToString("F0", ci)).ToArray())]);
+        Plot.ChartFile.Save(path, [time, memory], 1000, 700);
+        Console.Error.WriteLine($"virt bench boot: chart {path}");
     }
 
     private static Row ParseRow(string s)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Virt.Cpu.Memory;
 using Virt.Monitor.Cli;
+using Virt.Monitor.Plot;
 using Virt.Monitor.Vcpu;
 using Virt.Monitor.Vm;
 using Virt.Shared.Abi;
@@ -31,7 +32,7 @@ public static class IoBenchmark
 
     public static readonly Mode[] Modes = [new("naive", "naive"), new("naive", "cached"), new("batched", "naive"), new("batched", "cached")];
 
-    public const string Usage = "usage: virt bench io [--scale N] [--repeat N (median wall time, default 3)] [--workloads serial,rtc,status-poll,rep-insw,mmio] [--dm SPEC (default \"" + DefaultDeviceModel + "\": a model serving the PC and the I/O test device)] [--wakeup adaptive|spin|spin-futex|futex (default: virt run's)] [--json FILE]";
+    public const string Usage = "usage: virt bench io [--scale N] [--repeat N (median wall time, default 3)] [--workloads serial,rtc,status-poll,rep-insw,mmio] [--dm SPEC (default \"" + DefaultDeviceModel + "\": a model serving the PC and the I/O test device)] [--wakeup adaptive|spin|spin-futex|futex (default: virt run's)] [--json FILE] [--chart FILE.png|FILE.svg (round trips and wall time of every mode, side by side per workload)]";
 
     /// <summary>The device model every workload runs against: virt-dm's PC plus the I/O test device, COM1 discarded.</summary>
     public const string DefaultDeviceModel = "virt-dm-bench --io-test --serial none";
@@ -41,7 +42,7 @@ public static class IoBenchmark
         int scale = 1;
         int repeat = 3;
         string dm = DefaultDeviceModel;
-        string? json = null;
+        string? json = null, chart = null;
         HashSet<string>? only = null;
         Virt.Shared.Wakeup.WakeMode? wake = null;
         for (int i = 0; i < args.Length; i++)
@@ -53,6 +54,7 @@ public static class IoBenchmark
                 case "--repeat": repeat = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--dm": dm = Next(); break;
                 case "--json": json = Next(); break;
+                case "--chart": chart = Next(); ChartFile.FormatOf(chart); break;
                 case "--wakeup":
                     wake = WakeupBenchmark.ParseMode(Next());
                     if (wake == Virt.Shared.Wakeup.WakeMode.Socket) throw new ArgumentException($"--wakeup socket: only virt bench wakeup has it\n{Usage}");
@@ -86,6 +88,7 @@ public static class IoBenchmark
             allGood &= Print(w, rows);
         }
         if (json is not null) WriteJson(json, results);
+        if (chart is not null) WriteChart(chart, results);
         Console.WriteLine();
         Console.WriteLine("speculative state copy on an exit (what --state cached adds to every exit it caches on):");
         foreach (StateBits areas in new[] { StateBits.Gprs, StateBits.Gprs | StateBits.Segs | StateBits.Crs })
@@ -168,6 +171,24 @@ public static class IoBenchmark
             Console.WriteLine(string.Create(ci, $"  {r.Mode,-26} {r.Exits,9:N0} {r.RoundTrips,12:N0} {r.StateFetches,10:N0} {r.CommitRoundTrips,11:N0} {r.BatchedWrites,9:N0} {r.CachedHits,9:N0} {r.WallMs,9:F1} {rtRatio,12:F1}x {wallRatio,13:F2}x  {result}"));
         }
         return same;
+    }
+
+    /// <summary>Two panels, per workload one bar per mode: round trips and wall time, each relative to the all-naive run (labels: the figures).</summary>
+    private static void WriteChart(string path, List<Result> results)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        string[] workloads = results.Select(r => r.Workload).Distinct().ToArray();
+        Result Of(string w, Mode m) => results.First(r => r.Workload == w && r.Mode == m);
+        BarChart.Series Series(Mode m, Func<Result, double> value, Func<double, string> label) => new(
+            $"io {m.Io}, state {m.State}",
+            workloads.Select(w => value(Of(w, Modes[0])) is var b && b > 0 ? value(Of(w, m)) / b : 0).ToArray(),
+            workloads.Select(w => label(value(Of(w, m)))).ToArray());
+        var trips = BarChart.Grouped("virt bench io: round trips (relative to io naive, state naive; labels: the count)", "relative round trips",
+            workloads, Modes.Select(m => Series(m, r => r.RoundTrips, v => v.ToString("N0", ci))).ToList());
+        var wall = BarChart.Grouped("wall time of the VCPU (relative to io naive, state naive; labels: ms)", "relative wall time",
+            workloads, Modes.Select(m => Series(m, r => r.WallMs, v => v.ToString("F1", ci))).ToList());
+        ChartFile.Save(path, [trips, wall], 1200, 800);
+        Console.Error.WriteLine($"virt bench io: chart {path}");
     }
 
     private static void WriteJson(string path, List<Result> results)

@@ -22,6 +22,8 @@ public sealed record RunOptions
     /// <summary>How long a device model may take to complete one exit before it counts as hung.</summary>
     public int DeviceModelTimeoutSeconds { get; init; } = 10;
     public string? StatsFile { get; init; }
+    /// <summary>--stats-interval: wall time between two samples of the --stats timeline (Stats/Timeline).</summary>
+    public int StatsIntervalMillis { get; init; } = 10;
     public bool Demo { get; init; }
     public WakeMode Wake { get; init; } = WakeMode.Adaptive;
     public int SpinMicros { get; init; } = 50;
@@ -53,7 +55,9 @@ public sealed record RunOptions
                                  arguments follow after spaces: --dm "virt-dm --devices com1,rtc"
           --restart-dm           start a device model again if it dies or hangs (the guest waits)
           --dm-timeout SECONDS   an exit not completed in this time means the device model hangs (default 10)
-          --stats FILE.json      write the exit statistics as JSON
+          --stats FILE.json      write the exit statistics as JSON, with a timeline of exits, round trips and
+                                 instructions per interval (draw it with virt plot FILE.json -o FILE.png)
+          --stats-interval MS    wall time between two timeline samples (default 10; docs/observing.md)
           --wakeup adaptive|spin|spin-futex|futex  how monitor and device model wake each other (default adaptive: docs/wakeup.md)
           --spin-us N            spin time before sleeping, for spin-futex; the cap of adaptive's learned spin (default 50)
           --cpu-engine native|translate|interp  hot blocks compiled to x86-64 host code with guest instructions
@@ -91,6 +95,7 @@ public sealed record RunOptions
                 "--restart-dm" => o with { RestartDeviceModel = true },
                 "--dm-timeout" => o with { DeviceModelTimeoutSeconds = ParseInt(a, Next(), 1, 3600) },
                 "--stats" => o with { StatsFile = Next() },
+                "--stats-interval" => o with { StatsIntervalMillis = ParseInt(a, Next(), 1, 60_000) },
                 "--demo" => o with { Demo = true },
                 "--wakeup" => o with { Wake = ParseWake(Next()) },
                 "--spin-us" => o with { SpinMicros = ParseInt(a, Next(), 0, 1_000_000) },
@@ -109,6 +114,7 @@ public sealed record RunOptions
         if (images == 0) throw new ArgumentException($"nothing to run: give --kernel FILE, --bios ROM or --demo\n{Usage}");
         if (o.Demo && o.Kernel is not null) throw new ArgumentException("--demo and --kernel exclude each other");
         if (o.Initrd.Count > 0 && o.Kernel is null) throw new ArgumentException("--initrd needs --kernel");
+        if (args.Contains("--stats-interval") && o.StatsFile is null) throw new ArgumentException("--stats-interval needs --stats FILE.json");
         return o;
     }
 

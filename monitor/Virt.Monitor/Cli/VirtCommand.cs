@@ -1,4 +1,6 @@
 using Virt.Monitor.Bench;
+using Virt.Monitor.Plot;
+using Virt.Monitor.Top;
 
 namespace Virt.Monitor.Cli;
 
@@ -12,6 +14,8 @@ public static class VirtCommand
                virt list                     running VMs and their device models
                virt attach VM --dm NAME|PATH [--replace DM]
                virt detach VM DM
+               virt top [VM] [options]       a live view of a running VM: exits, round trips, devices (virt top --help)
+               virt plot F.json -o F.png|F.svg   draw a --stats timeline: exits and round trips over time
                virt bench io [options]       I/O workloads in every --io / --state mode, side by side
         """;
 
@@ -27,6 +31,8 @@ public static class VirtCommand
                 ["list"] => await ManageCommands.ListAsync(),
                 ["attach", .. var rest] => await ManageCommands.AttachAsync(rest),
                 ["detach", .. var rest] => await ManageCommands.DetachAsync(rest),
+                ["top", .. var rest] => await TopCommand.RunAsync(rest),
+                ["plot", .. var rest] => PlotCommand.Run(rest),
                 ["bench", "io", .. var rest] => await IoBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Virt.Monitor.Attachment;
 using Virt.Monitor.Routing;
+using Virt.Monitor.Stats;
 using Virt.Shared.Control;
 
 namespace Virt.Monitor.Control;
@@ -38,6 +39,9 @@ public sealed class ControlServer : IAsyncDisposable
     }
 
     public int RefusedAttaches => _refused;
+
+    /// <summary>Answers StatsRequest (`virt top`); without it the request is refused as one this monitor does not serve.</summary>
+    public LiveStats? LiveStats { get; init; }
 
     public void Start()
     {
@@ -254,6 +258,7 @@ public sealed class ControlServer : IAsyncDisposable
                 MessageType.StatusRequest => _manager.Status(_instructions()).ToFrame(),
                 MessageType.AttachRequest => (await _manager.AttachAsync(AttachRequest.Read(frame.Payload))).ToFrame(),
                 MessageType.DetachRequest => (await _manager.DetachAsync(DetachRequest.Read(frame.Payload).Target)).ToFrame(),
+                MessageType.StatsRequest when LiveStats is { } live => (await live.CaptureAsync()).ToFrame(),
                 _ => throw new ProtocolException($"unexpected message type {(ushort)frame.Type} on a management connection"),
             };
             await conn.SendAsync(reply, _stop.Token);

@@ -61,5 +61,15 @@ public sealed class ManagementClient : IAsyncDisposable
         return RequestResult.Read(Expect(await Receive(_conn), MessageType.RequestResult));
     }
 
+    /// <summary>The monitor's counters now (protocol 1.4). A monitor that predates it refuses the request and closes.</summary>
+    public async Task<StatsSnapshot> StatsAsync()
+    {
+        await _conn.SendAsync(EmptyMessage.Frame(MessageType.StatsRequest));
+        var f = await Receive(_conn);
+        if (f.Type == MessageType.Refused)
+            throw new IOException($"the monitor does not serve live statistics (it needs protocol {Protocol.Major}.4): {Refused.Read(f.Payload).Reason}");
+        return StatsSnapshot.Read(Expect(f, MessageType.StatsSnapshot));
+    }
+
     public ValueTask DisposeAsync() => _conn.DisposeAsync();
 }

@@ -7,9 +7,10 @@ namespace Virt.Monitor.Stats;
 
 /// <summary>The end-of-run report: a table on stderr and the same figures as JSON (--stats).</summary>
 /// <param name="devices">The devices' own counters (<see cref="DeviceCounterTable"/>); null: none gathered.</param>
+/// <param name="timeline">The run over time (--stats); null: not recorded.</param>
 public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, long instructions,
     DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort, Virt.Cpu.EngineStatistics? engine = null,
-    DeviceCounterTable? devices = null)
+    DeviceCounterTable? devices = null, Timeline? timeline = null)
 {
     private static readonly double[] Percentiles = [50, 90, 99];
 
@@ -171,6 +172,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteEndObject();
         }
         j.WriteEndObject();
+        timeline?.WriteJson(j);
         j.WriteEndObject();
     }
 }

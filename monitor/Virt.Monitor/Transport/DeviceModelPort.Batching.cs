@@ -92,16 +92,4 @@ public sealed unsafe partial class DeviceModelPort
         if (_ring.Pending != 0 && Stopwatch.GetTimestamp() - _ring.OldestTimestamp >= FlushLatency.TotalSeconds * Stopwatch.Frequency)
             Flush(FlushReason.Timer);
     }
-
-    public static string FlushName(FlushReason r) => r switch
-    {
-        FlushReason.SyncAccess => "sync-access",
-        FlushReason.StaleRead => "stale-read",
-        FlushReason.Full => "full",
-        FlushReason.Halt => "halt",
-        FlushReason.Timer => "timer",
-        FlushReason.Shutdown => "shutdown",
-        FlushReason.Detach => "detach",
-        _ => "other",
-    };
 }

@@ -258,7 +258,7 @@ public sealed unsafe partial class DeviceModelPort
 
         if (draining > 0)
         {
-            _stats.Flushed(FlushName(flushReason));
+            _stats.Flushed(flushReason);
             int missing = _ring.Complete();
             if (missing > 0) _stats.Refuse(Refusal.RingDrained);
         }

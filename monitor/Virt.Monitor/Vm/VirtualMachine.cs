@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Virt.Cpu.Memory;
-using Virt.Devices.Metrics;
 using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
@@ -43,6 +42,9 @@ public sealed class VirtualMachine
     // --stats, opened before the run (see RunAsync).
     private FileStream? _statsFile;
     private bool _statsCreated;
+    private DeviceCounterSource? _deviceCounters;
+    // --stats: the run over time (Stats/Timeline), sampled from the guest's start to its end.
+    private Timeline? _timeline;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
@@ -158,7 +160,11 @@ public sealed class VirtualMachine
                 ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
             };
             _manager = manager;
-            server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired);
+            _deviceCounters = new DeviceCounterSource(platform.Chipset.Devices, manager);
+            server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired)
+            {
+                LiveStats = new LiveStats(_stats, _wall, () => cpu.InstructionsRetired, manager, router, _deviceCounters),
+            };
             server.Start();
             if (await AttachAtLaunchAsync(manager, dir) is { } why)
             {
@@ -166,18 +172,22 @@ public sealed class VirtualMachine
                 return await FinishAsync(instructions, manager, router);
             }
 
+            if (_statsFile is not null) _timeline = new Timeline(_stats, () => cpu.InstructionsRetired, TimeSpan.FromMilliseconds(_o.StatsIntervalMillis));
             _wall.Start();
+            _timeline?.Start();
             var loop = new VcpuLoop(cpu, platform, manager.Roster, router, _gate, _stats, manager.Roster.StallReason, _ending, RequestEnd);
             var vcpu = new Thread(loop.Run, 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
             await Task.Run(vcpu.Join);
             _wall.Stop();
+            _timeline?.Stop(); // the last sample after the VCPU's last exit: the intervals add up to the totals
             instructions = cpu.InstructionsRetired;
             return await FinishAsync(instructions, manager, router);
         }
         finally
         {
             console.Dispose();
+            _timeline?.Dispose();
             VmEnd end = _end ?? new VmEnd(ExitStatus.DeviceModelFailed, "internal error", "internal");
             _gate?.End();
             if (manager is not null) await manager.ShutdownAsync(end.Status, end.Reason);
@@ -291,21 +301,6 @@ public sealed class VirtualMachine
         for (ulong a = address & ~0xFFFUL; a < end; a += 0x1000) memory.NotifyWrite((uint)a);
     }
 
-    /// <summary>
-    /// The devices' own counters: the monitor's (read here, the VCPU has stopped) and each attached
-    /// device model's (MetricsRequest, all at once, at most <see cref="Limits.MetricsTimeout"/>).
-    /// </summary>
-    private async Task<DeviceCounterTable> CollectDeviceCountersAsync(AttachmentManager manager)
-    {
-        var table = new DeviceCounterTable();
-        if (_platform is { } platform)
-            foreach (var (device, counters) in DeviceMetricsSnapshot.Of(platform.Chipset.Devices))
-                table.Add(device, null, "monitor", counters.Select(c => (c.Name, c.Value)));
-        foreach (var (model, counters) in await DeviceModelMetrics.CollectAsync(manager.All, Limits.MetricsTimeout))
-            table.AddReport(model.Id, $"device model {model.Id} '{model.Name}'", counters);
-        return table;
-    }
-
     private async Task<int> FinishAsync(long instructions, AttachmentManager manager, ExitRouter router)
     {
         VmEnd end = _end!;
@@ -314,9 +309,9 @@ public sealed class VirtualMachine
             Console.Error.WriteLine($"virt: {end.Reason} (exit status {end.Status})");
         DeviceModelAttachment? first = manager.All.FirstOrDefault();
         // The devices' counters cost the device models a round trip of the control socket: only for a report someone reads.
-        DeviceCounterTable? devices = _o.Quiet && _statsFile is null ? null : await CollectDeviceCountersAsync(manager);
+        DeviceCounterTable? devices = _o.Quiet && _statsFile is null ? null : _deviceCounters is null ? null : await _deviceCounters.CollectAsync(Limits.MetricsTimeout);
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
-            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices);
+            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _timeline);
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_statsFile is { } stats)
         {

@@ -39,4 +39,8 @@ public enum MessageType : ushort
     MetricsRequest = 17,
     /// <summary>Device model to monitor, the answer to MetricsRequest: (device, counter, value) triples.</summary>
     MetricsReport = 18,
+    /// <summary>Management client to monitor (protocol 1.4): send the counters as they are now (`virt top`).</summary>
+    StatsRequest = 19,
+    /// <summary>Monitor to management client, the answer to StatsRequest: a <see cref="StatsSnapshot"/>.</summary>
+    StatsSnapshot = 20,
 }
