@@ -17,7 +17,10 @@ public sealed unsafe partial class Cpu
     private readonly Dictionary<uint, List<Block>> _pageBlocks = new();
     // Keyed by the linear address and whether CPL is 3 (bit 32): a hit skips the fetch's U/S check,
     // so user code must never find a block looked up for supervisor code.
+    // The generation (bits 33 and up) empties it without clearing the array: a booting Linux
+    // flushes the TLB some 16,000 times, and clearing 64 KiB each time was a measurable share.
     private readonly (ulong Key, Block? Block)[] _jumpCache = new (ulong, Block?)[JumpCacheSize];
+    private ulong _jumpCacheGeneration;
     private readonly PointerCodeReader _codeReader = new();
     private readonly Decoder _decoder16, _decoder32;
 
@@ -45,8 +48,16 @@ public sealed unsafe partial class Cpu
     /// </summary>
     private void FlushJumpCache(bool keepGlobal = false)
     {
-        Array.Clear(_jumpCache);
+        ForgetJumpCache();
         ClearNativeJumpTable(keepGlobal);
+    }
+
+    /// <summary>Empties the interpreter's jump cache: a new generation, or a real clear when the generations run out.</summary>
+    private void ForgetJumpCache()
+    {
+        if (++_jumpCacheGeneration < 1UL << 30) return;
+        Array.Clear(_jumpCache);
+        _jumpCacheGeneration = 0;
     }
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
@@ -62,7 +73,13 @@ public sealed unsafe partial class Cpu
         return LookupBlockSlow(la);
     }
 
-    private ulong JumpCacheKey(uint la) => la | (Cpl == 3 ? 1UL << 32 : 0);
+    private ulong JumpCacheKey(uint la) => la | (Cpl == 3 ? 1UL << 32 : 0) | _jumpCacheGeneration << 33;
+
+    /// <summary>
+    /// A block's key in the block cache: its first byte's physical address and code size, and for an
+    /// instruction across a page end also the physical page it ends in (plus one; zero for none).
+    /// </summary>
+    private static ulong BlockKey(uint phys, bool code32, uint secondPage) => phys | (code32 ? 1UL << 32 : 0) | (ulong)secondPage << 33;
 
     private Block LookupBlockSlow(uint la)
     {
@@ -72,25 +89,39 @@ public sealed unsafe partial class Cpu
         Block? b;
         if (EipReg > cs.Limit) throw Fault(Vectors.GP, 0);
         uint phys = CodeTranslate(la);
+        uint secondPage = 0;
         if ((la & 0xFFF) > 0xFF0 && !FitsInPage(phys, code32))
-            return DecodeStraddling(la, code32);
-        ulong key = phys | (code32 ? 1UL << 32 : 0);
+        {
+            // An instruction across a page end (a hot loop may hold one): cached like a block, keyed
+            // by both physical pages and dropped by a write to either. The fetch of the second page
+            // faults here as the instruction's fetch would; MMIO there is decoded for one use.
+            uint phys2 = CodeTranslate((la | 0xFFF) + 1);
+            if (_mem.HostPage(phys2) == 0) return DecodeStraddling(la, code32, phys: 0, secondPage: 0);
+            secondPage = (phys2 >> 12) + 1;
+        }
+        ulong key = BlockKey(phys, code32, secondPage);
         if (!_blocks.TryGetValue(key, out b))
         {
-            b = DecodeBlock(phys, code32);
-            if (b.Transient) return b;
+            b = secondPage == 0 ? DecodeBlock(phys, code32) : DecodeStraddling(la, code32, phys, secondPage);
             _blocks[key] = b;
-            uint page = phys >> 12;
-            if (!_pageBlocks.TryGetValue(page, out var list)) _pageBlocks[page] = list = new List<Block>();
-            list.Add(b);
-            if (!_mem.IsCodePage(phys))
-            {
-                _mem.MarkCodePage(phys);
-                ProtectCodePage(page);
-            }
+            AddToCodePage(b, phys);
+            if (secondPage != 0) AddToCodePage(b, (secondPage - 1) << 12);
         }
         jc = (JumpCacheKey(la), b);
         return b;
+    }
+
+    /// <summary>Lists a block under a physical page it was decoded from, and guards the page against writes.</summary>
+    private void AddToCodePage(Block b, uint phys)
+    {
+        uint page = phys >> 12;
+        if (!_pageBlocks.TryGetValue(page, out var list)) _pageBlocks[page] = list = new List<Block>();
+        list.Add(b);
+        if (!_mem.IsCodePage(phys))
+        {
+            _mem.MarkCodePage(phys);
+            ProtectCodePage(page);
+        }
     }
 
     /// <summary>Translates a code fetch address (a read with the current privilege).</summary>
@@ -135,8 +166,12 @@ public sealed unsafe partial class Cpu
         return Build(phys, code32, bytes, transient: false);
     }
 
-    /// <summary>An instruction that crosses a page boundary: fetched through the MMU, decoded for one use.</summary>
-    private Block DecodeStraddling(uint la, bool code32)
+    /// <summary>
+    /// An instruction that crosses a page boundary, fetched through the MMU: a one-instruction block
+    /// the interpreter runs, cached when <paramref name="secondPage"/> names the RAM page it ends in,
+    /// otherwise (<paramref name="phys"/> 0) decoded for one use.
+    /// </summary>
+    private Block DecodeStraddling(uint la, bool code32, uint phys, uint secondPage)
     {
         int n = 0;
         try
@@ -154,7 +189,11 @@ public sealed unsafe partial class Cpu
         dec.Decode(out Instruction ins);
         _decodeScratch.Clear();
         _decodeScratch.Add(ins);
-        return Build(0, code32, ins.Length, transient: true);
+        Block b = Build(phys, code32, ins.Length, transient: secondPage == 0);
+        b.SecondPage = secondPage;
+        b.Untranslatable = true; // the translators' blocks lie within one page
+        if (secondPage != 0) BlocksDecoded++;
+        return b;
     }
 
     private Block Build(uint phys, bool code32, int bytes, bool transient)
@@ -219,7 +258,9 @@ public sealed unsafe partial class Cpu
         foreach (var b in list)
         {
             b.Valid = false;
-            _blocks.Remove(b.PhysStart | (b.Code32 ? 1UL << 32 : 0));
+            // (An instruction across a page end is listed under both pages: only the first write drops it.)
+            ulong key = BlockKey(b.PhysStart, b.Code32, b.SecondPage);
+            if (_blocks.TryGetValue(key, out var cached) && ReferenceEquals(cached, b)) _blocks.Remove(key);
             BlocksInvalidated++;
         }
         ClearNativeJumpTable(keepGlobal: false);
