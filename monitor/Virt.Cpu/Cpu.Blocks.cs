@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Iced.Intel;
 using Virt.Cpu.Execution;
+using Virt.Cpu.Mmu;
 using Virt.Cpu.State;
 
 namespace Virt.Cpu;
@@ -11,16 +12,20 @@ namespace Virt.Cpu;
 public sealed unsafe partial class Cpu
 {
     internal const int MaxBlockOps = 64;
-    private const int JumpCacheSize = 4096;
+    // 32,768 entries (512 KiB): at 4,096 a booting Linux missed 312,000 times on collisions alone.
+    private const int JumpCacheSize = 1 << 15;
 
     private readonly Dictionary<ulong, Block> _blocks = new();
     private readonly Dictionary<uint, List<Block>> _pageBlocks = new();
     // Keyed by the linear address and whether CPL is 3 (bit 32): a hit skips the fetch's U/S check,
     // so user code must never find a block looked up for supervisor code.
-    // The generation (bits 33 and up) empties it without clearing the array: a booting Linux
-    // flushes the TLB some 16,000 times, and clearing 64 KiB each time was a measurable share.
+    // Keys: the linear address, bit 32 for CPL 3, a generation from bit 33, and bit 63 for code in
+    // pages mapped global. A flush empties it by moving to the next generation instead of clearing
+    // the array (a booting Linux flushes the TLB some 16,000 times); a CR3 write that keeps global
+    // TLB entries moves only the other entries' generation, so the kernel's blocks stay found.
     private readonly (ulong Key, Block? Block)[] _jumpCache = new (ulong, Block?)[JumpCacheSize];
-    private ulong _jumpCacheGeneration;
+    private ulong _jumpCacheGeneration, _jumpCacheGlobalGeneration;
+    private const ulong JumpCacheGlobal = 1UL << 63;
     private readonly PointerCodeReader _codeReader = new();
     private readonly Decoder _decoder16, _decoder32;
 
@@ -48,16 +53,18 @@ public sealed unsafe partial class Cpu
     /// </summary>
     private void FlushJumpCache(bool keepGlobal = false)
     {
-        ForgetJumpCache();
+        ForgetJumpCache(keepGlobal);
         ClearNativeJumpTable(keepGlobal);
     }
 
-    /// <summary>Empties the interpreter's jump cache: a new generation, or a real clear when the generations run out.</summary>
-    private void ForgetJumpCache()
+    /// <summary>Empties the interpreter's jump cache (but for global code with <paramref name="keepGlobal"/>): new generations, or a real clear when they run out.</summary>
+    private void ForgetJumpCache(bool keepGlobal)
     {
-        if (++_jumpCacheGeneration < 1UL << 30) return;
+        _jumpCacheGeneration++;
+        if (!keepGlobal) _jumpCacheGlobalGeneration++;
+        if ((_jumpCacheGeneration | _jumpCacheGlobalGeneration) < 1UL << 30) return;
         Array.Clear(_jumpCache);
-        _jumpCacheGeneration = 0;
+        _jumpCacheGeneration = _jumpCacheGlobalGeneration = 0;
     }
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
@@ -69,11 +76,13 @@ public sealed unsafe partial class Cpu
         uint la = _csBase + EipReg;
         ref var jc = ref _jumpCache[(la ^ (la >> 12)) & (JumpCacheSize - 1)];
         Block? b = jc.Block;
-        if (b != null && jc.Key == JumpCacheKey(la) && b.Valid && b.Code32 == _code32) return b;
+        ulong key = jc.Key;
+        if (b != null && key == JumpCacheKey(la, global: (long)key < 0) && b.Valid && b.Code32 == _code32) return b;
         return LookupBlockSlow(la);
     }
 
-    private ulong JumpCacheKey(uint la) => la | (Cpl == 3 ? 1UL << 32 : 0) | _jumpCacheGeneration << 33;
+    private ulong JumpCacheKey(uint la, bool global) =>
+        la | (Cpl == 3 ? 1UL << 32 : 0) | (global ? _jumpCacheGlobalGeneration << 33 | JumpCacheGlobal : _jumpCacheGeneration << 33);
 
     /// <summary>
     /// A block's key in the block cache: its first byte's physical address and code size, and for an
@@ -107,7 +116,10 @@ public sealed unsafe partial class Cpu
             AddToCodePage(b, phys);
             if (secondPage != 0) AddToCodePage(b, (secondPage - 1) << 12);
         }
-        jc = (JumpCacheKey(la), b);
+        // The fetch just filled the code's TLB entry: whether it is global (an instruction across a
+        // page end depends on two mappings, so it never is).
+        ref TlbEntry code = ref _tlbR[(la >> 12) & TlbMask];
+        jc = (JumpCacheKey(la, global: secondPage == 0 && code.Tag == la >> 12 && code.Global), b);
         return b;
     }
 

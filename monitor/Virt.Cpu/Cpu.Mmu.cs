@@ -123,7 +123,7 @@ public sealed unsafe partial class Cpu
         int i = (int)(lpn & TlbMask);
         foreach (var set in _tlbReadSets) if (set[i].Tag == lpn) set[i].Tag = TlbEntry.Invalid;
         foreach (var set in _tlbWriteSets) if (set[i].Tag == lpn) set[i].Tag = TlbEntry.Invalid;
-        ForgetJumpCache();
+        ForgetJumpCache(keepGlobal: false);
         _jumpTable?.InvalidatePage(lpn); // the native table only if it leads into that page
     }
 

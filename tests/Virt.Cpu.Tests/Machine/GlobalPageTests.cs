@@ -70,4 +70,65 @@ public class GlobalPageTests
         Assert.Equal(0xAAAA_AAAAu, s.Edx);
         Assert.Equal(0xBBBB_BBBBu, s.Esi);
     }
+
+    /// <summary>The same for code: the blocks found by linear address follow the TLB's rules.</summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void Code_in_global_pages_is_found_again_after_a_cr3_write_and_refetched_after_a_pge_change(string engine)
+    {
+        const uint globalCode = 0x20_5000, localCode = 0x20_6000;
+        const uint physE = 0x25_0000, physF = 0x26_0000, physG = 0x27_0000, physH = 0x28_0000;
+        using var m = Guest.Flat(a =>
+        {
+            var paged = a.CreateLabel();
+            a.mov(eax, PageDirectory);
+            a.mov(cr3, eax);
+            a.mov(eax, cr4);
+            a.or(eax, 0x80); // PGE
+            a.mov(cr4, eax);
+            a.mov(eax, cr0);
+            a.or(eax, unchecked((int)0x8000_0000));
+            a.mov(cr0, eax);
+            a.jmp(paged);
+            a.Label(ref paged);
+            for (int i = 0; i < 3; i++)
+            {
+                a.call(globalCode); // EAX = 1 (E)
+                a.call(localCode);  // EBX = 3 (G)
+            }
+            a.mov(edi, eax);
+            a.mov(ebp, ebx);
+            a.mov(__dword_ptr[PageTable + (globalCode >> 12) * 4], physF | Global | Present);
+            a.mov(__dword_ptr[PageTable + (localCode >> 12) * 4], physH | Present);
+            a.mov(eax, cr3);
+            a.mov(cr3, eax);
+            a.call(globalCode);     // still E: kept
+            a.call(localCode);      // H: dropped
+            a.mov(ecx, eax);
+            a.mov(edx, ebx);
+            a.mov(eax, cr4);
+            a.and(eax, ~0x80);
+            a.mov(cr4, eax);
+            a.or(eax, 0x80);
+            a.mov(cr4, eax);
+            a.call(globalCode);     // F: the PGE change dropped it
+            a.mov(esi, eax);
+        }, memory: mem =>
+        {
+            mem.Write32(PageDirectory, PageTable | Present);
+            for (uint i = 0; i < 1024; i++) mem.Write32(PageTable + i * 4, i << 12 | Present);
+            mem.Write32(PageTable + (globalCode >> 12) * 4, physE | Global | Present);
+            mem.Write32(PageTable + (localCode >> 12) * 4, physG | Present);
+            mem.Load(physE, [0xB8, 1, 0, 0, 0, 0xC3]); // mov eax, 1; ret
+            mem.Load(physF, [0xB8, 2, 0, 0, 0, 0xC3]); // mov eax, 2; ret
+            mem.Load(physG, [0xBB, 3, 0, 0, 0, 0xC3]); // mov ebx, 3; ret
+            mem.Load(physH, [0xBB, 4, 0, 0, 0, 0xC3]); // mov ebx, 4; ret
+        }, engine: engine);
+        Assert.Null(Guest.Exception(m));
+        var s = m.Cpu.State;
+        Assert.Equal(1u, s.Edi);
+        Assert.Equal(3u, s.Ebp);
+        Assert.Equal(1u, s.Ecx);
+        Assert.Equal(4u, s.Edx);
+        Assert.Equal(2u, s.Esi);
+    }
 }
