@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Iced.Intel;
 using Virt.Cpu.Execution;
+using Virt.Cpu.Mmu;
 using Virt.Cpu.State;
 
 namespace Virt.Cpu;
@@ -11,13 +12,20 @@ namespace Virt.Cpu;
 public sealed unsafe partial class Cpu
 {
     internal const int MaxBlockOps = 64;
-    private const int JumpCacheSize = 4096;
+    // 32,768 entries (512 KiB): at 4,096 a booting Linux missed 312,000 times on collisions alone.
+    private const int JumpCacheSize = 1 << 15;
 
     private readonly Dictionary<ulong, Block> _blocks = new();
     private readonly Dictionary<uint, List<Block>> _pageBlocks = new();
     // Keyed by the linear address and whether CPL is 3 (bit 32): a hit skips the fetch's U/S check,
     // so user code must never find a block looked up for supervisor code.
+    // Keys: the linear address, bit 32 for CPL 3, a generation from bit 33, and bit 63 for code in
+    // pages mapped global. A flush empties it by moving to the next generation instead of clearing
+    // the array (a booting Linux flushes the TLB some 16,000 times); a CR3 write that keeps global
+    // TLB entries moves only the other entries' generation, so the kernel's blocks stay found.
     private readonly (ulong Key, Block? Block)[] _jumpCache = new (ulong, Block?)[JumpCacheSize];
+    private ulong _jumpCacheGeneration, _jumpCacheGlobalGeneration;
+    private const ulong JumpCacheGlobal = 1UL << 63;
     private readonly PointerCodeReader _codeReader = new();
     private readonly Decoder _decoder16, _decoder32;
 
@@ -45,8 +53,18 @@ public sealed unsafe partial class Cpu
     /// </summary>
     private void FlushJumpCache(bool keepGlobal = false)
     {
-        Array.Clear(_jumpCache);
+        ForgetJumpCache(keepGlobal);
         ClearNativeJumpTable(keepGlobal);
+    }
+
+    /// <summary>Empties the interpreter's jump cache (but for global code with <paramref name="keepGlobal"/>): new generations, or a real clear when they run out.</summary>
+    private void ForgetJumpCache(bool keepGlobal)
+    {
+        _jumpCacheGeneration++;
+        if (!keepGlobal) _jumpCacheGlobalGeneration++;
+        if ((_jumpCacheGeneration | _jumpCacheGlobalGeneration) < 1UL << 30) return;
+        Array.Clear(_jumpCache);
+        _jumpCacheGeneration = _jumpCacheGlobalGeneration = 0;
     }
 
     private static DecoderOptions DecoderOptions => DecoderOptions.None;
@@ -58,11 +76,19 @@ public sealed unsafe partial class Cpu
         uint la = _csBase + EipReg;
         ref var jc = ref _jumpCache[(la ^ (la >> 12)) & (JumpCacheSize - 1)];
         Block? b = jc.Block;
-        if (b != null && jc.Key == JumpCacheKey(la) && b.Valid && b.Code32 == _code32) return b;
+        ulong key = jc.Key;
+        if (b != null && key == JumpCacheKey(la, global: (long)key < 0) && b.Valid && b.Code32 == _code32) return b;
         return LookupBlockSlow(la);
     }
 
-    private ulong JumpCacheKey(uint la) => la | (Cpl == 3 ? 1UL << 32 : 0);
+    private ulong JumpCacheKey(uint la, bool global) =>
+        la | (Cpl == 3 ? 1UL << 32 : 0) | (global ? _jumpCacheGlobalGeneration << 33 | JumpCacheGlobal : _jumpCacheGeneration << 33);
+
+    /// <summary>
+    /// A block's key in the block cache: its first byte's physical address and code size, and for an
+    /// instruction across a page end also the physical page it ends in (plus one; zero for none).
+    /// </summary>
+    private static ulong BlockKey(uint phys, bool code32, uint secondPage) => phys | (code32 ? 1UL << 32 : 0) | (ulong)secondPage << 33;
 
     private Block LookupBlockSlow(uint la)
     {
@@ -72,25 +98,42 @@ public sealed unsafe partial class Cpu
         Block? b;
         if (EipReg > cs.Limit) throw Fault(Vectors.GP, 0);
         uint phys = CodeTranslate(la);
+        uint secondPage = 0;
         if ((la & 0xFFF) > 0xFF0 && !FitsInPage(phys, code32))
-            return DecodeStraddling(la, code32);
-        ulong key = phys | (code32 ? 1UL << 32 : 0);
+        {
+            // An instruction across a page end (a hot loop may hold one): cached like a block, keyed
+            // by both physical pages and dropped by a write to either. The fetch of the second page
+            // faults here as the instruction's fetch would; MMIO there is decoded for one use.
+            uint phys2 = CodeTranslate((la | 0xFFF) + 1);
+            if (_mem.HostPage(phys2) == 0) return DecodeStraddling(la, code32, phys: 0, secondPage: 0);
+            secondPage = (phys2 >> 12) + 1;
+        }
+        ulong key = BlockKey(phys, code32, secondPage);
         if (!_blocks.TryGetValue(key, out b))
         {
-            b = DecodeBlock(phys, code32);
-            if (b.Transient) return b;
+            b = secondPage == 0 ? DecodeBlock(phys, code32) : DecodeStraddling(la, code32, phys, secondPage);
             _blocks[key] = b;
-            uint page = phys >> 12;
-            if (!_pageBlocks.TryGetValue(page, out var list)) _pageBlocks[page] = list = new List<Block>();
-            list.Add(b);
-            if (!_mem.IsCodePage(phys))
-            {
-                _mem.MarkCodePage(phys);
-                ProtectCodePage(page);
-            }
+            AddToCodePage(b, phys);
+            if (secondPage != 0) AddToCodePage(b, (secondPage - 1) << 12);
         }
-        jc = (JumpCacheKey(la), b);
+        // The fetch just filled the code's TLB entry: whether it is global (an instruction across a
+        // page end depends on two mappings, so it never is).
+        ref TlbEntry code = ref _tlbR[(la >> 12) & TlbMask];
+        jc = (JumpCacheKey(la, global: secondPage == 0 && code.Tag == la >> 12 && code.Global), b);
         return b;
+    }
+
+    /// <summary>Lists a block under a physical page it was decoded from, and guards the page against writes.</summary>
+    private void AddToCodePage(Block b, uint phys)
+    {
+        uint page = phys >> 12;
+        if (!_pageBlocks.TryGetValue(page, out var list)) _pageBlocks[page] = list = new List<Block>();
+        list.Add(b);
+        if (!_mem.IsCodePage(phys))
+        {
+            _mem.MarkCodePage(phys);
+            ProtectCodePage(page);
+        }
     }
 
     /// <summary>Translates a code fetch address (a read with the current privilege).</summary>
@@ -135,8 +178,12 @@ public sealed unsafe partial class Cpu
         return Build(phys, code32, bytes, transient: false);
     }
 
-    /// <summary>An instruction that crosses a page boundary: fetched through the MMU, decoded for one use.</summary>
-    private Block DecodeStraddling(uint la, bool code32)
+    /// <summary>
+    /// An instruction that crosses a page boundary, fetched through the MMU: a one-instruction block
+    /// the interpreter runs, cached when <paramref name="secondPage"/> names the RAM page it ends in,
+    /// otherwise (<paramref name="phys"/> 0) decoded for one use.
+    /// </summary>
+    private Block DecodeStraddling(uint la, bool code32, uint phys, uint secondPage)
     {
         int n = 0;
         try
@@ -154,7 +201,11 @@ public sealed unsafe partial class Cpu
         dec.Decode(out Instruction ins);
         _decodeScratch.Clear();
         _decodeScratch.Add(ins);
-        return Build(0, code32, ins.Length, transient: true);
+        Block b = Build(phys, code32, ins.Length, transient: secondPage == 0);
+        b.SecondPage = secondPage;
+        b.Untranslatable = true; // the translators' blocks lie within one page
+        if (secondPage != 0) BlocksDecoded++;
+        return b;
     }
 
     private Block Build(uint phys, bool code32, int bytes, bool transient)
@@ -219,7 +270,9 @@ public sealed unsafe partial class Cpu
         foreach (var b in list)
         {
             b.Valid = false;
-            _blocks.Remove(b.PhysStart | (b.Code32 ? 1UL << 32 : 0));
+            // (An instruction across a page end is listed under both pages: only the first write drops it.)
+            ulong key = BlockKey(b.PhysStart, b.Code32, b.SecondPage);
+            if (_blocks.TryGetValue(key, out var cached) && ReferenceEquals(cached, b)) _blocks.Remove(key);
             BlocksInvalidated++;
         }
         ClearNativeJumpTable(keepGlobal: false);

@@ -38,14 +38,20 @@ public sealed unsafe partial class Cpu
     // The indices filled since the last flush (in any of the four copies): a flush visits only
     // these. A guest with kernel page-table isolation writes CR3 on every kernel entry and exit,
     // and touches a handful of pages in between, so a flush of all 4,096 entries dominated.
+    // Indices whose entries a CR3 write kept (global pages: the kernel's, a thousand or so) move
+    // to a second list that only a full flush visits, so the next CR3 write does not walk them
+    // again (a booting Linux writes CR3 some 16,000 times).
     private readonly int[] _tlbFilledList = new int[TlbSize];
-    private readonly bool[] _tlbFilled = new bool[TlbSize];
-    private int _tlbFilledCount;
+    private readonly int[] _tlbGlobalList = new int[TlbSize];
+    private int _tlbFilledCount, _tlbGlobalCount;
+    // Per index: OnFilledList and/or OnGlobalList.
+    private readonly byte[] _tlbListed = new byte[TlbSize];
+    private const byte OnFilledList = 1, OnGlobalList = 2;
 
     private void NoteTlbFill(int i)
     {
-        if (_tlbFilled[i]) return;
-        _tlbFilled[i] = true;
+        if ((_tlbListed[i] & OnFilledList) != 0) return;
+        _tlbListed[i] |= OnFilledList;
         _tlbFilledList[_tlbFilledCount++] = i;
     }
 
@@ -67,16 +73,28 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FlushTlbCore(bool keepGlobal)
     {
-        int kept = 0;
         for (int k = 0; k < _tlbFilledCount; k++)
         {
             int i = _tlbFilledList[k];
             bool global = FlushEntry(_tlbReadSets[0], i, keepGlobal) | FlushEntry(_tlbReadSets[1], i, keepGlobal)
                 | FlushEntry(_tlbWriteSets[0], i, keepGlobal) | FlushEntry(_tlbWriteSets[1], i, keepGlobal);
-            if (global) _tlbFilledList[kept++] = i; // a global entry survives: it stays on the list
-            else _tlbFilled[i] = false;
+            if (global && (_tlbListed[i] & OnGlobalList) == 0) _tlbGlobalList[_tlbGlobalCount++] = i;
+            _tlbListed[i] = global ? OnGlobalList : (byte)(_tlbListed[i] & OnGlobalList);
         }
-        _tlbFilledCount = kept;
+        _tlbFilledCount = 0;
+        if (!keepGlobal)
+        {
+            for (int k = 0; k < _tlbGlobalCount; k++)
+            {
+                int i = _tlbGlobalList[k];
+                FlushEntry(_tlbReadSets[0], i, false);
+                FlushEntry(_tlbReadSets[1], i, false);
+                FlushEntry(_tlbWriteSets[0], i, false);
+                FlushEntry(_tlbWriteSets[1], i, false);
+                _tlbListed[i] = 0;
+            }
+            _tlbGlobalCount = 0;
+        }
         SelectTlb();
         FlushJumpCache(keepGlobal);
     }
@@ -105,7 +123,7 @@ public sealed unsafe partial class Cpu
         int i = (int)(lpn & TlbMask);
         foreach (var set in _tlbReadSets) if (set[i].Tag == lpn) set[i].Tag = TlbEntry.Invalid;
         foreach (var set in _tlbWriteSets) if (set[i].Tag == lpn) set[i].Tag = TlbEntry.Invalid;
-        Array.Clear(_jumpCache);
+        ForgetJumpCache(keepGlobal: false);
         _jumpTable?.InvalidatePage(lpn); // the native table only if it leads into that page
     }
 

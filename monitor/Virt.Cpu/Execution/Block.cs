@@ -3,7 +3,8 @@ using Iced.Intel;
 namespace Virt.Cpu.Execution;
 
 /// <summary>
-/// A straight run of decoded guest instructions within one 4 KiB physical page, ending at a
+/// A straight run of decoded guest instructions within one 4 KiB physical page (or one instruction
+/// across a page end, see <see cref="SecondPage"/>), ending at a
 /// control transfer, at the page end, or at a length cap. Keyed by guest-physical address and
 /// code size, so it survives guest page-table switches; a write to its page invalidates it.
 /// </summary>
@@ -16,8 +17,13 @@ internal sealed class Block
     public required int ByteLength;
     /// <summary>False once a write to the page dropped it; a jump-cache hit must re-check.</summary>
     public bool Valid = true;
-    /// <summary>Not in the cache (crosses a page, or is in MMIO): decoded for one use.</summary>
+    /// <summary>Not in the cache (an instruction across a page end into MMIO): decoded for one use.</summary>
     public bool Transient;
+    /// <summary>
+    /// For a one-instruction block across a page end: the physical page number it ends in, plus one
+    /// (zero for every block within one page). A write to either page drops it.
+    /// </summary>
+    public uint SecondPage;
 
     /// <summary>
     /// Byte offset of op <paramref name="op"/> from the block's start; the block's length for
