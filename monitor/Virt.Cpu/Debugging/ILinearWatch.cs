@@ -11,6 +11,10 @@ public interface ILinearWatch
     /// <summary>True when some watched range touches linear page <paramref name="linearPage"/> (address &gt;&gt; 12).</summary>
     bool WatchesPage(uint linearPage);
 
-    /// <summary>A data access of <paramref name="size"/> bytes at <paramref name="linear"/> on a watched page (instruction fetches are not reported).</summary>
+    /// <summary>
+    /// A data access of <paramref name="size"/> bytes at <paramref name="linear"/> that took the slow
+    /// path: every access to a watched page does, an access elsewhere only on a TLB miss, so the watch
+    /// compares the address with its ranges. Instruction fetches are not reported.
+    /// </summary>
     void Accessed(uint linear, int size, bool write);
 }
