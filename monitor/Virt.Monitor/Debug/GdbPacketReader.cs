@@ -2,24 +2,6 @@ using System.Text;
 
 namespace Virt.Monitor.Debug;
 
-/// <summary>What one byte from the debugger completed, if anything.</summary>
-public enum GdbInput
-{
-    /// <summary>Nothing yet (inside a packet, or noise between packets).</summary>
-    None,
-    /// <summary>A packet with a good checksum: <see cref="GdbPacketReader.Packet"/> holds it; acknowledge with '+'.</summary>
-    Packet,
-    /// <summary>A packet whose checksum (or checksum digits) is wrong: ask for it again with '-'.</summary>
-    BadChecksum,
-    /// <summary>A packet longer than <see cref="GdbPacketReader.MaxPacket"/>: dropped whole, answered with '-'.</summary>
-    TooLong,
-    /// <summary>0x03 between packets: the user pressed Ctrl-C.</summary>
-    Interrupt,
-    /// <summary>'+' or '-' for a packet the stub sent.</summary>
-    Ack,
-    Nak,
-}
-
 /// <summary>
 /// Frames the byte stream from the debugger: $data#xx packets (xx the modulo-256 sum of data in
 /// hex), the '+'/'-' acknowledgements and the 0x03 interrupt byte. Fed one byte at a time, it never
