@@ -127,8 +127,17 @@ public partial class GdbProtocolTests
             var e = await Assert.ThrowsAnyAsync<SocketException>(() => tcp.ConnectAsync(a, port).WaitAsync(TimeSpan.FromSeconds(20)));
             Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
         }
-        // The loopback is served.
+        // The loopback is served, one debugger at a time: a second connection is closed at once.
         using var gdb = await GdbClient.ConnectAsync(port);
+        Assert.Equal("T05thread:1;", await gdb.RequestAsync("?"));
+        using (var second = await GdbClient.ConnectAsync(port))
+        {
+            await Assert.ThrowsAsync<IOException>(async () =>
+            {
+                second.SendRaw(GdbClient.Frame("?"));
+                await second.ReadByteAsync();
+            });
+        }
         Assert.Equal("T05thread:1;", await gdb.RequestAsync("?"));
         await gdb.SendAsync("k");                                     // k ends the VM; it has no reply
         Assert.Equal(130, await run.WaitAsync());
