@@ -15,6 +15,8 @@ hash=$(cd "$here" && find . -type f \( -name '*.c' -o -name '*.h' -o -name '*.S'
 out=${VIRT_GUEST_CACHE:-${TMPDIR:-/tmp}/virt-guests}/$hash
 mkdir -p "$out"
 
+# -g: the guests carry their symbols and line tables for gdb (docs/debugging.md); the loader reads only the
+# program headers, so what runs is the same.
 # -fno-tree-loop-distribute-patterns: gcc would otherwise turn libc.c's own loops into calls to memcpy/memset.
 # -fexcess-precision=standard: every assignment and cast rounds to its type (C99's rule for
 # FLT_EVAL_METHOD 2), so the i686 guest and its x86-64 twin give the same bits whatever registers
@@ -22,7 +24,7 @@ mkdir -p "$out"
 # iterations in one build and spilled in the other differs in its last bit).
 COMMON="-O2 -std=gnu11 -fexcess-precision=standard -Wall -Wextra -Werror -fno-tree-loop-distribute-patterns"
 CFLAGS="-m32 -march=i686 $COMMON"
-GUEST="-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib"
+GUEST="-g -ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib"
 
 case $kind in
 guest)

@@ -72,6 +72,7 @@ public sealed partial class Cpu
     /// </summary>
     internal void DeliverInterrupt(int vector, InterruptKind kind, uint returnEip, bool hasErr, uint err)
     {
+        _eventLog?.Interrupt(vector, OriginOf(kind), err, hasErr);
         _halted = false;
         if (!ProtectedMode) { DeliverReal(vector, returnEip); return; }
 

@@ -197,7 +197,8 @@ public sealed unsafe partial class Cpu
         uint lpn = linear >> 12;
         int i = (int)(lpn & TlbMask);
         var kind = _mem.KindOf(phys);
-        if (kind != PageKind.Mmio)
+        // A page a debugger watches (Cpu.Debug.cs) never enters the TLB: its every access comes back here.
+        if (kind != PageKind.Mmio && (_watch is null || !_watch.WatchesPage(lpn)))
         {
             NoteTlbFill(i);
             var set = _tlbReadSets[user ? 1 : 0];
@@ -261,6 +262,7 @@ public sealed unsafe partial class Cpu
 
     internal ulong ReadLinSlow(uint la, int size, bool user)
     {
+        _watch?.Accessed(la, size, write: false);
         if ((la & 0xFFF) + (uint)size > 0x1000)
         {
             // Crosses a page: translate both pages before reading anything.
@@ -277,6 +279,7 @@ public sealed unsafe partial class Cpu
 
     internal void WriteLinSlow(uint la, int size, ulong v, bool user)
     {
+        _watch?.Accessed(la, size, write: true);
         if ((la & 0xFFF) + (uint)size > 0x1000)
         {
             uint p0 = TlbFill(la, true, user);

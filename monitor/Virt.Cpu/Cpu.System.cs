@@ -319,7 +319,7 @@ public sealed partial class Cpu
             case Mnemonic.Rdmsr:
                 {
                     RequireCpl0();
-                    ulong v = R[1] == MsrTsc ? ReadTsc() : _msrs.TryGetValue(R[1], out var m) ? m : throw Fault(Vectors.GP, 0);
+                    ulong v = R[1] == MsrTsc ? ReadTsc() : _msrs.TryGetValue(R[1], out var m) ? m : throw UnknownMsr(write: false, 0);
                     R[0] = (uint)v; R[2] = (uint)(v >> 32);
                     break;
                 }
@@ -329,7 +329,7 @@ public sealed partial class Cpu
                     ulong v = (ulong)R[2] << 32 | R[0];
                     if (R[1] == MsrTsc) WriteTsc(v);
                     else if (_msrs.ContainsKey(R[1])) _msrs[R[1]] = v;
-                    else throw Fault(Vectors.GP, 0);
+                    else throw UnknownMsr(write: true, v);
                     break;
                 }
             case Mnemonic.Sysenter: ExecSysenter(); break;
@@ -418,6 +418,13 @@ public sealed partial class Cpu
                 R[0] = 0x0000_0001; R[3] = 0; R[1] = 0; R[2] = 0;
                 break;
         }
+    }
+
+    /// <summary>RDMSR/WRMSR of an MSR this CPU does not have: #GP(0), told to the -d log first.</summary>
+    private GuestFault UnknownMsr(bool write, ulong value)
+    {
+        _eventLog?.UnknownMsr(R[1], write, value);
+        return Fault(Vectors.GP, 0);
     }
 
     private void ExecSysenter()

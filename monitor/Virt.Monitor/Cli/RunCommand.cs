@@ -13,9 +13,9 @@ public static class RunCommand
         {
             options = RunOptions.Parse(args);
         }
-        catch (RunOptions.HelpRequested)
+        catch (RunOptions.HelpRequested help)
         {
-            Console.Out.WriteLine(RunOptions.Usage);
+            Console.Out.WriteLine(help.Text);
             return 0;
         }
         GuestImages images;

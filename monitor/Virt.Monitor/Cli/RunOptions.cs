@@ -1,4 +1,6 @@
 using System.Globalization;
+using Virt.Monitor.Debug;
+using Virt.Monitor.Logging;
 using Virt.Shared.Wakeup;
 
 namespace Virt.Monitor.Cli;
@@ -40,6 +42,14 @@ public sealed record RunOptions
     public int FlushMicros { get; init; } = 2000;
     /// <summary>--dm-arg: extra arguments for the launched virt-dm (e.g. --devices com1,rtc,exit).</summary>
     public IReadOnlyList<string> DeviceModelArgs { get; init; } = [];
+    /// <summary>-s / --gdb: where the GDB stub listens (docs/debugging.md); null: no stub.</summary>
+    public GdbEndpoint? Gdb { get; init; }
+    /// <summary>-S: the guest waits for the debugger before its first instruction.</summary>
+    public bool WaitForDebugger { get; init; }
+    /// <summary>-d: what the guest log writes; None: no log.</summary>
+    public GuestLogItems LogItems { get; init; }
+    /// <summary>-D: the log file (default stderr).</summary>
+    public string? LogFile { get; init; }
 
     public const string Usage = """
         usage: virt run [options]
@@ -70,6 +80,12 @@ public sealed record RunOptions
                                  its commits ride on the completion; naive: every get and set is a round trip (docs/io.md)
           --flush-us N           longest a batched write waits before it is flushed (default 2000)
           --dm-arg ARG           pass ARG to the launched virt-dm (repeatable; e.g. --dm-arg --devices --dm-arg com1,rtc,exit)
+          -s                     GDB stub on tcp::1234 (as --gdb tcp::1234); gdb: target remote :1234
+          --gdb tcp::PORT        GDB stub on PORT of 127.0.0.1 (also -gdb, tcp:localhost:PORT; port 0 picks
+                                 one and prints it): breakpoints, watchpoints, steps (docs/debugging.md)
+          -S                     the guest waits for the debugger before its first instruction
+          -d ITEM[,ITEM]         log int, cpu_reset, guest_errors, exits (-d help lists them)
+          -D FILE                write the -d log to FILE instead of stderr
           -q, --quiet            no progress and no report on stderr
         exit status: (v << 1) | 1 when the guest writes v < 0x7F to port 0xF4, 255 for any larger v (the
         exact value is on stderr and in --stats); 0 when it halts with
@@ -106,6 +122,11 @@ public sealed record RunOptions
                 "--state" => o with { StateCached = Next() switch { "cached" => true, "naive" => false, var v => throw new ArgumentException($"--state {v}: expected naive or cached") } },
                 "--flush-us" => o with { FlushMicros = ParseInt(a, Next(), 1, 1_000_000) },
                 "--dm-arg" => o with { DeviceModelArgs = [.. o.DeviceModelArgs, Next()] },
+                "-s" => o with { Gdb = GdbEndpoint.Default },
+                "--gdb" or "-gdb" => o with { Gdb = GdbEndpoint.Parse(Next()) },
+                "-S" => o with { WaitForDebugger = true },
+                "-d" => Next() is "help" ? throw new HelpRequested(GuestLogItemNames.Help) : o with { LogItems = o.LogItems | GuestLogItemNames.Parse(args[i]) },
+                "-D" => o with { LogFile = Next() },
                 "-h" or "--help" => throw new HelpRequested(),
                 _ => throw new ArgumentException($"unknown option '{a}'\n{Usage}"),
             };
@@ -115,10 +136,16 @@ public sealed record RunOptions
         if (o.Demo && o.Kernel is not null) throw new ArgumentException("--demo and --kernel exclude each other");
         if (o.Initrd.Count > 0 && o.Kernel is null) throw new ArgumentException("--initrd needs --kernel");
         if (args.Contains("--stats-interval") && o.StatsFile is null) throw new ArgumentException("--stats-interval needs --stats FILE.json");
+        if (o.WaitForDebugger && o.Gdb is null) throw new ArgumentException("-S waits for a debugger: give -s or --gdb tcp::PORT too");
+        if (o.LogFile is not null && o.LogItems == GuestLogItems.None) throw new ArgumentException("-D names the log file of -d: give -d ITEM too");
         return o;
     }
 
-    public sealed class HelpRequested : Exception;
+    /// <summary>-h (the usage) or -d help (the log items): printed on stdout, status 0.</summary>
+    public sealed class HelpRequested(string? text = null) : Exception
+    {
+        public string Text => text ?? Usage;
+    }
 
     private static string CheckSerial(string s) =>
         s is "stdio" or "none" || (s.StartsWith("file:", StringComparison.Ordinal) && s.Length > 5)

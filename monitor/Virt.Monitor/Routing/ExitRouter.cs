@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Virt.Cpu.Exits;
 using Virt.Devices.Bus;
+using Virt.Monitor.Logging;
 using Virt.Monitor.Stats;
 using Virt.Shared.Abi;
 using Virt.Shared.Routing;
@@ -31,6 +32,26 @@ public sealed class ExitRouter : IExitHandler
     private long _unclaimed;
 
     public ExitRouter(ExitStatistics stats) => _stats = stats;
+
+    // -d exits and -d guest_errors: null unless the item is on, so the exit path pays one null check.
+    private readonly GuestLog? _exitLog, _errorLog;
+
+    /// <summary>The -d log: exits logs every access below, guest_errors the unclaimed ones.</summary>
+    public GuestLog? Log
+    {
+        init
+        {
+            _exitLog = value?.For(GuestLogItems.Exits);
+            _errorLog = value?.For(GuestLogItems.GuestErrors);
+        }
+    }
+
+    private void LogAccess(string space, ulong address, int size, bool read, ulong value, BusClaim? claim, bool isString = false)
+    {
+        string what = $"{(read ? "read" : "write")} {space} 0x{address:x} size {size}{(isString ? " (string)" : $" value 0x{value:x}")}";
+        _exitLog?.Write(GuestLogItems.Exits, $"{what} -> {(claim is null ? "unclaimed" : claim.Owner)}");
+        if (claim is null) _errorLog?.Write(GuestLogItems.GuestErrors, $"{what}: nobody claims it ({(read ? "reads as all ones" : "dropped")})");
+    }
 
     /// <summary>Every claim made, routed or not yet, in the order made.</summary>
     public IReadOnlyList<BusClaim> Claims
@@ -147,15 +168,18 @@ public sealed class ExitRouter : IExitHandler
     {
         BusClaim? claim = _table.OfPort(port);
         _stats.Port(port, read: true, Target(claim));
-        if (claim is null) return IoSize.AllOnes32(size);
-        if (claim.Local is { } d) return d.PortRead(port, size) & IoSize.AllOnes32(size);
-        return claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : IoSize.AllOnes32(size);
+        uint v = claim is null ? IoSize.AllOnes32(size)
+            : claim.Local is { } d ? d.PortRead(port, size) & IoSize.AllOnes32(size)
+            : claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : IoSize.AllOnes32(size);
+        if ((_exitLog ?? _errorLog) is not null) LogAccess("port", port, size, read: true, v, claim);
+        return v;
     }
 
     public void PortOut(ushort port, int size, uint value)
     {
         BusClaim? claim = _table.OfPort(port);
         _stats.Port(port, read: false, Target(claim));
+        if ((_exitLog ?? _errorLog) is not null) LogAccess("port", port, size, read: false, value & IoSize.AllOnes32(size), claim);
         if (claim is null) return;
         if (claim.Local is { } d) d.PortWrite(port, size, value & IoSize.AllOnes32(size));
         else claim.DeviceModel?.Port.PortWrite(port, size, value & IoSize.AllOnes32(size), claim.Policy);
@@ -167,6 +191,7 @@ public sealed class ExitRouter : IExitHandler
         {
             // One exit for the whole string: the data travel in the data page.
             _stats.Port(port, read: true, ExitTarget.DeviceModel, isString: true);
+            if (_exitLog is not null) LogAccess("port", port, size, read: true, 0, _table.OfPort(port), isString: true);
             dm.Port.PortInString(port, size, data);
             return;
         }
@@ -182,6 +207,7 @@ public sealed class ExitRouter : IExitHandler
         if (_table.OfPort(port)?.DeviceModel is { } dm)
         {
             _stats.Port(port, read: false, ExitTarget.DeviceModel, isString: true);
+            if (_exitLog is not null) LogAccess("port", port, size, read: false, 0, _table.OfPort(port), isString: true);
             dm.Port.PortOutString(port, size, data);
             return;
         }
@@ -197,6 +223,7 @@ public sealed class ExitRouter : IExitHandler
     {
         if (_table.OfPort(chunk.Port)?.DeviceModel is not { } dm || !dm.Port.StringAssist) return false;
         _stats.Port(chunk.Port, read: !chunk.Out, ExitTarget.DeviceModel, isString: true);
+        if (_exitLog is not null) LogAccess("port", chunk.Port, chunk.Size, read: !chunk.Out, 0, _table.OfPort(chunk.Port), isString: true);
         return dm.Port.TryAssistString(chunk);
     }
 
@@ -205,15 +232,18 @@ public sealed class ExitRouter : IExitHandler
         BusClaim? c = _table.OfMmio(address);
         _stats.Mmio(address, read: true, Target(c));
         ulong ones = IoSize.AllOnes(size);
-        if (c is null) return ones;
-        if (c.Local is { } d) return d.MmioRead(address, size) & ones;
-        return c.DeviceModel is { } dm ? dm.Port.MmioRead(address, size) : ones;
+        ulong v = c is null ? ones
+            : c.Local is { } d ? d.MmioRead(address, size) & ones
+            : c.DeviceModel is { } dm ? dm.Port.MmioRead(address, size) : ones;
+        if ((_exitLog ?? _errorLog) is not null) LogAccess("mmio", address, size, read: true, v, c);
+        return v;
     }
 
     public void MmioWrite(ulong address, int size, ulong value)
     {
         BusClaim? c = _table.OfMmio(address);
         _stats.Mmio(address, read: false, Target(c));
+        if ((_exitLog ?? _errorLog) is not null) LogAccess("mmio", address, size, read: false, value, c);
         if (c is null) return;
         if (c.Local is { } d) d.MmioWrite(address, size, value);
         else c.DeviceModel?.Port.MmioWrite(address, size, value, c.Policy);

@@ -5,7 +5,9 @@ using Virt.Cpu.Memory;
 using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
+using Virt.Monitor.Debug;
 using Virt.Monitor.Launch;
+using Virt.Monitor.Logging;
 using Virt.Monitor.Routing;
 using Virt.Monitor.Stats;
 using Virt.Monitor.Terminal;
@@ -45,6 +47,9 @@ public sealed class VirtualMachine
     private DeviceCounterSource? _deviceCounters;
     // --stats: the run over time (Stats/Timeline), sampled from the guest's start to its end.
     private Timeline? _timeline;
+    // -d (null when off) and the GDB stub's side of the VCPU (null without -s/--gdb).
+    private GuestLog? _log;
+    private GuestDebugger? _debugger;
 
     private VirtualMachine(RunOptions o, GuestImages images)
     {
@@ -72,12 +77,26 @@ public sealed class VirtualMachine
                 return ExitStatus.BadUsage;
             }
         }
+        if (o.LogItems != GuestLogItems.None)
+        {
+            try
+            {
+                vm._log = GuestLog.Open(o.LogItems, o.LogFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"virt: -D {o.LogFile}: {e.Message}");
+                if (vm._statsFile is { } f) await f.DisposeAsync();
+                return ExitStatus.BadUsage;
+            }
+        }
         try
         {
             return await vm.RunCoreAsync();
         }
         finally
         {
+            vm._log?.Dispose();
             if (vm._statsFile is { } f)
             {
                 bool written = f.Length > 0;
@@ -117,6 +136,7 @@ public sealed class VirtualMachine
             return ExitStatus.BadUsage;
         }
         ControlServer? server = null;
+        GdbServer? gdb = null;
         AttachmentManager? manager = null;
         GuestRam? ram = null;
         PhysicalMemory? memory = null;
@@ -134,7 +154,7 @@ public sealed class VirtualMachine
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
             // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel (Vm/PcPlatform).
-            var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes };
+            var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes, Log = _log };
             _router = router;
             var platform = new PcPlatform(memory, router, apic: true,
                 instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
@@ -142,12 +162,35 @@ public sealed class VirtualMachine
             var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine };
             platform.Connect(cpu);
             _cpu = cpu;
+            if (_log is { } log && (log.Items & (GuestLogItems.Int | GuestLogItems.GuestErrors)) != 0) cpu.EventLog = new CpuEventLogger(cpu, log);
             if (TryLoadGuest(cpu, platform) is { } refused)
             {
                 // A bad image is the user's input, not a monitor bug: a message and status 2, as for the header checks.
                 Console.Error.WriteLine($"virt: {refused}");
                 _end = new VmEnd(ExitStatus.BadUsage, refused, "bad-image");
                 return ExitStatus.BadUsage;
+            }
+
+            if (_o.Gdb is { } endpoint)
+            {
+                _debugger = new GuestDebugger(cpu, _o.WaitForDebugger, () => { cpu.RequestStop(); _manager?.Roster.Kick(); });
+                try
+                {
+                    gdb = GdbServer.Listen(endpoint, _debugger,
+                        () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "killed by the debugger", "debugger-kill")));
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    // A port in use is the user's to change, before anything runs.
+                    Console.Error.WriteLine($"virt: --gdb {endpoint}: {e.Message}");
+                    _end = new VmEnd(ExitStatus.BadUsage, e.Message, "gdb-listen");
+                    return ExitStatus.BadUsage;
+                }
+                gdb.Start();
+                // Always said when it matters: a port chosen by the system (tcp::0) or a guest that waits (-S).
+                if (!_o.Quiet || endpoint.Port == 0 || _o.WaitForDebugger)
+                    Console.Error.WriteLine($"virt: GDB stub listening on 127.0.0.1:{gdb.Port}"
+                        + (_o.WaitForDebugger ? "; the guest waits for the debugger (-S): target remote 127.0.0.1:" + gdb.Port : ""));
             }
 
             // Device models: any number, attached and detached while the guest runs (Attachment/AttachmentManager).
@@ -175,10 +218,11 @@ public sealed class VirtualMachine
             if (_statsFile is not null) _timeline = new Timeline(_stats, () => cpu.InstructionsRetired, TimeSpan.FromMilliseconds(_o.StatsIntervalMillis));
             _wall.Start();
             _timeline?.Start();
-            var loop = new VcpuLoop(cpu, platform, manager.Roster, router, _gate, _stats, manager.Roster.StallReason, _ending, RequestEnd);
+            var loop = new VcpuLoop(cpu, platform, manager.Roster, router, _gate, _stats, manager.Roster.StallReason, _ending, RequestEnd, _debugger, _log);
             var vcpu = new Thread(loop.Run, 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
             await Task.Run(vcpu.Join);
+            if (_end is { } ended) _debugger?.VmEnded(ended.Status); // gdb hears the exit status (W) before the report
             _wall.Stop();
             _timeline?.Stop(); // the last sample after the VCPU's last exit: the intervals add up to the totals
             instructions = cpu.InstructionsRetired;
@@ -190,6 +234,8 @@ public sealed class VirtualMachine
             _timeline?.Dispose();
             VmEnd end = _end ?? new VmEnd(ExitStatus.DeviceModelFailed, "internal error", "internal");
             _gate?.End();
+            _debugger?.VmEnded(end.Status);
+            if (gdb is not null) await gdb.DisposeAsync();
             if (manager is not null) await manager.ShutdownAsync(end.Status, end.Reason);
             if (server is not null) await server.DisposeAsync();
             manager?.DisposeRegions();
@@ -283,6 +329,7 @@ public sealed class VirtualMachine
         switch ((PlatformEvent)arg)
         {
             case PlatformEvent.Reset:
+                _log?.For(GuestLogItems.CpuReset)?.Write(GuestLogItems.CpuReset, $"the guest reset the machine through {who} (the VM ends)");
                 RequestEnd(new VmEnd(ExitStatus.Shutdown, $"the guest reset the machine (reboot), through {who}", "reset"));
                 break;
             case PlatformEvent.A20On or PlatformEvent.A20Off:
