@@ -203,7 +203,6 @@ public sealed unsafe partial class Cpu
         _decodeScratch.Add(ins);
         Block b = Build(phys, code32, ins.Length, transient: secondPage == 0);
         b.SecondPage = secondPage;
-        b.Untranslatable = true; // the translators' blocks lie within one page
         if (secondPage != 0) BlocksDecoded++;
         return b;
     }
@@ -263,18 +262,25 @@ public sealed unsafe partial class Cpu
         return false;
     }
 
-    /// <summary>Drops every block on a physical page (the page was written).</summary>
+    /// <summary>
+    /// Drops every block on a physical page (the page was written). A block across a page end that
+    /// ends in this page takes the blocks of its first page with it: native code there may jump
+    /// straight into it (NativeBlockCompiler's links stay within a page), and must not reach it stale.
+    /// </summary>
     private void InvalidateCodePage(uint page)
     {
         if (!_pageBlocks.Remove(page, out var list)) return;
+        List<uint>? firstPages = null;
         foreach (var b in list)
         {
+            if (!b.Valid) continue; // an instruction across a page end, dropped by a write to its other page
             b.Valid = false;
-            // (An instruction across a page end is listed under both pages: only the first write drops it.)
-            ulong key = BlockKey(b.PhysStart, b.Code32, b.SecondPage);
-            if (_blocks.TryGetValue(key, out var cached) && ReferenceEquals(cached, b)) _blocks.Remove(key);
+            _blocks.Remove(BlockKey(b.PhysStart, b.Code32, b.SecondPage));
             BlocksInvalidated++;
+            if (b.SecondPage != 0 && b.PhysStart >> 12 != page) (firstPages ??= new()).Add(b.PhysStart >> 12);
         }
+        if (firstPages != null)
+            foreach (uint first in firstPages) InvalidateCodePage(first);
         ClearNativeJumpTable(keepGlobal: false);
         _exitBlock = true; // if the running block was among them, it must not run on
     }

@@ -195,7 +195,11 @@ public sealed unsafe partial class Cpu
         _linkFrom = null;
         NativeBlockCompiler.ChainSite site = from.Sites[_linkStub];
         if (from.Linked[_linkStub] || site.PatchOffset < 0 || site.Target != startEip) return; // (the caller checked to.LinearStart == startEip)
-        if ((to.LinearStart >> 12) != (from.LinearStart >> 12) || !from.Block.Valid || !to.Block.Valid) return;
+        // An instruction across a page end links on into its second page, which it shares with the
+        // block there; a write to its second page drops the blocks of its first page too (Cpu.Blocks.cs
+        // InvalidateCodePage), so a link into it never outlives it.
+        uint fromPage = (from.LinearStart >> 12) + (from.Block.SecondPage != 0 ? 1u : 0u);
+        if ((to.LinearStart >> 12) != fromPage || !from.Block.Valid || !to.Block.Valid) return;
         _codeCache!.PatchJump(from.Entry + site.PatchOffset, to.ChainEntry);
         from.Linked[_linkStub] = true;
         _nativeLinks++;
@@ -226,9 +230,12 @@ public sealed unsafe partial class Cpu
         }
         if (_linkFrom != null) TryLink(nb, startEip);
         // Whether the code's page is mapped global (the fetch just filled its TLB entry): such
-        // entries survive CR3 writes, like the TLB's.
+        // entries survive CR3 writes, like the TLB's. An instruction across a page end depends on
+        // two mappings: never global, and an INVLPG of either page drops it.
         ref TlbEntry code = ref _tlbR[(startEip >> 12) & TlbMask];
-        _jumpTable!.Add(startEip, nb.ChainEntry, global: code.Tag == startEip >> 12 && code.Global, user: Cpl == 3);
+        bool straddles = b.SecondPage != 0;
+        _jumpTable!.Add(startEip, nb.ChainEntry, global: !straddles && code.Tag == startEip >> 12 && code.Global, user: Cpl == 3,
+            lastPage: straddles ? (startEip >> 12) + 1 : startEip >> 12);
         NativeFrame* f = _frame;
         uint entryFlags = _flags;
         LoadFrame(f);

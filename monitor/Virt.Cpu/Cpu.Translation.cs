@@ -119,6 +119,7 @@ public sealed partial class Cpu
     {
         b.Heat = int.MinValue; // asked once: never again, whatever the outcome
         if (b.Untranslatable || !_translate || b.Transient) return false;
+        if (b.SecondPage != 0 && !_native) return false; // the IL translator's blocks lie within one page
         if (_native)
         {
             if (!NativeCompileInBackground) return TranslateNative(b);

@@ -93,4 +93,37 @@ public class PageStraddleTests
         Assert.Null(Guest.Exception(m));
         Assert.Equal(6 + 3 * 0x5_0001u, m.Cpu.State.Eax);
     }
+
+    /// <summary>
+    /// A block that falls through into the instruction across the page end (native code links the
+    /// two within the first page), and a loop that rewrites the instruction's bytes in the second
+    /// page: every pass must see the new immediate, never the old code through the link.
+    /// </summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void A_block_falling_through_into_the_instruction_sees_writes_to_its_second_page(string engine)
+    {
+        const uint loop = 0x10_1FF8; // five NOPs, then the ADD EAX, imm32 at 0x101FFD
+        using var m = Guest.Flat(a =>
+        {
+            a.xor(eax, eax);
+            a.mov(ecx, 100);
+            a.call(loop);
+        }, memory: mem =>
+        {
+            var a = new Iced.Intel.Assembler(32);
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            for (int i = 0; i < 5; i++) a.nop();
+            a.db(0x05, 0x01, 0x00, 0x00, 0x00);   // ADD EAX, 1 in its imm32 form, across the page end
+            a.mov(__byte_ptr[SecondPage], cl);    // immediate byte 2
+            a.dec(ecx);
+            a.jne(top);
+            a.ret();
+            mem.Load(loop, TestMachine.Assemble(a, loop));
+        }, engine: engine);
+        Assert.Null(Guest.Exception(m));
+        // Each pass adds 1 | c << 16 for the c the pass before wrote (0 for the first).
+        uint expected = 100 + 0x1_0000u * (uint)Enumerable.Range(2, 99).Sum();
+        Assert.Equal(expected, m.Cpu.State.Eax);
+    }
 }

@@ -55,7 +55,8 @@ internal sealed unsafe class NativeJumpTable : IDisposable
     // The linear pages of the entries since the last clear: an INVLPG of another page changes nothing here.
     private readonly HashSet<uint> _pages = new();
 
-    public void Add(uint eip, byte* chainEntry, bool global, bool user)
+    /// <param name="lastPage">The linear page the block's code ends in (another than EIP's for an instruction across a page end).</param>
+    public void Add(uint eip, byte* chainEntry, bool global, bool user, uint lastPage)
     {
         int i = (int)(eip & (Entries - 1));
         ref Entry e = ref _entries[i];
@@ -68,6 +69,7 @@ internal sealed unsafe class NativeJumpTable : IDisposable
         IsEmpty = false;
         if (!global) _notGlobal.Add(i);
         _pages.Add(eip >> 12);
+        if (lastPage != eip >> 12) _pages.Add(lastPage);
     }
 
     /// <summary>INVLPG of <paramref name="linearPage"/>: empties the table if an entry leads into that page.</summary>
