@@ -22,6 +22,7 @@ public sealed partial class Cpu
     public StopReason Run(long instructionBudget)
     {
         long end = instructionBudget >= long.MaxValue - _retired ? long.MaxValue : _retired + instructionBudget;
+        if (_pvClockAddress is not null) RefreshPvClock();
         while (true)
         {
             if (_stopRequested) { _stopRequested = false; return StopReason.StopRequested; }

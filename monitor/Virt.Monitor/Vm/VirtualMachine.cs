@@ -137,7 +137,7 @@ public sealed class VirtualMachine
             var platform = new PcPlatform(memory, router, apic: true,
                 instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
             _platform = platform;
-            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine };
+            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine, Paravirt = _o.Paravirt };
             platform.Connect(cpu);
             _cpu = cpu;
             if (TryLoadGuest(cpu, platform) is { } refused)
