@@ -37,7 +37,7 @@ public sealed partial class Cpu
 
     private void ResetParavirt()
     {
-        _msrKvmSystemTime = _msrKvmWallClock = _msrKvmPvEoi = 0;
+        _msrKvmSystemTime = _msrKvmWallClock = _msrKvmPvEoi = _msrCallTable = 0;
         _pvClockAddress = null;
         _pvAnchorTsc = _pvAnchorNs = 0;
         (InterruptController as IParavirtEoi)?.SetPvEoiWord(_mem, null);
@@ -54,7 +54,7 @@ public sealed partial class Cpu
                     SetCpuid(VirtAbi.MaxLeaf, VirtAbi.SignatureEbx, VirtAbi.SignatureEcx, VirtAbi.SignatureEdx);
                     return true;
                 case VirtAbi.CpuidInterface:
-                    SetCpuid(VirtAbi.InterfaceVersion, 0, 0, 0);
+                    SetCpuid(VirtAbi.InterfaceVersion, VirtAbi.FeatureCallTable, VirtAbi.MsrCallTable, VirtAbi.Entries);
                     return true;
             }
         }
@@ -86,6 +86,7 @@ public sealed partial class Cpu
     private bool ReadParavirtMsr(uint index, out ulong value)
     {
         value = 0;
+        if (index == VirtAbi.MsrCallTable && (Paravirt & ParavirtFeatures.CallTable) != 0) { value = _msrCallTable; return true; }
         if ((index is KvmAbi.MsrSystemTimeNew or KvmAbi.MsrWallClockNew) && Offers(ParavirtFeatures.KvmClock))
         {
             value = index == KvmAbi.MsrSystemTimeNew ? _msrKvmSystemTime : _msrKvmWallClock;
@@ -98,6 +99,11 @@ public sealed partial class Cpu
     /// <summary>A write to one of the paravirtual MSRs; false when it is not one (the caller raises #GP).</summary>
     private bool WriteParavirtMsr(uint index, ulong value)
     {
+        if (index == VirtAbi.MsrCallTable && (Paravirt & ParavirtFeatures.CallTable) != 0)
+        {
+            WriteCallTableMsr(value);
+            return true;
+        }
         if (index == KvmAbi.MsrSystemTimeNew && Offers(ParavirtFeatures.KvmClock))
         {
             _msrKvmSystemTime = value;
@@ -213,6 +219,7 @@ public sealed partial class Cpu
         Hypercalls++;
         if (V86Mode || (ProtectedMode && Cpl != 0)) { R[0] = KvmAbi.ErrorPerm; return; }
         uint nr = R[0];
+        if ((Paravirt & ParavirtFeatures.CallTable) != 0 && VirtAbi.IsCall(nr)) { ExecVirtCall(nr); return; }
         R[0] = (Paravirt & ParavirtFeatures.Kvm) != 0 && nr == KvmAbi.HcVapicPollIrq ? 0 : KvmAbi.ErrorNoSys;
     }
 }
