@@ -20,6 +20,10 @@ public sealed partial class Cpu
     /// <summary>Call-table entries that reached the monitor, by <see cref="VirtCall"/> number.</summary>
     public long[] CallTableCalls { get; } = new long[VirtAbi.Entries];
 
+    /// <summary>The run's paravirtual counters.</summary>
+    public ParavirtStatistics ParavirtStats => new(Hypercalls, PvClockUpdates,
+        Enum.GetValues<VirtCall>().Where(c => !CallTableStubs.IsHot(c)).ToDictionary(c => c.ToString(), c => CallTableCalls[(int)c]));
+
     private void WriteCallTableMsr(ulong value)
     {
         // Bits 11:1 are reserved and the table is a guest-physical page of RAM below 4 GiB.

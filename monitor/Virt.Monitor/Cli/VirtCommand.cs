@@ -13,6 +13,7 @@ public static class VirtCommand
                virt attach VM --dm NAME|PATH [--replace DM]
                virt detach VM DM
                virt bench io [options]       I/O workloads in every --io / --state mode, side by side
+               virt bench pv [options]       a C guest's hot operations as native instructions and through the call table
         """;
 
     public static async Task<int> MainAsync(string[] args)
@@ -28,6 +29,7 @@ public static class VirtCommand
                 ["attach", .. var rest] => await ManageCommands.AttachAsync(rest),
                 ["detach", .. var rest] => await ManageCommands.DetachAsync(rest),
                 ["bench", "io", .. var rest] => await IoBenchmark.RunAsync(rest),
+                ["bench", "pv", .. var rest] => await ParavirtBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),
             };

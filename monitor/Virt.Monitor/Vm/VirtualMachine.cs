@@ -316,7 +316,7 @@ public sealed class VirtualMachine
         // The devices' counters cost the device models a round trip of the control socket: only for a report someone reads.
         DeviceCounterTable? devices = _o.Quiet && _statsFile is null ? null : await CollectDeviceCountersAsync(manager);
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
-            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices);
+            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _cpu?.ParavirtStats);
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_statsFile is { } stats)
         {
