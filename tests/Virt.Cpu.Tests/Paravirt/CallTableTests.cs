@@ -249,4 +249,40 @@ public sealed class CallTableTests
         Assert.Equal(StopReason.Halted, m.Run());
         for (uint i = 0; i < 12; i += 4) Assert.Equal(VirtAbi.ErrorNoSys, m.Read32(P.Out + i));
     }
+
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void Vmcall_from_ring_3_is_eperm_for_every_number(string engine)
+    {
+        const uint User = 0x30000;
+        using var m = Machine(engine, a =>
+        {
+            // Down to ring 3 (ProtectedModeGuest's user segments and TSS), then two VMCALLs.
+            a.push(ProtectedModeGuest.UData);
+            a.push(0x70000);
+            a.pushfd();
+            a.push(ProtectedModeGuest.UCode);
+            a.push(User);
+            a.iretd();
+        });
+        var g = new ProtectedModeGuest(m);
+        g.Handler(User, a =>
+        {
+            a.mov(ax, ProtectedModeGuest.UData);                                 // IRET to ring 3 nulled DS
+            a.mov(ds, ax);
+            a.mov(eax, VirtAbi.CallBase + (uint)VirtCall.ReadTime);
+            a.vmcall();
+            a.mov(__dword_ptr[P.Out], eax);
+            a.mov(eax, KvmAbi.HcVapicPollIrq);
+            a.vmcall();
+            a.mov(__dword_ptr[P.Out + 4], eax);
+            var spin = a.CreateLabel();
+            a.Label(ref spin);
+            a.jmp(spin);
+        });
+        Assert.Equal(StopReason.BudgetExhausted, m.Run(100_000));
+        Assert.Equal(3, m.Cpu.State.Cpl);
+        Assert.Equal(VirtAbi.ErrorPerm, m.Read32(P.Out));
+        Assert.Equal(KvmAbi.ErrorPerm, m.Read32(P.Out + 4));
+        Assert.Equal(0L, m.Cpu.CallTableCalls[(int)VirtCall.ReadTime]);
+    }
 }
