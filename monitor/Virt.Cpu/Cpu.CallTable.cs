@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Virt.Cpu.Execution;
 using Virt.Cpu.Memory;
+using Virt.Cpu.Mmu;
 using Virt.Cpu.Paravirt;
 using Virt.Cpu.State;
 
@@ -10,9 +11,13 @@ namespace Virt.Cpu;
 // filled by the monitor with CallTableStubs, and the VMCALL handlers of the entries that need the
 // monitor. Every guest mistake (a bad pointer, length, size or number) is an error in EAX, never a
 // fault or a host exception.
-public sealed partial class Cpu
+public sealed unsafe partial class Cpu
 {
     private ulong _msrCallTable;
+    private bool _inlineHotCalls; // the table is placed and InlineHotCalls is on: Op.Call32 looks at its target
+
+    /// <summary>Calls to hot entries the interpreter ran inline at their call site.</summary>
+    public long InlinedHotCalls { get; private set; }
 
     /// <summary>The port console_write sends its bytes to (COM1's data register by default).</summary>
     public ushort ParavirtConsolePort { get; set; } = 0x3F8;
@@ -21,7 +26,7 @@ public sealed partial class Cpu
     public long[] CallTableCalls { get; } = new long[VirtAbi.Entries];
 
     /// <summary>The run's paravirtual counters.</summary>
-    public ParavirtStatistics ParavirtStats => new(Hypercalls, PvClockUpdates,
+    public ParavirtStatistics ParavirtStats => new(Hypercalls, PvClockUpdates, InlinedHotCalls,
         Enum.GetValues<VirtCall>().Where(c => !CallTableStubs.IsHot(c)).ToDictionary(c => c.ToString(), c => CallTableCalls[(int)c]));
 
     private void WriteCallTableMsr(ulong value)
@@ -35,7 +40,48 @@ public sealed partial class Cpu
             _mem.Load(page, CallTableStubs.Table()); // Load drops code decoded from the old contents
         }
         _msrCallTable = value;
+        _inlineHotCalls = (value & 1) != 0 && (Paravirt & (ParavirtFeatures.CallTable | ParavirtFeatures.InlineHotCalls)) == (ParavirtFeatures.CallTable | ParavirtFeatures.InlineHotCalls);
     }
+
+    /// <summary>
+    /// A CALL rel32 to <paramref name="target"/>: when it is a hot entry of the placed table, still
+    /// holding the stub the monitor wrote, runs the entry's body here instead (VMI's inline form: the
+    /// return address is never pushed, as the stub's RET would have popped it). Only at CPL 0 in
+    /// protected mode, where none of the bodies can fault, so no fault's address could differ from
+    /// the called form's. False: the caller makes the call.
+    /// </summary>
+    private bool InlineHotCall(uint target)
+    {
+        if (Cpl != 0 || !ProtectedMode || V86Mode) return false;
+        uint la = Seg[SegmentIndex.CS].Base + target;
+        ref TlbEntry e = ref _tlbR[(la >> 12) & TlbMask];
+        if (e.Tag != la >> 12 || e.PhysPage != (uint)(_msrCallTable >> 12) || (la & (VirtAbi.EntrySize - 1)) != 0) return false;
+        uint entry = (la & 0xFFF) / VirtAbi.EntrySize;
+        if (entry > (uint)VirtCall.IrqEnableAndHalt) return false;
+        // The guest may have written over the stub: then its own code runs, called.
+        byte[] stub = s_hotStubs[entry];
+        byte* code = (byte*)e.Host + (la & 0xFFF);
+        for (int i = 0; i < stub.Length; i++)
+            if (code[i] != stub[i]) return false;
+        InlinedHotCalls++;
+        switch ((VirtCall)entry)
+        {
+            case VirtCall.Cli: ExecCli(); break;
+            case VirtCall.Sti: ExecSti(); break;
+            case VirtCall.SaveFl: R[0] = GetEflags() & ~(Flags.VM | Flags.RF); break;
+            case VirtCall.RestoreFl: UpdateFlagsPrivileged(R[0] & ~Flags.RF, 4, Cpl); _exitBlock = true; break;
+            case VirtCall.IrqEnableAndHalt:
+                // STI then HLT in its shadow: an interrupt already pending wakes the halt, delivered after the call site.
+                _flags |= Flags.IF;
+                _halted = true;
+                _exitBlock = true;
+                break;
+        }
+        return true;
+    }
+
+    private static readonly byte[][] s_hotStubs =
+        [.. Enum.GetValues<VirtCall>().Where(CallTableStubs.IsHot).OrderBy(c => c).Select(CallTableStubs.Stub)];
 
     /// <summary>A VMCALL with a call-table number in EAX (CPL 0). Arguments: EBX (the stub's EAX), EDX, ECX.</summary>
     private void ExecVirtCall(uint nr)

@@ -38,6 +38,7 @@ public sealed partial class Cpu
     private void ResetParavirt()
     {
         _msrKvmSystemTime = _msrKvmWallClock = _msrKvmPvEoi = _msrCallTable = 0;
+        _inlineHotCalls = false;
         _pvClockAddress = null;
         _pvAnchorTsc = _pvAnchorNs = 0;
         (InterruptController as IParavirtEoi)?.SetPvEoiWord(_mem, null);

@@ -15,16 +15,17 @@ public sealed class CpuModelOptionTests
 
     [Theory]
     [InlineData("i686,-pv", ParavirtFeatures.None)]
-    [InlineData("i686,-kvm-pv", ParavirtFeatures.CallTable)]
-    [InlineData("i686,kvm=off", ParavirtFeatures.CallTable)]
-    [InlineData("i686,-kvmclock", ParavirtFeatures.Kvm | ParavirtFeatures.KvmPvEoi | ParavirtFeatures.CallTable)]
+    [InlineData("i686,-kvm-pv", ParavirtFeatures.CallTable | ParavirtFeatures.InlineHotCalls)]
+    [InlineData("i686,kvm=off", ParavirtFeatures.CallTable | ParavirtFeatures.InlineHotCalls)]
+    [InlineData("i686,-virt-pv-inline", ParavirtFeatures.All & ~ParavirtFeatures.InlineHotCalls)]
+    [InlineData("i686,-kvmclock", ParavirtFeatures.All & ~ParavirtFeatures.KvmClock)]
     [InlineData("i686,kvm-pv-eoi=off,-virt-pv", ParavirtFeatures.Kvm | ParavirtFeatures.KvmClock)]
     [InlineData("i686,-pv,+kvmclock,+kvm", ParavirtFeatures.Kvm | ParavirtFeatures.KvmClock | ParavirtFeatures.KvmPvEoi)]
     [InlineData("i686", ParavirtFeatures.All)]
     public void Features_switch_on_and_off_in_order(string spec, ParavirtFeatures expected) => Assert.Equal(expected, Parse(spec));
 
     [Fact]
-    public void Later_cpu_options_build_on_earlier_ones() => Assert.Equal(ParavirtFeatures.CallTable, Parse("i686,-pv", "i686,+virt-pv"));
+    public void Later_cpu_options_build_on_earlier_ones() => Assert.Equal(ParavirtFeatures.CallTable | ParavirtFeatures.InlineHotCalls, Parse("i686,-pv", "i686,+virt-pv"));
 
     [Theory]
     [InlineData("pentium4", "unknown model 'pentium4'")]

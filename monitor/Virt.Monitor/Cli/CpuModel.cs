@@ -11,7 +11,8 @@ public static class CpuModel
     public const string Help = """
           --cpu i686[,+F|-F|F=on|off...]  the CPU and its paravirtual features F (default: all on, docs/paravirt.md):
                                  kvm-pv (KVM's leaves at 0x40000100 with kvmclock and PV EOI), kvmclock,
-                                 kvm-pv-eoi, virt-pv (this monitor's leaves and call table); pv = all of them;
+                                 kvm-pv-eoi, virt-pv (this monitor's leaves and call table), virt-pv-inline (the
+                                 interpreter runs calls to the table's hot entries inline); pv = all of them;
                                  kvm=off hides KVM as QEMU's does. --cpu i686,-pv is an ordinary i686
         """;
 
@@ -22,7 +23,8 @@ public static class CpuModel
         ("kvm", ParavirtFeatures.Kvm | ParavirtFeatures.KvmClock | ParavirtFeatures.KvmPvEoi),
         ("kvmclock", ParavirtFeatures.KvmClock),
         ("kvm-pv-eoi", ParavirtFeatures.KvmPvEoi),
-        ("virt-pv", ParavirtFeatures.CallTable),
+        ("virt-pv", ParavirtFeatures.CallTable | ParavirtFeatures.InlineHotCalls),
+        ("virt-pv-inline", ParavirtFeatures.InlineHotCalls),
     ];
 
     /// <summary>The features <paramref name="spec"/> leaves on, starting from <paramref name="current"/>.</summary>

@@ -133,6 +133,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteStartObject("paravirt");
             j.WriteNumber("hypercalls", pv.Hypercalls);
             j.WriteNumber("pvClockUpdates", pv.PvClockUpdates);
+            j.WriteNumber("inlinedHotCalls", pv.InlinedHotCalls);
             j.WriteStartObject("callTable");
             foreach (var kv in pv.CallTable) j.WriteNumber(kv.Key, kv.Value);
             j.WriteEndObject();

@@ -285,4 +285,53 @@ public sealed class CallTableTests
         Assert.Equal(KvmAbi.ErrorPerm, m.Read32(P.Out + 4));
         Assert.Equal(0L, m.Cpu.CallTableCalls[(int)VirtCall.ReadTime]);
     }
+
+    /// <summary>
+    /// VMI's inline form: the interpreter runs calls to hot entries at the call site; every engine and
+    /// both forms leave the same registers, flags and memory (the translators make the call).
+    /// </summary>
+    [Theory]
+    [InlineData(Engines.Interpreter, true)]
+    [InlineData(Engines.Interpreter, false)]
+    [InlineData(Engines.Translator, true)]
+    [InlineData(Engines.Native, true)]
+    public void Inlined_and_called_hot_entries_leave_the_same_state(string engine, bool inline)
+    {
+        ParavirtFeatures features = inline ? ParavirtFeatures.All : ParavirtFeatures.All & ~ParavirtFeatures.InlineHotCalls;
+        using var m = P.Machine(engine, features, a =>
+        {
+            Place(a);
+            a.mov(esi, 0);
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            Call(a, VirtCall.SaveFl);
+            a.mov(ebx, eax);
+            Call(a, VirtCall.Cli);
+            a.add(__dword_ptr[P.Out], esi);
+            Call(a, VirtCall.SaveFl);
+            a.or(__dword_ptr[P.Out + 4], eax);
+            a.mov(eax, ebx);
+            Call(a, VirtCall.RestoreFl);
+            Call(a, VirtCall.Sti);
+            a.inc(esi);
+            a.cmp(esi, 100);
+            a.jb(loop);
+            a.pushfd();
+            a.pop(__dword_ptr[P.Out + 8]);
+            a.mov(__dword_ptr[P.Out + 12], esp);
+            a.mov(__byte_ptr[Table + (uint)VirtCall.Cli * VirtAbi.EntrySize], 0x90); // the guest writes over cli: nop; ret
+            Call(a, VirtCall.Cli);
+            Call(a, VirtCall.SaveFl);
+            a.mov(__dword_ptr[P.Out + 16], eax);
+            a.hlt();
+        });
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal(4950u, m.Read32(P.Out));
+        Assert.Equal(0u, m.Read32(P.Out + 4) & 0x200);                         // inside the section IF was clear every time
+        Assert.Equal(0x200u, m.Read32(P.Out + 8) & 0x200);
+        Assert.Equal(0x80000u, m.Read32(P.Out + 12));                           // the stack is where it was
+        Assert.Equal(0x200u, m.Read32(P.Out + 16) & 0x200);                     // the overwritten stub ran, not the inline cli
+        if (engine == Engines.Interpreter) Assert.Equal(inline ? 500L : 0L, m.Cpu.InlinedHotCalls);
+        Assert.Equal(0L, m.Cpu.Hypercalls);
+    }
 }
