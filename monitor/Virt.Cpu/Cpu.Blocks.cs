@@ -252,6 +252,7 @@ public sealed unsafe partial class Cpu
             case Mnemonic.Invd:
             case Mnemonic.Wbinvd:
             case Mnemonic.Cpuid:
+            case Mnemonic.Vmcall: // a hypercall may halt, flush the TLB or write guest memory
             case Mnemonic.Rsm:
                 return true;
             case Mnemonic.Mov:

@@ -346,6 +346,8 @@ public sealed partial class Cpu
                 ExecSystem(in ins);
                 break;
 
+            case Mnemonic.Vmcall: ExecVmcall(); break;
+
             case Mnemonic.Wait:
                 CheckFpuWait();
                 break;

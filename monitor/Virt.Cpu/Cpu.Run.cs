@@ -22,6 +22,7 @@ public sealed partial class Cpu
     public StopReason Run(long instructionBudget)
     {
         long end = instructionBudget >= long.MaxValue - _retired ? long.MaxValue : _retired + instructionBudget;
+        if (_pvClockAddress is not null) RefreshPvClock();
         while (true)
         {
             if (_stopRequested) { _stopRequested = false; return StopReason.StopRequested; }
@@ -199,7 +200,9 @@ public sealed partial class Cpu
                         if (Condition(d.Sub)) next = BranchTarget(ref d, next);
                         break;
                     case Op.Jmp: next = BranchTarget(ref d, next); break;
-                    case Op.Call32: Push32(next); next += d.Imm; break;
+                    case Op.Call32:
+                        if (_inlineHotCalls && InlineHotCall(next + d.Imm)) break; // a hot call-table entry, inline (Cpu.CallTable.cs)
+                        Push32(next); next += d.Imm; break;
                     case Op.Ret32: { uint t = PeekStack(0, 4); CheckNearTarget(t); AdjustSp(4 + (int)d.Imm); next = t; break; }
                     case Op.JmpR32: next = CheckNearTarget(r[d.Dst]); break;
                     case Op.JmpM32: next = CheckNearTarget(Read32(d.Seg, Ea(ref d))); break;

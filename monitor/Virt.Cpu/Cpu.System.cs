@@ -1,5 +1,6 @@
 using Iced.Intel;
 using Virt.Cpu.Execution;
+using Virt.Cpu.Paravirt;
 using Virt.Cpu.State;
 
 namespace Virt.Cpu;
@@ -52,6 +53,7 @@ public sealed partial class Cpu
         _msrs[MsrSysenterEip] = 0;
         _msrs[0x1A0] = 1;                // IA32_MISC_ENABLE: fast strings
         _tscOffset = -_tscClock.GetTimestamp();
+        ResetParavirt();
     }
 
     /// <summary>
@@ -319,7 +321,8 @@ public sealed partial class Cpu
             case Mnemonic.Rdmsr:
                 {
                     RequireCpl0();
-                    ulong v = R[1] == MsrTsc ? ReadTsc() : _msrs.TryGetValue(R[1], out var m) ? m : throw UnknownMsr(write: false, 0);
+                    ulong v = R[1] == MsrTsc ? ReadTsc() : _msrs.TryGetValue(R[1], out var m) ? m
+                        : ReadParavirtMsr(R[1], out ulong p) ? p : throw UnknownMsr(write: false, 0);
                     R[0] = (uint)v; R[2] = (uint)(v >> 32);
                     break;
                 }
@@ -327,9 +330,14 @@ public sealed partial class Cpu
                 {
                     RequireCpl0();
                     ulong v = (ulong)R[2] << 32 | R[0];
-                    if (R[1] == MsrTsc) WriteTsc(v);
+                    if (R[1] == MsrTsc)
+                    {
+                        ulong old = ReadTsc();
+                        WriteTsc(v);
+                        PvClockTscWritten(old, v);
+                    }
                     else if (_msrs.ContainsKey(R[1])) _msrs[R[1]] = v;
-                    else throw UnknownMsr(write: true, v);
+                    else if (!WriteParavirtMsr(R[1], v)) throw UnknownMsr(write: true, v);
                     break;
                 }
             case Mnemonic.Sysenter: ExecSysenter(); break;
@@ -386,6 +394,7 @@ public sealed partial class Cpu
     private void Cpuid()
     {
         uint leaf = R[0];
+        if (Paravirt != ParavirtFeatures.None && ParavirtCpuid(leaf)) return;
         switch (leaf)
         {
             case 0:
@@ -397,7 +406,7 @@ public sealed partial class Cpu
                     // Family 6 model 8 (a Pentium III-class i686 without MMX/SSE exposed).
                     R[0] = 0x0000_0683;
                     R[3] = 0; // EBX: brand 0, CLFLUSH 0, APIC ID 0
-                    R[1] = 0;
+                    R[1] = HypervisorPresent ? 1u << 31 : 0; // ECX bit 31: running under a hypervisor (look at 0x40000000)
                     uint edx = 1u << 0  // FPU
                         | 1u << 3       // PSE
                         | 1u << 4       // TSC

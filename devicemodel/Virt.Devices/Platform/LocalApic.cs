@@ -293,6 +293,31 @@ public sealed class LocalApic : IDevice, ITimedDevice, IMeasuredDevice
         if (Test(_tmr, v)) { Clear(_tmr, v); EndOfInterrupt?.Invoke(v); }
     }
 
+    // ---- KVM's PV EOI (the interrupt controller that owns the guest's PV EOI word drives these) ----
+
+    /// <summary>
+    /// Whether the guest may end <paramref name="vector"/> without an EOI write: it is the only
+    /// vector in service, edge-triggered (no I/O APIC remote IRR to clear), with nothing waiting in
+    /// IRR, the conditions of KVM's apic_sync_pv_eoi_to_guest.
+    /// </summary>
+    public bool MayEndWithoutEoi(int vector)
+    {
+        if (vector < 16 || vector > 255 || !Test(_isr, vector) || Test(_tmr, vector) || Highest(_irr) >= 0) return false;
+        for (int i = 0; i < _isr.Length; i++)
+            if (_isr[i] != (i == vector >> 5 ? 1u << (vector & 31) : 0)) return false;
+        return true;
+    }
+
+    /// <summary>The EOI the guest skipped through its PV EOI word: ends the highest vector in service.</summary>
+    public void EndInterruptForGuest()
+    {
+        int v = Highest(_isr);
+        if (v < 0) return;
+        Metrics.PvEois++;
+        Clear(_isr, v);
+        if (Test(_tmr, v)) { Clear(_tmr, v); EndOfInterrupt?.Invoke(v); }
+    }
+
     private void SendIpi()
     {
         int vector = (int)(_icrLow & 0xFF);

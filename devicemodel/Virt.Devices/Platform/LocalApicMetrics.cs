@@ -16,6 +16,9 @@ public sealed class LocalApicMetrics(string device) : IDeviceMetrics
     /// <summary>EOI writes that ended an interrupt in service.</summary>
     public long Eois { get; internal set; }
 
+    /// <summary>Interrupts the guest ended through KVM's PV EOI word instead of an EOI write.</summary>
+    public long PvEois { get; internal set; }
+
     /// <summary>IPIs the guest sent to this (the only) processor.</summary>
     public long Ipis { get; internal set; }
 
@@ -27,6 +30,7 @@ public sealed class LocalApicMetrics(string device) : IDeviceMetrics
         new("interrupts", Interrupts),
         new("timer_interrupts", TimerInterrupts),
         new("eois", Eois),
+        new("pv_eois", PvEois),
         new("ipis", Ipis),
         new("spurious", Spurious),
     ];

@@ -24,6 +24,8 @@ public static partial class BootBenchmark
           --append STRING    kernel command line (default: console=ttyS0 nokaslr panic=-1 cryptomgr.notests)
           --row NAME=ARGS    a virt row with these extra `virt run` arguments (repeatable; default: one row per
                              --cpu-engine: native, translate, interp)
+          --pv-rows          also paravirtual on and off (--cpu i686,+pv / --cpu i686,-pv, native engine),
+                             followed by their exits by reason, PIT channel 2 reads and APIC EOIs
           --io-rows          also the four --io naive|batched x --state naive|cached rows (native engine)
           --runs N           runs per row, the median is reported (default 1)
           --no-qemu          skip the QEMU TCG reference
@@ -37,7 +39,13 @@ public static partial class BootBenchmark
     public sealed record Row(string Name, string[] ExtraArgs, bool IsQemu);
 
     public sealed record Measurement(string Row, TimeSpan ToMarker, double GuestUptime, TimeSpan ToEnd, long PeakBytes,
-        int ExitCode, long? Exits, long? RoundTrips, long? Instructions);
+        int ExitCode, long? Exits, long? RoundTrips, long? Instructions, ExitBreakdown? Breakdown = null);
+
+    /// <summary>
+    /// The exits the paravirtual interfaces remove, from a virt row's --stats: by reason, the PIT
+    /// channel 2 reads (TSC calibration), and the local APIC's EOI writes and PV EOIs.
+    /// </summary>
+    public sealed record ExitBreakdown(IReadOnlyDictionary<string, long> ByReason, long PitChannel2Reads, long ApicEois, long PvEois);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -48,7 +56,7 @@ public static partial class BootBenchmark
         var rows = new List<Row>();
         int runs = 1, timeout = 900;
         string? chart = null;
-        bool qemu = true, ioRows = false;
+        bool qemu = true, ioRows = false, pvRows = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
@@ -63,13 +71,14 @@ public static partial class BootBenchmark
                 case "--no-qemu": qemu = false; break;
                 case "--io-rows": ioRows = true; break;
                 case "--chart": chart = Next(); Plot.ChartFile.FormatOf(chart); break;
+                case "--pv-rows": pvRows = true; break;
                 case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
             }
         }
         foreach (string f in new[] { kernel, initrd })
             if (!File.Exists(f)) throw new ArgumentException($"{f} does not exist (run scripts/fetch-guest.sh, or give --kernel/--initrd)");
-        if (rows.Count == 0 && !ioRows)
+        if (rows.Count == 0 && !ioRows && !pvRows)
         {
             // The engines side by side (docs/cpu.md).
             rows.Add(new Row("virt native", ["--cpu-engine", "native"], false));
@@ -83,6 +92,11 @@ public static partial class BootBenchmark
             rows.Add(new Row("virt io=batched state=naive", ["--cpu-engine", "native", "--io", "batched", "--state", "naive"], false));
             rows.Add(new Row("virt io=naive state=cached", ["--cpu-engine", "native", "--io", "naive", "--state", "cached"], false));
             rows.Add(new Row("virt io=naive state=naive", ["--cpu-engine", "native", "--io", "naive", "--state", "naive"], false));
+        }
+        if (pvRows)
+        {
+            rows.Add(new Row("virt pv on", ["--cpu-engine", "native", "--cpu", "i686,+pv"], false));
+            rows.Add(new Row("virt pv off", ["--cpu-engine", "native", "--cpu", "i686,-pv"], false));
         }
         if (qemu) rows.Add(new Row("qemu-tcg", [], true));
 
@@ -146,6 +160,19 @@ public static partial class BootBenchmark
                 $"{m.Row.PadRight(w)} {m.ToMarker.TotalSeconds,9:F2} {m.GuestUptime,9:F2} {m.ToEnd.TotalSeconds,8:F2} {m.PeakBytes / 1048576.0,9:F1} {Format(m.Exits),10} {Format(m.RoundTrips),12} {ratioTrips,10} {ratioWall,12} {ratioMem,11}"));
         }
         static string Format(long? v) => v is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) : "-";
+
+        // The exits by reason beside the two the paravirtual interfaces remove (docs/paravirt.md).
+        var broken = results.Where(m => m.Breakdown is not null).ToList();
+        if (broken.Count == 0) return;
+        string[] reasons = broken.SelectMany(m => m.Breakdown!.ByReason.Keys).Distinct().Order(StringComparer.Ordinal).ToArray();
+        Console.WriteLine();
+        Console.WriteLine($"{"row".PadRight(w)} {string.Concat(reasons.Select(r => $" {r,10}"))} {"pit ch2 in",11} {"apic eoi",9} {"pv eoi",8}");
+        foreach (Measurement m in broken)
+        {
+            ExitBreakdown b = m.Breakdown!;
+            Console.WriteLine(string.Create(ci,
+                $"{m.Row.PadRight(w)} {string.Concat(reasons.Select(r => $" {Format(b.ByReason.GetValueOrDefault(r)),10}"))} {Format(b.PitChannel2Reads),11} {Format(b.ApicEois),9} {Format(b.PvEois),8}"));
+        }
     }
 
     private static async Task<Measurement> BootOnceAsync(Row row, string kernel, string initrd, string append, TimeSpan timeout)
@@ -195,6 +222,7 @@ public static partial class BootBenchmark
         var (toMarker, uptime) = marker.Task.Result;
 
         long? exits = null, roundTrips = null, instructions = null;
+        ExitBreakdown? breakdown = null;
         if (stats is not null && File.Exists(stats))
         {
             using (var json = JsonDocument.Parse(File.ReadAllText(stats)))
@@ -203,10 +231,22 @@ public static partial class BootBenchmark
                 exits = root.GetProperty("exits").GetInt64();
                 roundTrips = root.GetProperty("roundTrips").GetProperty("count").GetInt64();
                 instructions = root.GetProperty("instructions").GetInt64();
+                breakdown = Breakdown(root);
             }
             File.Delete(stats);
         }
-        return new Measurement(row.Name, toMarker, uptime, end, memory.PeakBytes, p.ExitCode, exits, roundTrips, instructions);
+        return new Measurement(row.Name, toMarker, uptime, end, memory.PeakBytes, p.ExitCode, exits, roundTrips, instructions, breakdown);
+    }
+
+    private static ExitBreakdown Breakdown(JsonElement stats)
+    {
+        var byReason = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (JsonProperty r in stats.GetProperty("exitsByReason").EnumerateObject()) byReason[r.Name] = r.Value.GetInt64();
+        long pit2 = stats.GetProperty("ports").EnumerateArray()
+            .Where(p => p.GetProperty("port").GetInt32() == 0x42).Sum(p => p.GetProperty("reads").GetInt64());
+        long Lapic(string counter) =>
+            stats.TryGetProperty("devices", out JsonElement d) && d.TryGetProperty("lapic", out JsonElement l) && l.TryGetProperty(counter, out JsonElement v) ? v.GetInt64() : 0;
+        return new ExitBreakdown(byReason, pit2, Lapic("eois"), Lapic("pv_eois"));
     }
 
     private static ProcessStartInfo VirtStart(string kernel, string initrd, string append, string stats, string[] extra)

@@ -34,6 +34,8 @@ public sealed record RunOptions
     public string Clock { get; init; } = "auto";
     /// <summary>--cpu-engine: the native backend (default, or VIRT_CPU_ENGINE), the IL translator or the interpreter alone (docs/cpu.md).</summary>
     public Virt.Cpu.Translation.CpuEngine CpuEngine { get; init; } = Virt.Cpu.Cpu.EngineFromEnvironment();
+    /// <summary>--cpu: the paravirtual interfaces offered to the guest (all by default; docs/paravirt.md).</summary>
+    public Virt.Cpu.Paravirt.ParavirtFeatures Paravirt { get; init; } = Virt.Cpu.Paravirt.ParavirtFeatures.All;
     /// <summary>--io: batched honours the device model's batched-write and cached-read claims; naive makes every access a round trip.</summary>
     public bool IoBatched { get; init; } = true;
     /// <summary>--state: cached = NVMM's comm page (speculative state, commits ride on completions); naive = every get and set a round trip.</summary>
@@ -51,7 +53,7 @@ public sealed record RunOptions
     /// <summary>-D: the log file (default stderr).</summary>
     public string? LogFile { get; init; }
 
-    public const string Usage = """
+    public static readonly string Usage = $"""
         usage: virt run [options]
           -m SIZE                guest RAM, e.g. 64M, 1G (default 64M; a bare number is MiB)
           --kernel FILE          Linux bzImage or Multiboot ELF kernel (told apart by their headers)
@@ -72,6 +74,7 @@ public sealed record RunOptions
           --spin-us N            spin time before sleeping, for spin-futex; the cap of adaptive's learned spin (default 50)
           --cpu-engine native|translate|interp  hot blocks compiled to x86-64 host code with guest instructions
                                  copied 1:1 (default), to IL (translate), or every block interpreted (docs/cpu.md)
+        {CpuModel.Help.TrimEnd()}
           --clock auto|instructions|host  guest time: instructions retired (10 ns each, host time while halted) or
                                  the host clock (default auto: instructions for Linux, host otherwise; docs/linux.md)
           --io naive|batched     batched (default): writes the device model declares batchable wait in the
@@ -116,6 +119,7 @@ public sealed record RunOptions
                 "--wakeup" => o with { Wake = ParseWake(Next()) },
                 "--spin-us" => o with { SpinMicros = ParseInt(a, Next(), 0, 1_000_000) },
                 "--cpu-engine" => o with { CpuEngine = Next() is var v && Virt.Cpu.Cpu.ParseEngine(v) is { } e ? e : throw new ArgumentException($"--cpu-engine {v}: expected translate, native or interp") },
+                "--cpu" or "-cpu" => o with { Paravirt = CpuModel.Parse(Next(), o.Paravirt) },
                 "--clock" => o with { Clock = Next() is var c && c is "auto" or "instructions" or "host" ? c : throw new ArgumentException($"--clock {c}: expected auto, instructions or host") },
                 "-q" or "--quiet" => o with { Quiet = true },
                 "--io" => o with { IoBatched = Next() switch { "batched" => true, "naive" => false, var v => throw new ArgumentException($"--io {v}: expected naive or batched") } },

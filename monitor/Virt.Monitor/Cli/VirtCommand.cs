@@ -17,6 +17,7 @@ public static class VirtCommand
                virt top [VM] [options]       a live view of a running VM: exits, round trips, devices (virt top --help)
                virt plot F.json -o F.png|F.svg   draw a --stats timeline: exits and round trips over time
                virt bench io [options]       I/O workloads in every --io / --state mode, side by side
+               virt bench pv [options]       a C guest's hot operations as native instructions and through the call table
         """;
 
     public static async Task<int> MainAsync(string[] args)
@@ -34,6 +35,7 @@ public static class VirtCommand
                 ["top", .. var rest] => await TopCommand.RunAsync(rest),
                 ["plot", .. var rest] => PlotCommand.Run(rest),
                 ["bench", "io", .. var rest] => await IoBenchmark.RunAsync(rest),
+                ["bench", "pv", .. var rest] => await ParavirtBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),
             };

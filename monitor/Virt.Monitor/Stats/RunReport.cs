@@ -10,7 +10,7 @@ namespace Virt.Monitor.Stats;
 /// <param name="timeline">The run over time (--stats); null: not recorded.</param>
 public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, long instructions,
     DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort, Virt.Cpu.EngineStatistics? engine = null,
-    DeviceCounterTable? devices = null, Timeline? timeline = null)
+    DeviceCounterTable? devices = null, Timeline? timeline = null, Virt.Cpu.Paravirt.ParavirtStatistics? paravirt = null)
 {
     private static readonly double[] Percentiles = [50, 90, 99];
 
@@ -129,6 +129,17 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         foreach (var kv in stats.FlushesByReason) j.WriteNumber(kv.Key, kv.Value);
         j.WriteEndObject();
         j.WriteNumber("halts", stats.Halts);
+        if (paravirt is { } pv)
+        {
+            j.WriteStartObject("paravirt");
+            j.WriteNumber("hypercalls", pv.Hypercalls);
+            j.WriteNumber("pvClockUpdates", pv.PvClockUpdates);
+            j.WriteNumber("inlinedHotCalls", pv.InlinedHotCalls);
+            j.WriteStartObject("callTable");
+            foreach (var kv in pv.CallTable) j.WriteNumber(kv.Key, kv.Value);
+            j.WriteEndObject();
+            j.WriteEndObject();
+        }
         if (engine is { } e)
         {
             j.WriteStartObject("engine");

@@ -159,7 +159,7 @@ public sealed class VirtualMachine
             var platform = new PcPlatform(memory, router, apic: true,
                 instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
             _platform = platform;
-            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine };
+            var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine, Paravirt = _o.Paravirt };
             platform.Connect(cpu);
             _cpu = cpu;
             if (_log is { } log && (log.Items & (GuestLogItems.Int | GuestLogItems.GuestErrors)) != 0) cpu.EventLog = new CpuEventLogger(cpu, log);
@@ -358,7 +358,7 @@ public sealed class VirtualMachine
         // The devices' counters cost the device models a round trip of the control socket: only for a report someone reads.
         DeviceCounterTable? devices = _o.Quiet && _statsFile is null ? null : _deviceCounters is null ? null : await _deviceCounters.CollectAsync(Limits.MetricsTimeout);
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
-            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _timeline);
+            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _timeline, _cpu?.ParavirtStats);
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_statsFile is { } stats)
         {

@@ -16,7 +16,7 @@ namespace Virt.Pc.Wiring;
 /// Whoever hosts the chipset (the monitor's platform, the in-process test machine) attaches the
 /// devices, routes their ranges and runs their timers.
 /// </summary>
-public sealed class PcChipset : IInterruptController
+public sealed partial class PcChipset : IInterruptController
 {
     // What a PC BIOS programs before it boots anything (PrepareFirmwareState).
     private const byte Icw1EdgeCascadeWithIcw4 = 0x11;
@@ -103,7 +103,20 @@ public sealed class PcChipset : IInterruptController
 
     // ---- IInterruptController: the CPU's INTR pin ----
 
-    public bool HasInterrupt => LocalApic?.HasInterrupt ?? Pic.HasInterrupt;
+    public bool HasInterrupt
+    {
+        get
+        {
+            SyncPvEoiFromGuest();
+            return LocalApic?.HasInterrupt ?? Pic.HasInterrupt;
+        }
+    }
 
-    public int AcknowledgeInterrupt() => LocalApic?.Acknowledge() ?? Pic.Acknowledge();
+    public int AcknowledgeInterrupt()
+    {
+        SyncPvEoiFromGuest();
+        int vector = LocalApic?.Acknowledge() ?? Pic.Acknowledge();
+        OfferPvEoi(vector);
+        return vector;
+    }
 }

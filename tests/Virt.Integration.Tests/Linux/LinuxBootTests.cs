@@ -21,9 +21,36 @@ public sealed class LinuxBootTests(ITestOutputHelper output)
     [LinuxGuestFact]
     public Task Boots_runs_commands_and_powers_off_with_noapic_nolapic() => BootAndCheck(LinuxGuest.CommandLine + " noapic nolapic", apic: false);
 
-    private async Task BootAndCheck(string commandLine, bool apic)
+    /// <summary>
+    /// KVM's paravirtual interface asked for explicitly (it is also the default): Linux finds KVM at
+    /// 0x40000100, takes kvm-clock as its clocksource (the TSC frequency from the pvclock page, no
+    /// PIT calibration) and boots as before (docs/paravirt.md).
+    /// </summary>
+    [LinuxGuestFact]
+    public async Task Boots_as_a_kvm_paravirtual_guest_on_kvm_clock()
     {
-        using var run = VirtRun.Start(["run", "-m", "256M", "--kernel", LinuxGuest.Kernel, "--initrd", LinuxGuest.Initrd, "--append", commandLine]);
+        string console = await BootAndCheck(LinuxGuest.CommandLine, apic: true, ["--cpu", "i686,+pv"]);
+        Assert.Contains("Hypervisor detected: KVM", console);
+        Assert.Contains("kvm-clock: Using msrs 4b564d01 and 4b564d00", console);
+        Assert.Contains("clocksource: Switched to clocksource kvm-clock", console);
+        Assert.DoesNotContain("Fast TSC calibration", console);
+        Assert.Matches(@"flags\s*:.*\bhypervisor\b", Section(console, "CMD-CPUINFO", "CMD-LS"));
+    }
+
+    /// <summary>With the paravirtual interfaces off the guest sees an ordinary i686 and calibrates its TSC against the PIT.</summary>
+    [LinuxGuestFact]
+    public async Task Boots_with_the_paravirtual_interfaces_off_as_an_ordinary_i686()
+    {
+        string console = await BootAndCheck(LinuxGuest.CommandLine, apic: true, ["--cpu", "i686,-pv"]);
+        Assert.DoesNotContain("Hypervisor detected", console);
+        Assert.DoesNotContain("kvm-clock", console);
+        Assert.Matches(@"clocksource: Switched to clocksource tsc", console);
+        Assert.DoesNotMatch(@"flags\s*:.*\bhypervisor\b", Section(console, "CMD-CPUINFO", "CMD-LS"));
+    }
+
+    private async Task<string> BootAndCheck(string commandLine, bool apic, string[]? extraArgs = null)
+    {
+        using var run = VirtRun.Start(["run", "-m", "256M", "--kernel", LinuxGuest.Kernel, "--initrd", LinuxGuest.Initrd, "--append", commandLine, .. extraArgs ?? []]);
         int status = await run.WaitAsync(BootLimit);
         string console = run.Stdout;
         output.WriteLine(run.Stderr);
@@ -52,6 +79,7 @@ public sealed class LinuxBootTests(ITestOutputHelper output)
         Assert.Contains("CMD-CALC 42 5050", console);
         Assert.Contains("VIRT-DONE", console);
         Assert.Empty(run.LeftoverVmDirectories());
+        return console;
     }
 
     /// <summary>The console lines after the line <paramref name="from"/> and before <paramref name="to"/>.</summary>

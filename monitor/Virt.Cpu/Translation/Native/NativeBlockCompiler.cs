@@ -153,7 +153,7 @@ internal static class NativeBlockCompiler
     /// leaves with <see cref="NativeExit.Handler"/>, the dispatcher runs the op and re-enters at the
     /// op's resume point, so nothing is reconstructed and no block is looked up.
     /// </summary>
-    private static bool ByHandler(in Instruction i) => i.FlowControl == FlowControl.Next;
+    private static bool ByHandler(in Instruction i) => i.FlowControl == FlowControl.Next || i.Mnemonic == Mnemonic.Vmcall;
 
     /// <summary>
     /// Whether the host can encode the rewritten copy (an AH..BH operand cannot sit beside the REX
@@ -255,7 +255,8 @@ internal static class NativeBlockCompiler
 
     private static bool IsBlockEndBranch(in Instruction i) =>
         i.FlowControl is FlowControl.UnconditionalBranch or FlowControl.ConditionalBranch or FlowControl.Call or FlowControl.Return
-            or FlowControl.IndirectBranch or FlowControl.IndirectCall;
+            or FlowControl.IndirectBranch or FlowControl.IndirectCall
+        && i.Mnemonic != Mnemonic.Vmcall; // a hypercall (Iced calls it a call) returns to the next instruction
 
     private static readonly HashSet<Mnemonic> s_setccCmovcc = Enum.GetValues<Mnemonic>()
         .Where(m => m.ToString() is var n && (n.StartsWith("Set", StringComparison.Ordinal) && n.Length <= 5 || n.StartsWith("Cmov", StringComparison.Ordinal) && n.Length <= 6))

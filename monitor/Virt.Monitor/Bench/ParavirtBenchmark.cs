@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Virt.Monitor.Bench;
+
+/// <summary>
+/// `virt bench pv`: guests/pvwork.c (an interrupt-heavy workload over a paravirtual layer) run as a
+/// real VM once per way of reaching the hot operations: native instructions (pvwork) and calls
+/// through this monitor's call table (pvwork_table), called and inlined at the call site (VMI's
+/// form; for now only the interpreter inlines, so that row means most with --cpu-engine interp),
+/// side by side: guest instructions per second, the engine's handler calls, VMCALLs, inlined calls,
+/// exits and round trips. Every row must print the same lines (docs/paravirt.md).
+/// </summary>
+public static class ParavirtBenchmark
+{
+    public const string Usage = """
+        usage: virt bench pv [options]
+          --iters N          workload iterations (default 200000)
+          --ticks N          timer ticks (1 kHz) to wait for at the end (default 20)
+          --every N          a console line every N iterations (default 1000)
+          --cpu-engine E     native (default), translate or interp
+          --runs N           runs per row, the median wall time is reported (default 1)
+        """;
+
+    private sealed record Row(string Name, string Guest, string Cpu);
+
+    private sealed record Result(string Row, int Status, double WallSeconds, long Instructions, long HandlerCalls, long Hypercalls,
+        long Inlined, long Exits, long RoundTrips, string Output);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        uint iters = 200_000, ticks = 20, every = 1000;
+        int runs = 1;
+        string engine = "native";
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
+            uint Count(string v) => uint.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out uint n) && n > 0
+                ? n : throw new ArgumentException($"{args[i - 1]} {v}: expected a positive whole number\n{Usage}");
+            switch (args[i])
+            {
+                case "--iters": iters = Count(Next()); break;
+                case "--ticks": ticks = Count(Next()); break;
+                case "--every": every = Count(Next()); break;
+                case "--runs": runs = (int)Math.Min(Count(Next()), 100); break;
+                case "--cpu-engine": engine = Next() is var e && e is "native" or "translate" or "interp" ? e : throw new ArgumentException($"--cpu-engine {e}: expected native, translate or interp"); break;
+                case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
+                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
+            }
+        }
+
+        Row[] rows =
+        [
+            new("native instructions", "pvwork", "i686,+pv"),
+            new("call table", "pvwork_table", "i686,+pv,-virt-pv-inline"),
+            new("call table inlined", "pvwork_table", "i686,+pv"),
+        ];
+        string append = string.Create(CultureInfo.InvariantCulture, $"iters={iters} ticks={ticks} every={every}");
+        Console.Error.WriteLine($"virt bench pv: guests/pvwork.c, \"{append}\", --cpu-engine {engine}, {runs} run(s) per row");
+        var results = new List<Result>();
+        foreach (Row row in rows)
+        {
+            string kernel = BuildGuest(row.Guest);
+            var samples = new List<Result>();
+            for (int r = 0; r < runs; r++) samples.Add(await RunOnceAsync(row, kernel, append, engine));
+            results.Add(samples.OrderBy(s => s.WallSeconds).ElementAt(samples.Count / 2));
+        }
+
+        var ci = CultureInfo.InvariantCulture;
+        Console.WriteLine($"{"row",-22} {"status",6} {"wall s",8} {"instructions",14} {"Minstr/s",9} {"handler calls",14} {"vmcalls",9} {"inlined",9} {"exits",9} {"round trips",12}");
+        foreach (Result m in results)
+            Console.WriteLine(string.Create(ci,
+                $"{m.Row,-22} {m.Status,6} {m.WallSeconds,8:F3} {m.Instructions,14:N0} {m.Instructions / m.WallSeconds / 1e6,9:F1} {m.HandlerCalls,14:N0} {m.Hypercalls,9:N0} {m.Inlined,9:N0} {m.Exits,9:N0} {m.RoundTrips,12:N0}"));
+        if (engine != "interp") Console.WriteLine("(only the interpreter inlines yet: translated blocks make the call)");
+        bool same = results.All(r => r.Output == results[0].Output);
+        Console.WriteLine(same ? "guest output: identical in every row" : "guest output: DIFFERS between rows");
+        return same && results.All(r => r.Status == 1) ? 0 : 1;
+    }
+
+    private static async Task<Result> RunOnceAsync(Row row, string kernel, string append, string engine)
+    {
+        string stats = Path.Combine(Path.GetTempPath(), $"virt-bench-pv-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        string self = Environment.ProcessPath ?? "virt";
+        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "virt.dll"));
+        foreach (string a in (string[])["run", "-q", "--kernel", kernel, "--append", append, "--cpu-engine", engine, "--cpu", row.Cpu, "--stats", stats])
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start virt run");
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{row.Name}: no exit within 10 minutes");
+        }
+        // The mode line (port 0xE9) names the build; everything else must be the same in every row.
+        string output = string.Join('\n', (await stdout).Replace("\r", "").Split('\n').Where(l => !l.StartsWith("pvwork mode=", StringComparison.Ordinal)));
+        if (!File.Exists(stats)) throw new InvalidOperationException($"{row.Name}: virt run wrote no statistics (status {p.ExitCode}): {await stderr}");
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(stats));
+            JsonElement root = json.RootElement;
+            long handlerCalls = root.TryGetProperty("engine", out JsonElement e) && e.TryGetProperty("nativeHandlerCalls", out JsonElement h) ? h.GetInt64() : 0;
+            bool hasPv = root.TryGetProperty("paravirt", out JsonElement pv);
+            long hypercalls = hasPv ? pv.GetProperty("hypercalls").GetInt64() : 0, inlined = hasPv ? pv.GetProperty("inlinedHotCalls").GetInt64() : 0;
+            return new Result(row.Name, p.ExitCode, root.GetProperty("wallSeconds").GetDouble(), root.GetProperty("instructions").GetInt64(),
+                handlerCalls, hypercalls, inlined, root.GetProperty("exits").GetInt64(), root.GetProperty("roundTrips").GetProperty("count").GetInt64(), output);
+        }
+        finally
+        {
+            File.Delete(stats);
+        }
+    }
+
+    /// <summary>Compiles a guest through guests/build.sh (cached by source hash outside the tree); run from the repository.</summary>
+    private static string BuildGuest(string name)
+    {
+        string? root = null;
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null && root is null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "Virt.sln")) && File.Exists(Path.Combine(d.FullName, "guests", "build.sh"))) root = d.FullName;
+        if (root is null) throw new ArgumentException("virt bench pv builds guests/pvwork.c: run it from inside the repository");
+        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in (string[])[Path.Combine(root, "guests", "build.sh"), "guest", name]) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start /bin/sh");
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string path = p.StandardOutput.ReadToEnd().Trim();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new ArgumentException($"guests/build.sh guest {name} failed (needs gcc, gcc-multilib): {err.Result.Trim()}");
+        return path;
+    }
+}
