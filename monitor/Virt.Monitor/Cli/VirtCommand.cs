@@ -12,6 +12,7 @@ public static class VirtCommand
                virt list                     running VMs and their device models
                virt attach VM --dm NAME|PATH [--replace DM]
                virt detach VM DM
+               virt save VM FILE [--and-stop]   snapshot a running VM; virt run --restore FILE resumes it
                virt bench io [options]       I/O workloads in every --io / --state mode, side by side
         """;
 
@@ -27,6 +28,7 @@ public static class VirtCommand
                 ["list"] => await ManageCommands.ListAsync(),
                 ["attach", .. var rest] => await ManageCommands.AttachAsync(rest),
                 ["detach", .. var rest] => await ManageCommands.DetachAsync(rest),
+                ["save", .. var rest] => await ManageCommands.SaveAsync(rest),
                 ["bench", "io", .. var rest] => await IoBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),
                 _ => Help(2),

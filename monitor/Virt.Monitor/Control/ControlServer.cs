@@ -39,6 +39,9 @@ public sealed class ControlServer : IAsyncDisposable
 
     public int RefusedAttaches => _refused;
 
+    /// <summary>Answers a management client's SaveRequest (virt save); without it the request is refused.</summary>
+    public Func<SaveRequest, Task<RequestResult>>? Save { get; init; }
+
     public void Start()
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
@@ -254,6 +257,9 @@ public sealed class ControlServer : IAsyncDisposable
                 MessageType.StatusRequest => _manager.Status(_instructions()).ToFrame(),
                 MessageType.AttachRequest => (await _manager.AttachAsync(AttachRequest.Read(frame.Payload))).ToFrame(),
                 MessageType.DetachRequest => (await _manager.DetachAsync(DetachRequest.Read(frame.Payload).Target)).ToFrame(),
+                MessageType.SaveRequest => (Save is { } save
+                    ? await save(SaveRequest.Read(frame.Payload))
+                    : new RequestResult(false, 0, "this monitor does not save snapshots")).ToFrame(),
                 _ => throw new ProtocolException($"unexpected message type {(ushort)frame.Type} on a management connection"),
             };
             await conn.SendAsync(reply, _stop.Token);

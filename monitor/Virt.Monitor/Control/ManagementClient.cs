@@ -61,5 +61,11 @@ public sealed class ManagementClient : IAsyncDisposable
         return RequestResult.Read(Expect(await Receive(_conn), MessageType.RequestResult));
     }
 
+    public async Task<RequestResult> SaveAsync(string path, bool stop)
+    {
+        await _conn.SendAsync(new SaveRequest(path, stop).ToFrame());
+        return RequestResult.Read(Expect(await Receive(_conn), MessageType.RequestResult));
+    }
+
     public ValueTask DisposeAsync() => _conn.DisposeAsync();
 }

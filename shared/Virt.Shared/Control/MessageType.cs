@@ -39,4 +39,6 @@ public enum MessageType : ushort
     MetricsRequest = 17,
     /// <summary>Device model to monitor, the answer to MetricsRequest: (device, counter, value) triples.</summary>
     MetricsReport = 18,
+    /// <summary>Management client to monitor (protocol 1.4): save a snapshot of the VM to a file (virt save), answered with RequestResult.</summary>
+    SaveRequest = 19,
 }

@@ -8,8 +8,9 @@ public static class Protocol
     /// <summary>
     /// 1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.
     /// 2: Welcome says whether the blobs are a crash snapshot. 3: MetricsRequest / MetricsReport (types 17-18), for models that accept Features.DeviceMetrics.
+    /// 4: SaveRequest (type 19, virt save), a management message.
     /// </summary>
-    public const ushort Minor = 3;
+    public const ushort Minor = 4;
     public static uint Version => (uint)Major << 16 | Minor;
 
     /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
