@@ -81,8 +81,9 @@ public sealed partial class Cpu
         SetCpl(s.Cpl);
         _msrs.Clear();
         foreach (KeyValuePair<uint, ulong> m in s.Msrs) _msrs[m.Key] = m.Value;
-        WriteTsc(s.Tsc);
+        // The retired count first: on instruction time the TSC's clock reads it.
         _retired = s.InstructionsRetired;
+        WriteTsc(s.Tsc);
         _halted = s.Halted;
         _shadow = s.InterruptShadow;
         _movSsShadow = s.MovSsShadow;
