@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using MemoryPack;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Virt.Cpu.Memory;
 
@@ -103,8 +104,9 @@ public sealed class SnapshotFile : IDisposable
     }
 
     /// <summary>
-    /// Copies saved RAM into <paramref name="ram"/> (fresh, all zero), checking its checksum; pages that
-    /// are zero in the file stay untouched (unallocated in the memfd). Returns the bytes copied.
+    /// Copies saved RAM into <paramref name="ram"/> (fresh, all zero), checking its checksum. Only the
+    /// file's data extents are read (SEEK_DATA / SEEK_HOLE): the holes are zero pages, which the
+    /// checksum does not cover and which stay unallocated in the memfd. Returns the bytes copied.
     /// </summary>
     public long LoadRam(GuestRam ram)
     {
@@ -112,35 +114,76 @@ public sealed class SnapshotFile : IDisposable
         var hash = new XxHash3();
         byte[] buffer = GC.AllocateUninitializedArray<byte>(Chunk);
         long copied = 0;
-        for (long at = 0; at < RamSize; at += Chunk)
+        long nextPage = 0;
+        foreach (var (start, end) in DataExtents())
         {
-            int n = (int)Math.Min(Chunk, RamSize - at);
-            Span<byte> chunk = buffer.AsSpan(0, n);
-            if (RandomAccess.Read(_handle, chunk, RamOffset + at) != n) throw new SnapshotException($"snapshot {Path}: truncated while reading RAM; nothing was restored");
-            hash.Append(chunk);
-            for (int p = 0; p < n; p += PageSize)
+            // Whole pages, each visited once and in order (an extent may start or end inside a page on a small-block filesystem).
+            long from = Math.Max(start / PageSize * PageSize, nextPage), to = Math.Min((end + PageSize - 1) / PageSize * PageSize, RamSize);
+            for (long at = from; at < to; at += Chunk)
             {
-                ReadOnlySpan<byte> page = chunk.Slice(p, Math.Min(PageSize, n - p));
-                if (page.IndexOfAnyExcept((byte)0) < 0) continue;
-                page.CopyTo(ram.AsSpan(at + p, page.Length));
-                copied += page.Length;
+                int n = (int)Math.Min(Chunk, to - at);
+                Span<byte> chunk = buffer.AsSpan(0, n);
+                if (RandomAccess.Read(_handle, chunk, RamOffset + at) != n) throw new SnapshotException($"snapshot {Path}: truncated while reading RAM; nothing was restored");
+                for (int p = 0; p < n; p += PageSize)
+                {
+                    ReadOnlySpan<byte> page = chunk.Slice(p, PageSize);
+                    if (page.IndexOfAnyExcept((byte)0) < 0) continue;
+                    AppendPage(hash, (at + p) / PageSize, page);
+                    page.CopyTo(ram.AsSpan(at + p, PageSize));
+                    copied += PageSize;
+                }
             }
+            nextPage = Math.Max(nextPage, to);
         }
         if (hash.GetCurrentHashAsUInt64() != RamChecksum)
             throw new SnapshotException($"snapshot {Path}: corrupted: guest RAM's checksum does not match; nothing was restored");
         return copied;
     }
 
+    /// <summary>The checksum covers each non-zero page with its number, so zero pages (holes) need not be read to check it.</summary>
+    private static void AppendPage(XxHash3 hash, long pageNumber, ReadOnlySpan<byte> page)
+    {
+        Span<byte> number = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(number, pageNumber);
+        hash.Append(number);
+        hash.Append(page);
+    }
+
+    /// <summary>The RAM region's data extents, as offsets into RAM; all of it where the filesystem cannot tell holes.</summary>
+    private List<(long Start, long End)> DataExtents()
+    {
+        var extents = new List<(long, long)>();
+        int fd = (int)_handle.DangerousGetHandle();
+        long end = RamOffset + RamSize;
+        for (long at = RamOffset; at < end;)
+        {
+            long data = Libc.lseek(fd, at, Libc.SeekData);
+            if (data < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == Libc.ENXIO) break; // no data after this point
+                return [(0, RamSize)];
+            }
+            if (data >= end) break;
+            long hole = Libc.lseek(fd, data, Libc.SeekHole);
+            if (hole < 0) return [(0, RamSize)];
+            hole = Math.Min(hole, end);
+            extents.Add((data - RamOffset, hole - RamOffset));
+            at = hole;
+        }
+        return extents;
+    }
+
     /// <summary>
     /// Writes a snapshot to <paramref name="path"/>: to a temporary name beside it, renamed over
     /// <paramref name="path"/> only when complete, so a failed save leaves no file that looks whole.
-    /// Returns the file's length.
+    /// Returns the file's length and the bytes of RAM written (its non-zero pages; the rest are holes).
     /// </summary>
-    public static long Write(string path, SnapshotManifest manifest, GuestRam ram)
+    public static (long Length, long RamWritten) Write(string path, SnapshotManifest manifest, GuestRam ram)
     {
         byte[] manifestBytes = MemoryPackSerializer.Serialize(manifest);
         long ramOffset = (HeaderSize + manifestBytes.Length + PageSize - 1) / PageSize * PageSize;
         string temp = $"{path}.partial-{Environment.ProcessId}";
+        long written = 0;
         try
         {
             using (SafeFileHandle f = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
@@ -151,15 +194,16 @@ public sealed class SnapshotFile : IDisposable
                 {
                     int n = (int)Math.Min(Chunk, ram.Size - at);
                     ReadOnlySpan<byte> chunk = ram.AsSpan(at, n);
-                    hash.Append(chunk);
                     // Runs of non-zero pages are written; zero pages stay holes (the file is sparse, as guest RAM mostly is).
                     int p = 0;
                     while (p < n)
                     {
                         while (p < n && IsZeroPage(chunk, p)) p += PageSize;
                         int start = p;
-                        while (p < n && !IsZeroPage(chunk, p)) p += PageSize;
-                        if (p > start) RandomAccess.Write(f, chunk[start..p], ramOffset + at + start);
+                        for (; p < n && !IsZeroPage(chunk, p); p += PageSize) AppendPage(hash, (at + p) / PageSize, chunk.Slice(p, PageSize));
+                        if (p == start) continue;
+                        RandomAccess.Write(f, chunk[start..p], ramOffset + at + start);
+                        written += p - start;
                     }
                 }
                 RandomAccess.SetLength(f, ramOffset + ram.Size);
@@ -177,7 +221,7 @@ public sealed class SnapshotFile : IDisposable
                 RandomAccess.Write(f, h, 0);
             }
             File.Move(temp, path, overwrite: true);
-            return ramOffset + ram.Size;
+            return (ramOffset + ram.Size, written);
         }
         catch
         {
@@ -186,8 +230,7 @@ public sealed class SnapshotFile : IDisposable
         }
     }
 
-    private static bool IsZeroPage(ReadOnlySpan<byte> chunk, int offset) =>
-        chunk.Slice(offset, Math.Min(PageSize, chunk.Length - offset)).IndexOfAnyExcept((byte)0) < 0;
+    private static bool IsZeroPage(ReadOnlySpan<byte> chunk, int offset) => chunk.Slice(offset, PageSize).IndexOfAnyExcept((byte)0) < 0;
 
     public void Dispose() => _handle.Dispose();
 }

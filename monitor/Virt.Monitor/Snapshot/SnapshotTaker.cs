@@ -31,7 +31,7 @@ public sealed class SnapshotTaker(Cpu.Cpu cpu, PcPlatform platform, PhysicalMemo
             var total = Stopwatch.StartNew();
             SnapshotManifest manifest;
             TimeSpan paused;
-            long length;
+            long length, ramWritten;
             using (await gate.PauseAsync())
             {
                 var pause = Stopwatch.StartNew();
@@ -41,7 +41,7 @@ public sealed class SnapshotTaker(Cpu.Cpu cpu, PcPlatform platform, PhysicalMemo
                 {
                     List<DeviceModelImage> models = await manager.SaveAllAsync();
                     manifest = Capture(models);
-                    length = SnapshotFile.Write(request.Path, manifest, ram);
+                    (length, ramWritten) = SnapshotFile.Write(request.Path, manifest, ram);
                 }
                 catch (Exception e) when (e is SnapshotException or IOException or UnauthorizedAccessException or DeviceStateException)
                 {
@@ -52,7 +52,7 @@ public sealed class SnapshotTaker(Cpu.Cpu cpu, PcPlatform platform, PhysicalMemo
                 if (request.Stop) stop($"stopped after saving to {request.Path}");
             }
             total.Stop();
-            string what = $"saved {request.Path}: {length / 1048576.0:F1} MiB file ({ram.Size >> 20} MiB RAM, {manifest.DeviceModels.Count} device model(s), "
+            string what = $"saved {request.Path}: {length / 1048576.0:F1} MiB file, {ramWritten / 1048576.0:F1} MiB of it data (the rest zero pages left as holes) ({ram.Size >> 20} MiB RAM, {manifest.DeviceModels.Count} device model(s), "
                 + $"{manifest.DeviceModels.Sum(m => m.States.Count) + manifest.Platform.Devices.Count} device states); save {total.Elapsed.TotalMilliseconds:F0} ms, guest paused {paused.TotalMilliseconds:F0} ms";
             return new RequestResult(true, 0, what + (request.Stop ? "; the VM is stopping" : "; the VM goes on"));
         }

@@ -20,7 +20,7 @@ public class SaveRestoreTests
         {
             var (code, output, err) = await SnapshotRuns.SaveAsync(run, snap, stop: true);
             Assert.True(code == 0, $"save: {code} {output} {err}\n{run.Describe()}");
-            Assert.Matches(@"saved .*vm\.snap: [\d.]+ MiB file \(64 MiB RAM, 1 device model\(s\), \d+ device states\); save \d+ ms, guest paused \d+ ms; the VM is stopping", output);
+            Assert.Matches(@"saved .*vm\.snap: [\d.]+ MiB file, [\d.]+ MiB of it data \(the rest zero pages left as holes\) \(64 MiB RAM, 1 device model\(s\), \d+ device states\); save \d+ ms, guest paused \d+ ms; the VM is stopping", output);
             Assert.Equal(0, await run.WaitAsync());
             Assert.Contains("stopped after saving to", run.Stderr);
             Assert.Empty(run.LeftoverVmDirectories());
