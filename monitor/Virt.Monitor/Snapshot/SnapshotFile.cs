@@ -52,8 +52,7 @@ public sealed class SnapshotFile : IDisposable
         }
         try
         {
-            var f = Check(path, handle, ramSize);
-            return f;
+            return Check(path, handle, ramSize);
         }
         catch
         {
