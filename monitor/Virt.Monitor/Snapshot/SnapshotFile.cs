@@ -48,7 +48,7 @@ public sealed class SnapshotFile : IDisposable
         try { handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new SnapshotException($"snapshot {path}: {e.Message}; nothing was restored");
+            throw new SnapshotException($"snapshot {path}: {e.Message.TrimEnd('.')}; nothing was restored");
         }
         try
         {
