@@ -10,7 +10,7 @@ namespace Virt.Devices.Platform;
 /// masking and remote IRR cleared by the local APIC's EOI broadcast. Delivery goes through
 /// <see cref="Deliver"/> (vector, level-triggered) to the one local APIC.
 /// </summary>
-public sealed class IoApic : IDevice, IMeasuredDevice
+public sealed partial class IoApic : IDevice, IMeasuredDevice
 {
     public const ulong DefaultBase = 0xFEC0_0000;
     public const int Pins = 24;

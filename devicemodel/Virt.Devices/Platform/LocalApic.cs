@@ -13,7 +13,7 @@ namespace Virt.Devices.Platform;
 /// Hosted in the monitor: the CPU adapter asks <see cref="HasInterrupt"/> and <see cref="Acknowledge"/>
 /// instead of the PIC's. Interrupts from the I/O APIC arrive through <see cref="AcceptInterrupt"/>.
 /// </summary>
-public sealed class LocalApic : IDevice, ITimedDevice, IMeasuredDevice
+public sealed partial class LocalApic : IDevice, ITimedDevice, IMeasuredDevice
 {
     public const ulong DefaultBase = 0xFEE0_0000;
     /// <summary>The timer counts the bus clock (before the divider): 100 MHz, a P6-era front-side bus.</summary>

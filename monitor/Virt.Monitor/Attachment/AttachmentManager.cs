@@ -128,7 +128,9 @@ public sealed class AttachmentManager
         // started with, and whatever replaces one of them; a model attached later serves devices only.
         bool authority = _launching || inherits || launch is { PlatformAuthority: true };
         var hooks = new PortHooks(PlatformEventRaised, RamWritten, OnPortLost);
-        DeviceModelAttachment att = _handshake.Greet(id, hello, conn, lifecycle, launch, _stash.Take(), hold, hooks, authority);
+        // A model started for a restored snapshot gets that model's saved devices; any other, what the stash keeps.
+        StashedState restore = launch?.RestoreState is { } saved ? new StashedState(saved, false) : _stash.Take();
+        DeviceModelAttachment att = _handshake.Greet(id, hello, conn, lifecycle, launch, restore, hold, hooks, authority);
         _roster.Add(att);
         return att;
     }
@@ -349,7 +351,62 @@ public sealed class AttachmentManager
     // ---- processes ----
 
     /// <summary>Starts one of the device models the VM is started with (socket and secret in its environment).</summary>
-    public LaunchedDeviceModel Start(DeviceModelCommand command) => _launcher.Start(command, platformAuthority: true);
+    public LaunchedDeviceModel Start(DeviceModelCommand command, IReadOnlyList<DeviceState>? restore = null) =>
+        _launcher.Start(command, platformAuthority: true, restore);
+
+    // ---- snapshots ----
+
+    /// <summary>
+    /// For a snapshot, with the VCPU parked: every device model is drained (its pending batched writes
+    /// performed), asked for its devices' state and let go on serving. Throws <see cref="Snapshot.SnapshotException"/>
+    /// when one is not attached (failed, attaching) or does not save; every model drained is resumed either way.
+    /// </summary>
+    public async Task<List<Snapshot.DeviceModelImage>> SaveAllAsync()
+    {
+        DeviceModelAttachment[] live = All.Where(a => a.Phase != AttachmentPhase.Retired).ToArray();
+        if (live.FirstOrDefault(a => a.Phase != AttachmentPhase.Attached) is { } odd)
+            throw new Snapshot.SnapshotException($"device model {odd.Id} '{odd.Name}' is {odd.Phase.ToString().ToLowerInvariant()}, not attached: nothing was saved");
+        var images = new List<Snapshot.DeviceModelImage>();
+        var drained = new List<DeviceModelAttachment>();
+        try
+        {
+            foreach (DeviceModelAttachment att in live)
+            {
+                Drain(att);
+                drained.Add(att);
+                List<DeviceState> saved;
+                try { saved = await att.SaveStateAsync(SaveTimeout); }
+                catch (Exception e) when (e is IOException or TimeoutException or ProtocolException or ObjectDisposedException)
+                {
+                    throw new Snapshot.SnapshotException($"device model {att.Id} '{att.Name}' did not save its state: {e.Message}; nothing was saved");
+                }
+                images.Add(new Snapshot.DeviceModelImage
+                {
+                    Name = att.Name,
+                    Command = att.Launch?.Command.ToString() ?? "",
+                    PlatformAuthority = att.PlatformAuthority,
+                    Claims = _router.Claims.Where(c => c.DeviceModel == att).Select(c => new Snapshot.ClaimImage
+                    {
+                        Device = c.Device,
+                        Space = c.Range.Space == Virt.Shared.Routing.AddressSpace.Port ? "ports" : "mmio",
+                        Start = c.Range.Start,
+                        Length = c.Range.Length,
+                    }).ToList(),
+                    States = saved.Select(s => new Snapshot.DeviceStateImage { Device = s.Device, Blob = s.Blob }).ToList(),
+                });
+            }
+            return images;
+        }
+        finally
+        {
+            // Not allowed for one that failed meanwhile: it stays failed (and the guest waits for a replacement, as after any failure).
+            foreach (DeviceModelAttachment att in drained) att.Lifecycle.Fire(AttachmentEvent.Resume);
+        }
+    }
+
+    /// <summary>The device names each attached model claims (for checking that a restored model can take its saved state).</summary>
+    public IReadOnlyList<string> ClaimedDevices(DeviceModelAttachment att) =>
+        _router.Claims.Where(c => c.DeviceModel == att).Select(c => c.Device).Distinct().ToList();
 
     /// <summary>The device models the VM was started with are attached: from now on a new one serves devices only (no platform events).</summary>
     public void EndLaunch() => _launching = false;

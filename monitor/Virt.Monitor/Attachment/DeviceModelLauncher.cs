@@ -1,6 +1,7 @@
 using Virt.Monitor.Cli;
 using Virt.Monitor.Launch;
 using Virt.Monitor.Terminal;
+using Virt.Shared.Control;
 using Virt.Shared.Runtime;
 
 namespace Virt.Monitor.Attachment;
@@ -21,7 +22,8 @@ public sealed class DeviceModelLauncher(VmDirectory dir, byte[] secret, RunOptio
     public Action? ConsoleQuit { get; internal set; }
 
     /// <summary>Starts a device model with this VM's socket and secret (in its environment).</summary>
-    public LaunchedDeviceModel Start(DeviceModelCommand command, bool platformAuthority = false)
+    /// <param name="restore">The device state a restored snapshot holds for this model (sent after its Welcome).</param>
+    public LaunchedDeviceModel Start(DeviceModelCommand command, bool platformAuthority = false, IReadOnlyList<DeviceState>? restore = null)
     {
         IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", options.Serial] : command.Arguments;
         if (command.IsBundledPc) args = [.. args, .. options.DeviceModelArgs];
@@ -30,7 +32,7 @@ public sealed class DeviceModelLauncher(VmDirectory dir, byte[] secret, RunOptio
         bool relay = command.IsBundledPc && GuestConsole is { RelaysInput: true };
         var process = DeviceModelProcess.Start(command.Program, args, dir.SocketFile, secret, relay);
         if (relay) GuestConsole!.ConnectInput(process, () => ConsoleQuit?.Invoke());
-        var launched = new LaunchedDeviceModel(command, process, platformAuthority);
+        var launched = new LaunchedDeviceModel(command, process, platformAuthority, restore);
         lock (_launched) _launched.Add((launched, AttachmentLifecycle.Launched()));
         return launched;
     }

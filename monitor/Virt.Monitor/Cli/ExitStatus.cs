@@ -8,7 +8,9 @@ public static class ExitStatus
 {
     /// <summary>The guest halted with interrupts off: nothing can wake it, the program is over.</summary>
     public const int HaltedWithInterruptsOff = 0;
-    /// <summary>Bad options, a bad image, or the VM could not be set up.</summary>
+    /// <summary>`virt save --and-stop`: the VM was saved and ended on request.</summary>
+    public const int SavedAndStopped = 0;
+    /// <summary>Bad options, a bad image or snapshot, or the VM could not be set up.</summary>
     public const int BadUsage = 2;
     /// <summary>The device model died, hung, or could not attach.</summary>
     public const int DeviceModelFailed = 4;

@@ -12,6 +12,9 @@ public static class ManageCommands
                virt attach VM --dm NAME|PATH [--replace DM]  start a device model and attach it; with
                                                            --replace, swap it in for DM keeping device state
                virt detach VM DM                           detach a device model (its ranges become unclaimed)
+               virt save VM FILE [--and-stop]              write a snapshot (RAM, CPU, platform, every device
+                                                           model's devices) to FILE; the VM goes on unless --and-stop.
+                                                           virt run --restore FILE resumes it (docs/snapshots.md)
           VM: the monitor's pid or the VM directory name (vm-PID-XXXXXXXX); DM: an attachment id or name.
         """;
 
@@ -70,6 +73,16 @@ public static class ManageCommands
     public static Task<int> DetachAsync(string[] args) => args is [var vm, var dm]
         ? RequestAsync(vm, c => c.DetachAsync(dm))
         : throw new ArgumentException($"virt detach needs a VM and a device model\n{Usage}");
+
+    public static Task<int> SaveAsync(string[] args)
+    {
+        string[] words = args.Where(a => a != "--and-stop").ToArray();
+        if (words.Length != 2 || words.Any(w => w.StartsWith('-')))
+            throw new ArgumentException($"virt save needs a VM and a file (and optionally --and-stop)\n{Usage}");
+        // The monitor writes the file: the path must mean the same to it, whatever its working directory.
+        string path = Path.GetFullPath(words[1]);
+        return RequestAsync(words[0], c => c.SaveAsync(path, args.Contains("--and-stop")));
+    }
 
     private static async Task<int> RequestAsync(string which, Func<ManagementClient, Task<RequestResult>> request)
     {

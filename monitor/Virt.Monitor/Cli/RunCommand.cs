@@ -18,6 +18,19 @@ public static class RunCommand
             Console.Out.WriteLine(help.Text);
             return 0;
         }
+        if (options.Restore is { } path)
+        {
+            // Every check of the file but RAM's checksum (which the copy makes) runs here, before anything is created.
+            Snapshot.SnapshotFile snapshot;
+            try { snapshot = Snapshot.SnapshotFile.Open(path, options.MemoryGiven ? options.MemoryBytes : null); }
+            catch (Snapshot.SnapshotException e)
+            {
+                Console.Error.WriteLine($"virt: {e.Message}");
+                return ExitStatus.BadUsage;
+            }
+            using (snapshot)
+                return await VirtualMachine.RunAsync(options with { MemoryBytes = snapshot.RamSize }, new GuestImages(null, "", [], null), snapshot);
+        }
         GuestImages images;
         try
         {

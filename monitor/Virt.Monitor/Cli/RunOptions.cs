@@ -9,6 +9,10 @@ namespace Virt.Monitor.Cli;
 public sealed record RunOptions
 {
     public long MemoryBytes { get; init; } = 64L << 20;
+    /// <summary>-m was given (a restore then checks it against the saved size instead of taking the saved one).</summary>
+    public bool MemoryGiven { get; init; }
+    /// <summary>--restore: a snapshot written by `virt save` to resume instead of booting (docs/snapshots.md).</summary>
+    public string? Restore { get; init; }
     public string? Kernel { get; init; }
     public IReadOnlyList<string> Initrd { get; init; } = [];
     public string Append { get; init; } = "";
@@ -61,6 +65,8 @@ public sealed record RunOptions
           --append STRING        kernel command line
           --bios ROM             firmware image mapped below 4 GiB; the CPU starts at its reset vector
           --demo                 run the bundled demo guest
+          --restore FILE         resume a VM saved by `virt save` (RAM, CPU, platform and device state);
+                                 its device models start again with their saved state, or --dm ones take it
           --serial stdio|file:PATH|none   where COM1 goes (default stdio)
           --dm NAME|PATH|external|none    device model, repeatable: several attach at once, each
                                  claiming its own ranges (default virt-dm; also virt-harness);
@@ -104,7 +110,8 @@ public sealed record RunOptions
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value\n{Usage}");
             o = a switch
             {
-                "-m" or "--memory" => o with { MemoryBytes = ParseSize(Next()) },
+                "-m" or "--memory" => o with { MemoryBytes = ParseSize(Next()), MemoryGiven = true },
+                "--restore" => o with { Restore = Next() },
                 "--kernel" or "-kernel" => o with { Kernel = Next() },
                 "--initrd" or "-initrd" => o with { Initrd = Next().Split(',', StringSplitOptions.RemoveEmptyEntries) },
                 "--append" or "-append" => o with { Append = Next() },
@@ -136,6 +143,13 @@ public sealed record RunOptions
             };
         }
         int images = (o.Kernel is null ? 0 : 1) + (o.Bios is null ? 0 : 1) + (o.Demo ? 1 : 0);
+        if (o.Restore is not null)
+        {
+            // The snapshot is the whole machine: nothing is loaded into it.
+            if (images > 0 || o.Initrd.Count > 0 || o.Append.Length > 0)
+                throw new ArgumentException("--restore resumes a saved machine: it takes no --kernel, --bios, --demo, --initrd or --append");
+            return o;
+        }
         if (images == 0) throw new ArgumentException($"nothing to run: give --kernel FILE, --bios ROM or --demo\n{Usage}");
         if (o.Demo && o.Kernel is not null) throw new ArgumentException("--demo and --kernel exclude each other");
         if (o.Initrd.Count > 0 && o.Kernel is null) throw new ArgumentException("--initrd needs --kernel");

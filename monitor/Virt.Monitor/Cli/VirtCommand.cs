@@ -16,6 +16,7 @@ public static class VirtCommand
                virt detach VM DM
                virt top [VM] [options]       a live view of a running VM: exits, round trips, devices (virt top --help)
                virt plot F.json -o F.png|F.svg   draw a --stats timeline: exits and round trips over time
+               virt save VM FILE [--and-stop]   snapshot a running VM; virt run --restore FILE resumes it
                virt bench io [options]       I/O workloads in every --io / --state mode, side by side
                virt bench pv [options]       a C guest's hot operations as native instructions and through the call table
         """;
@@ -34,6 +35,7 @@ public static class VirtCommand
                 ["detach", .. var rest] => await ManageCommands.DetachAsync(rest),
                 ["top", .. var rest] => await TopCommand.RunAsync(rest),
                 ["plot", .. var rest] => PlotCommand.Run(rest),
+                ["save", .. var rest] => await ManageCommands.SaveAsync(rest),
                 ["bench", "io", .. var rest] => await IoBenchmark.RunAsync(rest),
                 ["bench", "pv", .. var rest] => await ParavirtBenchmark.RunAsync(rest),
                 ["-h" or "--help"] => Help(0),

@@ -43,6 +43,9 @@ public sealed class ControlServer : IAsyncDisposable
     /// <summary>Answers StatsRequest (`virt top`); without it the request is refused as one this monitor does not serve.</summary>
     public LiveStats? LiveStats { get; init; }
 
+    /// <summary>Answers a management client's SaveRequest (virt save); without it the request is refused.</summary>
+    public Func<SaveRequest, Task<RequestResult>>? Save { get; init; }
+
     public void Start()
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
@@ -259,6 +262,9 @@ public sealed class ControlServer : IAsyncDisposable
                 MessageType.AttachRequest => (await _manager.AttachAsync(AttachRequest.Read(frame.Payload))).ToFrame(),
                 MessageType.DetachRequest => (await _manager.DetachAsync(DetachRequest.Read(frame.Payload).Target)).ToFrame(),
                 MessageType.StatsRequest when LiveStats is { } live => (await live.CaptureAsync()).ToFrame(),
+                MessageType.SaveRequest => (Save is { } save
+                    ? await save(SaveRequest.Read(frame.Payload))
+                    : new RequestResult(false, 0, "this monitor does not save snapshots")).ToFrame(),
                 _ => throw new ProtocolException($"unexpected message type {(ushort)frame.Type} on a management connection"),
             };
             await conn.SendAsync(reply, _stop.Token);

@@ -71,5 +71,11 @@ public sealed class ManagementClient : IAsyncDisposable
         return StatsSnapshot.Read(Expect(f, MessageType.StatsSnapshot));
     }
 
+    public async Task<RequestResult> SaveAsync(string path, bool stop)
+    {
+        await _conn.SendAsync(new SaveRequest(path, stop).ToFrame());
+        return RequestResult.Read(Expect(await Receive(_conn), MessageType.RequestResult));
+    }
+
     public ValueTask DisposeAsync() => _conn.DisposeAsync();
 }

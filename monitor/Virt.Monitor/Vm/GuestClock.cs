@@ -22,6 +22,8 @@ public sealed class GuestClock : TimeProvider
     private readonly long _start;
     private long _idleNanoseconds;
     private long _idleSince = -1;
+    // Added to every reading: a restored VM's clock continues from the time it was saved at.
+    private long _continuedFrom;
 
     private GuestClock(Func<long>? instructionsRetired, long nanosecondsPerInstruction)
     {
@@ -47,10 +49,24 @@ public sealed class GuestClock : TimeProvider
     /// <summary>Guest nanoseconds since the clock was made.</summary>
     public override long GetTimestamp()
     {
-        if (_instructionsRetired is null) return HostNanoseconds();
+        if (_instructionsRetired is null) return HostNanoseconds() + _continuedFrom;
         long idle = _idleNanoseconds;
         if (_idleSince >= 0) idle += HostNanoseconds() - _idleSince;
-        return _instructionsRetired() * NanosecondsPerInstruction + idle;
+        return _instructionsRetired() * NanosecondsPerInstruction + idle + _continuedFrom;
+    }
+
+    /// <summary>
+    /// A restored VM: from now on the clock reads <paramref name="timestamp"/> (the reading saved in the
+    /// snapshot) plus what passes from here, once the CPU's retired count is back at
+    /// <paramref name="instructionsRetired"/>; so the timers' deadlines and the TSC keep their phase.
+    /// </summary>
+    public void ContinueFrom(long timestamp, long instructionsRetired)
+    {
+        _idleNanoseconds = 0;
+        _idleSince = -1;
+        _continuedFrom = _instructionsRetired is null
+            ? timestamp - HostNanoseconds()
+            : timestamp - instructionsRetired * NanosecondsPerInstruction;
     }
 
     public TimeSpan Elapsed => TimeSpan.FromTicks(GetTimestamp() / 100);

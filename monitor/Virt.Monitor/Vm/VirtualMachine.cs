@@ -9,6 +9,7 @@ using Virt.Monitor.Debug;
 using Virt.Monitor.Launch;
 using Virt.Monitor.Logging;
 using Virt.Monitor.Routing;
+using Virt.Monitor.Snapshot;
 using Virt.Monitor.Stats;
 using Virt.Monitor.Terminal;
 using Virt.Monitor.Transport;
@@ -50,18 +51,22 @@ public sealed class VirtualMachine
     // -d (null when off) and the GDB stub's side of the VCPU (null without -s/--gdb).
     private GuestLog? _log;
     private GuestDebugger? _debugger;
+    // --restore: the snapshot this run resumes (checked by RunCommand before anything was created).
+    private readonly SnapshotFile? _snapshot;
+    private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
 
-    private VirtualMachine(RunOptions o, GuestImages images)
+    private VirtualMachine(RunOptions o, GuestImages images, SnapshotFile? snapshot)
     {
         _o = o;
         _images = images;
+        _snapshot = snapshot;
         _console = new GuestConsole(o);
         _ending = () => _end is not null;
     }
 
-    public static async Task<int> RunAsync(RunOptions o, GuestImages images)
+    public static async Task<int> RunAsync(RunOptions o, GuestImages images, SnapshotFile? snapshot = null)
     {
-        var vm = new VirtualMachine(o, images);
+        var vm = new VirtualMachine(o, images, snapshot);
         if (o.StatsFile is { } path)
         {
             // Opened before the guest runs: an unwritable path is a usage error now, not an exception after the run (its figures lost).
@@ -156,14 +161,27 @@ public sealed class VirtualMachine
             // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel (Vm/PcPlatform).
             var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes, Log = _log };
             _router = router;
-            var platform = new PcPlatform(memory, router, apic: true,
-                instructionTime: _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux));
+            // A restored machine is built as it was saved, whatever this run's options say.
+            bool instructionTime = _snapshot is { } snap
+                ? snap.Manifest.Machine.Clock == "instructions"
+                : _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux);
+            var platform = new PcPlatform(memory, router, apic: _snapshot?.Manifest.Machine.Apic ?? true, instructionTime);
             _platform = platform;
             var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine, Paravirt = _o.Paravirt };
             platform.Connect(cpu);
             _cpu = cpu;
             if (_log is { } log && (log.Items & (GuestLogItems.Int | GuestLogItems.GuestErrors)) != 0) cpu.EventLog = new CpuEventLogger(cpu, log);
-            if (TryLoadGuest(cpu, platform) is { } refused)
+            if (_snapshot is not null)
+            {
+                if (TryRestore(cpu, platform, ram, memory) is { } bad)
+                {
+                    // A snapshot that does not restore is the user's input: a message and status 2, and no guest code has run.
+                    Console.Error.WriteLine($"virt: {bad}");
+                    _end = new VmEnd(ExitStatus.BadUsage, bad, "bad-snapshot");
+                    return ExitStatus.BadUsage;
+                }
+            }
+            else if (TryLoadGuest(cpu, platform) is { } refused)
             {
                 // A bad image is the user's input, not a monitor bug: a message and status 2, as for the header checks.
                 Console.Error.WriteLine($"virt: {refused}");
@@ -204,16 +222,25 @@ public sealed class VirtualMachine
             };
             _manager = manager;
             _deviceCounters = new DeviceCounterSource(platform.Chipset.Devices, manager);
+            var taker = new SnapshotTaker(cpu, platform, memory, ram, manager, _gate, router, _stats,
+                why => RequestEnd(new VmEnd(ExitStatus.SavedAndStopped, why, "saved")));
             server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired)
             {
                 LiveStats = new LiveStats(_stats, _wall, () => cpu.InstructionsRetired, manager, router, _deviceCounters),
+                Save = taker.SaveAsync,
             };
             server.Start();
             if (await AttachAtLaunchAsync(manager, dir) is { } why)
             {
-                _end = new VmEnd(ExitStatus.DeviceModelFailed, why, "device-model-attach");
+                _end = _snapshot is not null && why.StartsWith(RestoreRefused, StringComparison.Ordinal)
+                    ? new VmEnd(ExitStatus.BadUsage, why, "bad-snapshot")
+                    : new VmEnd(ExitStatus.DeviceModelFailed, why, "device-model-attach");
+                if (_end.Status == ExitStatus.BadUsage) Console.Error.WriteLine($"virt: {why}");
                 return await FinishAsync(instructions, manager, router);
             }
+            if (_snapshot is not null)
+                Log($"restored {_snapshot.Path}: guest running {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started "
+                    + $"({_restoreTime.TotalMilliseconds:F0} ms of it checking and loading the snapshot, {_ramCopied >> 20} MiB of RAM copied)");
 
             if (_statsFile is not null) _timeline = new Timeline(_stats, () => cpu.InstructionsRetired, TimeSpan.FromMilliseconds(_o.StatsIntervalMillis));
             _wall.Start();
@@ -245,15 +272,69 @@ public sealed class VirtualMachine
         }
     }
 
+    private const string RestoreRefused = "restore refused: ";
+    private TimeSpan _restoreTime;
+    private long _ramCopied;
+
+    /// <summary>RAM, clock, CPU and platform devices from the snapshot; returns why it cannot be restored, or null.</summary>
+    private string? TryRestore(Cpu.Cpu cpu, PcPlatform platform, GuestRam ram, PhysicalMemory memory)
+    {
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            // Copied into the sealed memfd, not mapped copy-on-write: the device models share guest RAM with the
+            // monitor (string I/O assist, DMA), and a private mapping's copies would be invisible to them (docs/snapshots.md).
+            _ramCopied = _snapshot!.LoadRam(ram);
+            SnapshotRestorer.Restore(_snapshot.Manifest, cpu, platform, memory);
+            _restoreTime = sw.Elapsed;
+            return null;
+        }
+        catch (SnapshotException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>The device models to start: --dm's, or for a restore the saved ones (each with its saved state).</summary>
+    private List<(string Spec, IReadOnlyList<DeviceState>? Restore, DeviceModelImage? Saved)> LaunchPlan()
+    {
+        if (_snapshot is not { } snap)
+            return (_o.DeviceModels.Count == 0 ? ["virt-dm"] : _o.DeviceModels).Select(s => (s, (IReadOnlyList<DeviceState>?)null, (DeviceModelImage?)null)).ToList();
+        List<DeviceModelImage> saved = snap.Manifest.DeviceModels;
+        IReadOnlyList<string> specs = _o.DeviceModels.Count > 0 ? _o.DeviceModels : saved.Select(m => m.Command).ToList();
+        if (specs.Count != saved.Count)
+            throw new ArgumentException($"{RestoreRefused}the snapshot holds {saved.Count} device model(s) ({string.Join(", ", saved.Select(m => m.Name))}), {specs.Count} --dm given");
+        var plan = new List<(string, IReadOnlyList<DeviceState>?, DeviceModelImage?)>();
+        for (int i = 0; i < saved.Count; i++)
+        {
+            if (specs[i] is "" or "external" or "none")
+                throw new ArgumentException($"{RestoreRefused}saved device model {i + 1} '{saved[i].Name}' needs a --dm command to start it with (it was started by hand)");
+            plan.Add((specs[i], saved[i].States.Select(s => new DeviceState(s.Device, s.Blob)).ToList(), saved[i]));
+        }
+        return plan;
+    }
+
+    /// <summary>
+    /// A restored model must be able to take what its predecessor saved: a device of each saved state's name among its claims.
+    /// Otherwise the restore is refused before the guest runs (the model would silently start that device fresh).
+    /// </summary>
+    private static string? CheckTakesState(AttachmentManager manager, DeviceModelAttachment att, DeviceModelImage saved)
+    {
+        IReadOnlyList<string> claimed = manager.ClaimedDevices(att);
+        string[] missing = saved.States.Select(s => s.Device).Where(d => !claimed.Contains(d)).ToArray();
+        return missing.Length == 0 ? null
+            : $"{RestoreRefused}device model '{att.Name}' (pid {att.Pid}), offered for the saved '{saved.Name}', has no device {string.Join(", ", missing.Select(d => $"'{d}'"))} "
+              + $"to take its saved state (it claims {(claimed.Count == 0 ? "nothing" : string.Join(", ", claimed))}); the guest was not started";
+    }
+
     /// <summary>Starts the --dm device models and waits until all are routed; returns why not, or null.</summary>
     private async Task<string?> AttachAtLaunchAsync(AttachmentManager manager, VmDirectory dir)
     {
-        IReadOnlyList<string> specs = _o.DeviceModels.Count == 0 ? ["virt-dm"] : _o.DeviceModels;
-        var launched = new List<LaunchedDeviceModel>();
+        var launched = new List<(LaunchedDeviceModel Launch, DeviceModelImage? Saved)>();
         int external = 0;
         try
         {
-            foreach (string spec in specs)
+            foreach (var (spec, restore, saved) in LaunchPlan())
             {
                 if (spec == "none") continue;
                 if (spec == "external")
@@ -262,11 +343,15 @@ public sealed class VirtualMachine
                     Console.Error.WriteLine($"virt: waiting for a device model: socket {dir.SocketFile}, secret in {dir.SecretFile}");
                     continue;
                 }
-                var l = manager.Start(DeviceModelCommand.Parse(spec));
-                launched.Add(l);
+                var l = manager.Start(DeviceModelCommand.Parse(spec), restore);
+                launched.Add((l, saved));
                 Log($"device model pid {l.Process.Pid}, VM directory {dir.Path}");
             }
-            foreach (LaunchedDeviceModel l in launched) await manager.WaitAttachedAsync(l, Limits.AttachTimeout);
+            foreach (var (l, saved) in launched)
+            {
+                DeviceModelAttachment att = await manager.WaitAttachedAsync(l, Limits.AttachTimeout);
+                if (saved is not null && CheckTakesState(manager, att, saved) is { } refused) return refused;
+            }
             if (external > 0) await manager.WaitExternalAsync(external, Limits.AttachTimeout);
             manager.EndLaunch();
             return null;

@@ -43,4 +43,6 @@ public enum MessageType : ushort
     StatsRequest = 19,
     /// <summary>Monitor to management client, the answer to StatsRequest: a <see cref="StatsSnapshot"/>.</summary>
     StatsSnapshot = 20,
+    /// <summary>Management client to monitor (protocol 1.4): save a snapshot of the VM to a file (virt save), answered with RequestResult.</summary>
+    SaveRequest = 21,
 }

@@ -8,7 +8,8 @@ public static class Protocol
     /// <summary>
     /// 1: Welcome carries a state blob count; management and state-transfer messages (types 8-16); claim flags and the batching features.
     /// 2: Welcome says whether the blobs are a crash snapshot. 3: MetricsRequest / MetricsReport (types 17-18), for models that accept Features.DeviceMetrics.
-    /// 4: StatsRequest / StatsSnapshot (types 19-20) on management connections: live counters for `virt top`.
+    /// 4: StatsRequest / StatsSnapshot (types 19-20) on management connections: live counters for `virt top`;
+    /// SaveRequest (type 21, virt save), a management message.
     /// </summary>
     public const ushort Minor = 4;
     public static uint Version => (uint)Major << 16 | Minor;

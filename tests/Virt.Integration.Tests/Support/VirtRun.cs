@@ -39,7 +39,8 @@ public sealed class VirtRun : IDisposable
         throw new FileNotFoundException($"virt is not built next to the tests in {dir}");
     }
 
-    public static VirtRun Start(IEnumerable<string> args, IDictionary<string, string>? env = null, string? runtimeDir = null)
+    /// <param name="keepInput">Leave virt's stdin open for <see cref="Type"/> (the guest's console keyboard); closed otherwise.</param>
+    public static VirtRun Start(IEnumerable<string> args, IDictionary<string, string>? env = null, string? runtimeDir = null, bool keepInput = false)
     {
         runtimeDir ??= TempDir.Create("virt-rt");
         var (file, prefix) = Locate();
@@ -55,8 +56,15 @@ public sealed class VirtRun : IDisposable
         psi.Environment["VIRT_RUNTIME_DIR"] = runtimeDir;
         if (env is not null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
         var p = Process.Start(psi)!;
-        p.StandardInput.Close();
+        if (!keepInput) p.StandardInput.Close();
         return new VirtRun(p, runtimeDir);
+    }
+
+    /// <summary>Types <paramref name="text"/> on virt's stdin (started with keepInput).</summary>
+    public void Type(string text)
+    {
+        _process.StandardInput.Write(text);
+        _process.StandardInput.Flush();
     }
 
     /// <summary>Waits for virt to exit and returns its status; fails the test with the output if it takes too long.</summary>
