@@ -134,6 +134,30 @@ public sealed partial class Cpu
         return false;
     }
 
+    /// <summary>The paravirtual MSRs the guest set, for a snapshot.</summary>
+    private KeyValuePair<uint, ulong>[] ParavirtMsrsSet() =>
+        new KeyValuePair<uint, ulong>[]
+        {
+            new(VirtAbi.MsrCallTable, _msrCallTable),
+            new(KvmAbi.MsrSystemTimeNew, _msrKvmSystemTime),
+            new(KvmAbi.MsrWallClockNew, _msrKvmWallClock),
+            new(KvmAbi.MsrPvEoiEnable, _msrKvmPvEoi),
+        }.Where(m => m.Value != 0).ToArray();
+
+    /// <summary>
+    /// A restore (the TSC and RAM already back): kvmclock's time goes on from its anchors, and each
+    /// MSR is written again, which rewrites the pvclock page and the call table and tells the APIC
+    /// where the PV EOI word is. A CPU model without the feature refuses the snapshot.
+    /// </summary>
+    private void RestoreParavirt(KeyValuePair<uint, ulong>[] msrs, ulong anchorTsc, ulong anchorNs)
+    {
+        _pvAnchorTsc = anchorTsc;
+        _pvAnchorNs = anchorNs;
+        foreach (KeyValuePair<uint, ulong> m in msrs)
+            if (!WriteParavirtMsr(m.Key, m.Value))
+                throw new ArgumentException($"the saved guest uses the paravirtual MSR 0x{m.Key:X8}, which this CPU model does not offer (--cpu)");
+    }
+
     /// <summary>Whether [address, address + length) is guest RAM within one page (where the monitor may write structures).</summary>
     private bool RamRange(uint address, int length) =>
         (address & (PhysicalMemory.PageSize - 1)) + (uint)length <= PhysicalMemory.PageSize && _mem.KindOf(address) == PageKind.Ram;

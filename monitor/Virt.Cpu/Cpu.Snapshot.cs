@@ -41,6 +41,9 @@ public sealed partial class Cpu
             FpuDataPointer = Fpu.DataPointer,
             FpuDataSelector = Fpu.DataSelector,
             FpuLastOpcode = Fpu.LastOpcode,
+            ParavirtMsrs = ParavirtMsrsSet(),
+            PvClockAnchorTsc = _pvAnchorTsc,
+            PvClockAnchorNs = _pvAnchorNs,
         };
         for (int i = 0; i < 8; i++)
         {
@@ -98,6 +101,7 @@ public sealed partial class Cpu
         Fpu.DataSelector = s.FpuDataSelector;
         Fpu.LastOpcode = s.FpuLastOpcode;
         for (int i = 0; i < 8; i++) Fpu.SetPhysicalRegister(i, new Float80(s.FpuSignExponents[i], s.FpuSignificands[i]));
+        RestoreParavirt(s.ParavirtMsrs, s.PvClockAnchorTsc, s.PvClockAnchorNs);
         FlushTlb();
         ModeChanged();
     }

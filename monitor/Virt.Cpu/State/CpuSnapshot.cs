@@ -47,4 +47,13 @@ public sealed class CpuSnapshot
     /// <summary>The eight physical registers R0-R7 (not stack order): sign and exponent, then significand.</summary>
     public ushort[] FpuSignExponents { get; set; } = new ushort[8];
     public ulong[] FpuSignificands { get; set; } = new ulong[8];
+
+    /// <summary>
+    /// The paravirtual MSRs the guest set (kvmclock, PV EOI, the call table; docs/paravirt.md): a
+    /// restore writes them again, which puts the monitor's pages back. Empty when the guest set none.
+    /// </summary>
+    public KeyValuePair<uint, ulong>[] ParavirtMsrs { get; set; } = [];
+    /// <summary>Where kvmclock's nanoseconds stand against the TSC, so its time goes on from where it was.</summary>
+    public ulong PvClockAnchorTsc { get; set; }
+    public ulong PvClockAnchorNs { get; set; }
 }

@@ -43,6 +43,10 @@ public sealed partial class CpuImage
     [MemoryPackOrder(29)] public ushort FpuLastOpcode { get; set; }
     [MemoryPackOrder(30)] public ushort[] FpuSignExponents { get; set; } = new ushort[8];
     [MemoryPackOrder(31)] public ulong[] FpuSignificands { get; set; } = new ulong[8];
+    [MemoryPackOrder(32)] public uint[] ParavirtMsrIndices { get; set; } = [];
+    [MemoryPackOrder(33)] public ulong[] ParavirtMsrValues { get; set; } = [];
+    [MemoryPackOrder(34)] public ulong PvClockAnchorTsc { get; set; }
+    [MemoryPackOrder(35)] public ulong PvClockAnchorNs { get; set; }
 
     public static CpuImage From(CpuSnapshot s) => new()
     {
@@ -78,6 +82,10 @@ public sealed partial class CpuImage
         FpuLastOpcode = s.FpuLastOpcode,
         FpuSignExponents = s.FpuSignExponents,
         FpuSignificands = s.FpuSignificands,
+        ParavirtMsrIndices = s.ParavirtMsrs.Select(m => m.Key).ToArray(),
+        ParavirtMsrValues = s.ParavirtMsrs.Select(m => m.Value).ToArray(),
+        PvClockAnchorTsc = s.PvClockAnchorTsc,
+        PvClockAnchorNs = s.PvClockAnchorNs,
     };
 
     /// <summary>Back to the engine's form; a malformed image (wrong counts) throws <see cref="InvalidDataException"/>.</summary>
@@ -119,6 +127,9 @@ public sealed partial class CpuImage
             FpuLastOpcode = FpuLastOpcode,
             FpuSignExponents = FpuSignExponents,
             FpuSignificands = FpuSignificands,
+            ParavirtMsrs = ParavirtMsrIndices.Zip(ParavirtMsrValues, (k, v) => new KeyValuePair<uint, ulong>(k, v)).ToArray(),
+            PvClockAnchorTsc = PvClockAnchorTsc,
+            PvClockAnchorNs = PvClockAnchorNs,
         };
     }
 }

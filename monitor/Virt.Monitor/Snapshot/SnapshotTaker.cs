@@ -40,6 +40,7 @@ public sealed class SnapshotTaker(Cpu.Cpu cpu, PcPlatform platform, PhysicalMemo
                 try
                 {
                     List<DeviceModelImage> models = await manager.SaveAllAsync();
+                    platform.Chipset.SettlePvEoi();
                     manifest = Capture(models);
                     (length, ramWritten) = SnapshotFile.Write(request.Path, manifest, ram);
                 }

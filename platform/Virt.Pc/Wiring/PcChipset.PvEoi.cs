@@ -22,6 +22,16 @@ public sealed partial class PcChipset : IParavirtEoi
         _pvEoiWord = LocalApic is null ? null : address;
     }
 
+    /// <summary>
+    /// Before a snapshot: a PV EOI still offered is taken back (or ended, if the guest already
+    /// skipped its EOI), so the saved APIC and guest word agree and no pending offer needs saving;
+    /// the guest then ends that interrupt with an ordinary EOI write.
+    /// </summary>
+    public void SettlePvEoi()
+    {
+        if (_pvEoiPending) TakeBackPvEoi();
+    }
+
     /// <summary>The guest cleared the bit we set: it skipped the EOI write, so the APIC ends the interrupt now.</summary>
     private void SyncPvEoiFromGuest()
     {
