@@ -17,22 +17,45 @@ public class GlobalPageTests
     private const uint PhysA = 0x21_0000, PhysB = 0x22_0000, PhysC = 0x23_0000, PhysD = 0x24_0000;
     private const int Present = 3, Global = 0x100;
 
+    /// <summary>CR3 = the page directory, CR4.PGE, then CR0.PG (the identity map covers this code).</summary>
+    private static void EnablePagingWithGlobalPages(Iced.Intel.Assembler a)
+    {
+        var paged = a.CreateLabel();
+        a.mov(eax, PageDirectory);
+        a.mov(cr3, eax);
+        a.mov(eax, cr4);
+        a.or(eax, 0x80); // PGE
+        a.mov(cr4, eax);
+        a.mov(eax, cr0);
+        a.or(eax, unchecked((int)0x8000_0000));
+        a.mov(cr0, eax);
+        a.jmp(paged);
+        a.Label(ref paged);
+    }
+
+    /// <summary>CR4.PGE off and on again: every TLB entry goes, global ones too.</summary>
+    private static void ToggleGlobalPages(Iced.Intel.Assembler a)
+    {
+        a.mov(eax, cr4);
+        a.and(eax, ~0x80);
+        a.mov(cr4, eax);
+        a.or(eax, 0x80);
+        a.mov(cr4, eax);
+    }
+
+    /// <summary>The page directory's first table maps the first 4 MiB one to one.</summary>
+    private static void IdentityMap(Virt.Cpu.Memory.PhysicalMemory mem)
+    {
+        mem.Write32(PageDirectory, PageTable | Present);
+        for (uint i = 0; i < 1024; i++) mem.Write32(PageTable + i * 4, i << 12 | Present);
+    }
+
     [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public void Cr3_writes_keep_global_entries_and_a_pge_change_drops_them(string engine)
     {
         using var m = Guest.Flat(a =>
         {
-            var paged = a.CreateLabel();
-            a.mov(eax, PageDirectory);
-            a.mov(cr3, eax);
-            a.mov(eax, cr4);
-            a.or(eax, 0x80); // PGE
-            a.mov(cr4, eax);
-            a.mov(eax, cr0);
-            a.or(eax, unchecked((int)0x8000_0000));
-            a.mov(cr0, eax);
-            a.jmp(paged);
-            a.Label(ref paged);
+            EnablePagingWithGlobalPages(a);
             a.mov(ebx, __dword_ptr[GlobalPage]);  // A, now in the TLB
             a.mov(edi, __dword_ptr[LocalPage]);   // C, now in the TLB
             a.mov(__dword_ptr[PageTable + (GlobalPage >> 12) * 4], PhysB | Global | Present);
@@ -44,16 +67,11 @@ public class GlobalPageTests
             a.mov(eax, cr3);
             a.mov(cr3, eax);
             a.mov(edx, __dword_ptr[GlobalPage]);  // still A: kept again
-            a.mov(eax, cr4);
-            a.and(eax, ~0x80);
-            a.mov(cr4, eax);
-            a.or(eax, 0x80);
-            a.mov(cr4, eax);
+            ToggleGlobalPages(a);
             a.mov(esi, __dword_ptr[GlobalPage]);  // B: the PGE change dropped it
         }, memory: mem =>
         {
-            mem.Write32(PageDirectory, PageTable | Present);
-            for (uint i = 0; i < 1024; i++) mem.Write32(PageTable + i * 4, i << 12 | Present);
+            IdentityMap(mem);
             mem.Write32(PageTable + (GlobalPage >> 12) * 4, PhysA | Global | Present);
             mem.Write32(PageTable + (LocalPage >> 12) * 4, PhysC | Present);
             mem.Write32(PhysA, 0xAAAA_AAAA);
@@ -79,17 +97,7 @@ public class GlobalPageTests
         const uint physE = 0x25_0000, physF = 0x26_0000, physG = 0x27_0000, physH = 0x28_0000;
         using var m = Guest.Flat(a =>
         {
-            var paged = a.CreateLabel();
-            a.mov(eax, PageDirectory);
-            a.mov(cr3, eax);
-            a.mov(eax, cr4);
-            a.or(eax, 0x80); // PGE
-            a.mov(cr4, eax);
-            a.mov(eax, cr0);
-            a.or(eax, unchecked((int)0x8000_0000));
-            a.mov(cr0, eax);
-            a.jmp(paged);
-            a.Label(ref paged);
+            EnablePagingWithGlobalPages(a);
             for (int i = 0; i < 3; i++)
             {
                 a.call(globalCode); // EAX = 1 (E)
@@ -105,17 +113,12 @@ public class GlobalPageTests
             a.call(localCode);      // H: dropped
             a.mov(ecx, eax);
             a.mov(edx, ebx);
-            a.mov(eax, cr4);
-            a.and(eax, ~0x80);
-            a.mov(cr4, eax);
-            a.or(eax, 0x80);
-            a.mov(cr4, eax);
+            ToggleGlobalPages(a);
             a.call(globalCode);     // F: the PGE change dropped it
             a.mov(esi, eax);
         }, memory: mem =>
         {
-            mem.Write32(PageDirectory, PageTable | Present);
-            for (uint i = 0; i < 1024; i++) mem.Write32(PageTable + i * 4, i << 12 | Present);
+            IdentityMap(mem);
             mem.Write32(PageTable + (globalCode >> 12) * 4, physE | Global | Present);
             mem.Write32(PageTable + (localCode >> 12) * 4, physG | Present);
             mem.Load(physE, [0xB8, 1, 0, 0, 0, 0xC3]); // mov eax, 1; ret

@@ -7,7 +7,7 @@ namespace Virt.Integration.Tests.Debug;
 /// <summary>The gdbtarget guest under `virt run --gdb tcp::0`, and a real gdb in batch mode.</summary>
 public static partial class DebugRuns
 {
-    public static string Guest => CompiledGuests.Build("gdbtarget");
+    public static string Guest => Virt.Cpu.Tests.Guests.GuestBuild.Guest("gdbtarget");
 
     /// <summary>Starts virt with the stub on a port the system picks and returns the run and that port.</summary>
     public static async Task<(VirtRun Run, int Port)> StartAsync(bool waitForDebugger, string append = "")
