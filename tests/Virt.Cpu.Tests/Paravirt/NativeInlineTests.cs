@@ -238,6 +238,8 @@ public sealed class NativeInlineTests
         {
             a.mov(ax, G.UData);
             a.mov(ds, ax);
+            a.mov(es, ax);                                                          // flat segments: native code may run
+            a.mov(al, __byte_ptr[Table]);                                           // the table page in ring 3's TLB too
             a.mov(eax, Shared);
             a.call(eax);
             var spin = a.CreateLabel();
