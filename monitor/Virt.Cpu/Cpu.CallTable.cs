@@ -16,8 +16,11 @@ public sealed unsafe partial class Cpu
     private ulong _msrCallTable;
     private bool _inlineHotCalls; // the table is placed and InlineHotCalls is on: Op.Call32 looks at its target
 
-    /// <summary>Calls to hot entries the interpreter ran inline at their call site.</summary>
+    /// <summary>Calls to hot entries run inline at their call site (by the interpreter or by native code).</summary>
     public long InlinedHotCalls { get; private set; }
+
+    /// <summary>Of <see cref="InlinedHotCalls"/>, the ones native code ran (NativeBlockCompiler's HotCall).</summary>
+    public long NativeInlinedHotCalls { get; private set; }
 
     /// <summary>The port console_write sends its bytes to (COM1's data register by default).</summary>
     public ushort ParavirtConsolePort { get; set; } = 0x3F8;
@@ -27,7 +30,8 @@ public sealed unsafe partial class Cpu
 
     /// <summary>The run's paravirtual counters.</summary>
     public ParavirtStatistics ParavirtStats => new(Hypercalls, PvClockUpdates, InlinedHotCalls,
-        Enum.GetValues<VirtCall>().Where(c => !CallTableStubs.IsHot(c)).ToDictionary(c => c.ToString(), c => CallTableCalls[(int)c]));
+        Enum.GetValues<VirtCall>().Where(c => !CallTableStubs.IsHot(c)).ToDictionary(c => c.ToString(), c => CallTableCalls[(int)c]),
+        NativeInlinedHotCalls);
 
     private void WriteCallTableMsr(ulong value)
     {
@@ -78,6 +82,30 @@ public sealed unsafe partial class Cpu
                 break;
         }
         return true;
+    }
+
+    /// <summary>
+    /// When native code is compiled for b at <paramref name="linear"/>: the hot entry its last op, a
+    /// CALL rel32, reaches now (the target 32-byte aligned in the placed table's physical page and
+    /// still holding the monitor's stub), so the block gets the inline form; else -1. Only a choice
+    /// of what to emit: the inline form checks all of it again each time it runs
+    /// (NativeBlockCompiler's HotCall), so the table moving or the stub being overwritten later
+    /// needs no block to be dropped.
+    /// </summary>
+    private int NativeHotEntry(Block b, uint linear)
+    {
+        if (!_inlineHotCalls || b.Instructions.Length == 0) return -1;
+        ref readonly Iced.Intel.Instruction last = ref b.Instructions[^1];
+        if (last.Code != Iced.Intel.Code.Call_rel32_32) return -1;
+        uint la = linear + last.NearBranch32; // decoded at IP 0: an offset from the block's start
+        uint entry = (la & 0xFFF) / VirtAbi.EntrySize;
+        if ((la & (VirtAbi.EntrySize - 1)) != 0 || entry > (uint)VirtCall.IrqEnableAndHalt) return -1;
+        if (entry == (uint)VirtCall.SaveFl && !Translation.Native.HostFlags.PushfInlinable) return -1;
+        if (ProbePhysical(la) is not { } phys || phys >> 12 != (uint)(_msrCallTable >> 12)) return -1;
+        byte[] stub = s_hotStubs[entry];
+        Span<byte> code = stackalloc byte[stub.Length];
+        _mem.Read(phys, code);
+        return code.SequenceEqual(stub) ? (int)entry : -1;
     }
 
     private static readonly byte[][] s_hotStubs =

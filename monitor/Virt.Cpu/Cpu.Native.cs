@@ -81,7 +81,7 @@ public sealed unsafe partial class Cpu
         if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return false; } // the emitter's TLB stride
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         uint linear = EipReg; // native code runs only with CS base 0
-        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, NativeFlaglessLookups);
+        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, NativeFlaglessLookups, NativeHotEntry(b, linear));
         return PlaceNative(b, linear, code, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
     }
 
@@ -94,13 +94,14 @@ public sealed unsafe partial class Cpu
         if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return; }
         uint linear = EipReg;
         bool flagless = NativeFlaglessLookups;
+        int hotEntry = NativeHotEntry(b, linear);
         NativeCompileWorker.Post(() =>
         {
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             NativeBlockCompiler.Emitted? code;
             try
             {
-                code = NativeBlockCompiler.Emit(b, linear, flagless);
+                code = NativeBlockCompiler.Emit(b, linear, flagless, hotEntry);
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {
@@ -250,6 +251,19 @@ public sealed unsafe partial class Cpu
             ((delegate* unmanaged[SuppressGCTransition]<NativeFrame*, void>)entry)(f);
             StoreFrame(f);
             EipReg = f->NextEip;
+            if (f->InlinedCalls != 0)
+            {
+                InlinedHotCalls += f->InlinedCalls;
+                NativeInlinedHotCalls += f->InlinedCalls;
+                f->InlinedCalls = 0;
+            }
+            if (f->Halt != 0)
+            {
+                // An inlined irq_enable_and_halt (Cpu.CallTable.cs): halted after the call site, as the interpreter's inline form.
+                f->Halt = 0;
+                _halted = true;
+                _exitBlock = true;
+            }
             NativeBlockCompiler.NativeBlock last = _nativeBlocks[f->BlockId];
             int op = f->OpsDone;
             long linked = f->Budget - f->Remaining;
@@ -346,6 +360,7 @@ public sealed unsafe partial class Cpu
         f->FsWriteLimit = NativeLimit(SegmentIndex.FS, write: true);
         f->GsReadLimit = NativeLimit(SegmentIndex.GS, write: false);
         f->GsWriteLimit = NativeLimit(SegmentIndex.GS, write: true);
+        f->CallTablePage = _inlineHotCalls ? (uint)(_msrCallTable >> 12) : TlbEntry.Invalid;
         f->JumpTable = _jumpTable!.Address;
         f->JumpGeneration = _jumpTable.KeyFor(Cpl == 3);
     }

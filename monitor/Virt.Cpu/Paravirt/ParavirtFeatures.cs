@@ -19,9 +19,9 @@ public enum ParavirtFeatures
     /// <summary>This monitor's own leaves at 0x40000000 and its call table (<see cref="VirtAbi"/>).</summary>
     CallTable = 1 << 3,
     /// <summary>
-    /// The interpreter runs a CALL rel32 to a hot call-table entry (cli, sti, save_fl, restore_fl,
-    /// irq_enable_and_halt) as that entry's body at the call site, with no CALL, RET or stack traffic
-    /// (VMI's inlining; needs <see cref="CallTable"/>). The translators still make the call.
+    /// The interpreter and the native backend run a CALL rel32 to a hot call-table entry (cli, sti,
+    /// save_fl, restore_fl, irq_enable_and_halt) as that entry's body at the call site, with no CALL,
+    /// RET or stack traffic (VMI's inlining; needs <see cref="CallTable"/>). The IL translator still makes the call.
     /// </summary>
     InlineHotCalls = 1 << 4,
 

@@ -135,6 +135,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteNumber("hypercalls", pv.Hypercalls);
             j.WriteNumber("pvClockUpdates", pv.PvClockUpdates);
             j.WriteNumber("inlinedHotCalls", pv.InlinedHotCalls);
+            j.WriteNumber("nativeInlinedHotCalls", pv.NativeInlinedHotCalls);
             j.WriteStartObject("callTable");
             foreach (var kv in pv.CallTable) j.WriteNumber(kv.Key, kv.Value);
             j.WriteEndObject();

@@ -287,8 +287,8 @@ public sealed class CallTableTests
     }
 
     /// <summary>
-    /// VMI's inline form: the interpreter runs calls to hot entries at the call site; every engine and
-    /// both forms leave the same registers, flags and memory (the translators make the call).
+    /// VMI's inline form: the interpreter and native code run calls to hot entries at the call site; every engine and
+    /// both forms leave the same registers, flags and memory (the IL translator makes the call).
     /// </summary>
     [Theory]
     [InlineData(Engines.Interpreter, true)]

@@ -87,7 +87,9 @@ internal static class NativeBlockCompiler
     /// and placed anywhere; its block id is patched in when it is placed (<see cref="Emitted.BlockIdOffset"/>).
     /// Touches nothing but b's decoded instructions, which never change.
     /// </summary>
-    public static Emitted? Emit(Block b, uint linearStart, bool flagless)
+    /// <param name="hotEntry">The hot call-table entry (<see cref="Paravirt.VirtCall"/>) the block's last op, a CALL rel32, aims at and may
+    /// run inline (<see cref="Emitter"/>'s HotCall), or -1: the call is made.</param>
+    public static Emitted? Emit(Block b, uint linearStart, bool flagless, int hotEntry = -1)
     {
         const ulong rip = 0;
         if (!b.Code32) return null;
@@ -115,7 +117,7 @@ internal static class NativeBlockCompiler
         }
 
         var a = new Assembler(64) { PreferShortBranch = false };
-        var e = new Emitter(a, b, live, copied, linearStart, whole, flagless);
+        var e = new Emitter(a, b, live, copied, linearStart, whole, flagless, whole ? hotEntry : -1);
         e.Prologue();
         for (int i = 0; i < covered; i++) e.Op(i);
         if (!(whole && (IsBlockEndBranch(in ins[covered - 1]) || ins[covered - 1].Mnemonic is Mnemonic.Sti or Mnemonic.Popfd)))
@@ -336,7 +338,7 @@ internal static class NativeBlockCompiler
     }
 
     /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
-    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, bool whole, bool flagless)
+    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, bool whole, bool flagless, int hotEntry)
     {
         private readonly List<Action> _stubs = new();
         private Label _loopHead, _epilogue, _blockIdEnd;
@@ -822,6 +824,7 @@ internal static class NativeBlockCompiler
                     a.lea(r15d, __[r12 + 4]);
                     return;
                 case Mnemonic.Call:
+                    if (hotEntry >= 0 && i == b.Instructions.Length - 1 && ins.Code == Code.Call_rel32_32) HotCall(i, (Paravirt.VirtCall)hotEntry, linearStart + ins.NearBranch32);
                     a.lea(r12d, __[r15 - 4]);
                     if (ins.Op0Kind == OpKind.Register) a.mov(r8d, GuestReg(ins.Op0Register)); // before the push: CALL ESP
                     Guarded(saveFlags, () => Lookup(i, 4, write: true));
@@ -1104,6 +1107,106 @@ internal static class NativeBlockCompiler
         {
             a.movzx(r10d, __byte_ptr[r14 + offset]);
             JumpIfZero(r10, zero);
+        }
+
+        /// <summary>
+        /// VMI's inline form of a CALL rel32 to hot call-table entry <paramref name="entry"/> at
+        /// <paramref name="target"/>: the entry's body runs here, with no return address pushed (the
+        /// stub's RET would have popped it), as the interpreter's Cpu.InlineHotCall does. Everything
+        /// that decides it is checked when it runs, so a stale block can never inline wrongly: CPL 0 in
+        /// protected mode (the frame's Cpl0), the target's page in the read TLB and mapped to the
+        /// placed table's physical page (the frame's CallTablePage, re-read at every entry, so a
+        /// re-pointed or disabled table takes effect at once), and the stub's bytes still the monitor's
+        /// (a guest that wrote over it runs its own code). When any check fails, the code that follows
+        /// (the ordinary CALL) runs.
+        /// </summary>
+        private void HotCall(int i, Paravirt.VirtCall entry, uint target)
+        {
+            byte[] stub = Paravirt.CallTableStubs.Stub(entry);
+            if (stub.Length > 4) throw new InvalidOperationException("a hot stub longer than a dword");
+            uint mask = stub.Length == 4 ? 0xFFFF_FFFF : (1u << (8 * stub.Length)) - 1, expected = 0;
+            for (int k = 0; k < stub.Length; k++) expected |= (uint)stub[k] << (8 * k);
+            Label called = a.CreateLabel(), calledPop = a.CreateLabel();
+            ByteTest(NativeFrame.OffCpl0, called);
+            a.pushfq();
+            int tlb = (int)(((target >> 12) & Cpu.TlbMask) << 5);       // the entry's offset (32-byte TlbEntry)
+            a.mov(r13, __qword_ptr[r14 + NativeFrame.OffTlbRead]);
+            a.cmp(__dword_ptr[r13 + tlb], (int)(target >> 12));          // Tag
+            a.jne(calledPop);
+            a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffCallTablePage]);
+            a.cmp(__dword_ptr[r13 + tlb + 4], r10d);                     // PhysPage
+            a.jne(calledPop);
+            a.mov(r13, __qword_ptr[r13 + tlb + 16]);                     // Addend
+            a.mov(r12d, (int)target);
+            a.mov(r10d, __dword_ptr[r13 + r12]);                          // the stub (aligned: within the page)
+            a.and(r10d, (int)mask);
+            a.cmp(r10d, (int)expected);
+            a.jne(calledPop);
+            a.inc(__qword_ptr[r14 + NativeFrame.OffInlinedCalls]);
+            a.popfq();
+            switch (entry)
+            {
+                case Paravirt.VirtCall.Cli:
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 0);
+                    Link(i + 1, Offset(i + 1));
+                    break;
+                case Paravirt.VirtCall.Sti:
+                    // As STI: the instruction after the call site runs in its shadow, and back to the dispatcher.
+                    a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
+                    a.lea(r10d, __[r10 - 1]);
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffStiShadow], r10b);
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 1);
+                    ExitAt(i + 1, i + 1);
+                    break;
+                case Paravirt.VirtCall.SaveFl:
+                    // PUSHFD's image (VM and RF are never in the frame's SysFlags), into EAX: flagless.
+                    a.pushfq();
+                    a.pop(r8);
+                    a.lea(r8d, __[r8 - HostFlags.NonArithmetic]);
+                    a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
+                    a.lea(r8d, __[r8 + r10]);
+                    a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
+                    a.lea(r10d, __[r10 * 8]);
+                    a.lea(r10d, __[r10 * 8]);
+                    a.lea(r10d, __[r10 * 8]);                              // IF << 9
+                    a.lea(eax, __[r8 + r10]);
+                    Link(i + 1, Offset(i + 1));
+                    break;
+                case Paravirt.VirtCall.RestoreFl:
+                    // POPFD of EAX at CPL 0 (as the native POPFD): ends the block, so the dispatcher sees IF.
+                    a.mov(r8d, eax);
+                    a.mov(r10d, r8d);
+                    a.shr(r10d, 9);
+                    a.and(r10d, 1);
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], r10b);
+                    a.mov(r10d, r8d);
+                    a.and(r10d, (int)(Flags.TF | Flags.DF | Flags.NT | Flags.AC | Flags.ID | Flags.IOPL));
+                    a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
+                    a.and(r11d, (int)(Flags.VM | Flags.VIF | Flags.VIP | Flags.Reserved1));
+                    a.or(r10d, r11d);
+                    a.mov(__dword_ptr[r14 + NativeFrame.OffSysFlags], r10d);
+                    a.shr(r10d, 10);
+                    a.and(r10d, 1);
+                    a.xor(r10d, 1);
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffDfClear], r10b);
+                    a.and(r8d, (int)Flags.Arith);
+                    a.or(r8d, HostFlags.NonArithmetic);
+                    a.push(r8);
+                    a.popfq();
+                    ExitAt(i + 1, i + 1);
+                    break;
+                case Paravirt.VirtCall.IrqEnableAndHalt:
+                    // STI then HLT in its shadow: the dispatcher halts the VCPU after the call site (a pending interrupt wakes it).
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 1);
+                    a.mov(__byte_ptr[r14 + NativeFrame.OffHalt], 1);
+                    ExitAt(i + 1, i + 1);
+                    break;
+                default:
+                    throw new InvalidOperationException($"{entry} is not a hot entry");
+            }
+            a.Label(ref calledPop);
+            a.popfq();
+            a.Label(ref called);
         }
 
         /// <summary>CLI and STI need CPL &lt;= IOPL: when not, op i goes to the interpreter, which raises #GP.</summary>

@@ -8,7 +8,7 @@ namespace Virt.Cpu.Translation.Native;
 /// after; native code never touches a managed object, so the call needs no GC transition.
 /// Offsets are the ones the emitter uses (<see cref="NativeBlockCompiler"/>).
 /// </summary>
-[StructLayout(LayoutKind.Explicit, Size = 192)]
+[StructLayout(LayoutKind.Explicit, Size = 208)]
 internal struct NativeFrame
 {
     /// <summary>Guest EAX..EDI by encoding number: loaded into host registers at entry, stored at exit.</summary>
@@ -70,12 +70,19 @@ internal struct NativeFrame
     [FieldOffset(176)] public long TscPerInstruction;
     /// <summary>Scratch: the guest's RFLAGS, copied where inserted code clobbers them while the guest no longer reads them (a miss restores them from here).</summary>
     [FieldOffset(184)] public ulong GuestFlagsCopy;
+    /// <summary>In: the placed call table's guest-physical page when hot calls may be inlined, else 0xFFFFFFFF (inlined hot calls check it at run time).</summary>
+    [FieldOffset(192)] public uint CallTablePage;
+    /// <summary>Out: nonzero when an inlined irq_enable_and_halt halted the VCPU (the dispatcher sets its halt).</summary>
+    [FieldOffset(196)] public byte Halt;
+    /// <summary>Out: hot call-table calls native code ran inline since the dispatcher last read (and zeroed) it.</summary>
+    [FieldOffset(200)] public long InlinedCalls;
 
     public const int OffEflags = 32, OffNextEip = 40, OffOpsDone = 44, OffBlockId = 48, OffExitStub = 52,
         OffExit = 56, OffTlbRead = 64, OffTlbWrite = 72, OffFsBase = 80, OffGsBase = 84, OffBudget = 88, OffRemaining = 96, OffJumpTable = 104, OffJumpGeneration = 112,
         OffFsReadLimit = 120, OffFsWriteLimit = 128, OffGsReadLimit = 136, OffGsWriteLimit = 144,
         OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159, OffDfClear = 160, OffScratch = 164,
-        OffTscInline = 161, OffTscBase = 168, OffTscPerInstruction = 176, OffGuestFlagsCopy = 184;
+        OffTscInline = 161, OffTscBase = 168, OffTscPerInstruction = 176, OffGuestFlagsCopy = 184,
+        OffCallTablePage = 192, OffHalt = 196, OffInlinedCalls = 200;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
