@@ -1,4 +1,5 @@
 using System.Globalization;
+using Virt.CommandLine;
 using Virt.Monitor.Debug;
 using Virt.Monitor.Logging;
 using Virt.Shared.Wakeup;
@@ -110,13 +111,13 @@ public sealed record RunOptions
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value\n{Usage}");
             o = a switch
             {
-                "-m" or "--memory" => o with { MemoryBytes = ParseSize(Next()), MemoryGiven = true },
+                "-m" or "--memory" => o with { MemoryBytes = MemorySize.Parse(Next()), MemoryGiven = true },
                 "--restore" => o with { Restore = Next() },
                 "--kernel" or "-kernel" => o with { Kernel = Next() },
                 "--initrd" or "-initrd" => o with { Initrd = Next().Split(',', StringSplitOptions.RemoveEmptyEntries) },
                 "--append" or "-append" => o with { Append = Next() },
                 "--bios" or "-bios" => o with { Bios = Next() },
-                "--serial" or "-serial" => o with { Serial = CheckSerial(Next()) },
+                "--serial" or "-serial" => o with { Serial = SerialTarget.Check(Next()) },
                 "--dm" => o with { DeviceModels = [.. o.DeviceModels, Next()] },
                 "--restart-dm" => o with { RestartDeviceModel = true },
                 "--dm-timeout" => o with { DeviceModelTimeoutSeconds = ParseInt(a, Next(), 1, 3600) },
@@ -165,11 +166,6 @@ public sealed record RunOptions
         public string Text => text ?? Usage;
     }
 
-    private static string CheckSerial(string s) =>
-        s is "stdio" or "none" || (s.StartsWith("file:", StringComparison.Ordinal) && s.Length > 5)
-            ? s
-            : throw new ArgumentException($"--serial {s}: expected stdio, file:PATH or none");
-
     private static WakeMode ParseWake(string s) => s switch
     {
         "spin" => WakeMode.Spin,
@@ -183,20 +179,4 @@ public sealed record RunOptions
         int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
             ? v
             : throw new ArgumentException($"{option} {s}: expected a number from {min} to {max}");
-
-    /// <summary>QEMU's -m: a number with an optional K/M/G suffix; no suffix means MiB.</summary>
-    public static long ParseSize(string s)
-    {
-        if (s.Length == 0) throw new ArgumentException("-m needs a size");
-        char suffix = char.ToUpperInvariant(s[^1]);
-        int shift = suffix switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => -1 };
-        string digits = shift < 0 ? s : s[..^1];
-        if (shift < 0) shift = 20;
-        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0)
-            throw new ArgumentException($"-m {s}: expected a size such as 64M or 1G");
-        long bytes = n << shift;
-        if (bytes < (2L << 20) || bytes > 3L << 30 || (bytes & 0xFFF) != 0)
-            throw new ArgumentException($"-m {s}: guest RAM must be from 2 MiB to 3 GiB, a multiple of 4 KiB");
-        return bytes;
-    }
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Virt.CommandLine;
 using Virt.DeviceModel.Cli;
 using Virt.Integration.Tests.Support;
 using Virt.Monitor.Cli;
@@ -39,7 +40,8 @@ public class HelpExampleTests
         Assert.Contains("--dm \"virt-dm --devices com1,rtc\"", RunOptions.Usage);
         Assert.Contains("e.g. 64M, 1G", RunOptions.Usage);
         Assert.Contains("e.g. --dm-arg --devices --dm-arg com1,rtc,exit", RunOptions.Usage);
-        Assert.Contains("virt run --dm \"virt-dm --devices com1,rtc\" --dm \"virt-dm --devices debugcon,exit\"", DeviceModelOptions.Usage);
+        Assert.Contains(CommandExamples.Of(DeviceModelCommand.Create(_ => Task.FromResult(0))),
+            e => e.Contains("--dm \"virt-dm --devices com1,rtc\" --dm \"virt-dm --devices debugcon,exit\"", StringComparison.Ordinal));
     }
 
     [Theory]
