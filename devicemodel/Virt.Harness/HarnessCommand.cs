@@ -13,38 +13,16 @@ public static class HarnessCommand
         `virt run --dm virt-harness` or `virt attach VM --dm virt-harness`.
         """;
 
-    private static readonly Option<string?> s_socket = new("--socket")
-    {
-        Description = "the monitor's control socket (default: VIRT_DM_SOCKET, which virt run and virt attach set)",
-        HelpName = "PATH",
-    };
+    private static readonly Option<string?> s_socket = LastValueOption.Text("--socket", "PATH", "the monitor's control socket (default: VIRT_DM_SOCKET, which virt run and virt attach set)");
 
-    private static readonly Option<PortOrNone> s_debugConsole = new("--debugcon")
-    {
-        Description = "the debug console's port (default 0xE9), or none",
-        HelpName = "PORT|none",
-        CustomParser = ValueParser.From(ParsePort),
-    };
+    private static readonly Option<PortOrNone> s_debugConsole = LastValueOption.Create("--debugcon", "PORT|none", "the debug console's port (default 0xE9), or none", ParsePort);
 
-    private static readonly Option<PortOrNone> s_exitPort = new("--exit")
-    {
-        Description = "the exit port (default 0xF4), or none",
-        HelpName = "PORT|none",
-        CustomParser = ValueParser.From(ParsePort),
-    };
+    private static readonly Option<PortOrNone> s_exitPort = LastValueOption.Create("--exit", "PORT|none", "the exit port (default 0xF4), or none", ParsePort);
 
-    private static readonly Option<(ulong? Start, int Size)> s_scratch = new("--scratch")
-    {
-        Description = "the scratch MMIO region (default 0xFED00000:4096; SIZE up to 1 MiB, default 4 KiB), or none",
-        HelpName = "ADDRESS[:SIZE]|none",
-        CustomParser = ValueParser.From(Scratch),
-    };
+    private static readonly Option<(ulong? Start, int Size)> s_scratch = LastValueOption.Create("--scratch", "ADDRESS[:SIZE]|none",
+        "the scratch MMIO region (default 0xFED00000:4096; SIZE up to 1 MiB, default 4 KiB), or none", Scratch);
 
-    private static readonly Option<string> s_name = new("--name")
-    {
-        Description = "the name the monitor shows for this model (default virt-harness)",
-        HelpName = "NAME",
-    };
+    private static readonly Option<string?> s_name = LastValueOption.Text("--name", "NAME", "the name the monitor shows for this model (default virt-harness)");
 
     public static RootCommand Create(Func<HarnessOptions, Task<int>> run)
     {

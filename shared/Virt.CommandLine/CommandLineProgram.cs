@@ -30,7 +30,7 @@ public static class CommandLineProgram
         }
         ParseResult result = root.Parse(args, s_parsing);
         if (result.Errors.Count > 0 && result.Action is not HelpWithExamplesAction)
-            throw new UsageException($"{result.Errors[0].Message} ({CommandPath(result.CommandResult)} --help lists the options)");
+            throw new UsageException($"{string.Join(" ", result.Errors.Select(e => e.Message))} ({CommandPath(result.CommandResult)} --help lists the options)");
         return await result.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
     }
 

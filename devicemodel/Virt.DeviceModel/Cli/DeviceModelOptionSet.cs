@@ -11,28 +11,14 @@ namespace Virt.DeviceModel.Cli;
 /// </summary>
 public sealed class DeviceModelOptionSet
 {
-    public Option<string?> Socket { get; } = new("--socket")
-    {
-        Description = "the monitor's control socket (default: VIRT_DM_SOCKET, which virt run and virt attach set)",
-        HelpName = "PATH",
-    };
+    public Option<string?> Socket { get; } = LastValueOption.Text("--socket", "PATH", "the monitor's control socket (default: VIRT_DM_SOCKET, which virt run and virt attach set)");
 
-    public Option<string> Serial { get; } = new("--serial")
-    {
-        Description = "where COM1 goes",
-        HelpName = "stdio|file:PATH|none",
-        DefaultValueFactory = _ => "stdio",
-        CustomParser = ValueParser.From(SerialTarget.Check),
-    };
+    public Option<string?> Serial { get; } = LastValueOption.Create<string?>("--serial", "stdio|file:PATH|none", "where COM1 goes (default stdio)", s => SerialTarget.Check(s));
 
-    public Option<IReadOnlySet<string>?> Devices { get; } = new("--devices")
-    {
-        Description = $"the PC devices this model serves, comma-separated, from {string.Join(',', PcDevices.DeviceNames)} (default all), so that two models can split the PC",
-        HelpName = "LIST",
-        CustomParser = ValueParser.From<IReadOnlySet<string>?>(ParseDevices),
-    };
+    public Option<IReadOnlySet<string>?> Devices { get; } = LastValueOption.Create<IReadOnlySet<string>?>("--devices", "LIST",
+        $"the PC devices this model serves, comma-separated, from {string.Join(',', PcDevices.DeviceNames)} (default all), so that two models can split the PC", ParseDevices);
 
-    public Option<string?> Name { get; } = new("--name") { Description = "the name the monitor shows for this model", HelpName = "NAME" };
+    public Option<string?> Name { get; } = LastValueOption.Text("--name", "NAME", "the name the monitor shows for this model");
 
     public void AddTo(Command command)
     {

@@ -15,7 +15,7 @@ public class HelpExampleRunTests
     [InlineData("virt-harness")]
     public async Task Every_example_in_the_help_runs(string program)
     {
-        BundledProgram help = await BundledProgram.RunAsync(program, "--help");
+        BundledProgram help = await BundledProgram.RunAsync(program, ["--help"]);
         IReadOnlyList<string> examples = HelpExamples.In(help.Stdout);
         Assert.NotEmpty(examples);
         foreach (string example in examples)

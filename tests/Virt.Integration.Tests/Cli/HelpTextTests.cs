@@ -13,7 +13,7 @@ public class HelpTextTests
     [InlineData("virt-harness", "-h")]
     public async Task Help_prints_the_options_and_examples_with_status_0(string program, string flag)
     {
-        BundledProgram run = await BundledProgram.RunAsync(program, flag);
+        BundledProgram run = await BundledProgram.RunAsync(program, [flag]);
         Assert.True(run.Status == 0, $"status {run.Status}\n{run.Stdout}\n{run.Stderr}");
         Assert.Contains($"{program} [options]", run.Stdout);
         Assert.Contains("--socket <PATH>", run.Stdout);
@@ -44,7 +44,7 @@ public class HelpTextTests
     [InlineData("virt-harness")]
     public async Task Without_a_control_socket_the_error_says_who_starts_the_model(string program)
     {
-        BundledProgram run = await BundledProgram.RunAsync(program, "--name", "x");
+        BundledProgram run = await BundledProgram.RunAsync(program, ["--name", "x"]);
         Assert.Equal(2, run.Status);
         Assert.Contains("no control socket: give --socket or set VIRT_DM_SOCKET", run.Stderr);
     }
