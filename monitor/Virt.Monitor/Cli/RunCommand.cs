@@ -18,14 +18,14 @@ public static class RunCommand
         """;
 
     private static readonly Option<long?> s_memory = LastValueOption.Create<long?>("-m", "SIZE", "guest RAM, e.g. 64M, 1G (default 64M; a bare number is MiB)", s => MemorySize.Parse(s), "--memory");
-    private static readonly Option<string?> s_kernel = LastValueOption.Text("--kernel", "FILE", "Linux bzImage or Multiboot ELF kernel (told apart by their headers)", "-kernel");
-    private static readonly Option<string?> s_initrd = LastValueOption.Text("--initrd", "FILE[,FILE]", "Linux: the initrd (several are concatenated); Multiboot: the modules", "-initrd");
-    private static readonly Option<string?> s_append = LastValueOption.Text("--append", "STRING", "kernel command line", "-append");
-    private static readonly Option<string?> s_bios = LastValueOption.Text("--bios", "ROM", "firmware image mapped below 4 GiB; the CPU starts at its reset vector", "-bios");
+    private static readonly Option<string?> s_kernel = LastValueOption.Text("--kernel", "FILE", "Linux bzImage or Multiboot ELF kernel (told apart by their headers); --kernel or QEMU's -kernel", "-kernel");
+    private static readonly Option<string?> s_initrd = LastValueOption.Text("--initrd", "FILE[,FILE]", "Linux: the initrd (several are concatenated); Multiboot: the modules; --initrd or QEMU's -initrd", "-initrd");
+    private static readonly Option<string?> s_append = LastValueOption.Text("--append", "STRING", "kernel command line; --append or QEMU's -append", "-append");
+    private static readonly Option<string?> s_bios = LastValueOption.Text("--bios", "ROM", "firmware image mapped below 4 GiB; the CPU starts at its reset vector; --bios or QEMU's -bios", "-bios");
     private static readonly Option<bool> s_demo = new("--demo") { Description = "run the bundled demo guest" };
     private static readonly Option<string?> s_restore = LastValueOption.Text("--restore", "FILE",
         "resume a VM saved by `virt save` (RAM, CPU, platform and device state); its device models start again with their saved state, or --dm ones take it");
-    private static readonly Option<string?> s_serial = LastValueOption.Create<string?>("--serial", "stdio|file:PATH|none", "where COM1 goes (default stdio)", s => SerialTarget.Check(s), "-serial");
+    private static readonly Option<string?> s_serial = LastValueOption.Create<string?>("--serial", "stdio|file:PATH|none", "where COM1 goes (default stdio); --serial or QEMU's -serial", s => SerialTarget.Check(s), "-serial");
     private static readonly Option<string[]> s_dm = Repeatable("--dm", "NAME|PATH|external|none",
         "device model, repeatable: several attach at once, each claiming its own ranges (default virt-dm; also virt-harness); arguments follow after spaces: --dm \"virt-dm --devices com1,rtc\"");
     private static readonly Option<bool> s_restartDm = new("--restart-dm") { Description = "start a device model again if it dies or hangs (the guest waits)" };
@@ -38,7 +38,7 @@ public static class RunCommand
     private static readonly Option<Virt.Cpu.Translation.CpuEngine?> s_engine = LastValueOption.Create<Virt.Cpu.Translation.CpuEngine?>("--cpu-engine", "native|translate|interp",
         "hot blocks compiled to x86-64 host code with guest instructions copied 1:1 (default), to IL (translate), or every block interpreted (docs/cpu.md)",
         s => Virt.Cpu.Cpu.ParseEngine(s) is { } e ? e : throw new UsageException($"--cpu-engine {s}: expected translate, native or interp"));
-    private static readonly Option<string[]> s_cpu = Repeatable("--cpu", "i686[,+F|-F|F=on|off...]", CpuModel.Help, "-cpu");
+    private static readonly Option<string[]> s_cpu = Repeatable("--cpu", "i686[,+F|-F|F=on|off...]", CpuModel.Help + "; --cpu or QEMU's -cpu", "-cpu");
     private static readonly Option<string?> s_clock = LastValueOption.Create<string?>("--clock", "auto|instructions|host",
         "guest time: instructions retired (10 ns each, host time while halted) or the host clock (default auto: instructions for Linux, host otherwise; docs/linux.md)",
         s => s is "auto" or "instructions" or "host" ? s : throw new UsageException($"--clock {s}: expected auto, instructions or host"));
@@ -53,7 +53,7 @@ public static class RunCommand
     private static readonly Option<string[]> s_dmArg = Repeatable("--dm-arg", "ARG", "pass ARG to the launched virt-dm (repeatable; e.g. --dm-arg --devices --dm-arg com1,rtc,exit)");
     private static readonly Option<bool> s_gdbDefault = new("-s") { Description = "GDB stub on tcp::1234 (as --gdb tcp::1234); gdb: target remote :1234" };
     private static readonly Option<GdbEndpoint?> s_gdb = LastValueOption.Create<GdbEndpoint?>("--gdb", "tcp::PORT",
-        "GDB stub on PORT of 127.0.0.1 (also tcp:localhost:PORT; port 0 picks one and prints it): breakpoints, watchpoints, steps (docs/debugging.md)", s => GdbEndpoint.Parse(s), "-gdb");
+        "GDB stub on PORT of 127.0.0.1 (also tcp:localhost:PORT; port 0 picks one and prints it): breakpoints, watchpoints, steps (docs/debugging.md); --gdb or QEMU's -gdb", s => GdbEndpoint.Parse(s), "-gdb");
     private static readonly Option<bool> s_waitForDebugger = new("-S") { Description = "the guest waits for the debugger before its first instruction" };
     private static readonly Option<string[]> s_log = Repeatable("-d", "ITEM[,ITEM]", "log int, cpu_reset, guest_errors, exits (-d help lists them)");
     private static readonly Option<string?> s_logFile = LastValueOption.Text("-D", "FILE", "write the -d log to FILE instead of stderr");
@@ -80,7 +80,7 @@ public static class RunCommand
             "virt run --demo -m 1G --cpu i686,-pv --cpu-engine interp --clock host",
             "virt run --demo --dm \"virt-dm --devices com1,rtc\" --dm virt-harness --io naive --state naive",
             "virt run --demo --dm-arg --devices --dm-arg com1,rtc,exit --wakeup futex --flush-us 500",
-            "virt run --demo --gdb tcp::0 -d int,guest_errors -D demo.log --stats demo.json --stats-interval 5",
+            "virt run --demo -gdb tcp::0 -serial stdio -cpu i686,-kvm-pv -d int,guest_errors -D demo.log --stats demo.json --stats-interval 5",
             "virt run --demo -d help");
     }
 
