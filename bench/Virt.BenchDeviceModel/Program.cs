@@ -1,4 +1,6 @@
+using System.CommandLine;
 using Virt.BenchDeviceModel;
+using Virt.CommandLine;
 using Virt.DeviceModel.Cli;
 using Virt.DeviceModel.Hosting;
 using Virt.DeviceModelKit.Attach;
@@ -10,35 +12,28 @@ using Virt.Shared.Routing;
 //   is the exit path and nothing a device does.
 // - --io-test [virt-dm options]: virt-dm's PC plus the I/O test device (IoTestDevice), for
 //   `virt bench io` and the batching tests; every other argument is virt-dm's.
-const string Usage = """
-    usage: virt-dm-bench [--socket PATH] [--name NAME]   the echo model (started by `virt bench wakeup`)
-           virt-dm-bench --io-test [virt-dm options]      virt-dm's PC plus the I/O test device at ports
-                                                          0xBF00-0xBF1F and MMIO 0xFEB00000 (`virt bench io`)
-    """;
-return await DeviceModelProgram.RunAsync("virt-dm-bench", async () =>
+var ioTest = new Option<bool>("--io-test")
 {
-    if (args.Contains("--io-test"))
+    Description = "virt-dm's PC plus the I/O test device at ports 0xBF00-0xBF1F and MMIO 0xFEB00000 (virt bench io); without it, the echo model (virt bench wakeup)",
+};
+var deviceModel = new DeviceModelOptionSet();
+var root = new RootCommand("virt-dm-bench: the benchmarks' device models") { ioTest };
+deviceModel.AddTo(root);
+root.SetAction(async (result, _) =>
+{
+    if (result.GetValue(ioTest))
     {
-        DeviceModelOptions options = DeviceModelOptions.Parse([.. args.Where(a => a != "--io-test")]);
+        DeviceModelOptions options = deviceModel.Read(result, "virt-dm");
         return await new DeviceModelSession(options.SocketPath, options.Name, IoTestDeviceSet.With(PcDeviceSet.For(options))).RunAsync();
     }
-    string? socket = null;
-    string name = "virt-dm-bench";
-    for (int i = 0; i < args.Length; i++)
-    {
-        string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
-        switch (args[i])
-        {
-            case "--socket": socket = Next(); break;
-            case "--name": name = Next(); break;
-            case "-h" or "--help": throw new ArgumentException(Usage);
-            default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
-        }
-    }
-    await using DeviceModelAttachment attachment = await DeviceModelAttachment.ConnectAsync(DeviceModelEnvironment.SocketPath(socket, Usage), name);
+    if (result.GetResult(deviceModel.Devices) is not null || result.GetResult(deviceModel.Serial) is not null)
+        throw new UsageException("--devices and --serial are virt-dm's: they need --io-test");
+    DeviceModelOptions echo = deviceModel.Read(result, "virt-dm-bench");
+    await using DeviceModelAttachment attachment = await DeviceModelAttachment.ConnectAsync(echo.SocketPath, echo.Name);
     await attachment.ClaimAsync(AddressSpace.Port, EchoHandler.Base, EchoHandler.Count, ClaimFlags.None, "bench-echo");
     attachment.StartServing(new EchoHandler());
     await attachment.ReadyAsync();
     await attachment.ServeControlAsync(() => []);
     return 0;
 });
+return await DeviceModelProgram.RunAsync("virt-dm-bench", () => CommandLineProgram.InvokeAsync(root, args));

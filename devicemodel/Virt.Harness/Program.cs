@@ -1,3 +1,4 @@
+using Virt.CommandLine;
 using Virt.DeviceModel.Hosting;
 using Virt.DeviceModelKit.Attach;
 using Virt.Devices.Bus;
@@ -7,10 +8,9 @@ using Virt.Harness;
 
 // virt-harness: a second bundled device model, for test guests rather than a PC: a debug console,
 // an exit port and a scratch MMIO region, each optional and movable so it can sit beside virt-dm.
-return await DeviceModelProgram.RunAsync("virt-harness", async () =>
+return await DeviceModelProgram.RunAsync("virt-harness", () => CommandLineProgram.InvokeAsync(HarnessCommand.Create(async h =>
 {
-    HarnessOptions h = HarnessOptions.Parse(args);
-    string socket = DeviceModelEnvironment.SocketPath(h.Socket, HarnessOptions.Usage);
+    string socket = DeviceModelEnvironment.SocketPath(h.Socket);
     DeviceSetFactory devices = (bus, host, ramSize) =>
     {
         Stream stdout = Console.OpenStandardOutput();
@@ -32,4 +32,4 @@ return await DeviceModelProgram.RunAsync("virt-harness", async () =>
         return new DeviceSet(_ => { }, () => { lock (bus.Lock) stdout.Flush(); }, () => { lock (bus.Lock) stdout.Flush(); });
     };
     return await new DeviceModelSession(socket, h.Name, devices).RunAsync();
-});
+}), args));

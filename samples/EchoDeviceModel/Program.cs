@@ -9,7 +9,7 @@ using Virt.Shared.Routing;
 // `virt run --dm PATH` starts it with the control socket and the secret in its environment.
 return await DeviceModelProgram.RunAsync("echo-dm", async () =>
 {
-    string socket = DeviceModelEnvironment.SocketPath(null, "usage: echo-dm (started by virt run --dm PATH)");
+    string socket = DeviceModelEnvironment.SocketPath(null);
     await using var vm = await DeviceModelAttachment.ConnectAsync(socket, "cs-echo");
     await vm.ClaimAsync(AddressSpace.Port, EchoPort.Port, 1, ClaimFlags.None, "cs-echo");
     vm.StartServing(new EchoPort());     // one exit server thread per VCPU

@@ -1,5 +1,6 @@
-using System.Globalization;
+using System.CommandLine;
 using Virt.BenchDeviceModel;
+using Virt.CommandLine;
 using Virt.DeviceModel.Cli;
 using Virt.DeviceModel.Hosting;
 using Virt.DeviceModelKit.Attach;
@@ -9,20 +10,19 @@ using Virt.HostileDeviceModel;
 // model could write (--hostile: a fixed cycle of lies; --fuzz SEED: random bytes over the comm page).
 // Test-only: the integration tests launch it to show the monitor refuses and counts what it reads.
 // --io-test adds the benchmarks' I/O test device (virt-dm-bench --io-test); every other argument is virt-dm's.
-return await DeviceModelProgram.RunAsync("virt-dm-hostile", () =>
+var hostileOption = new Option<bool>("--hostile") { Description = "lie in a fixed cycle" };
+var fuzz = new Option<int?>("--fuzz") { Description = "write random bytes over the comm page, from SEED", HelpName = "SEED" };
+var ioTest = new Option<bool>("--io-test") { Description = "add the benchmarks' I/O test device" };
+var deviceModel = new DeviceModelOptionSet();
+var root = new RootCommand("virt-dm-hostile: virt-dm's devices served with completions a buggy or malicious device model could write") { hostileOption, fuzz, ioTest };
+deviceModel.AddTo(root);
+root.SetAction((result, _) =>
 {
-    HostileBehaviour? hostile = null;
-    bool ioTest = false;
-    var rest = new List<string>();
-    for (int i = 0; i < args.Length; i++)
-    {
-        if (args[i] == "--hostile") hostile = new HostileBehaviour();
-        else if (args[i] == "--io-test") ioTest = true;
-        else if (args[i] == "--fuzz" && i + 1 < args.Length) hostile = new HostileBehaviour(int.Parse(args[++i], CultureInfo.InvariantCulture));
-        else rest.Add(args[i]);
-    }
-    if (hostile is null) throw new ArgumentException($"usage: virt-dm-hostile --hostile|--fuzz SEED [--io-test] [virt-dm options]\n{DeviceModelOptions.Usage}");
-    DeviceModelOptions options = DeviceModelOptions.Parse([.. rest]);
+    HostileBehaviour hostile = result.GetValue(fuzz) is { } seed ? new HostileBehaviour(seed)
+        : result.GetValue(hostileOption) ? new HostileBehaviour()
+        : throw new UsageException("give --hostile or --fuzz SEED");
+    DeviceModelOptions options = deviceModel.Read(result, "virt-dm");
     DeviceSetFactory devices = PcDeviceSet.For(options);
-    return new DeviceModelSession(options.SocketPath, options.Name, ioTest ? IoTestDeviceSet.With(devices) : devices, hostile).RunAsync();
+    return new DeviceModelSession(options.SocketPath, options.Name, result.GetValue(ioTest) ? IoTestDeviceSet.With(devices) : devices, hostile).RunAsync();
 });
+return await DeviceModelProgram.RunAsync("virt-dm-hostile", () => CommandLineProgram.InvokeAsync(root, args));

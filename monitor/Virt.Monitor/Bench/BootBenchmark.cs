@@ -17,22 +17,6 @@ namespace Virt.Monitor.Bench;
 /// </summary>
 public static partial class BootBenchmark
 {
-    public const string Usage = """
-        usage: virt bench boot [options]
-          --kernel FILE      bzImage (default: ~/.cache/virt-guests/vmlinuz, from scripts/fetch-guest.sh)
-          --initrd FILE      initramfs that prints the marker and powers off (default: initramfs-smoke.cpio.gz there)
-          --append STRING    kernel command line (default: console=ttyS0 nokaslr panic=-1 cryptomgr.notests)
-          --row NAME=ARGS    a virt row with these extra `virt run` arguments (repeatable; default: one row per
-                             --cpu-engine: native, translate, interp)
-          --pv-rows          also paravirtual on and off (--cpu i686,+pv / --cpu i686,-pv, native engine),
-                             followed by their exits by reason, PIT channel 2 reads and APIC EOIs
-          --io-rows          also the four --io naive|batched x --state naive|cached rows (native engine)
-          --runs N           runs per row, the median is reported (default 1)
-          --no-qemu          skip the QEMU TCG reference
-          --timeout SECONDS  per boot (default 900)
-          --chart FILE       also draw the rows side by side as .png or .svg: time to the marker and peak memory
-        """;
-
     public const string DefaultAppend = "console=ttyS0 nokaslr panic=-1 cryptomgr.notests";
     private const string Marker = "VIRT-MARKER uptime:";
 
@@ -47,35 +31,14 @@ public static partial class BootBenchmark
     /// </summary>
     public sealed record ExitBreakdown(IReadOnlyDictionary<string, long> ByReason, long PitChannel2Reads, long ApicEois, long PvEois);
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>The kernel and initramfs scripts/fetch-guest.sh caches (VIRT_GUEST_CACHE or ~/.cache/virt-guests).</summary>
+    public static string GuestCache => Environment.GetEnvironmentVariable("VIRT_GUEST_CACHE") is { Length: > 0 } c ? c
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "virt-guests");
+
+    public static async Task<int> RunAsync(string kernel, string initrd, string append, IReadOnlyList<Row> rowsGiven, int runs, int timeout,
+        bool qemu, bool ioRows, bool pvRows, string? chart)
     {
-        string cache = Environment.GetEnvironmentVariable("VIRT_GUEST_CACHE") is { Length: > 0 } c ? c
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "virt-guests");
-        string kernel = Path.Combine(cache, "vmlinuz"), initrd = Path.Combine(cache, "initramfs-smoke.cpio.gz");
-        string append = DefaultAppend;
-        var rows = new List<Row>();
-        int runs = 1, timeout = 900;
-        string? chart = null;
-        bool qemu = true, ioRows = false, pvRows = false;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
-            switch (args[i])
-            {
-                case "--kernel": kernel = Next(); break;
-                case "--initrd": initrd = Next(); break;
-                case "--append": append = Next(); break;
-                case "--row": rows.Add(ParseRow(Next())); break;
-                case "--runs": runs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--timeout": timeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--no-qemu": qemu = false; break;
-                case "--io-rows": ioRows = true; break;
-                case "--chart": chart = Next(); Plot.ChartFile.FormatOf(chart); break;
-                case "--pv-rows": pvRows = true; break;
-                case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
-                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
-            }
-        }
+        var rows = rowsGiven.ToList();
         foreach (string f in new[] { kernel, initrd })
             if (!File.Exists(f)) throw new ArgumentException($"{f} does not exist (run scripts/fetch-guest.sh, or give --kernel/--initrd)");
         if (rows.Count == 0 && !ioRows && !pvRows)
@@ -134,7 +97,7 @@ public static partial class BootBenchmark
         Console.Error.WriteLine($"virt bench boot: chart {path}");
     }
 
-    private static Row ParseRow(string s)
+    public static Row ParseRow(string s)
     {
         int eq = s.IndexOf('=');
         string name = eq < 0 ? s : s[..eq];

@@ -32,38 +32,12 @@ public static class IoBenchmark
 
     public static readonly Mode[] Modes = [new("naive", "naive"), new("naive", "cached"), new("batched", "naive"), new("batched", "cached")];
 
-    public const string Usage = "usage: virt bench io [--scale N] [--repeat N (median wall time, default 3)] [--workloads serial,rtc,status-poll,rep-insw,mmio] [--dm SPEC (default \"" + DefaultDeviceModel + "\": a model serving the PC and the I/O test device)] [--wakeup adaptive|spin|spin-futex|futex (default: virt run's)] [--json FILE] [--chart FILE.png|FILE.svg (round trips and wall time of every mode, side by side per workload)]";
-
     /// <summary>The device model every workload runs against: virt-dm's PC plus the I/O test device, COM1 discarded.</summary>
     public const string DefaultDeviceModel = "virt-dm-bench --io-test --serial none";
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="only">The workloads to run (null: all).</param>
+    public static async Task<int> RunAsync(int scale, int repeat, string dm, string? json, string? chart, IReadOnlySet<string>? only, Virt.Shared.Wakeup.WakeMode? wake)
     {
-        int scale = 1;
-        int repeat = 3;
-        string dm = DefaultDeviceModel;
-        string? json = null, chart = null;
-        HashSet<string>? only = null;
-        Virt.Shared.Wakeup.WakeMode? wake = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
-            switch (args[i])
-            {
-                case "--scale": scale = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--repeat": repeat = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture)); break;
-                case "--dm": dm = Next(); break;
-                case "--json": json = Next(); break;
-                case "--chart": chart = Next(); ChartFile.FormatOf(chart); break;
-                case "--wakeup":
-                    wake = WakeupBenchmark.ParseMode(Next());
-                    if (wake == Virt.Shared.Wakeup.WakeMode.Socket) throw new ArgumentException($"--wakeup socket: only virt bench wakeup has it\n{Usage}");
-                    break;
-                case "--workloads": only = Next().Split(',').ToHashSet(); break;
-                case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
-                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
-            }
-        }
         var workloads = IoWorkloads.All(scale).Where(w => only is null || only.Contains(w.Name)).ToList();
         Console.Error.WriteLine($"virt bench io: {workloads.Count} workloads x {Modes.Length} modes, monitor and '{dm}' as two processes, {Environment.ProcessorCount} CPUs");
         // Warm up the JIT on the monitor's exit paths in every mode before anything is measured.

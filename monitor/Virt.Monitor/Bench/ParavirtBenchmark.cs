@@ -14,42 +14,13 @@ namespace Virt.Monitor.Bench;
 /// </summary>
 public static class ParavirtBenchmark
 {
-    public const string Usage = """
-        usage: virt bench pv [options]
-          --iters N          workload iterations (default 200000)
-          --ticks N          timer ticks (1 kHz) to wait for at the end (default 20)
-          --every N          a console line every N iterations (default 1000)
-          --cpu-engine E     native (default), translate or interp
-          --runs N           runs per row, the median wall time is reported (default 1)
-        """;
-
     private sealed record Row(string Name, string Guest, string Cpu);
 
     private sealed record Result(string Row, int Status, double WallSeconds, long Instructions, long HandlerCalls, long Hypercalls,
         long Inlined, long NativeInlined, long Exits, long RoundTrips, string Output);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(uint iters, uint ticks, uint every, int runs, string engine)
     {
-        uint iters = 200_000, ticks = 20, every = 1000;
-        int runs = 1;
-        string engine = "native";
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
-            uint Count(string v) => uint.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out uint n) && n > 0
-                ? n : throw new ArgumentException($"{args[i - 1]} {v}: expected a positive whole number\n{Usage}");
-            switch (args[i])
-            {
-                case "--iters": iters = Count(Next()); break;
-                case "--ticks": ticks = Count(Next()); break;
-                case "--every": every = Count(Next()); break;
-                case "--runs": runs = (int)Math.Min(Count(Next()), 100); break;
-                case "--cpu-engine": engine = Next() is var e && e is "native" or "translate" or "interp" ? e : throw new ArgumentException($"--cpu-engine {e}: expected native, translate or interp"); break;
-                case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
-                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
-            }
-        }
-
         Row[] rows =
         [
             new("native instructions", "pvwork", "i686,+pv"),

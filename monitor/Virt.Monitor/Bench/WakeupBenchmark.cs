@@ -26,30 +26,9 @@ public static class WakeupBenchmark
     public sealed record Result(WakeMode Mode, bool Loaded, long RoundTrips, double P50, double P90, double P99, double Mean,
         double CpuMonitorSeconds, double CpuDeviceModelSeconds, double LoadBefore, string Spin);
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <param name="load">idle, busy (a spinning process per CPU beside) or both.</param>
+    public static async Task<int> RunAsync(int iterations, IReadOnlyList<WakeMode> modes, int spinMicros, string load, string dm)
     {
-        int iterations = 20000;
-        string dm = "virt-dm-bench";
-        int spinMicros = 50;
-        string load = "idle";
-        var modes = new List<WakeMode> { WakeMode.Adaptive, WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket };
-        const string usage = "usage: virt bench wakeup [--iterations N] [--modes adaptive,spin,spin-futex,futex,socket] [--spin-us N] [--load idle|busy|both] [--dm NAME|PATH]";
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--iterations": iterations = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
-                case "--dm": dm = Next(); break;
-                case "--spin-us": spinMicros = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
-                case "--modes": modes = Next().Split(',').Select(ParseMode).ToList(); break;
-                case "--load":
-                    load = Next();
-                    if (load is not ("idle" or "busy" or "both")) throw new ArgumentException($"--load {load}: expected idle, busy or both\n{usage}");
-                    break;
-                default: throw new ArgumentException($"unknown option {args[i]}\n{usage}");
-            }
-        }
         Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and {dm} as two processes, {Environment.ProcessorCount} CPUs");
         var results = new List<Result>();
         foreach (bool loaded in load switch { "idle" => new[] { false }, "busy" => new[] { true }, _ => new[] { false, true } })

@@ -8,13 +8,9 @@ namespace Virt.Monitor.Cli;
 /// </summary>
 public static class CpuModel
 {
-    public const string Help = """
-          --cpu i686[,+F|-F|F=on|off...]  the CPU and its paravirtual features F (default: all on, docs/paravirt.md):
-                                 kvm-pv (KVM's leaves at 0x40000100 with kvmclock and PV EOI), kvmclock,
-                                 kvm-pv-eoi, virt-pv (this monitor's leaves and call table), virt-pv-inline (the
-                                 interpreter and native code run calls to the table's hot entries inline); pv = all of them;
-                                 kvm=off hides KVM as QEMU's does. --cpu i686,-pv is an ordinary i686
-        """;
+    public const string Help = "the CPU and its paravirtual features F (default: all on, docs/paravirt.md): kvm-pv (KVM's leaves at 0x40000100 with kvmclock and PV EOI), kvmclock, "
+        + "kvm-pv-eoi, virt-pv (this monitor's leaves and call table), virt-pv-inline (the interpreter and native code run calls to the table's hot entries inline); pv = all of them; "
+        + "kvm=off hides KVM as QEMU's does. --cpu i686,-pv is an ordinary i686";
 
     private static readonly (string Name, ParavirtFeatures Features)[] s_features =
     [

@@ -11,7 +11,7 @@ public static class ExitStatus
     /// <summary>`virt save --and-stop`: the VM was saved and ended on request.</summary>
     public const int SavedAndStopped = 0;
     /// <summary>Bad options, a bad image or snapshot, or the VM could not be set up.</summary>
-    public const int BadUsage = 2;
+    public const int BadUsage = Virt.CommandLine.CommandLineProgram.BadUsage;
     /// <summary>The device model died, hung, or could not attach.</summary>
     public const int DeviceModelFailed = 4;
     /// <summary>Triple fault or shutdown cycle.</summary>

@@ -1,24 +1,55 @@
+using System.CommandLine;
 using System.Net.Sockets;
+using Virt.CommandLine;
 using Virt.Monitor.Control;
 using Virt.Shared.Control;
 
 namespace Virt.Monitor.Cli;
 
-/// <summary>`virt list`, `virt attach VM --dm SPEC [--replace DM]`, `virt detach VM DM`: talk to running VMs over their control sockets.</summary>
+/// <summary>`virt list`, `virt attach VM --dm SPEC [--replace DM]`, `virt detach VM DM`, `virt save VM FILE`: talk to running VMs over their control sockets.</summary>
 public static class ManageCommands
 {
-    public const string Usage = """
-        usage: virt list                                   running VMs and their device models
-               virt attach VM --dm NAME|PATH [--replace DM]  start a device model and attach it; with
-                                                           --replace, swap it in for DM keeping device state
-               virt detach VM DM                           detach a device model (its ranges become unclaimed)
-               virt save VM FILE [--and-stop]              write a snapshot (RAM, CPU, platform, every device
-                                                           model's devices) to FILE; the VM goes on unless --and-stop.
-                                                           virt run --restore FILE resumes it (docs/snapshots.md)
-          VM: the monitor's pid or the VM directory name (vm-PID-XXXXXXXX); DM: an attachment id or name.
-        """;
+    private const string VmDescription = "the monitor's pid or the VM directory name (vm-PID-XXXXXXXX; see virt list)";
 
-    public static async Task<int> ListAsync()
+    public static Command List()
+    {
+        var command = new Command("list", "running VMs and their device models");
+        command.SetAction((_, _) => ListAsync());
+        return command.WithExamples("virt list");
+    }
+
+    public static Command Attach()
+    {
+        var vm = new Argument<string>("VM") { Description = VmDescription };
+        Option<string?> dm = LastValueOption.Text("--dm", "NAME|PATH", "the device model to start and attach, with its arguments after spaces");
+        dm.Required = true;
+        Option<string?> replace = LastValueOption.Text("--replace", "DM", "swap the new model in for DM (an attachment id or name), keeping device state");
+        var command = new Command("attach", "start a device model and attach it to a running VM") { vm, dm, replace };
+        command.SetAction((r, _) => RequestAsync(r.GetValue(vm)!, c => c.AttachAsync(r.GetValue(dm)!, r.GetValue(replace) ?? "")));
+        return command.WithExamples("virt attach VM --dm \"virt-harness --debugcon 0x402 --exit none --scratch none --name probe\"");
+    }
+
+    public static Command Detach()
+    {
+        var vm = new Argument<string>("VM") { Description = VmDescription };
+        var dm = new Argument<string>("DM") { Description = "an attachment id or name; its ranges become unclaimed" };
+        var command = new Command("detach", "detach a device model from a running VM") { vm, dm };
+        command.SetAction((r, _) => RequestAsync(r.GetValue(vm)!, c => c.DetachAsync(r.GetValue(dm)!)));
+        return command.WithExamples("virt detach VM probe");
+    }
+
+    public static Command Save()
+    {
+        var vm = new Argument<string>("VM") { Description = VmDescription };
+        var file = new Argument<string>("FILE") { Description = "the snapshot: RAM, CPU, platform and every device model's devices (docs/snapshots.md)" };
+        var andStop = new Option<bool>("--and-stop") { Description = "end the VM once it is saved (it goes on otherwise); virt run --restore FILE resumes it" };
+        var command = new Command("save", "write a snapshot of a running VM") { vm, file, andStop };
+        // The monitor writes the file: the path must mean the same to it, whatever its working directory.
+        command.SetAction((r, _) => RequestAsync(r.GetValue(vm)!, c => c.SaveAsync(Path.GetFullPath(r.GetValue(file)!), r.GetValue(andStop))));
+        return command.WithExamples("virt save VM vm.snapshot --and-stop");
+    }
+
+    private static async Task<int> ListAsync()
     {
         IReadOnlyList<RunningVm> vms = RunningVm.All();
         if (vms.Count == 0)
@@ -48,40 +79,6 @@ public static class ManageCommands
         Console.Out.WriteLine($"  {"id",3}  {"device model",-16} {"pid",7}  {"state",-9}  detail");
         foreach (AttachmentInfo a in s.Attachments)
             Console.Out.WriteLine($"  {a.Id,3}  {a.Name,-16} {a.Pid,7}  {a.State.ToString().ToLowerInvariant(),-9}  {a.Detail}");
-    }
-
-    public static async Task<int> AttachAsync(string[] args)
-    {
-        string? vm = null, dm = null, replace = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value\n{Usage}");
-            switch (args[i])
-            {
-                case "--dm": dm = Next(); break;
-                case "--replace": replace = Next(); break;
-                default:
-                    if (vm is not null || args[i].StartsWith('-')) throw new ArgumentException($"unexpected '{args[i]}'\n{Usage}");
-                    vm = args[i];
-                    break;
-            }
-        }
-        if (vm is null || dm is null) throw new ArgumentException($"virt attach needs a VM and --dm\n{Usage}");
-        return await RequestAsync(vm, c => c.AttachAsync(dm, replace ?? ""));
-    }
-
-    public static Task<int> DetachAsync(string[] args) => args is [var vm, var dm]
-        ? RequestAsync(vm, c => c.DetachAsync(dm))
-        : throw new ArgumentException($"virt detach needs a VM and a device model\n{Usage}");
-
-    public static Task<int> SaveAsync(string[] args)
-    {
-        string[] words = args.Where(a => a != "--and-stop").ToArray();
-        if (words.Length != 2 || words.Any(w => w.StartsWith('-')))
-            throw new ArgumentException($"virt save needs a VM and a file (and optionally --and-stop)\n{Usage}");
-        // The monitor writes the file: the path must mean the same to it, whatever its working directory.
-        string path = Path.GetFullPath(words[1]);
-        return RequestAsync(words[0], c => c.SaveAsync(path, args.Contains("--and-stop")));
     }
 
     private static async Task<int> RequestAsync(string which, Func<ManagementClient, Task<RequestResult>> request)

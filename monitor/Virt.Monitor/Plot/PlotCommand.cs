@@ -1,40 +1,33 @@
+using System.CommandLine;
 using System.Globalization;
+using Virt.CommandLine;
 
 namespace Virt.Monitor.Plot;
 
 /// <summary>`virt plot F.json -o F.png|F.svg`: draws the timeline of a `virt run --stats` file.</summary>
 public static class PlotCommand
 {
-    public const string Usage = """
-        usage: virt plot STATS.json -o FILE.png|FILE.svg [options]
-          draws the timeline of a `virt run --stats STATS.json` run: exits per second by reason and round
-          trips per second (log scale) over wall time, and instructions per second below (docs/observing.md)
-          -o, --output FILE      the picture: .png or .svg
-          --title TEXT           the chart's title (default: the stats file's name and the interval)
-          --size WxH             pixels (default 1200x700)
-        """;
-
-    public static int Run(string[] args)
+    public static Command Create()
     {
-        string? input = null, output = null, title = null;
-        int width = 1200, height = 700;
-        for (int i = 0; i < args.Length; i++)
+        var input = new Argument<string>("STATS.json") { Description = "the file of a `virt run --stats STATS.json` run" };
+        Option<string?> output = LastValueOption.Create<string?>("--output", "FILE.png|FILE.svg", "the picture: .png or .svg", s => { ChartFile.FormatOf(s); return s; }, "-o");
+        output.Required = true;
+        Option<string?> title = LastValueOption.Text("--title", "TEXT", "the chart's title (default: the stats file's name and the interval)");
+        Option<(int, int)?> size = LastValueOption.Create<(int, int)?>("--size", "WxH", "pixels (default 1200x700)", s => ParseSize(s));
+        var command = new Command("plot", "draw the timeline of a --stats file: exits per second by reason and round trips per second (log scale) over wall time, instructions per second below (docs/observing.md)")
         {
-            string a = args[i];
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value\n{Usage}");
-            switch (a)
-            {
-                case "-o" or "--output": output = Next(); break;
-                case "--title": title = Next(); break;
-                case "--size": (width, height) = ParseSize(Next()); break;
-                case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
-                default:
-                    if (a.StartsWith('-') || input is not null) throw new ArgumentException($"unexpected '{a}'\n{Usage}");
-                    input = a;
-                    break;
-            }
-        }
-        if (input is null || output is null) throw new ArgumentException($"virt plot needs a stats file and -o FILE\n{Usage}");
+            input, output, title, size,
+        };
+        command.SetAction(r =>
+        {
+            (int width, int height) = r.GetValue(size) ?? (1200, 700);
+            return Run(r.GetValue(input)!, r.GetValue(output)!, r.GetValue(title), width, height);
+        });
+        return command.WithExamples("virt run --demo --stats demo.json", "virt plot demo.json -o demo.svg --size 800x500 --title \"the demo guest\"");
+    }
+
+    public static int Run(string input, string output, string? title, int width, int height)
+    {
         ChartFile.FormatOf(output);
         TimelineFile t;
         try

@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Net.Sockets;
 using Spectre.Console;
+using Virt.CommandLine;
 using Virt.Monitor.Control;
 using Virt.Shared.Control;
 
@@ -12,18 +14,35 @@ namespace Virt.Monitor.Top;
 /// </summary>
 public static class TopCommand
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create()
     {
-        TopOptions o;
-        try
+        var vm = new Argument<string?>("VM")
         {
-            o = TopOptions.Parse(args);
-        }
-        catch (Cli.RunOptions.HelpRequested)
+            Description = "the monitor's pid or the VM directory name (see virt list); may be left out when exactly one VM runs",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        Option<TimeSpan?> interval = LastValueOption.Create<TimeSpan?>("--interval", "SECONDS",
+            "time between two refreshes, and the interval of --once / --json (default 1)", s => TopOptions.ParseInterval(s), "-d");
+        Option<TopSort?> sort = LastValueOption.Create<TopSort?>("--sort", "rate|total|name", "order of the rows (default rate: busiest now first)", s => TopOptions.ParseSort(s));
+        var once = new Option<bool>("--once", "-1") { Description = "print one view as text and exit (the default when stdout is not a terminal)" };
+        var json = new Option<bool>("--json") { Description = "print one view as JSON and exit" };
+        var command = new Command("top", "a live view of a running VM: exits, round trips, devices. Keys: s next sort order (r rate, t total, n name), space freeze / unfreeze, q quit")
         {
-            Console.Out.WriteLine(TopOptions.Usage);
-            return 0;
-        }
+            vm, interval, sort, once, json,
+        };
+        command.SetAction((r, _) => RunAsync(new TopOptions
+        {
+            Vm = r.GetValue(vm),
+            Interval = r.GetValue(interval) ?? TimeSpan.FromSeconds(1),
+            Sort = r.GetValue(sort) ?? TopSort.Rate,
+            Once = r.GetValue(once),
+            Json = r.GetValue(json),
+        }));
+        return command.WithExamples("virt top VM --once --interval 0.2", "virt top VM --json -d 0.2 --sort total");
+    }
+
+    public static async Task<int> RunAsync(TopOptions o)
+    {
         RunningVm vm = Choose(o.Vm);
         try
         {

@@ -23,9 +23,9 @@ public static class DeviceModelEnvironment
     }
 
     /// <summary>The control socket: <paramref name="given"/> (--socket) or VIRT_DM_SOCKET.</summary>
-    public static string SocketPath(string? given, string usage)
+    public static string SocketPath(string? given)
     {
         string? socket = given ?? Environment.GetEnvironmentVariable(Protocol.SocketEnvironmentVariable);
-        return string.IsNullOrEmpty(socket) ? throw new ArgumentException($"no control socket: give --socket or set {Protocol.SocketEnvironmentVariable}\n{usage}") : socket;
+        return string.IsNullOrEmpty(socket) ? throw new ArgumentException($"no control socket: give --socket or set {Protocol.SocketEnvironmentVariable} ({DeviceModelProgram.Name} is started by `virt run` or `virt attach`)") : socket;
     }
 }
