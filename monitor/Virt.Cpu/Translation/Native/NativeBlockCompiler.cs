@@ -790,24 +790,7 @@ internal static class NativeBlockCompiler
                         Guarded(saveFlags, () => Lookup(i, 4, write: false));
                         a.mov(r8d, __dword_ptr[r13]);
                         a.lea(r15d, __[r15 + 4]);
-                        a.mov(r10d, r8d);
-                        a.shr(r10d, 9);
-                        a.and(r10d, 1);
-                        a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], r10b);
-                        a.mov(r10d, r8d);
-                        a.and(r10d, (int)(Flags.TF | Flags.DF | Flags.NT | Flags.AC | Flags.ID | Flags.IOPL));
-                        a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
-                        a.and(r11d, (int)(Flags.VM | Flags.VIF | Flags.VIP | Flags.Reserved1));
-                        a.or(r10d, r11d);
-                        a.mov(__dword_ptr[r14 + NativeFrame.OffSysFlags], r10d);
-                        a.shr(r10d, 10);
-                        a.and(r10d, 1);
-                        a.xor(r10d, 1);
-                        a.mov(__byte_ptr[r14 + NativeFrame.OffDfClear], r10b);
-                        a.and(r8d, (int)Flags.Arith);
-                        a.or(r8d, HostFlags.NonArithmetic);
-                        a.push(r8);
-                        a.popfq();
+                        LoadFlagsAtCpl0();
                         ExitAt(i + 1, i + 1);
                         _stubs.Add(() =>
                         {
@@ -1110,6 +1093,32 @@ internal static class NativeBlockCompiler
         }
 
         /// <summary>
+        /// POPFD at CPL 0 of the value in R8D: IF, the system flags (TF DF NT AC ID IOPL; VM, VIF,
+        /// VIP stay) and DF's frame byte from it, the arithmetic flags into the host's RFLAGS.
+        /// </summary>
+        private void LoadFlagsAtCpl0()
+        {
+            a.mov(r10d, r8d);
+            a.shr(r10d, 9);
+            a.and(r10d, 1);
+            a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], r10b);
+            a.mov(r10d, r8d);
+            a.and(r10d, (int)(Flags.TF | Flags.DF | Flags.NT | Flags.AC | Flags.ID | Flags.IOPL));
+            a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
+            a.and(r11d, (int)(Flags.VM | Flags.VIF | Flags.VIP | Flags.Reserved1));
+            a.or(r10d, r11d);
+            a.mov(__dword_ptr[r14 + NativeFrame.OffSysFlags], r10d);
+            a.shr(r10d, 10);
+            a.and(r10d, 1);
+            a.xor(r10d, 1);
+            a.mov(__byte_ptr[r14 + NativeFrame.OffDfClear], r10b);
+            a.and(r8d, (int)Flags.Arith);
+            a.or(r8d, HostFlags.NonArithmetic);
+            a.push(r8);
+            a.popfq();
+        }
+
+        /// <summary>
         /// VMI's inline form of a CALL rel32 to hot call-table entry <paramref name="entry"/> at
         /// <paramref name="target"/>: the entry's body runs here, with no return address pushed (the
         /// stub's RET would have popped it), as the interpreter's Cpu.InlineHotCall does. Everything
@@ -1175,24 +1184,7 @@ internal static class NativeBlockCompiler
                 case Paravirt.VirtCall.RestoreFl:
                     // POPFD of EAX at CPL 0 (as the native POPFD): ends the block, so the dispatcher sees IF.
                     a.mov(r8d, eax);
-                    a.mov(r10d, r8d);
-                    a.shr(r10d, 9);
-                    a.and(r10d, 1);
-                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], r10b);
-                    a.mov(r10d, r8d);
-                    a.and(r10d, (int)(Flags.TF | Flags.DF | Flags.NT | Flags.AC | Flags.ID | Flags.IOPL));
-                    a.mov(r11d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
-                    a.and(r11d, (int)(Flags.VM | Flags.VIF | Flags.VIP | Flags.Reserved1));
-                    a.or(r10d, r11d);
-                    a.mov(__dword_ptr[r14 + NativeFrame.OffSysFlags], r10d);
-                    a.shr(r10d, 10);
-                    a.and(r10d, 1);
-                    a.xor(r10d, 1);
-                    a.mov(__byte_ptr[r14 + NativeFrame.OffDfClear], r10b);
-                    a.and(r8d, (int)Flags.Arith);
-                    a.or(r8d, HostFlags.NonArithmetic);
-                    a.push(r8);
-                    a.popfq();
+                    LoadFlagsAtCpl0();
                     ExitAt(i + 1, i + 1);
                     break;
                 case Paravirt.VirtCall.IrqEnableAndHalt:
