@@ -753,26 +753,12 @@ internal static class NativeBlockCompiler
                     // IF 0 -> 1: the next instruction runs in the interrupt shadow, and interrupts may
                     // be deliverable after it: back to the dispatcher, which knows both (STI ends the block).
                     IfWritable(i);
-                    a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
-                    a.lea(r10d, __[r10 - 1]);             // 0xFF when IF was clear
-                    a.mov(__byte_ptr[r14 + NativeFrame.OffStiShadow], r10b);
-                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 1);
+                    SetIfWithShadow();
                     ExitAt(i + 1, i + 1);
                     return;
                 case Mnemonic.Pushfd:
                     {
-                        // The image: the host's arithmetic flags (its other bits are 0x202: HostFlags),
-                        // the frame's system flags, IF; all flagless (LEA adds disjoint bits).
-                        a.pushfq();
-                        a.pop(r8);
-                        a.lea(r8d, __[r8 - HostFlags.NonArithmetic]);
-                        a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
-                        a.lea(r8d, __[r8 + r10]);
-                        a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
-                        a.lea(r10d, __[r10 * 8]);
-                        a.lea(r10d, __[r10 * 8]);
-                        a.lea(r10d, __[r10 * 8]);              // IF << 9
-                        a.lea(r8d, __[r8 + r10]);
+                        FlagsImage(r8d);
                         a.lea(r12d, __[r15 - 4]);
                         Guarded(saveFlags, () => Lookup(i, 4, write: true));
                         a.mov(__dword_ptr[r13], r8d);
@@ -1093,6 +1079,34 @@ internal static class NativeBlockCompiler
         }
 
         /// <summary>
+        /// PUSHFD's image into <paramref name="dst"/>, flagless (LEA adds disjoint bits): the host's
+        /// arithmetic flags (its other bits are 0x202: HostFlags), the frame's system flags (never VM
+        /// or RF), IF. Uses R8 and R10.
+        /// </summary>
+        private void FlagsImage(AssemblerRegister32 dst)
+        {
+            a.pushfq();
+            a.pop(r8);
+            a.lea(r8d, __[r8 - HostFlags.NonArithmetic]);
+            a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
+            a.lea(r8d, __[r8 + r10]);
+            a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
+            a.lea(r10d, __[r10 * 8]);
+            a.lea(r10d, __[r10 * 8]);
+            a.lea(r10d, __[r10 * 8]);              // IF << 9
+            a.lea(dst, __[r8 + r10]);
+        }
+
+        /// <summary>STI's effect on the frame: IF set, and the interrupt shadow when IF was clear (0xFF then).</summary>
+        private void SetIfWithShadow()
+        {
+            a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
+            a.lea(r10d, __[r10 - 1]);
+            a.mov(__byte_ptr[r14 + NativeFrame.OffStiShadow], r10b);
+            a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 1);
+        }
+
+        /// <summary>
         /// POPFD at CPL 0 of the value in R8D: IF, the system flags (TF DF NT AC ID IOPL; VM, VIF,
         /// VIP stay) and DF's frame byte from it, the arithmetic flags into the host's RFLAGS.
         /// </summary>
@@ -1161,24 +1175,12 @@ internal static class NativeBlockCompiler
                     break;
                 case Paravirt.VirtCall.Sti:
                     // As STI: the instruction after the call site runs in its shadow, and back to the dispatcher.
-                    a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
-                    a.lea(r10d, __[r10 - 1]);
-                    a.mov(__byte_ptr[r14 + NativeFrame.OffStiShadow], r10b);
-                    a.mov(__byte_ptr[r14 + NativeFrame.OffIfFlag], 1);
+                    SetIfWithShadow();
                     ExitAt(i + 1, i + 1);
                     break;
                 case Paravirt.VirtCall.SaveFl:
                     // PUSHFD's image (VM and RF are never in the frame's SysFlags), into EAX: flagless.
-                    a.pushfq();
-                    a.pop(r8);
-                    a.lea(r8d, __[r8 - HostFlags.NonArithmetic]);
-                    a.mov(r10d, __dword_ptr[r14 + NativeFrame.OffSysFlags]);
-                    a.lea(r8d, __[r8 + r10]);
-                    a.movzx(r10d, __byte_ptr[r14 + NativeFrame.OffIfFlag]);
-                    a.lea(r10d, __[r10 * 8]);
-                    a.lea(r10d, __[r10 * 8]);
-                    a.lea(r10d, __[r10 * 8]);                              // IF << 9
-                    a.lea(eax, __[r8 + r10]);
+                    FlagsImage(eax);
                     Link(i + 1, Offset(i + 1));
                     break;
                 case Paravirt.VirtCall.RestoreFl:
