@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Virt.Cpu.Memory;
+using Virt.Cpu.State;
 using Virt.Pc.Board;
 
 namespace Virt.Pc.Boot;
@@ -30,6 +31,9 @@ public static class MultibootLoader
     // Header flags this loader honours: page-aligned modules (always done), memory info (always given),
     // and the a.out kludge. Bits 0-15 it does not know must make it refuse the kernel (spec 3.1.2).
     private const uint HonouredRequiredFlags = MultibootHeader.FlagPageAlignModules | MultibootHeader.FlagMemoryInfo;
+
+    /// <summary>The IDTR limit a Multiboot kernel finds: the BIOS's real-mode vector table, 256 four-byte vectors.</summary>
+    public const ushort RealModeIdtLimit = 0x3FF;
 
     // Multiboot info flags.
     private const uint InfoMemory = 1u << 0, InfoCmdline = 1u << 2, InfoMods = 1u << 3, InfoMmap = 1u << 6, InfoLoaderName = 1u << 9;
@@ -64,6 +68,10 @@ public static class MultibootLoader
         FlatLoader.EnterFlat32(cpu, entry); // PE on, PG off, flat CS/DS/ES/FS/GS/SS, EFLAGS = 2 (IF clear)
         var s = cpu.State;
         s.Cr4 = 0;
+        // The specification leaves IDTR undefined; QEMU's -kernel boots through the BIOS, which leaves the
+        // real-mode vector table's (base 0, limit 0x3FF). Kernels that drop back to real mode rely on it
+        // without loading an IDTR of their own (kvm-unit-tests' realmode.flat runs INT 0x11 through it).
+        s.Idtr = new DescriptorTableRegister { Base = 0, Limit = RealModeIdtLimit };
         s.Eax = BootloaderMagic;
         s.Ebx = info;
         return new MultibootBoot(entry, info, start, end, header.AoutKludge, loaded);

@@ -317,6 +317,67 @@ public class MultibootLoaderTests
         Assert.Equal(0xB000u, m.Read32(m.Read32(info + 24))); // the module table, read back
     }
 
+    /// <summary>
+    /// A kernel that drops back to real mode, as kvm-unit-tests' realmode.flat does, and runs INT 0x11
+    /// through the vector table at 0 without loading an IDTR: QEMU's -kernel leaves the BIOS's real-mode
+    /// IDTR (base 0, limit 0x3FF), so the interrupt reaches the handler. With a limit of 0 the CPU takes
+    /// #GP, #DF, and shuts down.
+    /// </summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AKernelBackInRealModeReachesItsHandlerThroughTheBiosVectorTable(string engine)
+    {
+        using var m = new TestMachine();
+        Engines.Use(m, engine);
+        const uint low = 0x8000, gdt = 0x8010, to16 = 0x8100, real = 0x8200, handler = 0x8300;
+        var enter = new Assembler(32);                 // flat 32-bit entry: 16-bit code segment, then real mode
+        enter.lgdt(__[low + 0x800]);
+        enter.db(0xEA); enter.dd(to16); enter.dw(0x08); // jmp far 0x08:to16
+        var leave = new Assembler(16);
+        leave.mov(ax, 0x10);
+        leave.mov(ds, ax);
+        leave.mov(ss, ax);
+        leave.mov(eax, cr0);
+        leave.and(al, 0xFE);
+        leave.mov(cr0, eax);
+        leave.db(0xEA); leave.dw((ushort)real); leave.dw(0); // jmp far 0000:real
+        var main = new Assembler(16);
+        main.xor(ax, ax);
+        main.mov(ds, ax);
+        main.mov(ss, ax);
+        main.mov(sp, 0x7000);
+        main.mov(__word_ptr[0x11 * 4], (ushort)handler);
+        main.mov(__word_ptr[0x11 * 4 + 2], 0);
+        main.@int(0x11);
+        main.mov(dx, 0xE9);
+        main.mov(al, (byte)'!');
+        main.@out(dx, al);
+        main.hlt();
+        var isr = new Assembler(16);
+        isr.mov(dx, 0xE9);
+        isr.mov(al, (byte)'I');
+        isr.@out(dx, al);
+        isr.iret();
+
+        var image = new byte[0x900];
+        TestMachine.Assemble(enter, low).CopyTo(image, 0);
+        BitConverter.GetBytes(0x0000_0000_0000_0000UL).CopyTo(image, gdt - low);
+        BitConverter.GetBytes(0x0000_9B00_0000_FFFFUL).CopyTo(image, gdt - low + 8);  // 16-bit code, base 0
+        BitConverter.GetBytes(0x0000_9300_0000_FFFFUL).CopyTo(image, gdt - low + 16); // 16-bit data, base 0
+        TestMachine.Assemble(leave, to16).CopyTo(image, to16 - low);
+        TestMachine.Assemble(main, real).CopyTo(image, real - low);
+        TestMachine.Assemble(isr, handler).CopyTo(image, handler - low);
+        BitConverter.GetBytes((ushort)23).CopyTo(image, 0x800);
+        BitConverter.GetBytes(gdt).CopyTo(image, 0x802);
+        var file = Elf(low, 3, new Segment(low, low, image, (uint)image.Length));
+
+        MultibootLoader.Load(m.Cpu, file, "", []);
+
+        Assert.Equal(0u, m.Cpu.State.Idtr.Base);
+        Assert.Equal(MultibootLoader.RealModeIdtLimit, m.Cpu.State.Idtr.Limit);
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal("I!", m.Console.ToString());
+    }
+
     [Fact]
     public void TheInformationStaysAt0x9000WhenNothingIsLoadedThere()
     {
