@@ -213,4 +213,44 @@ public class TaskSwitchTests
         Assert.Equal(0x2345u, m.Read32(Tss3 + 0x48) & 0xFFFF);         // and its segments as it had them
         Assert.Equal(0xBu, TssType(m, Tss3Sel));                       // still busy: the main task nests under it
     }
+
+    /// <summary>
+    /// A task whose CS selector names a conforming ring-0 code segment with RPL 3 (kvm-unit-tests'
+    /// taskswitch2 "lcall with cs.rpl != cs.dpl"): the switch checks a conforming CS for DPL &lt;= RPL,
+    /// not DPL == RPL, the task runs at CPL = CS.RPL = 3 on its ring-3 stack, and its IRET returns
+    /// through the back link to the ring-0 caller. (QEMU's TCG raises #TS here.)
+    /// </summary>
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void ACallToATaskWithAConformingCodeSegmentRunsItAtTheSelectorsRpl(string engine)
+    {
+        using var m = new TestMachine();
+        var g = Setup(m, engine);
+        const ushort conforming = 0x50;
+        g.WriteGdt(10, Descriptors.Segment(0, 0xFFFFF, 0x9E)); // conforming code, DPL 0
+        m.Memory.Write32(Tss3 + 0x4C, conforming | 3u);
+        foreach (uint off in new uint[] { 0x48, 0x50, 0x54, 0x58, 0x5C }) m.Memory.Write32(Tss3 + off, G.UData);
+        g.Handler(0x24000, a =>
+        {
+            a.mov(ax, cs);
+            a.mov(__word_ptr[0x4F20], ax);
+            a.mov(ax, ss);
+            a.mov(__word_ptr[0x4F22], ax);
+            a.iretd();
+        });
+        g.Load(a =>
+        {
+            a.call(Tss3Sel, 0xF4F4_F4F4);
+            a.mov(__dword_ptr[0x4F08], 0x600D);
+            a.hlt();
+        }, gdtEntries: 11);
+
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal(0L, m.Cpu.ExceptionCounts[10]);
+        Assert.Equal(conforming | 3u, m.Read32(0x4F20) & 0xFFFF);
+        Assert.Equal((uint)G.UData, m.Read32(0x4F22) & 0xFFFF);
+        Assert.Equal(0x600Du, m.Read32(0x4F08));
+        Assert.Equal((uint)G.TssSel, m.Read32(Tss3) & 0xFFFF);       // back link
+        Assert.Equal(0x9u, TssType(m, Tss3Sel));                     // free again after its IRET
+        Assert.Equal((uint)G.KCode, (uint)m.Cpu.State.Cs.Selector);  // the caller at ring 0 again
+    }
 }
