@@ -189,6 +189,7 @@ public sealed unsafe partial class DeviceModelPort
         FlushReason flushReason = _flushReason ?? FlushReason.SyncAccess;
         _flushReason = null;
 
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
         long start = Stopwatch.GetTimestamp();
         CompletionStatus status = CompletionStatus.Unhandled;
         int stateRounds = 0;
@@ -197,12 +198,16 @@ public sealed unsafe partial class DeviceModelPort
             uint seq = ++_seq;
             exit.Seq = seq;
             exit.Status = (uint)CompletionStatus.Pending;
+            exit.SeenAt = 0;
+            exit.CompletedAt = 0;
             // Read before ringing: a fast device model may complete before we start waiting.
             uint before = _toMonitor.Current;
+            long rang = Stopwatch.GetTimestamp();
             bool deviceModelWasAsleep = _toDevice.Ring(seq);
             _stats.RoundTrips++;
             page.MonitorCounters.RoundTrips++;
             if (!WaitDone(before, seq, start, !deviceModelWasAsleep)) return LoseInFlight(ref page, seq, reason, address, size, direction, data, flags, count);
+            Split(rang, exit.SeenAt, exit.CompletedAt, Stopwatch.GetTimestamp());
 
             // From here on every value the device model could have written is checked.
             if (exit.Reason != (uint)reason || exit.Seq != seq || exit.Address != address || exit.Size != size
@@ -288,8 +293,22 @@ public sealed unsafe partial class DeviceModelPort
         }
         if (status == CompletionStatus.PlatformEvent) PlatformEventRaised?.Invoke(exit.StatusArg);
         page.MonitorCounters.Refused = (ulong)_stats.RefusedTotal;
+        _stats.ExitPathAllocatedBytes += GC.GetAllocatedBytesForCurrentThread() - allocated;
         Completed?.Invoke();
         return result;
+    }
+
+    /// <summary>
+    /// Splits one round trip with the device model's stamps (one clock: Stopwatch is CLOCK_MONOTONIC in
+    /// both processes). The stamps are the device model's word, used for nothing but these figures:
+    /// missing (0, a model that predates them) or out of order, the round trip is left out of the split.
+    /// </summary>
+    private void Split(long rang, long seenAt, long completedAt, long seen)
+    {
+        if (seenAt < rang || completedAt < seenAt || seen < completedAt) return;
+        _stats.ToDeviceLatency.Add(seenAt - rang);
+        _stats.ServiceLatency.Add(completedAt - seenAt);
+        _stats.BackLatency.Add(seen - completedAt);
     }
 
     /// <summary>Drops decoded guest code where the device model wrote RAM (its writes bypass the monitor's tracking).</summary>

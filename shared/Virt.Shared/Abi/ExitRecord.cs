@@ -31,4 +31,12 @@ public struct ExitRecord
     [FieldOffset(0x20)] public uint Status;
     /// <summary>Argument of the status (StopVm: the value written to the exit port).</summary>
     [FieldOffset(0x24)] public uint StatusArg;
+    /// <summary>
+    /// Reported only: the device model's CLOCK_MONOTONIC (ns; Stopwatch on Linux) when its wait for this
+    /// exit ended, and when it completed it (just before ringing). The monitor clears both before each
+    /// round trip and splits the round trip's latency with them (docs/wakeup.md); 0 (a device model
+    /// that predates them) or values out of order leave the split out. Never used for anything else.
+    /// </summary>
+    [FieldOffset(0x28)] public long SeenAt;
+    [FieldOffset(0x30)] public long CompletedAt;
 }
