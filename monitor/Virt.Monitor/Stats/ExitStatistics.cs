@@ -47,6 +47,8 @@ public sealed class ExitStatistics
     public LatencyRecorder BackLatency { get; } = new();
     /// <summary>Bytes the VCPU thread allocated inside the exit path to the device model (DeviceModelPort.Exchange): 0 once warm.</summary>
     public long ExitPathAllocatedBytes { get; set; }
+    /// <summary>Round trips during which the monitor's GC ran (its pause is in their latency).</summary>
+    public long RoundTripsSpanningGc { get; set; }
     /// <summary>Every publish of an exit to the device model and its completion (one switch each way), state rounds included.</summary>
     public long RoundTrips { get; set; }
     /// <summary>Round trips made only to fetch state the page did not hold (NeedState rounds).</summary>

@@ -33,7 +33,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         if (stats.ServiceLatency.Count > 0)
             w.WriteLine(string.Create(ci, $"round trip split ({stats.ServiceLatency.Count:N0} stamped by the device model), p50/p90/p99 us: to the device model {Triple(stats.ToDeviceLatency)}; service {Triple(stats.ServiceLatency)}; back {Triple(stats.BackLatency)}"));
         RuntimeCounters rt = RuntimeCounters.Now();
-        w.WriteLine(string.Create(ci, $"monitor runtime: gc collections {rt.Gen0:N0}/{rt.Gen1:N0}/{rt.Gen2:N0} (gen 0/1/2), paused {rt.PauseMicros / 1000.0:F1} ms, allocated {rt.AllocatedBytes:N0} bytes, {stats.ExitPathAllocatedBytes:N0} of them on the exit path to the device model"));
+        w.WriteLine(string.Create(ci, $"monitor runtime: gc collections {rt.Gen0:N0}/{rt.Gen1:N0}/{rt.Gen2:N0} (gen 0/1/2), paused {rt.PauseMicros / 1000.0:F1} ms, allocated {rt.AllocatedBytes:N0} bytes, {stats.ExitPathAllocatedBytes:N0} of them on the exit path to the device model; round trips during a collection {stats.RoundTripsSpanningGc:N0}"));
         if (stats.RefusedTotal > 0)
             w.WriteLine("refused from the comm page: " + string.Join(", ", stats.Refused().Select(r => string.Create(ci, $"{RefusalNames.Name(r.What)} {r.Count}"))));
         w.WriteLine(string.Create(ci, $"irq edges from the device model {stats.IrqEdges:N0}"));
@@ -144,6 +144,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         j.WriteNumber("gcPauseMicros", rt.PauseMicros);
         j.WriteNumber("allocatedBytes", rt.AllocatedBytes);
         j.WriteNumber("exitPathAllocatedBytes", stats.ExitPathAllocatedBytes);
+        j.WriteNumber("roundTripsSpanningGc", stats.RoundTripsSpanningGc);
         j.WriteEndObject();
         j.WriteStartObject("refused");
         foreach (var (what, count) in stats.Refused()) j.WriteNumber(RefusalNames.Name(what), count);

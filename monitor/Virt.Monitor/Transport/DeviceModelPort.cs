@@ -190,6 +190,7 @@ public sealed unsafe partial class DeviceModelPort
         _flushReason = null;
 
         long allocated = GC.GetAllocatedBytesForCurrentThread();
+        int collections = GC.CollectionCount(0);
         long start = Stopwatch.GetTimestamp();
         CompletionStatus status = CompletionStatus.Unhandled;
         int stateRounds = 0;
@@ -260,6 +261,8 @@ public sealed unsafe partial class DeviceModelPort
         }
         _lastStatus = status;
         _stats.RoundTripLatency.Add(Stopwatch.GetTimestamp() - start);
+        // A collection (any generation counts in gen 0's) while this exit was out: its pause is in this round trip.
+        if (GC.CollectionCount(0) != collections) _stats.RoundTripsSpanningGc++;
 
         if (draining > 0)
         {

@@ -65,6 +65,9 @@ public sealed unsafe class ExitServer
 
     private long _allocatedBytes;
 
+    /// <summary>Exits during whose service this process's GC ran (its pause is in their round trip).</summary>
+    public long ServedDuringGc { get; private set; }
+
     /// <summary>The doorbell this server waits on for the next exit (its adaptive policy is observable).</summary>
     public Doorbell ToDevice => _toDevice;
 
@@ -88,6 +91,7 @@ public sealed unsafe class ExitServer
             }
             // For the monitor's split of the round trip (ExitRecord.SeenAt): Stopwatch is CLOCK_MONOTONIC, one clock for both processes.
             page.Exit.SeenAt = Stopwatch.GetTimestamp();
+            int collections = GC.CollectionCount(0);
             last = seq;
             CompletionStatus status;
             uint arg;
@@ -120,6 +124,7 @@ public sealed unsafe class ExitServer
             Served++;
             // Before the ring: a monitor that asks for the counters once it has this completion sees this exit's share.
             Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
+            if (GC.CollectionCount(0) != collections) ServedDuringGc++;
             page.Exit.CompletedAt = Stopwatch.GetTimestamp();
             monitorWasAsleep = _toMonitor.Ring(seq);
         }
