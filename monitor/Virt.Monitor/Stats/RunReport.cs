@@ -31,7 +31,7 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             ? "round trips 0"
             : string.Create(ci, $"round trips {stats.RoundTrips:N0}; latency p50 {p[0]:F2} us, p90 {p[1]:F2} us, p99 {p[2]:F2} us"));
         if (stats.ServiceLatency.Count > 0)
-            w.WriteLine(string.Create(ci, $"round trip split ({stats.ServiceLatency.Count:N0} stamped by the device model), p50/p90/p99 us: to the device model {Triple(stats.ToDeviceLatency)}; service {Triple(stats.ServiceLatency)}; back {Triple(stats.BackLatency)}"));
+            w.WriteLine(string.Create(ci, $"round trip split ({stats.ServiceLatency.Count:N0} sampled, stamped by the device model), p50/p90/p99 us: to the device model {Triple(stats.ToDeviceLatency)}; service {Triple(stats.ServiceLatency)}; back {Triple(stats.BackLatency)}"));
         RuntimeCounters rt = RuntimeCounters.Now();
         w.WriteLine(string.Create(ci, $"monitor runtime: gc collections {rt.Gen0:N0}/{rt.Gen1:N0}/{rt.Gen2:N0} (gen 0/1/2), paused {rt.PauseMicros / 1000.0:F1} ms, allocated {rt.AllocatedBytes:N0} bytes, {stats.ExitPathAllocatedBytes:N0} of them on the exit path to the device model; round trips during a collection {stats.RoundTripsSpanningGc:N0}"));
         if (stats.RefusedTotal > 0)

@@ -89,8 +89,9 @@ public sealed unsafe class ExitServer
                 if (!_keepRunning()) return;
                 continue;
             }
-            // For the monitor's split of the round trip (ExitRecord.SeenAt): Stopwatch is CLOCK_MONOTONIC, one clock for both processes.
-            page.Exit.SeenAt = Stopwatch.GetTimestamp();
+            // The monitor's split of the round trip, when it asks (ExitRecord.SeenAt): Stopwatch is CLOCK_MONOTONIC, one clock for both processes.
+            bool stamp = page.Exit.SeenAt != 0;
+            if (stamp) page.Exit.SeenAt = Stopwatch.GetTimestamp();
             int collections = GC.CollectionCount(0);
             last = seq;
             CompletionStatus status;
@@ -125,7 +126,7 @@ public sealed unsafe class ExitServer
             // Before the ring: a monitor that asks for the counters once it has this completion sees this exit's share.
             Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
             if (GC.CollectionCount(0) != collections) ServedDuringGc++;
-            page.Exit.CompletedAt = Stopwatch.GetTimestamp();
+            if (stamp) page.Exit.CompletedAt = Stopwatch.GetTimestamp();
             monitorWasAsleep = _toMonitor.Ring(seq);
         }
     }
