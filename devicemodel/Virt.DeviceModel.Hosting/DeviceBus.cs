@@ -22,6 +22,7 @@ public sealed unsafe class DeviceBus : IExitHandler, IPortIo
     private readonly List<IDevice> _devices = new();
     private readonly List<CachedRead> _cachedReads = new();
     private readonly List<InTableEntry> _entries = new();
+    private readonly StateWriter _stateWriter = new();
 
     public object Lock { get; } = new();
 
@@ -172,7 +173,20 @@ public sealed unsafe class DeviceBus : IExitHandler, IPortIo
     public void SnapshotForCrash()
     {
         if (CrashStateArea == null) return;
-        lock (Lock) CrashState.Write(CrashStateArea, DeviceStateTransfer.Save(this));
+        lock (Lock)
+        {
+            // Written in place, through one reused writer: this runs after every synchronous write to a
+            // stateful device, on the exit path, which allocates nothing (docs/wakeup.md). Same records,
+            // in the same order, as DeviceStateTransfer.Save.
+            var snapshot = new CrashState.SnapshotWriter(CrashStateArea);
+            foreach (IDevice d in _devices)
+            {
+                if (d is not IStatefulDevice stateful) continue;
+                stateful.SaveState(_stateWriter);
+                if (!snapshot.Add(d.Name, _stateWriter.Written)) return;
+            }
+            snapshot.Publish();
+        }
     }
 
     /// <summary>Republishes every device's cacheable reads (after each exit, and when a device changes on its own: time, input).</summary>

@@ -44,6 +44,8 @@ public sealed partial class PostCodePort : BytePortDevice, IStatefulDevice
 
     public byte[] SaveState() => new StateWriter(StateTag, StateVersion).Byte(LastCode).Int64(WriteCount).ToArray();
 
+    public void SaveState(StateWriter into) => into.Restart(StateTag, StateVersion).Byte(LastCode).Int64(WriteCount);
+
     public void RestoreState(ReadOnlySpan<byte> state)
     {
         var r = new StateReader(state, Name, StateTag, StateVersion);

@@ -56,6 +56,8 @@ public sealed class SystemControlPortB : BytePortDevice, IStatefulDevice
 
     public byte[] SaveState() => new StateWriter(StateTag, StateVersion).Byte(_value).ToArray();
 
+    public void SaveState(StateWriter into) => into.Restart(StateTag, StateVersion).Byte(_value);
+
     /// <summary>Restores the latch only; channel 2's gate is part of the PIT's own state.</summary>
     public void RestoreState(ReadOnlySpan<byte> state)
     {

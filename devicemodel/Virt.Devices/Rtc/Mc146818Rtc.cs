@@ -425,16 +425,22 @@ public sealed partial class Mc146818Rtc : BytePortDevice, IStatefulDevice, ITime
 
     public byte[] SaveState()
     {
+        var w = new StateWriter();
+        SaveState(w);
+        return w.Written.ToArray();
+    }
+
+    public void SaveState(StateWriter into)
+    {
         long now = Now();
         Sync(now);
-        return new StateWriter(StateTag, StateVersion)
+        into.Restart(StateTag, StateVersion)
             .Bytes(_cmos)
             .Byte(_index)
             .Bool(NmiDisabled)
             .Bool(_clockRunning)
             .Int64(_clockRunning ? CalendarTicks(now) : 0)
-            .Int64(DividerCycles(now) % DividerHz)
-            .ToArray();
+            .Int64(DividerCycles(now) % DividerHz);
     }
 
     public void RestoreState(ReadOnlySpan<byte> state)

@@ -49,6 +49,13 @@ internal sealed class ByteFifo
         return value;
     }
 
+    /// <summary>Copies the contents, oldest first, into <paramref name="into"/> (Count bytes; for state save).</summary>
+    public void CopyTo(Span<byte> into)
+    {
+        for (int i = 0; i < Count; i++)
+            into[i] = _data[(_head + i) % MaxCapacity];
+    }
+
     /// <summary>The contents, oldest first (for state save).</summary>
     public byte[] ToArray()
     {

@@ -506,17 +506,23 @@ public sealed partial class Uart16550 : BytePortDevice, IStatefulDevice, ITimedD
 
     public byte[] SaveState()
     {
+        var w = new StateWriter();
+        SaveState(w);
+        return w.Written.ToArray();
+    }
+
+    public void SaveState(StateWriter into)
+    {
         long sinceActivity = _host == null ? 0 : Math.Max(0, Now() - _lastRxActivity);
         long sinceActivityTicks = _host == null ? 0 : TimeMath.ScaleFloor(sinceActivity, TimeSpan.TicksPerSecond, _host.Time.TimestampFrequency);
-        return new StateWriter(StateTag, StateVersion)
+        into.Restart(StateTag, StateVersion)
             .Byte(_ier).Byte(_lcr).Byte(_mcr).Byte(_lsr).Byte(_scr).Byte(_fcr)
             .Byte(_msrDeltas).Byte(_modemStatus).Byte(_modemInputs)
             .UInt16(_divisor).Byte(_lastReceived)
             .Bool(_thrInterruptPending).Bool(_timeoutPending).Bool(_transmitterPaused)
-            .Int64(sinceActivityTicks)
-            .Bytes(_rx.ToArray())
-            .Bytes(_tx.ToArray())
-            .ToArray();
+            .Int64(sinceActivityTicks);
+        _rx.CopyTo(into.BytesToFill(_rx.Count));
+        _tx.CopyTo(into.BytesToFill(_tx.Count));
     }
 
     public void RestoreState(ReadOnlySpan<byte> state)

@@ -11,6 +11,13 @@ public interface IStatefulDevice
 {
     byte[] SaveState();
 
+    /// <summary>
+    /// The same blob as <see cref="SaveState()"/>, written into a reused writer (which it restarts):
+    /// what the device model's crash snapshot uses after every synchronous write, so a device on that
+    /// path overrides it to allocate nothing. The default goes through <see cref="SaveState()"/>.
+    /// </summary>
+    void SaveState(StateWriter into) => into.Raw(SaveState());
+
     void RestoreState(ReadOnlySpan<byte> state);
 }
 

@@ -9,12 +9,45 @@ public sealed class StateWriter
 {
     private readonly ArrayBufferWriter<byte> _buffer = new(256);
 
-    public StateWriter(string tag, ushort version)
+    public StateWriter(string tag, ushort version) => Restart(tag, version);
+
+    /// <summary>An empty writer, to be reused: each blob starts with <see cref="Restart"/>.</summary>
+    public StateWriter() { }
+
+    /// <summary>
+    /// Forgets what was written and starts a new blob (tag and version). Allocates nothing once the
+    /// buffer has grown to the blob's size: the device model's crash snapshot after a synchronous
+    /// write is on the exit path (docs/wakeup.md, "Allocations per exit").
+    /// </summary>
+    public StateWriter Restart(string tag, ushort version)
     {
-        if (tag.Length != 4)
+        if (tag.Length != 4 || !Ascii.IsValid(tag))
             throw new ArgumentException("State tags are four ASCII characters.", nameof(tag));
-        WriteBytes(Encoding.ASCII.GetBytes(tag));
+        _buffer.ResetWrittenCount();
+        Encoding.ASCII.GetBytes(tag, _buffer.GetSpan(4));
+        _buffer.Advance(4);
         WriteUInt16(version);
+        return this;
+    }
+
+    /// <summary>The blob written so far.</summary>
+    public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+
+    /// <summary>Appends a blob made elsewhere as it is (a device that saves only through <see cref="IStatefulDevice.SaveState()"/>).</summary>
+    public StateWriter Raw(ReadOnlySpan<byte> blob)
+    {
+        _buffer.ResetWrittenCount();
+        WriteBytes(blob);
+        return this;
+    }
+
+    /// <summary>A length-prefixed byte run of <paramref name="length"/> bytes for the caller to fill (a ring buffer's contents).</summary>
+    public Span<byte> BytesToFill(int length)
+    {
+        Int32(length);
+        Span<byte> span = _buffer.GetSpan(length)[..length];
+        _buffer.Advance(length);
+        return span;
     }
 
     public StateWriter Byte(byte value)

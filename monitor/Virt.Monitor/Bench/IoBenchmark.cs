@@ -28,7 +28,12 @@ public static class IoBenchmark
     }
 
     public sealed record Result(string Workload, Mode Mode, int Status, long Exits, long RoundTrips, long StateFetches,
-        long CommitRoundTrips, long BatchedWrites, long CachedHits, double WallMs);
+        long CommitRoundTrips, long BatchedWrites, long CachedHits, double WallMs)
+    {
+        /// <summary>Round-trip latency p50, p90, p99 (µs), and the p99 of each part of the split (to the device model, service, back); empty: no round trips.</summary>
+        public double[] Latency { get; init; } = [];
+        public double[] SplitP99 { get; init; } = [];
+    }
 
     public static readonly Mode[] Modes = [new("naive", "naive"), new("naive", "cached"), new("batched", "naive"), new("batched", "cached")];
 
@@ -120,13 +125,30 @@ public static class IoBenchmark
             JsonElement r = doc.RootElement;
             return new Result(w.Name, m, status, r.GetProperty("exits").GetInt64(), r.GetProperty("roundTrips").GetProperty("count").GetInt64(),
                 r.GetProperty("stateFetches").GetInt64(), r.GetProperty("commitRoundTrips").GetInt64(), r.GetProperty("batchedWrites").GetInt64(),
-                r.GetProperty("cachedReads").GetProperty("hits").GetInt64(), r.GetProperty("wallSeconds").GetDouble() * 1000);
+                r.GetProperty("cachedReads").GetProperty("hits").GetInt64(), r.GetProperty("wallSeconds").GetDouble() * 1000)
+            {
+                Latency = Percentiles(r.GetProperty("roundTrips")),
+                SplitP99 = SplitParts.All(p => r.GetProperty("roundTrips").TryGetProperty(p, out _))
+                    ? SplitParts.Select(p => r.GetProperty("roundTrips").GetProperty(p).GetProperty("p99Micros").GetDouble()).ToArray() : [],
+            };
         }
         finally
         {
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         }
     }
+
+    private static readonly string[] SplitParts = ["toDeviceModel", "service", "back"];
+
+    private static double[] Percentiles(JsonElement trips) => trips.TryGetProperty("p50Micros", out JsonElement p50)
+        ? [p50.GetDouble(), trips.GetProperty("p90Micros").GetDouble(), trips.GetProperty("p99Micros").GetDouble()]
+        : [];
+
+    private static string Latency(Result r) => r.Latency.Length == 0 ? "-"
+        : string.Create(CultureInfo.InvariantCulture, $"{r.Latency[0]:F1}/{r.Latency[1]:F1}/{r.Latency[2]:F1}");
+
+    private static string Split(Result r) => r.SplitP99.Length == 0 ? "-"
+        : string.Create(CultureInfo.InvariantCulture, $"{r.SplitP99[0]:F1}/{r.SplitP99[1]:F1}/{r.SplitP99[2]:F1}");
 
     private static bool Print(IoWorkloads.Workload w, List<Result> rows)
     {
@@ -136,13 +158,13 @@ public static class IoBenchmark
         bool same = rows.All(r => r.Status == baseline.Status) && (expected is null || baseline.Status == expected);
         Console.WriteLine();
         Console.WriteLine($"{w.Name}: {w.Description}");
-        Console.WriteLine($"  {"mode",-26} {"exits",9} {"round trips",12} {"state RTs",10} {"commit RTs",11} {"batched",9} {"cached",9} {"wall ms",9} {"RTs vs naive",13} {"wall vs naive",14}  result");
+        Console.WriteLine($"  {"mode",-26} {"exits",9} {"round trips",12} {"state RTs",10} {"commit RTs",11} {"batched",9} {"cached",9} {"wall ms",9} {"RTs vs naive",13} {"wall vs naive",14} {"RT p50/p90/p99 us",20} {"p99 to/service/back",22}  result");
         foreach (Result r in rows)
         {
             double rtRatio = r.RoundTrips == 0 ? double.PositiveInfinity : (double)baseline.RoundTrips / r.RoundTrips;
             double wallRatio = r.WallMs <= 0 ? 0 : baseline.WallMs / r.WallMs;
             string result = r.Status == baseline.Status && (expected is null || r.Status == expected) ? "ok" : $"MISMATCH (status {r.Status})";
-            Console.WriteLine(string.Create(ci, $"  {r.Mode,-26} {r.Exits,9:N0} {r.RoundTrips,12:N0} {r.StateFetches,10:N0} {r.CommitRoundTrips,11:N0} {r.BatchedWrites,9:N0} {r.CachedHits,9:N0} {r.WallMs,9:F1} {rtRatio,12:F1}x {wallRatio,13:F2}x  {result}"));
+            Console.WriteLine(string.Create(ci, $"  {r.Mode,-26} {r.Exits,9:N0} {r.RoundTrips,12:N0} {r.StateFetches,10:N0} {r.CommitRoundTrips,11:N0} {r.BatchedWrites,9:N0} {r.CachedHits,9:N0} {r.WallMs,9:F1} {rtRatio,12:F1}x {wallRatio,13:F2}x {Latency(r),20} {Split(r),22}  {result}"));
         }
         return same;
     }
@@ -184,6 +206,18 @@ public static class IoBenchmark
             j.WriteNumber("batchedWrites", r.BatchedWrites);
             j.WriteNumber("cachedReadHits", r.CachedHits);
             j.WriteNumber("wallMs", r.WallMs);
+            if (r.Latency.Length == 3)
+            {
+                j.WriteNumber("roundTripP50Micros", r.Latency[0]);
+                j.WriteNumber("roundTripP90Micros", r.Latency[1]);
+                j.WriteNumber("roundTripP99Micros", r.Latency[2]);
+            }
+            if (r.SplitP99.Length == 3)
+            {
+                j.WriteNumber("toDeviceModelP99Micros", r.SplitP99[0]);
+                j.WriteNumber("serviceP99Micros", r.SplitP99[1]);
+                j.WriteNumber("backP99Micros", r.SplitP99[2]);
+            }
             j.WriteEndObject();
         }
         j.WriteEndArray();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Virt.Monitor.Attachment;
@@ -23,8 +24,19 @@ namespace Virt.Monitor.Bench;
 public static class WakeupBenchmark
 {
     /// <param name="CpuMonitorSeconds">CPU seconds of the monitor process per million round trips (-1: unknown); likewise the device model.</param>
+    /// <param name="BytesMonitor">Bytes the monitor's exit thread allocated per round trip; likewise the device model's exit thread (-1: it did not say).</param>
+    /// <param name="GcMonitor">The process's garbage collections and GC pause during the measured round trips; likewise the device model.</param>
+    /// <param name="Split">p50/p90/p99 µs of the three parts of a round trip (to the device model, its service, back); null: not stamped.</param>
     public sealed record Result(WakeMode Mode, bool Loaded, long RoundTrips, double P50, double P90, double P99, double Mean,
-        double CpuMonitorSeconds, double CpuDeviceModelSeconds, double LoadBefore, string Spin);
+        double CpuMonitorSeconds, double CpuDeviceModelSeconds, double LoadBefore, string Spin,
+        double BytesMonitor, double BytesDeviceModel, RuntimeCounters GcMonitor, RuntimeCounters? GcDeviceModel, double[][]? Split)
+    {
+        /// <summary>Bytes the monitor's exit thread allocated over the measured round trips (exact).</summary>
+        public long MonitorAllocated { get; init; }
+
+        /// <summary>Bytes the device model's exit thread allocated and the exits it served meanwhile (its runtime counters); null: it did not say.</summary>
+        public (long Bytes, long Exits)? DeviceModelAllocated { get; init; }
+    }
 
     /// <param name="load">idle, busy (a spinning process per CPU beside) or both.</param>
     public static async Task<int> RunAsync(int iterations, IReadOnlyList<WakeMode> modes, int spinMicros, string load, string dm)
@@ -40,7 +52,30 @@ public static class WakeupBenchmark
         Console.WriteLine($"{"wake-up",-12} {"machine",-7} {"load1",5} {"p50 us",8} {"p90 us",8} {"p99 us",8} {"mean us",8} {"cpu mon",8} {"cpu dm",8}  (cpu: s per 1M round trips)");
         foreach (Result r in results)
             Console.WriteLine($"{ModeName(r.Mode),-12} {(r.Loaded ? "busy" : "idle"),-7} {r.LoadBefore,5:F2} {r.P50,8:F2} {r.P90,8:F2} {r.P99,8:F2} {r.Mean,8:F2} {r.CpuMonitorSeconds,8:F2} {r.CpuDeviceModelSeconds,8:F2}{r.Spin}");
+        Console.WriteLine();
+        Console.WriteLine("where the time goes (p50/p90/p99 us, from the device model's stamps) and the runtime's share, during the measured round trips:");
+        Console.WriteLine($"{"wake-up",-12} {"machine",-7} {"to dm",-20} {"service",-20} {"back",-20} {"B/rt mon",8} {"B/rt dm",8} {"gc mon",-14} {"gc dm",-14}");
+        foreach (Result r in results)
+            Console.WriteLine($"{ModeName(r.Mode),-12} {(r.Loaded ? "busy" : "idle"),-7} {Triple(r.Split, 0),-20} {Triple(r.Split, 1),-20} {Triple(r.Split, 2),-20} "
+                + $"{r.BytesMonitor,8:F2} {(r.BytesDeviceModel < 0 ? "?" : r.BytesDeviceModel.ToString("F2", CultureInfo.InvariantCulture)),8} {Gc(r.GcMonitor),-14} {(r.GcDeviceModel is { } g ? Gc(g) : "?"),-14}");
+        Console.WriteLine("(B/rt: bytes allocated per round trip by the monitor's exit thread and the device model's; gc: collections, pause in ms)");
         return 0;
+    }
+
+    private static string Triple(double[][]? split, int part) =>
+        split is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{split[part][0]:F2}/{split[part][1]:F2}/{split[part][2]:F2}");
+
+    private static string Gc(RuntimeCounters g) => string.Create(CultureInfo.InvariantCulture, $"{g.Collections} {g.PauseMicros / 1000.0:F2}ms");
+
+    /// <summary>The device model's runtime counters (MetricsReport, device "runtime"): null when it did not answer.</summary>
+    private static async Task<(RuntimeCounters Runtime, long ExitBytes, long Served)?> DeviceModelRuntimeAsync(DeviceModelAttachment att)
+    {
+        IReadOnlyList<CounterValue>? report = await att.RequestMetricsAsync(TimeSpan.FromSeconds(10));
+        if (report is null) return null;
+        var mine = report.Where(c => c.Device == RuntimeCounters.DeviceName).Select(c => (c.Counter, (long)c.Value)).ToList();
+        if (mine.Count == 0) return null;
+        long Named(string name) => mine.FirstOrDefault(c => c.Counter == name).Item2;
+        return (RuntimeCounters.FromNamed(mine), Named("exit_thread_bytes"), Named("exits_served"));
     }
 
     public static WakeMode ParseMode(string s) => s switch
@@ -62,7 +97,8 @@ public static class WakeupBenchmark
         _ => "socket",
     };
 
-    private static async Task<Result> MeasureAsync(WakeMode mode, int spinMicros, int iterations, string dm, bool loaded)
+    /// <summary>One option measured: a fresh device model, 2000 warm-up round trips, then <paramref name="iterations"/> measured.</summary>
+    public static async Task<Result> MeasureAsync(WakeMode mode, int spinMicros, int iterations, string dm, bool loaded)
     {
         VmDirectory dir = VmDirectory.Create();
         try
@@ -86,7 +122,8 @@ public static class WakeupBenchmark
             }
             var launched = manager.Start(new DeviceModelCommand(dm, []));
             DeviceModelProcess proc = launched.Process;
-            SharedRegion comm = (await manager.WaitAttachedAsync(launched, TimeSpan.FromSeconds(20))).Comm;
+            DeviceModelAttachment attachment = await manager.WaitAttachedAsync(launched, TimeSpan.FromSeconds(20));
+            SharedRegion comm = attachment.Comm;
             using Socket? doorbell = doorbellAccept is null ? null : await doorbellAccept.WaitAsync(TimeSpan.FromSeconds(5));
 
             var port = new DeviceModelPort(comm, 0, mode, spinMicros, stats, () => !proc.HasExited, null, StateBits.None, TimeSpan.FromSeconds(10), doorbell);
@@ -95,16 +132,27 @@ public static class WakeupBenchmark
             var measured = new ExitStatistics();
             var timed = new DeviceModelPort(comm, 0, mode, spinMicros, measured, () => !proc.HasExited, null, StateBits.None, TimeSpan.FromSeconds(10), doorbell);
             double loadBefore = ProcessCpu.LoadAverage();
+            var dmBefore = await DeviceModelRuntimeAsync(attachment);
+            RuntimeCounters monBefore = RuntimeCounters.Now();
             long cpuMon = ProcessCpu.Nanoseconds(Environment.ProcessId), cpuDm = ProcessCpu.Nanoseconds(proc.Pid);
             var sw = Stopwatch.StartNew();
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < iterations; i++)
             {
                 ushort p = (ushort)(0xBE00 + (i & 0xFF));
                 ulong v = timed.Exchange(ExitReason.PortIo, p, 4, ExitDirection.Read, 0, ExitFlags.None, 1);
                 if (v != (ulong)p + 1) throw new InvalidOperationException($"round trip {i}: got 0x{v:X} for port 0x{p:X} ({timed.Failed})");
             }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
             sw.Stop();
             long cpuMonAfter = ProcessCpu.Nanoseconds(Environment.ProcessId), cpuDmAfter = ProcessCpu.Nanoseconds(proc.Pid);
+            RuntimeCounters monGc = RuntimeCounters.Now().Since(monBefore);
+            var dmAfter = await DeviceModelRuntimeAsync(attachment);
+            RuntimeCounters? dmGc = dmBefore is { } b0 && dmAfter is { } a0 ? a0.Runtime.Since(b0.Runtime) : null;
+            (long Bytes, long Exits)? dmAllocated = dmBefore is { } b1 && dmAfter is { } a1 ? (a1.ExitBytes - b1.ExitBytes, a1.Served - b1.Served) : null;
+            double dmBytes = dmAllocated is { Exits: > 0 } d ? (double)d.Bytes / d.Exits : -1;
+            double[][]? split = measured.ServiceLatency.Count == 0 ? null :
+                [measured.ToDeviceLatency.PercentilesMicros(50, 90, 99), measured.ServiceLatency.PercentilesMicros(50, 90, 99), measured.BackLatency.PercentilesMicros(50, 90, 99)];
             double PerMillion(long before, long after) => before < 0 || after < 0 ? -1 : (after - before) / 1e9 * 1_000_000 / iterations;
             string spin = timed.ToMonitor.Adaptive is null ? ""
                 : $"  (monitor waits: {timed.ToMonitor.SpunWaits} spun, {timed.ToMonitor.SleptWaits} slept, learned {timed.ToMonitor.Adaptive.MeanTicks * 1e6 / Stopwatch.Frequency:F1} us)";
@@ -112,7 +160,12 @@ public static class WakeupBenchmark
             await manager.ShutdownAsync(0, "benchmark done");
             manager.DisposeRegions();
             return new Result(mode, loaded, measured.RoundTrips, pct[0], pct[1], pct[2], sw.Elapsed.TotalMicroseconds / iterations,
-                PerMillion(cpuMon, cpuMonAfter), PerMillion(cpuDm, cpuDmAfter), loadBefore, spin);
+                PerMillion(cpuMon, cpuMonAfter), PerMillion(cpuDm, cpuDmAfter), loadBefore, spin,
+                (double)allocated / iterations, dmBytes, monGc, dmGc, split)
+            {
+                MonitorAllocated = allocated,
+                DeviceModelAllocated = dmAllocated,
+            };
         }
         finally
         {

@@ -22,7 +22,8 @@ public static class WakeupBenchmarkCommand
         };
         command.SetAction((r, _) => WakeupBenchmark.RunAsync(
             r.GetResult(iterations) is null ? 20000 : r.GetValue(iterations),
-            r.GetValue(modes) ?? [WakeMode.Adaptive, WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket],
+            // Without --modes the option's value is an empty list, not null: all of them then.
+            r.GetResult(modes) is not null && r.GetValue(modes) is { Count: > 0 } chosen ? chosen : [WakeMode.Adaptive, WakeMode.Spin, WakeMode.SpinFutex, WakeMode.Futex, WakeMode.Socket],
             r.GetResult(spin) is null ? 50 : r.GetValue(spin),
             r.GetValue(load) ?? "idle",
             r.GetValue(dm) ?? "virt-dm-bench"));

@@ -37,6 +37,18 @@ public sealed class ExitStatistics
         Enum.GetValues<ExitTarget>().Where(t => _byTarget[(int)t] != 0).ToDictionary(t => t, t => Volatile.Read(ref _byTarget[(int)t]));
     private readonly long[] _refused = new long[RefusalNames.Count];
     public LatencyRecorder RoundTripLatency { get; } = new();
+    /// <summary>
+    /// The round trip split where the device model stamped it (ExitRecord.SeenAt and CompletedAt):
+    /// from our ring to its wait ending, its service (the batch drain and the device), from its ring
+    /// to our wait ending. Where a tail comes from (docs/wakeup.md).
+    /// </summary>
+    public LatencyRecorder ToDeviceLatency { get; } = new();
+    public LatencyRecorder ServiceLatency { get; } = new();
+    public LatencyRecorder BackLatency { get; } = new();
+    /// <summary>Bytes the VCPU thread allocated inside the exit path to the device model (DeviceModelPort.Exchange): 0 once warm.</summary>
+    public long ExitPathAllocatedBytes { get; set; }
+    /// <summary>Round trips during which the monitor's GC ran (its pause is in their latency).</summary>
+    public long RoundTripsSpanningGc { get; set; }
     /// <summary>Every publish of an exit to the device model and its completion (one switch each way), state rounds included.</summary>
     public long RoundTrips { get; set; }
     /// <summary>Round trips made only to fetch state the page did not hold (NeedState rounds).</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Virt.Monitor.Vm;
 using Virt.Shared.Abi;
+using Virt.Shared.Runtime;
 
 namespace Virt.Monitor.Stats;
 
@@ -29,6 +30,10 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         w.WriteLine(p.Length == 0
             ? "round trips 0"
             : string.Create(ci, $"round trips {stats.RoundTrips:N0}; latency p50 {p[0]:F2} us, p90 {p[1]:F2} us, p99 {p[2]:F2} us"));
+        if (stats.ServiceLatency.Count > 0)
+            w.WriteLine(string.Create(ci, $"round trip split ({stats.ServiceLatency.Count:N0} sampled, stamped by the device model), p50/p90/p99 us: to the device model {Triple(stats.ToDeviceLatency)}; service {Triple(stats.ServiceLatency)}; back {Triple(stats.BackLatency)}"));
+        RuntimeCounters rt = RuntimeCounters.Now();
+        w.WriteLine(string.Create(ci, $"monitor runtime: gc collections {rt.Gen0:N0}/{rt.Gen1:N0}/{rt.Gen2:N0} (gen 0/1/2), paused {rt.PauseMicros / 1000.0:F1} ms, allocated {rt.AllocatedBytes:N0} bytes, {stats.ExitPathAllocatedBytes:N0} of them on the exit path to the device model; round trips during a collection {stats.RoundTripsSpanningGc:N0}"));
         if (stats.RefusedTotal > 0)
             w.WriteLine("refused from the comm page: " + string.Join(", ", stats.Refused().Select(r => string.Create(ci, $"{RefusalNames.Name(r.What)} {r.Count}"))));
         w.WriteLine(string.Create(ci, $"irq edges from the device model {stats.IrqEdges:N0}"));
@@ -54,6 +59,23 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         foreach (DeviceCounterRow row in devices.Rows.Where(r => r.AnyNonZero))
             w.WriteLine($"  {row.Key,-10} {"(" + row.Host + ")",-28} " +
                 string.Join(", ", row.Counters.Where(c => c.Value != 0).Select(c => string.Create(ci, $"{c.Name} {c.Value:N0}"))));
+    }
+
+    private static string Triple(LatencyRecorder r)
+    {
+        double[] q = r.PercentilesMicros(Percentiles);
+        return string.Create(CultureInfo.InvariantCulture, $"{q[0]:F2}/{q[1]:F2}/{q[2]:F2}");
+    }
+
+    private static void WriteSplit(Utf8JsonWriter j, string name, LatencyRecorder r)
+    {
+        double[] q = r.PercentilesMicros(Percentiles);
+        if (q.Length == 0) return;
+        j.WriteStartObject(name);
+        j.WriteNumber("p50Micros", q[0]);
+        j.WriteNumber("p90Micros", q[1]);
+        j.WriteNumber("p99Micros", q[2]);
+        j.WriteEndObject();
     }
 
     private static string Target(ExitTarget t) => t switch
@@ -109,6 +131,20 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteNumber("p90Micros", p[1]);
             j.WriteNumber("p99Micros", p[2]);
         }
+        j.WriteNumber("stamped", stats.ServiceLatency.Count);
+        WriteSplit(j, "toDeviceModel", stats.ToDeviceLatency);
+        WriteSplit(j, "service", stats.ServiceLatency);
+        WriteSplit(j, "back", stats.BackLatency);
+        j.WriteEndObject();
+        RuntimeCounters rt = RuntimeCounters.Now();
+        j.WriteStartObject("monitorRuntime");
+        j.WriteNumber("gcGen0", rt.Gen0);
+        j.WriteNumber("gcGen1", rt.Gen1);
+        j.WriteNumber("gcGen2", rt.Gen2);
+        j.WriteNumber("gcPauseMicros", rt.PauseMicros);
+        j.WriteNumber("allocatedBytes", rt.AllocatedBytes);
+        j.WriteNumber("exitPathAllocatedBytes", stats.ExitPathAllocatedBytes);
+        j.WriteNumber("roundTripsSpanningGc", stats.RoundTripsSpanningGc);
         j.WriteEndObject();
         j.WriteStartObject("refused");
         foreach (var (what, count) in stats.Refused()) j.WriteNumber(RefusalNames.Name(what), count);

@@ -29,6 +29,8 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
     private readonly string _dir;
     private readonly bool _hasCrashArea;
     private readonly List<Thread> _servers = new();
+    // Kept after the threads stop: the runtime counters sum them (written once, before Ready).
+    private ExitServer[] _exitServers = [];
     private Socket? _doorbell;
     private uint _nextClaim;
     private volatile bool _running = true;
@@ -146,14 +148,34 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
         if (_servers.Count > 0) throw new InvalidOperationException("already serving");
         _doorbell = Welcome.WakeMode == WakeMode.Socket ? VmFiles.ConnectDoorbell(_dir) : null;
         confirmation ??= new OutputConfirmation();
+        var servers = new ExitServer[VcpuCount];
         for (int v = 0; v < VcpuCount; v++)
         {
-            var server = new ExitServer(Comm, v, Welcome.WakeMode, Welcome.SpinMicros, handler, KeepRunning, confirmation, State,
+            var server = servers[v] = new ExitServer(Comm, v, Welcome.WakeMode, Welcome.SpinMicros, handler, KeepRunning, confirmation, State,
                 new StringIoAssistant(Ram, State), _doorbell, observer);
             var t = new Thread(server.Run) { Name = $"exits-vcpu{v}", IsBackground = true };
             t.Start();
             _servers.Add(t);
         }
+        _exitServers = servers;
+    }
+
+    /// <summary>
+    /// This process's runtime costs as device counters of the device "runtime" (reported with every
+    /// MetricsReport, after the devices' own): GC collections and pauses, bytes allocated, and the exit
+    /// threads' own allocations and waits, so that the monitor's report and `virt bench wakeup` can
+    /// hold a round trip's tail against them (docs/wakeup.md).
+    /// </summary>
+    public IEnumerable<CounterValue> RuntimeCounterValues()
+    {
+        const string device = RuntimeCounters.DeviceName;
+        foreach (var (name, value) in RuntimeCounters.Now().Named()) yield return new CounterValue(device, name, (ulong)Math.Max(0, value));
+        ExitServer[] servers = _exitServers;
+        yield return new CounterValue(device, "exits_served", (ulong)servers.Sum(s => s.Served));
+        yield return new CounterValue(device, "exit_thread_bytes", (ulong)Math.Max(0, servers.Sum(s => s.AllocatedBytes)));
+        yield return new CounterValue(device, "exit_waits_spun", (ulong)servers.Sum(s => s.ToDevice.SpunWaits));
+        yield return new CounterValue(device, "exit_waits_slept", (ulong)servers.Sum(s => s.ToDevice.SleptWaits));
+        yield return new CounterValue(device, "exits_during_gc", (ulong)servers.Sum(s => s.ServedDuringGc));
     }
 
     /// <summary>All claims are made and exits are served: the guest may start.</summary>
@@ -188,7 +210,8 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
                 else if (frame.Type == MessageType.MetricsRequest)
                 {
                     IReadOnlyList<CounterValue> counters = metrics?.Invoke() ?? [];
-                    await _conn.SendAsync(new MetricsReport(counters.Take(MetricsReport.MaxCounters).ToList()).ToFrame());
+                    // The runtime's counters last: a model that fills the report with its own keeps them.
+                    await _conn.SendAsync(new MetricsReport(counters.Concat(RuntimeCounterValues()).Take(MetricsReport.MaxCounters).ToList()).ToFrame());
                 }
             }
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Virt.DeviceModelKit.Assist;
 using Virt.DeviceModelKit.Vcpu;
 using Virt.Shared.Abi;
@@ -55,6 +56,18 @@ public sealed unsafe class ExitServer
 
     public long Served { get; private set; }
 
+    /// <summary>
+    /// Bytes this thread allocated since it started serving (GC.GetAllocatedBytesForCurrentThread,
+    /// updated after each exit): the exit path's allocations, zero once warm (docs/wakeup.md). Read by
+    /// the control thread for the runtime counters.
+    /// </summary>
+    public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
+
+    private long _allocatedBytes;
+
+    /// <summary>Exits during whose service this process's GC ran (its pause is in their round trip).</summary>
+    public long ServedDuringGc { get; private set; }
+
     /// <summary>The doorbell this server waits on for the next exit (its adaptive policy is observable).</summary>
     public Doorbell ToDevice => _toDevice;
 
@@ -67,6 +80,7 @@ public sealed unsafe class ExitServer
         uint last = _toMonitor.Current;
         // Adaptive: a monitor that slept when we completed has a wake-up ahead of it; the next exit is not soon.
         bool monitorWasAsleep = false;
+        long allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
         while (true)
         {
             uint seq = _toDevice.WaitWhile(last, 100_000, peerRunning: !monitorWasAsleep);
@@ -75,6 +89,10 @@ public sealed unsafe class ExitServer
                 if (!_keepRunning()) return;
                 continue;
             }
+            // The monitor's split of the round trip, when it asks (ExitRecord.SeenAt): Stopwatch is CLOCK_MONOTONIC, one clock for both processes.
+            bool stamp = page.Exit.SeenAt != 0;
+            if (stamp) page.Exit.SeenAt = Stopwatch.GetTimestamp();
+            int collections = GC.CollectionCount(0);
             last = seq;
             CompletionStatus status;
             uint arg;
@@ -105,6 +123,10 @@ public sealed unsafe class ExitServer
             _observer?.BeforeComplete(ref page, _toMonitor, seq);
             page.DeviceCounters.ExitsServed++;
             Served++;
+            // Before the ring: a monitor that asks for the counters once it has this completion sees this exit's share.
+            Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
+            if (GC.CollectionCount(0) != collections) ServedDuringGc++;
+            if (stamp) page.Exit.CompletedAt = Stopwatch.GetTimestamp();
             monitorWasAsleep = _toMonitor.Ring(seq);
         }
     }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using Virt.Shared.Control;
 
 namespace Virt.Shared.Abi;
@@ -36,22 +37,64 @@ public static unsafe class CrashState
     /// <summary>Device model: stores a snapshot (if it fits) in the inactive slot and makes it the active one.</summary>
     public static bool Write(byte* area, IReadOnlyList<DeviceState> states)
     {
-        if (Volatile.Read(ref *(uint*)area) != Magic) return false;
-        uint active = Volatile.Read(ref *(uint*)(area + 4));
-        uint slot = active == 0 ? 1u : 0u;
-        var body = new Span<byte>(area + HeaderSize + slot * SlotSize, SlotSize);
-        int at = 4;
+        var w = new SnapshotWriter(area);
         foreach (DeviceState s in states)
+            if (!w.Add(s.Device, s.Blob)) return false;
+        return w.Publish();
+    }
+
+    /// <summary>
+    /// Device model: a snapshot written record by record into the inactive slot, allocating nothing
+    /// (the crash snapshot after a synchronous write is on the exit path, docs/wakeup.md). The
+    /// records are DeviceState payloads (str device, u32 length, blob), as <see cref="Read"/> expects.
+    /// </summary>
+    public ref struct SnapshotWriter
+    {
+        private readonly byte* _area;
+        private readonly uint _slot;
+        private readonly Span<byte> _body;
+        private int _at;
+        private bool _failed;
+
+        /// <summary>Starts a snapshot; without the area's Magic (no crash-state area), every step fails.</summary>
+        public SnapshotWriter(byte* area)
         {
-            ReadOnlySpan<byte> payload = s.ToFrame().Span[Protocol.HeaderSize..];
-            if (at + 4 + payload.Length > SlotSize) return false; // too big for the area: keep the previous snapshot
-            BinaryPrimitives.WriteUInt32LittleEndian(body[at..], (uint)payload.Length);
-            payload.CopyTo(body[(at + 4)..]);
-            at += 4 + payload.Length;
+            _area = area;
+            _failed = Volatile.Read(ref *(uint*)area) != Magic;
+            _slot = Volatile.Read(ref *(uint*)(area + 4)) == 0 ? 1u : 0u;
+            _body = _failed ? default : new Span<byte>(area + HeaderSize + _slot * SlotSize, SlotSize);
+            _at = 4;
         }
-        BinaryPrimitives.WriteUInt32LittleEndian(body, (uint)(at - 4));
-        Volatile.Write(ref *(uint*)(area + 4), slot);
-        return true;
+
+        /// <summary>Adds one device's blob. False when the snapshot no longer fits (the previous one is kept).</summary>
+        public bool Add(string device, ReadOnlySpan<byte> blob)
+        {
+            if (_failed) return false;
+            int name = Encoding.UTF8.GetByteCount(device);
+            int payload = 2 + name + 4 + blob.Length;
+            if (name > ushort.MaxValue || _at + 4 + payload > SlotSize)
+            {
+                _failed = true; // too big for the area: keep the previous snapshot
+                return false;
+            }
+            Span<byte> record = _body.Slice(_at, 4 + payload);
+            BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload);
+            BinaryPrimitives.WriteUInt16LittleEndian(record[4..], (ushort)name);
+            Encoding.UTF8.GetBytes(device, record[6..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(record[(6 + name)..], (uint)blob.Length);
+            blob.CopyTo(record[(10 + name)..]);
+            _at += 4 + payload;
+            return true;
+        }
+
+        /// <summary>Makes the snapshot the active one. False (and the previous one stays) if a record did not fit.</summary>
+        public readonly bool Publish()
+        {
+            if (_failed) return false;
+            BinaryPrimitives.WriteUInt32LittleEndian(_body, (uint)(_at - 4));
+            Volatile.Write(ref *(uint*)(_area + 4), _slot);
+            return true;
+        }
     }
 
     /// <summary>Monitor: the last complete snapshot of a device model that is gone (null if none or malformed).</summary>

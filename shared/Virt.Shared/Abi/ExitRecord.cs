@@ -31,4 +31,16 @@ public struct ExitRecord
     [FieldOffset(0x20)] public uint Status;
     /// <summary>Argument of the status (StopVm: the value written to the exit port).</summary>
     [FieldOffset(0x24)] public uint StatusArg;
+    /// <summary>
+    /// Reported only: the device model's CLOCK_MONOTONIC (ns; Stopwatch on Linux) when its wait for this
+    /// exit ended, and when it completed it (just before ringing), written only when the monitor asks by
+    /// publishing SeenAt = <see cref="StampRequested"/> (one round trip in a few; 0: do not stamp). The
+    /// monitor splits the round trip's latency with them (docs/wakeup.md); a device model that predates
+    /// them leaves them as they were, and values out of order leave the split out. Never used for anything else.
+    /// </summary>
+    [FieldOffset(0x28)] public long SeenAt;
+    [FieldOffset(0x30)] public long CompletedAt;
+
+    /// <summary>SeenAt as the monitor publishes it to ask for the stamps.</summary>
+    public const long StampRequested = 1;
 }
