@@ -74,6 +74,7 @@ public sealed partial class Cpu
     {
         _eventLog?.Interrupt(vector, OriginOf(kind), err, hasErr);
         _halted = false;
+        _interruptDelivered = true;
         if (!ProtectedMode) { DeliverReal(vector, returnEip); return; }
 
         uint ext = kind is InterruptKind.Exception or InterruptKind.Trap or InterruptKind.External or InterruptKind.Nmi or InterruptKind.Icebp ? 1u : 0u;

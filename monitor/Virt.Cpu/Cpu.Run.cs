@@ -14,6 +14,7 @@ public sealed partial class Cpu
     private bool _exitBlock;   // set by handlers that change mode or code: leave the block after this instruction
     private bool _shadow;      // STI / MOV SS interrupt shadow over the next instruction
     private bool _movSsShadow; // MOV SS / POP SS only: the shadow also holds back the single-step trap
+    private bool _interruptDelivered; // set by every delivery: an INT n run with TF set enters its handler without a single-step trap
 
     /// <summary>
     /// Runs guest code until the budget of instructions is used, the VCPU halts, shuts down, or a
@@ -41,11 +42,17 @@ public sealed partial class Cpu
                     bool singleStep = (_flags & Flags.TF) != 0;
                     _shadow = false;
                     _movSsShadow = false;
+                    _interruptDelivered = false;
                     ExecuteBlocks(_retired + 1);
                     // After MOV SS / POP SS no debug trap is taken until the next instruction has run
                     // (SDM vol. 3 6.8.3), so a handler never sees SS loaded with the old ESP; the
                     // trap then comes after that instruction, taken by the next pass of this loop.
-                    if (singleStep && !_halted && !_movSsShadow) DebugTrap();
+                    // INT n, INT3 and INTO clear TF on the way into their handler, and the
+                    // single-step trap of the INT itself is discarded with it (as Bochs discards
+                    // traps for the new context; the next one follows the instruction after the
+                    // INT, once IRET has restored TF). Linux warns on a kernel-mode #DB with BS set,
+                    // which a trap at the first instruction of its INT 0x80 entry would be.
+                    if (singleStep && !_halted && !_movSsShadow && !_interruptDelivered) DebugTrap();
                 }
                 else
                 {

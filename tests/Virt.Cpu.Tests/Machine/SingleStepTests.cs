@@ -10,11 +10,12 @@ namespace Virt.Cpu.Tests.Machine;
 /// per-instruction trap gets wrong. A REP string instruction traps after each iteration with the
 /// saved EIP still on the instruction (ECX counting down), and MOV SS / POP SS hold the trap back
 /// until the instruction after them has run (the interrupt shadow covers debug traps too). The #DB
-/// handler logs the saved EIP and ECX of every trap.
+/// handler logs the saved EIP and ECX of every trap. INT n, INT3 and INTO run with TF set take no
+/// trap of their own: their handler starts with TF clear and the trap is discarded with it.
 /// </summary>
 public class SingleStepTests
 {
-    private const uint Handler = 0x5000, Log = 0x6_0000, LogCount = 0x5_FFF0;
+    private const uint Handler = 0x5000, IretHandler = 0x5100, Log = 0x6_0000, LogCount = 0x5_FFF0;
 
     private static void WriteHandler(Virt.Cpu.Memory.PhysicalMemory mem)
     {
@@ -32,6 +33,10 @@ public class SingleStepTests
         mem.Load(Handler, TestMachine.Assemble(h, Handler));
         // IDT vector 1 (the table Guest.Flat builds at 0x1000): a 32-bit interrupt gate to the handler.
         mem.Write64(0x1000 + 8, Descriptors.Gate(0x08, Handler, 0xE));
+        // INT3 and INT 0x1F: a handler that only returns (a trap inside it would log its address).
+        mem.Load(IretHandler, [0xCF]);
+        mem.Write64(0x1000 + 3 * 8, Descriptors.Gate(0x08, IretHandler, 0xE));
+        mem.Write64(0x1000 + 0x1F * 8, Descriptors.Gate(0x08, IretHandler, 0xE));
     }
 
     /// <summary>Runs the body with TF set (from the instruction after POPFD until TF is cleared) and returns the log.</summary>
@@ -119,5 +124,28 @@ public class SingleStepTests
         // after PUSH SS (at POP SS), after the INC that follows POP SS (none at afterPopSs).
         Assert.True(eips.Take(4).SequenceEqual([movSs, push, pop, end]),
             $"traps at {string.Join(' ', eips.Select(e => e.ToString("X")))}; MOV SS at {movSs:X}, after it {afterMovSs:X}, PUSH SS at {push:X}, after POP SS {afterPopSs:X}, end {end:X}");
+    }
+
+    [Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void SoftwareInterruptsTakeNoTrapOfTheirOwn(string engine)
+    {
+        var log = Trace(engine, a =>
+        {
+            var int3At = a.CreateLabel(); var intNAt = a.CreateLabel(); var incAt = a.CreateLabel(); var end = a.CreateLabel();
+            a.mov(ecx, 1);
+            a.Label(ref int3At);
+            a.int3();      // enters its handler with TF clear: no trap there, none on the way back
+            a.Label(ref intNAt);
+            a.@int(0x1F);  // the same for INT n (Linux's INT 0x80 with TF set)
+            a.Label(ref incAt);
+            a.inc(ecx);
+            a.Label(ref end);
+            return [int3At, intNAt, incAt, end];
+        }, out var at);
+        uint int3At = (uint)at[0], intNAt = (uint)at[1], incAt = (uint)at[2], end = (uint)at[3];
+        var eips = log.Select(e => e.Eip).ToList();
+        // Traps after MOV ECX (EIP at INT3), then none until after the INC (EIP at end).
+        Assert.True(eips.Take(2).SequenceEqual([int3At, end]),
+            $"traps at {string.Join(' ', eips.Select(e => e.ToString("X")))}; INT3 at {int3At:X}, INT 0x1F at {intNAt:X}, INC at {incAt:X}, end {end:X}, handler {IretHandler:X}");
     }
 }
