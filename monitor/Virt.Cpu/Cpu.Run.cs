@@ -29,32 +29,58 @@ public sealed partial class Cpu
             if (ShutdownReason != null) return StopReason.Shutdown;
             try
             {
-                if (!_shadow && ServiceEvents()) continue;
+                // No event is taken inside a firmware handler, nor before the instruction an MMIO completion waits for (Cpu.Firmware.cs).
+                if (!_shadow && !_inFirmware && !_fwReplayNext && ServiceEvents()) continue;
                 if (_halted) return StopReason.Halted;
                 if (_retired >= end) return StopReason.BudgetExhausted;
                 // Code the compile thread finished (NativeCompileInBackground) is placed between slices.
                 if (Volatile.Read(ref _nativeCompiledCount) != 0) PlaceCompiledNative();
 
-                if ((_flags & Flags.TF) != 0 || _shadow)
+                if (_fwReplayNext)
+                {
+                    // The instruction whose MMIO access the firmware completed runs again, alone, answered from the completions.
+                    _fwReplayNext = false;
+                    _fwReplaying = true;
+                    ExecuteBlocks(_retired + 1);
+                    _fwReplaying = false;
+                    _fwMmioLog.Clear();
+                    FirmwareAfterBlocks();
+                }
+                else if ((_flags & Flags.TF) != 0 || _shadow)
                 {
                     // One instruction, then the trap or the end of the interrupt shadow.
                     bool singleStep = (_flags & Flags.TF) != 0;
                     _shadow = false;
                     _movSsShadow = false;
                     ExecuteBlocks(_retired + 1);
+                    FirmwareAfterBlocks();
                     // After MOV SS / POP SS no debug trap is taken until the next instruction has run
                     // (SDM vol. 3 6.8.3), so a handler never sees SS loaded with the old ESP; the
                     // trap then comes after that instruction, taken by the next pass of this loop.
-                    if (singleStep && !_halted && !_movSsShadow) DebugTrap();
+                    if (singleStep && !_halted && !_movSsShadow && !_inFirmware) DebugTrap();
                 }
                 else
                 {
-                    ExecuteBlocks(end);
+                    ExecuteBlocks(_inFirmware ? Math.Min(end, _fwDeadline) : end);
+                    FirmwareAfterBlocks();
                 }
+            }
+            catch (Firmware.FirmwareMmioExit x)
+            {
+                RetiredBeforeFault();
+                FirmwareAfterBlocks();
+                ReflectMmio(x);
+                FirmwareAfterBlocks();
             }
             catch (GuestFault f)
             {
                 RetiredBeforeFault();
+                _fwReplaying = false;
+                if (_inFirmware)
+                {
+                    FirmwareFaulted(f);
+                    continue;
+                }
                 try
                 {
                     DeliverFault(f);
