@@ -212,6 +212,14 @@ public sealed unsafe partial class Cpu
         throw _fwMmioExit.Set(phys, size, write, value);
     }
 
+    /// <summary>The run loop runs the instruction an MMIO completion waits for: every completion is unused again.</summary>
+    private void BeginMmioReplay()
+    {
+        _fwReplayNext = false;
+        _fwReplaying = true;
+        for (int i = 0; i < _fwMmioLog.Count; i++) _fwMmioLog[i] = _fwMmioLog[i] with { Used = false };
+    }
+
     /// <summary>The run loop caught <see cref="FirmwareMmioExit"/>: the instruction has not retired (EipReg points at it).</summary>
     private void ReflectMmio(FirmwareMmioExit x)
     {

@@ -39,8 +39,7 @@ public sealed partial class Cpu
                 if (_fwReplayNext)
                 {
                     // The instruction whose MMIO access the firmware completed runs again, alone, answered from the completions.
-                    _fwReplayNext = false;
-                    _fwReplaying = true;
+                    BeginMmioReplay();
                     ExecuteBlocks(_retired + 1);
                     _fwReplaying = false;
                     _fwMmioLog.Clear();

@@ -195,8 +195,9 @@ public sealed class FirmwareReflectionTests
         {
             var chipset = new PcChipset(apic: false);
             chipset.Connect(m.Cpu);
-            chipset.PrepareFirmwareState();
-            chipset.Pic.PortWrite(0x21, 1, 0xEB);            // IRQ 4 (and the cascade) unmasked: vector 0x0C
+            // The BIOS's programming of the 8259 pair (PcChipset.PrepareFirmwareState), IRQ 4 unmasked: vector 0x0C.
+            foreach (var (port, value) in new (ushort, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0x21, 0xEB), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01), (0xA1, 0xFF) })
+                chipset.Pic.PortWrite(port, 1, value);
             m.Cpu.FirmwareIrq = chipset.SetIrq;
             g.WriteIdt(0x0C, Descriptors.Gate(G.KCode, IrqHandler, 0xE));
             g.Handler(IrqHandler, h =>
