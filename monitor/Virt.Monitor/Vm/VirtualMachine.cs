@@ -460,7 +460,8 @@ public sealed class VirtualMachine
         // The devices' counters cost the device models a round trip of the control socket: only for a report someone reads.
         DeviceCounterTable? devices = _o.Quiet && _statsFile is null ? null : _deviceCounters is null ? null : await _deviceCounters.CollectAsync(Limits.MetricsTimeout);
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
-            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _timeline, _cpu?.ParavirtStats);
+            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _timeline, _cpu?.ParavirtStats,
+            _cpu?.FirmwareRegion is null ? null : _cpu.FirmwareStats);
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_statsFile is { } stats)
         {
