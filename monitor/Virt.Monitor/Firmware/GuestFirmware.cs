@@ -18,15 +18,17 @@ public sealed class GuestFirmware : IDisposable
 
     private readonly Stream? _serial;
     private readonly bool _ownsSerial;
+    private readonly Action _printing;
 
-    private GuestFirmware(Stream? serial, bool ownsSerial)
+    private GuestFirmware(Stream? serial, bool ownsSerial, Action printing)
     {
         _serial = serial;
         _ownsSerial = ownsSerial;
+        _printing = printing;
     }
 
     /// <summary>Builds the firmware and puts COM1 in it. Returns why it cannot (a message for the user), or the firmware.</summary>
-    public static (GuestFirmware? Firmware, string? Error) Load(Cpu.Cpu cpu, string serial, IrqLineMux irqLines, Action<string> failed)
+    public static (GuestFirmware? Firmware, string? Error) Load(Cpu.Cpu cpu, string serial, IrqLineMux irqLines, Action<string> failed, Action printing)
     {
         byte[] image;
         try
@@ -60,7 +62,7 @@ public sealed class GuestFirmware : IDisposable
             output?.Dispose();
             return (null, $"--place com1=firmware: {e.Message}");
         }
-        var firmware = new GuestFirmware(output, ownsSerial: serial != "stdio");
+        var firmware = new GuestFirmware(output, ownsSerial: serial != "stdio", printing);
         cpu.ClaimPortsForFirmware(PcIoPorts.Com1, PcIoPorts.UartPortCount);
         cpu.FirmwareConsole = firmware.Write;
         cpu.FirmwareIrq = (line, high) => irqLines.Set(IrqSource, line, high);
@@ -71,6 +73,7 @@ public sealed class GuestFirmware : IDisposable
     private void Write(ReadOnlySpan<byte> data)
     {
         if (_serial is null) return;
+        _printing();
         try
         {
             _serial.Write(data);

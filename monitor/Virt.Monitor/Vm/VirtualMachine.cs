@@ -195,7 +195,7 @@ public sealed class VirtualMachine
             var irqLines = new IrqLineMux(platform.SetIrq);
             if (_o.Com1InFirmware)
             {
-                var (fw, error) = GuestFirmware.Load(cpu, _o.Serial, irqLines, message => Console.Error.WriteLine($"virt: {message}"));
+                var (fw, error) = GuestFirmware.Load(cpu, _o.Serial, irqLines, message => Console.Error.WriteLine($"virt: {message}"), console.GuestPrinted);
                 if (fw is null)
                 {
                     Console.Error.WriteLine($"virt: {error}");
