@@ -4,9 +4,10 @@
 # benchmark can call this freely and nothing compiled is ever written into the tree.
 #   build.sh guest <name>   freestanding i686 Multiboot ELF from <name>.c + rt/
 #   build.sh host <name>    the same <name>.c as a native x86-64 program (main in host/host_rt.c)
+#   build.sh firmware <name>  a flat guest-firmware image from <name>.c (firmware.ld; docs/firmware-reflection.md)
 set -eu
-kind=${1:?usage: build.sh guest|host <name>}
-name=${2:?usage: build.sh guest|host <name>}
+kind=${1:?usage: build.sh guest|host|firmware <name>}
+name=${2:?usage: build.sh guest|host|firmware <name>}
 here=$(cd "$(dirname "$0")" && pwd)
 [ -f "$here/$name.c" ] || { echo "build.sh: no guest source $here/$name.c" >&2; exit 2; }
 command -v gcc >/dev/null || { echo "build.sh: gcc not found (CI needs: apt-get install gcc gcc-multilib)" >&2; exit 3; }
@@ -40,6 +41,18 @@ guest)
         rm -rf "$tmp"
     fi
     ;;
+firmware)
+    target=$out/$name.bin
+    if [ ! -f "$target" ]; then
+        tmp=$(mktemp -d "$out/build.XXXXXX")
+        gcc $CFLAGS $GUEST -mgeneral-regs-only -c "$here/$name.c" -o "$tmp/$name.o"
+        gcc -m32 -nostdlib -static -no-pie -T "$here/firmware.ld" -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
+            -o "$tmp/$name.elf" "$tmp/$name.o"
+        objcopy -O binary "$tmp/$name.elf" "$tmp/$name.bin"
+        mv -f "$tmp/$name.bin" "$target"
+        rm -rf "$tmp"
+    fi
+    ;;
 host)
     target=$out/$name.host
     if [ ! -f "$target" ]; then
@@ -52,6 +65,6 @@ host)
         mv -f "$target.tmp.$$" "$target"
     fi
     ;;
-*) echo "build.sh: unknown kind '$kind' (guest|host)" >&2; exit 2 ;;
+*) echo "build.sh: unknown kind '$kind' (guest|host|firmware)" >&2; exit 2 ;;
 esac
 echo "$target"

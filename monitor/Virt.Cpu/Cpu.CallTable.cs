@@ -134,6 +134,10 @@ public sealed unsafe partial class Cpu
                     R[0] = (uint)ns; R[2] = (uint)(ns >> 32);
                     break;
                 }
+            case VirtCall.FirmwareOutput:
+            case VirtCall.FirmwareIrq:
+                R[0] = FirmwareCall((VirtCall)entry);
+                break;
             case VirtCall.FlushTlb:
                 if (R[3] == VirtAbi.FlushAll) FlushTlbCore(keepGlobal: false);
                 else InvalidatePage(R[3]);

@@ -347,6 +347,7 @@ public sealed partial class Cpu
                 break;
 
             case Mnemonic.Vmcall: ExecVmcall(); break;
+            case Mnemonic.Rsm: ExecRsm(); break; // the guest firmware's resume (Cpu.Firmware.cs); #UD elsewhere
 
             case Mnemonic.Wait:
                 CheckFpuWait();

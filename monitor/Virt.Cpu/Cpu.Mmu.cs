@@ -274,7 +274,11 @@ public sealed unsafe partial class Cpu
                 v |= (ulong)_mem.Read8(i < first ? p0 + (uint)i : p1 + (uint)(i - first)) << (8 * i);
             return v;
         }
-        return _mem.ReadN(TlbFill(la, false, user), size);
+        uint phys = TlbFill(la, false, user);
+        // MMIO the guest firmware claimed is reflected to it, and a handler's own MMIO access is a nested exit (Cpu.Firmware.cs).
+        ulong mmio = 0;
+        if ((_fwMmio.Count != 0 || _inFirmware) && _mem.KindOf(phys) == PageKind.Mmio && FirmwareMmio(phys, size, write: false, ref mmio)) return mmio;
+        return _mem.ReadN(phys, size);
     }
 
     internal void WriteLinSlow(uint la, int size, ulong v, bool user)
@@ -286,10 +290,12 @@ public sealed unsafe partial class Cpu
             uint p1 = TlbFill((la | 0xFFF) + 1, true, user);
             int first = (int)(0x1000 - (la & 0xFFF));
             for (int i = 0; i < size; i++)
-                _mem.WriteN(i < first ? p0 + (uint)i : p1 + (uint)(i - first), 1, (byte)(v >> (8 * i)));
+                WritePhysical(i < first ? p0 + (uint)i : p1 + (uint)(i - first), 1, (byte)(v >> (8 * i)));
             return;
         }
-        _mem.WriteN(TlbFill(la, true, user), size, v);
+        uint phys = TlbFill(la, true, user);
+        if ((_fwMmio.Count != 0 || _inFirmware) && _mem.KindOf(phys) == PageKind.Mmio && FirmwareMmio(phys, size, write: true, ref v)) return;
+        WritePhysical(phys, size, v);
     }
 
     // System (supervisor, implicit) accesses: descriptor tables, the TSS, the IDT.

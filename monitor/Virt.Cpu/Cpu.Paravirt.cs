@@ -240,6 +240,8 @@ public sealed partial class Cpu
     /// </summary>
     private void ExecVmcall()
     {
+        // The guest firmware's handler reaches its call table whatever the guest was offered (Cpu.Firmware.cs).
+        if (_inFirmware && VirtAbi.IsCall(R[0])) { ExecVirtCall(R[0]); return; }
         if (!HypervisorPresent) throw Fault(Vectors.UD);
         Hypercalls++;
         if (V86Mode || (ProtectedMode && Cpl != 0)) { R[0] = KvmAbi.ErrorPerm; return; }

@@ -30,13 +30,23 @@ public sealed partial class Cpu
             if (ShutdownReason != null) return StopReason.Shutdown;
             try
             {
-                if (!_shadow && ServiceEvents()) continue;
+                // No event is taken inside a firmware handler, nor before the instruction an MMIO completion waits for (Cpu.Firmware.cs).
+                if (!_shadow && !_inFirmware && !_fwReplayNext && ServiceEvents()) continue;
                 if (_halted) return StopReason.Halted;
                 if (_retired >= end) return StopReason.BudgetExhausted;
                 // Code the compile thread finished (NativeCompileInBackground) is placed between slices.
                 if (Volatile.Read(ref _nativeCompiledCount) != 0) PlaceCompiledNative();
 
-                if ((_flags & Flags.TF) != 0 || _shadow)
+                if (_fwReplayNext)
+                {
+                    // The instruction whose MMIO access the firmware completed runs again, alone, answered from the completions.
+                    BeginMmioReplay();
+                    ExecuteBlocks(_retired + 1);
+                    _fwReplaying = false;
+                    _fwMmioLog.Clear();
+                    FirmwareAfterBlocks();
+                }
+                else if ((_flags & Flags.TF) != 0 || _shadow)
                 {
                     // One instruction, then the trap or the end of the interrupt shadow.
                     bool singleStep = (_flags & Flags.TF) != 0;
@@ -44,6 +54,7 @@ public sealed partial class Cpu
                     _movSsShadow = false;
                     _interruptDelivered = false;
                     ExecuteBlocks(_retired + 1);
+                    FirmwareAfterBlocks();
                     // After MOV SS / POP SS no debug trap is taken until the next instruction has run
                     // (SDM vol. 3 6.8.3), so a handler never sees SS loaded with the old ESP; the
                     // trap then comes after that instruction, taken by the next pass of this loop.
@@ -52,16 +63,30 @@ public sealed partial class Cpu
                     // traps for the new context; the next one follows the instruction after the
                     // INT, once IRET has restored TF). Linux warns on a kernel-mode #DB with BS set,
                     // which a trap at the first instruction of its INT 0x80 entry would be.
-                    if (singleStep && !_halted && !_movSsShadow && !_interruptDelivered) DebugTrap();
+                    if (singleStep && !_halted && !_movSsShadow && !_interruptDelivered && !_inFirmware) DebugTrap();
                 }
                 else
                 {
-                    ExecuteBlocks(end);
+                    ExecuteBlocks(_inFirmware ? Math.Min(end, _fwDeadline) : end);
+                    FirmwareAfterBlocks();
                 }
+            }
+            catch (Firmware.FirmwareMmioExit x)
+            {
+                RetiredBeforeFault();
+                FirmwareAfterBlocks();
+                ReflectMmio(x);
+                FirmwareAfterBlocks();
             }
             catch (GuestFault f)
             {
                 RetiredBeforeFault();
+                _fwReplaying = false;
+                if (_inFirmware)
+                {
+                    FirmwareFaulted(f);
+                    continue;
+                }
                 try
                 {
                     DeliverFault(f);

@@ -40,6 +40,9 @@ public sealed partial class Cpu
 
         uint count = rep ? R[1] & amask : 1;
         if (rep && count == 0) return;
+        // A port the guest firmware claimed goes to its handler (Cpu.Firmware.cs).
+        if (_fwActive && m is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd or Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd
+            && FirmwareString(m is Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd, srcSeg, port, size, rep, count, amask)) return;
         // With TF set each iteration is single-stepped (below), so the chunked I/O path is not used.
         bool singleStep = (_flags & Flags.TF) != 0;
         if (rep && delta > 0 && count > 1 && !singleStep && m is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd or Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd)
@@ -217,6 +220,7 @@ public sealed partial class Cpu
         ushort port = ins.Op1Kind == OpKind.Register ? (ushort)R[2] : ins.Immediate8;
         int size = OpBits(in ins, 0) / 8;
         CheckIoPermission(port, size);
+        if (_fwActive && FirmwarePort(port, size, input: true, 0)) return;
         WriteReg(ins.Op0Register, _exits.PortIn(port, size) & SizeMask(size * 8));
     }
 
@@ -225,6 +229,7 @@ public sealed partial class Cpu
         ushort port = ins.Op0Kind == OpKind.Register ? (ushort)R[2] : ins.Immediate8;
         int size = OpBits(in ins, 1) / 8;
         CheckIoPermission(port, size);
+        if (_fwActive && FirmwarePort(port, size, input: false, ReadReg(ins.Op1Register))) return;
         _exits.PortOut(port, size, ReadReg(ins.Op1Register));
     }
 }

@@ -127,6 +127,31 @@ public sealed unsafe class PhysicalMemory : IDisposable
         MappingChanged?.Invoke();
     }
 
+    /// <summary>
+    /// Makes RAM pages read-only to the guest while they keep their memory: reads see it, writes are
+    /// dropped as writes to ROM are. The guest firmware's region (Cpu.Firmware.cs), which only its
+    /// handler writes, through <see cref="WriteProtected"/>.
+    /// </summary>
+    public void ProtectRam(uint address, uint length)
+    {
+        for (ulong a = address & ~(PageSize - 1); a < (ulong)address + length; a += PageSize)
+            if (_kind[a >> PageShift] == PageKind.Ram) _kind[a >> PageShift] = PageKind.Rom;
+        MappingChanged?.Invoke();
+    }
+
+    /// <summary>A write to RAM or ROM alike (a protected page's owner); MMIO is not touched.</summary>
+    public void WriteProtected(uint a, int size, ulong v)
+    {
+        for (int i = 0; i < size; i++)
+        {
+            uint at = a + (uint)i;
+            nint h = _host[at >> PageShift];
+            if (h == 0) continue;
+            if (_code[at >> PageShift] != 0) NotifyWrite(at);
+            ((byte*)h)[at & (PageSize - 1)] = (byte)(v >> (8 * i));
+        }
+    }
+
     // ---- Slow-path accessors (MMIO, ROM, page-crossing, loaders). The A20 mask is applied by the caller (MMU). ----
 
     public byte Read8(uint a)

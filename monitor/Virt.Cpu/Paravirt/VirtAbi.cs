@@ -26,7 +26,7 @@ public static class VirtAbi
     public const uint MsrCallTable = 0x4000_00F0;
 
     /// <summary>Bytes per entry (VMI's and Xen's hypercall page's stub size) and entries in the table.</summary>
-    public const int EntrySize = 32, Entries = 10;
+    public const int EntrySize = 32, Entries = 12;
 
     /// <summary>EAX of a VMCALL for entry n is CallBase + n ("VT" in the high half: never a KVM hypercall number).</summary>
     public const uint CallBase = 0x5654_0000;

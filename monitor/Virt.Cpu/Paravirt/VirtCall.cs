@@ -18,4 +18,8 @@ public enum VirtCall : uint
     PortWriteBatch = 7,
     ReadTime = 8,
     FlushTlb = 9,
+    /// <summary>The guest firmware's console output (its handler only; -1 elsewhere): EAX buffer, EDX length.</summary>
+    FirmwareOutput = 10,
+    /// <summary>An ISA IRQ line the guest firmware's device drives (its handler only): EAX line, EDX level.</summary>
+    FirmwareIrq = 11,
 }

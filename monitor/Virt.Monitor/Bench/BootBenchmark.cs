@@ -23,7 +23,7 @@ public static partial class BootBenchmark
     public sealed record Row(string Name, string[] ExtraArgs, bool IsQemu);
 
     public sealed record Measurement(string Row, TimeSpan ToMarker, double GuestUptime, TimeSpan ToEnd, long PeakBytes,
-        int ExitCode, long? Exits, long? RoundTrips, long? Instructions, ExitBreakdown? Breakdown = null);
+        int ExitCode, long? Exits, long? RoundTrips, long? Instructions, ExitBreakdown? Breakdown = null, FirmwareFigures? Firmware = null);
 
     /// <summary>
     /// The exits the paravirtual interfaces remove, from a virt row's --stats: by reason, the PIT
@@ -36,12 +36,12 @@ public static partial class BootBenchmark
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "virt-guests");
 
     public static async Task<int> RunAsync(string kernel, string initrd, string append, IReadOnlyList<Row> rowsGiven, int runs, int timeout,
-        bool qemu, bool ioRows, bool pvRows, string? chart)
+        bool qemu, bool ioRows, bool pvRows, string? chart, bool firmwareRow = false)
     {
         var rows = rowsGiven.ToList();
         foreach (string f in new[] { kernel, initrd })
             if (!File.Exists(f)) throw new ArgumentException($"{f} does not exist (run scripts/fetch-guest.sh, or give --kernel/--initrd)");
-        if (rows.Count == 0 && !ioRows && !pvRows)
+        if (rows.Count == 0 && !ioRows && !pvRows && !firmwareRow)
         {
             // The engines side by side (docs/cpu.md).
             rows.Add(new Row("virt native", ["--cpu-engine", "native"], false));
@@ -61,6 +61,8 @@ public static partial class BootBenchmark
             rows.Add(new Row("virt pv on", ["--cpu-engine", "native", "--cpu", "i686,+pv"], false));
             rows.Add(new Row("virt pv off", ["--cpu-engine", "native", "--cpu", "i686,-pv"], false));
         }
+        // COM1 in the guest's firmware (docs/firmware-reflection.md): the console with no round trip per register access.
+        if (firmwareRow) rows.Add(new Row("virt com1=firmware", ["--cpu-engine", "native", "--place", "com1=firmware"], false));
         if (qemu) rows.Add(new Row("qemu-tcg", [], true));
 
         Console.Error.WriteLine($"virt bench boot: {Path.GetFileName(kernel)} + {Path.GetFileName(initrd)}, \"{append}\", {runs} run(s) per row, {Environment.ProcessorCount} CPUs");
@@ -123,6 +125,8 @@ public static partial class BootBenchmark
                 $"{m.Row.PadRight(w)} {m.ToMarker.TotalSeconds,9:F2} {m.GuestUptime,9:F2} {m.ToEnd.TotalSeconds,8:F2} {m.PeakBytes / 1048576.0,9:F1} {Format(m.Exits),10} {Format(m.RoundTrips),12} {ratioTrips,10} {ratioWall,12} {ratioMem,11}"));
         }
         static string Format(long? v) => v is { } x ? x.ToString("N0", CultureInfo.InvariantCulture) : "-";
+        foreach (Measurement m in results.Where(m => m.Firmware is not null))
+            Console.WriteLine($"{m.Row}: {m.Firmware}");
 
         // The exits by reason beside the two the paravirtual interfaces remove (docs/paravirt.md).
         var broken = results.Where(m => m.Breakdown is not null).ToList();
@@ -186,6 +190,7 @@ public static partial class BootBenchmark
 
         long? exits = null, roundTrips = null, instructions = null;
         ExitBreakdown? breakdown = null;
+        FirmwareFigures? firmware = null;
         if (stats is not null && File.Exists(stats))
         {
             using (var json = JsonDocument.Parse(File.ReadAllText(stats)))
@@ -195,10 +200,11 @@ public static partial class BootBenchmark
                 roundTrips = root.GetProperty("roundTrips").GetProperty("count").GetInt64();
                 instructions = root.GetProperty("instructions").GetInt64();
                 breakdown = Breakdown(root);
+                firmware = FirmwareFigures.Read(root);
             }
             File.Delete(stats);
         }
-        return new Measurement(row.Name, toMarker, uptime, end, memory.PeakBytes, p.ExitCode, exits, roundTrips, instructions, breakdown);
+        return new Measurement(row.Name, toMarker, uptime, end, memory.PeakBytes, p.ExitCode, exits, roundTrips, instructions, breakdown, firmware);
     }
 
     private static ExitBreakdown Breakdown(JsonElement stats)

@@ -20,20 +20,24 @@ namespace Virt.Monitor.Bench;
 /// </summary>
 public static class IoBenchmark
 {
-    public sealed record Mode(string Io, string State)
+    /// <param name="Firmware">COM1 in the guest's firmware (--place com1=firmware, docs/firmware-reflection.md).</param>
+    public sealed record Mode(string Io, string State, bool Firmware = false)
     {
         public bool IoBatched => Io == "batched";
         public bool StateCached => State == "cached";
-        public override string ToString() => $"io {Io,-7} state {State,-6}";
+        public override string ToString() => Firmware ? "com1 in firmware" : $"io {Io,-7} state {State,-6}";
     }
 
     public sealed record Result(string Workload, Mode Mode, int Status, long Exits, long RoundTrips, long StateFetches,
-        long CommitRoundTrips, long BatchedWrites, long CachedHits, double WallMs)
+        long CommitRoundTrips, long BatchedWrites, long CachedHits, double WallMs, FirmwareFigures? Firmware = null)
     {
         /// <summary>Round-trip latency p50, p90, p99 (µs), and the p99 of each part of the split (to the device model, service, back); empty: no round trips.</summary>
         public double[] Latency { get; init; } = [];
         public double[] SplitP99 { get; init; } = [];
     }
+
+    /// <summary>The serial workload's extra row with --firmware: the UART in the guest's firmware, the rest as batched/cached.</summary>
+    public static readonly Mode FirmwareMode = new("batched", "cached", Firmware: true);
 
     public static readonly Mode[] Modes = [new("naive", "naive"), new("naive", "cached"), new("batched", "naive"), new("batched", "cached")];
 
@@ -41,7 +45,9 @@ public static class IoBenchmark
     public const string DefaultDeviceModel = "virt-dm-bench --io-test --serial none";
 
     /// <param name="only">The workloads to run (null: all).</param>
-    public static async Task<int> RunAsync(int scale, int repeat, string dm, string? json, string? chart, IReadOnlySet<string>? only, Virt.Shared.Wakeup.WakeMode? wake)
+    /// <param name="firmware">Also the serial workload with COM1 in the guest's firmware (<see cref="FirmwareMode"/>).</param>
+    public static async Task<int> RunAsync(int scale, int repeat, string dm, string? json, string? chart, IReadOnlySet<string>? only, Virt.Shared.Wakeup.WakeMode? wake,
+        bool firmware = false)
     {
         var workloads = IoWorkloads.All(scale).Where(w => only is null || only.Contains(w.Name)).ToList();
         Console.Error.WriteLine($"virt bench io: {workloads.Count} workloads x {Modes.Length} modes, monitor and '{dm}' as two processes, {Environment.ProcessorCount} CPUs");
@@ -54,10 +60,11 @@ public static class IoBenchmark
         {
             var rows = new List<Result>();
             // Modes interleaved, each run `repeat` times; the median wall time is kept (counts are exact and equal across repeats).
-            var runs = Modes.ToDictionary(m => m, _ => new List<Result>());
+            Mode[] modes = firmware && w.Name == "serial" ? [.. Modes, FirmwareMode] : Modes;
+            var runs = modes.ToDictionary(m => m, _ => new List<Result>());
             for (int k = 0; k < repeat; k++)
-                foreach (Mode m in Modes) runs[m].Add(await RunOneAsync(w, m, dm, wake));
-            foreach (Mode m in Modes)
+                foreach (Mode m in modes) runs[m].Add(await RunOneAsync(w, m, dm, wake));
+            foreach (Mode m in modes)
             {
                 var byWall = runs[m].OrderBy(r => r.WallMs).ToList();
                 Result median = byWall[byWall.Count / 2];
@@ -120,12 +127,14 @@ public static class IoBenchmark
                 StateCached = m.StateCached,
             };
             if (wake is { } mode) o = o with { Wake = mode };
+            // The device model's own COM1 is never reached then: the CPU reflects the ports to the firmware first.
+            if (m.Firmware) o = o with { Com1InFirmware = true };
             int status = await VirtualMachine.RunAsync(o, new GuestImages(w.Image, "bench-" + w.Name, [], null));
             using var doc = JsonDocument.Parse(File.ReadAllText(stats));
             JsonElement r = doc.RootElement;
             return new Result(w.Name, m, status, r.GetProperty("exits").GetInt64(), r.GetProperty("roundTrips").GetProperty("count").GetInt64(),
                 r.GetProperty("stateFetches").GetInt64(), r.GetProperty("commitRoundTrips").GetInt64(), r.GetProperty("batchedWrites").GetInt64(),
-                r.GetProperty("cachedReads").GetProperty("hits").GetInt64(), r.GetProperty("wallSeconds").GetDouble() * 1000)
+                r.GetProperty("cachedReads").GetProperty("hits").GetInt64(), r.GetProperty("wallSeconds").GetDouble() * 1000, FirmwareFigures.Read(r))
             {
                 Latency = Percentiles(r.GetProperty("roundTrips")),
                 SplitP99 = SplitParts.All(p => r.GetProperty("roundTrips").TryGetProperty(p, out _))
@@ -166,6 +175,8 @@ public static class IoBenchmark
             string result = r.Status == baseline.Status && (expected is null || r.Status == expected) ? "ok" : $"MISMATCH (status {r.Status})";
             Console.WriteLine(string.Create(ci, $"  {r.Mode,-26} {r.Exits,9:N0} {r.RoundTrips,12:N0} {r.StateFetches,10:N0} {r.CommitRoundTrips,11:N0} {r.BatchedWrites,9:N0} {r.CachedHits,9:N0} {r.WallMs,9:F1} {rtRatio,12:F1}x {wallRatio,13:F2}x {Latency(r),20} {Split(r),22}  {result}"));
         }
+        foreach (Result r in rows.Where(r => r.Firmware is not null))
+            Console.WriteLine($"  {r.Mode}: {r.Firmware}");
         return same;
     }
 
@@ -217,6 +228,13 @@ public static class IoBenchmark
                 j.WriteNumber("toDeviceModelP99Micros", r.SplitP99[0]);
                 j.WriteNumber("serviceP99Micros", r.SplitP99[1]);
                 j.WriteNumber("backP99Micros", r.SplitP99[2]);
+            }
+            if (r.Firmware is { } fw)
+            {
+                j.WriteString("placement", "firmware");
+                j.WriteNumber("reflections", fw.Reflections);
+                j.WriteNumber("handlerInstructions", fw.HandlerInstructions);
+                j.WriteNumber("firmwareMonitorCalls", fw.MonitorCalls);
             }
             j.WriteEndObject();
         }

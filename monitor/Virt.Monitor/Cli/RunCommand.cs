@@ -57,6 +57,8 @@ public static class RunCommand
     private static readonly Option<bool> s_waitForDebugger = new("-S") { Description = "the guest waits for the debugger before its first instruction" };
     private static readonly Option<string[]> s_log = Repeatable("-d", "ITEM[,ITEM]", "log int, cpu_reset, guest_errors, exits (-d help lists them)");
     private static readonly Option<string?> s_logFile = LastValueOption.Text("-D", "FILE", "write the -d log to FILE instead of stderr");
+    private static readonly Option<string[]> s_place = Repeatable("--place", "DEV=PLACEMENT",
+        "where a device runs: com1=firmware emulates COM1 in the guest's own firmware, its accesses reflected to it with no exit to a device model (docs/firmware-reflection.md); com1=dm (default) in virt-dm");
     private static readonly Option<bool> s_quiet = new("--quiet", "-q") { Description = "no progress and no report on stderr" };
 
     public static Command Create()
@@ -64,7 +66,7 @@ public static class RunCommand
         var command = new Command("run", Description)
         {
             s_memory, s_kernel, s_initrd, s_append, s_bios, s_demo, s_restore, s_serial, s_dm, s_restartDm, s_dmTimeout, s_stats, s_statsInterval,
-            s_wakeup, s_spin, s_engine, s_cpu, s_clock, s_io, s_state, s_flush, s_dmArg, s_gdbDefault, s_gdb, s_waitForDebugger, s_log, s_logFile, s_quiet,
+            s_wakeup, s_spin, s_engine, s_cpu, s_clock, s_io, s_state, s_flush, s_dmArg, s_gdbDefault, s_gdb, s_waitForDebugger, s_log, s_logFile, s_place, s_quiet,
         };
         command.SetAction((r, _) =>
         {
@@ -134,6 +136,7 @@ public static class RunCommand
             LogItems = log,
             LogFile = r.GetValue(s_logFile),
         };
+        o = Firmware.FirmwarePlacement.Apply(o, r.GetValue(s_place) ?? []);
         int images = (o.Kernel is null ? 0 : 1) + (o.Bios is null ? 0 : 1) + (o.Demo ? 1 : 0);
         if (o.Restore is not null)
         {

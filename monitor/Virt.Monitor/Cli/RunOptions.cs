@@ -53,6 +53,8 @@ public sealed record RunOptions
     public bool WaitForDebugger { get; init; }
     /// <summary>-d: what the guest log writes; None: no log.</summary>
     public GuestLogItems LogItems { get; init; }
+    /// <summary>--place com1=firmware: COM1 emulated by the guest's firmware (Firmware/FirmwarePlacement).</summary>
+    public bool Com1InFirmware { get; init; }
     /// <summary>-D: the log file (default stderr).</summary>
     public string? LogFile { get; init; }
 

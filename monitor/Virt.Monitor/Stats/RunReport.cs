@@ -9,9 +9,11 @@ namespace Virt.Monitor.Stats;
 /// <summary>The end-of-run report: a table on stderr and the same figures as JSON (--stats).</summary>
 /// <param name="devices">The devices' own counters (<see cref="DeviceCounterTable"/>); null: none gathered.</param>
 /// <param name="timeline">The run over time (--stats); null: not recorded.</param>
+/// <param name="firmware">Accesses reflected to the guest firmware (--place com1=firmware); null: no firmware.</param>
 public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, long instructions,
     DeviceModelCounters deviceCounters, Func<ushort, string> deviceOfPort, Virt.Cpu.EngineStatistics? engine = null,
-    DeviceCounterTable? devices = null, Timeline? timeline = null, Virt.Cpu.Paravirt.ParavirtStatistics? paravirt = null)
+    DeviceCounterTable? devices = null, Timeline? timeline = null, Virt.Cpu.Paravirt.ParavirtStatistics? paravirt = null,
+    Virt.Cpu.Firmware.FirmwareStatistics? firmware = null)
 {
     private static readonly double[] Percentiles = [50, 90, 99];
 
@@ -40,6 +42,9 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
         w.WriteLine(string.Create(ci, $"state: served from the page {stats.StateServedFromPage:N0}, fetched by round trip {stats.StateFetches:N0}; commits {stats.StateCommits:N0} ({stats.CommitRoundTrips:N0} by round trip of their own)"));
         w.WriteLine(string.Create(ci, $"batched writes {stats.BatchedWrites:N0}; cached reads: hits {stats.CachedReadHits:N0}, misses {stats.CachedReadMisses:N0}, stale (flushed first) {stats.CachedReadStale:N0}"));
         w.WriteLine("ring flushes: " + (stats.FlushesByReason.Count == 0 ? "none" : string.Join(", ", stats.FlushesByReason.OrderByDescending(kv => kv.Value).Select(kv => string.Create(ci, $"{kv.Key} {kv.Value:N0}")))));
+        if (firmware is { } fw)
+            w.WriteLine(string.Create(ci, $"firmware: reflections {fw.Reflections:N0}, handler instructions {fw.HandlerInstructions:N0}, calls to the monitor {fw.MonitorCalls:N0}")
+                + (fw.Failure is { } failed ? $"; abandoned ({failed}), its ranges unclaimed since" : ""));
         WriteDevices(w);
         if (engine is { } e)
         {
@@ -175,6 +180,16 @@ public sealed class RunReport(VmEnd end, ExitStatistics stats, TimeSpan wall, lo
             j.WriteStartObject("callTable");
             foreach (var kv in pv.CallTable) j.WriteNumber(kv.Key, kv.Value);
             j.WriteEndObject();
+            j.WriteEndObject();
+        }
+        if (firmware is { } fw)
+        {
+            j.WriteStartObject("firmware");
+            j.WriteNumber("reflections", fw.Reflections);
+            j.WriteNumber("handlerInstructions", fw.HandlerInstructions);
+            j.WriteNumber("monitorCalls", fw.MonitorCalls);
+            if (fw.Failure is { } failed) j.WriteString("failure", failed.ToString());
+            else j.WriteNull("failure");
             j.WriteEndObject();
         }
         if (engine is { } e)

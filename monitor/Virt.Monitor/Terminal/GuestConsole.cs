@@ -52,6 +52,9 @@ public sealed class GuestConsole : IDisposable
         _input.Start();
     }
 
+    /// <summary>The guest printed without an exit (COM1 in its firmware, docs/firmware-reflection.md): the status line ends before the output.</summary>
+    public void GuestPrinted() => _progress?.Stop();
+
     public void Dispose()
     {
         _progress?.Dispose();

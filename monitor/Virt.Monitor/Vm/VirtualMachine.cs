@@ -6,6 +6,7 @@ using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
 using Virt.Monitor.Debug;
+using Virt.Monitor.Firmware;
 using Virt.Monitor.Launch;
 using Virt.Monitor.Logging;
 using Virt.Monitor.Routing;
@@ -146,6 +147,7 @@ public sealed class VirtualMachine
         GuestRam? ram = null;
         PhysicalMemory? memory = null;
         long instructions = 0;
+        GuestFirmware? firmware = null;
         using var console = _console;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "interrupted (SIGINT)", "interrupted")); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "terminated (SIGTERM)", "interrupted")); });
@@ -189,6 +191,20 @@ public sealed class VirtualMachine
                 return ExitStatus.BadUsage;
             }
 
+            // The ISA lines: the device models' and, with --place com1=firmware, the guest firmware's.
+            var irqLines = new IrqLineMux(platform.SetIrq);
+            if (_o.Com1InFirmware)
+            {
+                var (fw, error) = GuestFirmware.Load(cpu, _o.Serial, irqLines, message => Console.Error.WriteLine($"virt: {message}"), console.GuestPrinted);
+                if (fw is null)
+                {
+                    Console.Error.WriteLine($"virt: {error}");
+                    _end = new VmEnd(ExitStatus.BadUsage, error!, "bad-firmware");
+                    return ExitStatus.BadUsage;
+                }
+                firmware = fw;
+            }
+
             if (_o.Gdb is { } endpoint)
             {
                 _debugger = new GuestDebugger(cpu, _o.WaitForDebugger, () => { cpu.RequestStop(); _manager?.Roster.Kick(); });
@@ -213,7 +229,7 @@ public sealed class VirtualMachine
 
             // Device models: any number, attached and detached while the guest runs (Attachment/AttachmentManager).
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Roster.Kick(); });
-            manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), new IrqLineMux(platform.SetIrq), _ending)
+            manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), irqLines, _ending)
             {
                 PlatformEventRaised = (e, who) => OnPlatformEvent(e, who, memory),
                 RamWritten = (address, length) => DropDecodedCode(memory, address, length),
@@ -266,6 +282,7 @@ public sealed class VirtualMachine
             if (manager is not null) await manager.ShutdownAsync(end.Status, end.Reason);
             if (server is not null) await server.DisposeAsync();
             manager?.DisposeRegions();
+            firmware?.Dispose();
             memory?.Dispose();
             ram?.Dispose();
             if (!dir.Remove()) Console.Error.WriteLine($"virt: could not remove {dir.Path}");
@@ -443,7 +460,8 @@ public sealed class VirtualMachine
         // The devices' counters cost the device models a round trip of the control socket: only for a report someone reads.
         DeviceCounterTable? devices = _o.Quiet && _statsFile is null ? null : _deviceCounters is null ? null : await _deviceCounters.CollectAsync(Limits.MetricsTimeout);
         var report = new RunReport(end, _stats, _wall.Elapsed, instructions, first is null ? default : first.Counters,
-            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _timeline, _cpu?.ParavirtStats);
+            p => router.ClaimOfPort(p)?.Device ?? "(none)", _cpu?.EngineStats, devices, _timeline, _cpu?.ParavirtStats,
+            _cpu?.FirmwareRegion is null ? null : _cpu.FirmwareStats);
         if (!_o.Quiet) report.WriteTable(Console.Error);
         if (_statsFile is { } stats)
         {

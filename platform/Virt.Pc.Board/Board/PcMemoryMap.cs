@@ -22,6 +22,12 @@ public static class PcMemoryMap
     /// <summary>The BIOS segment F000: the MP floating pointer and the IRET stub live here.</summary>
     public const uint BiosSegment = 0xF_0000;
 
+    /// <summary>
+    /// The guest firmware's region (docs/firmware-reflection.md): 64 KiB of RAM in the BIOS area, inside
+    /// the e820 map's reserved range below 1 MiB, so no guest OS takes it whatever the RAM size.
+    /// </summary>
+    public const uint GuestFirmwareBase = 0xE_0000, GuestFirmwareSize = 0x1_0000;
+
     /// <summary>1 MiB: the start of extended memory, where protected-mode kernels are loaded.</summary>
     public const uint HighMemoryStart = 0x10_0000;
 

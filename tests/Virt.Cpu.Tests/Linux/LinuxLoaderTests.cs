@@ -68,6 +68,19 @@ public class LinuxLoaderTests
         Assert.Equal((ulong)Ram - 0x10_0000, m.Memory.Read64(bp + 0x300));
     }
 
+    /// <summary>The guest firmware's region (docs/firmware-reflection.md) lies in a reserved e820 entry: no Linux takes it, whatever the RAM size.</summary>
+    [Theory]
+    [InlineData(16u << 20)]
+    [InlineData(256u << 20)]
+    public void TheGuestFirmwareRegionIsReservedInTheE820Map(uint ram)
+    {
+        using var m = new TestMachine(ram);
+        var layout = LinuxLoader.Load(m.Cpu, Image(), [], "", ram);
+        E820Entry covering = Assert.Single(layout.MemoryMap, e => e.Address <= Virt.Pc.Board.PcMemoryMap.GuestFirmwareBase
+            && e.Address + e.Length >= Virt.Pc.Board.PcMemoryMap.GuestFirmwareBase + Virt.Pc.Board.PcMemoryMap.GuestFirmwareSize);
+        Assert.Equal(E820Type.Reserved, covering.Type);
+    }
+
     [Fact]
     public void EntersAtCode32StartWithBootSegmentsAndEsi()
     {

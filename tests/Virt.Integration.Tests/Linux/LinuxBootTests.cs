@@ -48,11 +48,28 @@ public sealed class LinuxBootTests(ITestOutputHelper output)
         Assert.DoesNotMatch(@"flags\s*:.*\bhypervisor\b", Section(console, "CMD-CPUINFO", "CMD-LS"));
     }
 
+    /// <summary>
+    /// COM1 emulated by the guest's own firmware (--place com1=firmware, docs/firmware-reflection.md):
+    /// Linux's 8250 driver finds a 16550A and the whole console runs through it, with no device-model
+    /// round trip per register access.
+    /// </summary>
+    [LinuxGuestFact]
+    public async Task Boots_runs_commands_and_powers_off_with_the_console_in_guest_firmware()
+    {
+        string console = await BootAndCheck(LinuxGuest.CommandLine, apic: true, ["--place", "com1=firmware"]);
+        Assert.Contains("ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A", console);
+        Assert.Matches(@"firmware: reflections [\d,]+, handler instructions [\d,]+", _stderr);
+        Assert.DoesNotContain("abandoned", _stderr);
+    }
+
+    private string _stderr = "";
+
     private async Task<string> BootAndCheck(string commandLine, bool apic, string[]? extraArgs = null)
     {
         using var run = VirtRun.Start(["run", "-m", "256M", "--kernel", LinuxGuest.Kernel, "--initrd", LinuxGuest.Initrd, "--append", commandLine, .. extraArgs ?? []]);
         int status = await run.WaitAsync(BootLimit);
         string console = run.Stdout;
+        _stderr = run.Stderr;
         output.WriteLine(run.Stderr);
         output.WriteLine(string.Join('\n', console.Split('\n').TakeLast(60)));
 
