@@ -173,8 +173,17 @@ public sealed class VirtualMachine
             platform.Connect(cpu);
             _cpu = cpu;
             if (_log is { } log && (log.Items & (GuestLogItems.Int | GuestLogItems.GuestErrors)) != 0) cpu.EventLog = new CpuEventLogger(cpu, log);
-            // A restore loads RAM and the CPU once its device models are starting (below): their process start overlaps it.
-            if (_snapshot is null && TryLoadGuest(cpu, platform) is { } refused)
+            if (_snapshot is not null)
+            {
+                if (TryRestore(cpu, platform, ram, memory) is { } bad)
+                {
+                    // A snapshot that does not restore is the user's input: a message and status 2, and nothing was started.
+                    Console.Error.WriteLine($"virt: {bad}");
+                    _end = new VmEnd(ExitStatus.BadUsage, bad, "bad-snapshot");
+                    return ExitStatus.BadUsage;
+                }
+            }
+            else if (TryLoadGuest(cpu, platform) is { } refused)
             {
                 // A bad image is the user's input, not a monitor bug: a message and status 2, as for the header checks.
                 Console.Error.WriteLine($"virt: {refused}");
@@ -229,13 +238,6 @@ public sealed class VirtualMachine
             bool early = _snapshot is not null && _o.DeviceModels.Count == 0;
             if (early) AwaitSavedDeviceModels(router, _gate);
             Task<string?> attached = AttachAtLaunchAsync(manager, dir); // the processes are started before its first await
-            if (_snapshot is not null && TryRestore(cpu, platform, ram, memory) is { } bad)
-            {
-                // A snapshot that does not restore is the user's input: a message and status 2, and no guest code has run.
-                Console.Error.WriteLine($"virt: {bad}");
-                _end = new VmEnd(ExitStatus.BadUsage, bad, "bad-snapshot");
-                return ExitStatus.BadUsage;
-            }
             if (!early && await EndLaunchAsync(attached, router) is { } why)
             {
                 RefuseLaunch(why);
@@ -311,6 +313,7 @@ public sealed class VirtualMachine
     {
         router.AwaitDeviceModel(_snapshot!.Manifest.DeviceModels.SelectMany(m => m.Claims.Select(c =>
             (new BusRange(c.Space == "mmio" ? AddressSpace.Mmio : AddressSpace.Port, c.Start, c.Length), c.Device))));
+        _manager!.Roster.Publish(router); // the VCPU has not started: routed at once
         router.WaitForDeviceModel = (reason, address) =>
         {
             gate.Stall($"waiting for the restored device models to attach ({(reason == ExitReason.PortIo ? "port" : "address")} 0x{address:X})",
@@ -322,8 +325,8 @@ public sealed class VirtualMachine
     private void LogRestored(string models)
     {
         double sinceProcess = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds;
-        Log($"restored {_snapshot!.Path}: guest running {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started, {sinceProcess:F0} ms after its process "
-            + $"started, {models} ({_restoreTime.TotalMilliseconds:F0} ms checking and loading the snapshot, {_ramCopied >> 20} MiB of RAM copied)");
+        Log($"restored {_snapshot!.Path}: guest running {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started ({_restoreTime.TotalMilliseconds:F0} ms "
+            + $"of it checking and loading the snapshot, {_ramCopied >> 20} MiB of RAM copied), {sinceProcess:F0} ms after its process started; {models}");
     }
     private TimeSpan _restoreTime;
     private long _ramCopied;
