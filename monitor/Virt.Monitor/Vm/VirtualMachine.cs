@@ -156,6 +156,8 @@ public sealed class VirtualMachine
             // A sealed memfd: a device model that truncates its "ram" cannot pull pages from under the monitor (issue 13).
             ram = new GuestRam(_o.MemoryBytes, SealedFile.Create(dir.RamFile, _o.MemoryBytes), dir.RamFile);
             memory = new PhysicalMemory(ram);
+            // A restore loads RAM on another core while this thread builds the machine (both are most of a restore's time).
+            Task<long>? ramLoad = _snapshot is { } saved ? Task.Run(() => LoadRam(saved, ram)) : null;
             byte[] secret = RandomNumberGenerator.GetBytes(Protocol.SecretSize);
             File.WriteAllText(dir.SecretFile, Convert.ToHexString(secret), System.Text.Encoding.ASCII);
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -175,7 +177,7 @@ public sealed class VirtualMachine
             if (_log is { } log && (log.Items & (GuestLogItems.Int | GuestLogItems.GuestErrors)) != 0) cpu.EventLog = new CpuEventLogger(cpu, log);
             if (_snapshot is not null)
             {
-                if (TryRestore(cpu, platform, ram, memory) is { } bad)
+                if (await TryRestoreAsync(ramLoad!, cpu, platform, memory) is { } bad)
                 {
                     // A snapshot that does not restore is the user's input: a message and status 2, and nothing was started.
                     Console.Error.WriteLine($"virt: {bad}");
@@ -325,28 +327,38 @@ public sealed class VirtualMachine
     private void LogRestored(string models)
     {
         double sinceProcess = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds;
-        Log($"restored {_snapshot!.Path}: guest running {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started ({_restoreTime.TotalMilliseconds:F0} ms "
+        Log($"restored {_snapshot!.Path}: guest running {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started ({_ramLoadTime.TotalMilliseconds:F0} ms "
             + $"of it checking and loading the snapshot, {_ramCopied >> 20} MiB of RAM copied), {sinceProcess:F0} ms after its process started; {models}");
     }
-    private TimeSpan _restoreTime;
+    private TimeSpan _ramLoadTime;
     private long _ramCopied;
 
-    /// <summary>RAM, clock, CPU and platform devices from the snapshot; returns why it cannot be restored, or null.</summary>
-    private string? TryRestore(Cpu.Cpu cpu, PcPlatform platform, GuestRam ram, PhysicalMemory memory)
+    private long LoadRam(SnapshotFile snapshot, GuestRam ram)
     {
         var sw = Stopwatch.StartNew();
+        // Copied into the sealed memfd, not mapped copy-on-write: the device models share guest RAM with the
+        // monitor (string I/O assist, DMA), and a private mapping's copies would be invisible to them (docs/snapshots.md).
+        long copied = snapshot.LoadRam(ram);
+        _ramLoadTime = sw.Elapsed;
+        return copied;
+    }
+
+    /// <summary>RAM (loading since the machine was built), clock, CPU and platform devices from the snapshot; returns why it cannot be restored, or null.</summary>
+    private async Task<string?> TryRestoreAsync(Task<long> ramLoad, Cpu.Cpu cpu, PcPlatform platform, PhysicalMemory memory)
+    {
         try
         {
-            // Copied into the sealed memfd, not mapped copy-on-write: the device models share guest RAM with the
-            // monitor (string I/O assist, DMA), and a private mapping's copies would be invisible to them (docs/snapshots.md).
-            _ramCopied = _snapshot!.LoadRam(ram);
-            SnapshotRestorer.Restore(_snapshot.Manifest, cpu, platform, memory);
-            _restoreTime = sw.Elapsed;
+            _ramCopied = await ramLoad;
+            SnapshotRestorer.Restore(_snapshot!.Manifest, cpu, platform, memory);
             return null;
         }
         catch (SnapshotException e)
         {
             return e.Message;
+        }
+        catch (IOException e)
+        {
+            return $"snapshot {_snapshot!.Path}: {e.Message.TrimEnd('.')}; nothing was restored";
         }
     }
 
