@@ -55,6 +55,7 @@ public class BadSnapshotTests
             (Variant(good, "manifest.snap", f => Flip(f, 64 + 17)), [], "corrupted: the manifest's checksum does not match"),
             (Variant(good, "ram.snap", f => Flip(f, ramOffset + 0x10_0005)), [], "corrupted: guest RAM's checksum does not match"),
             (Variant(good, "version.snap", f => { f.Position = 8; f.Write([99, 0, 0, 0]); }), [], "format version 99; this virt reads format version 2"),
+            (Variant(good, "older.snap", f => { f.Position = 8; f.Write([1, 0, 0, 0]); }), [], "format version 1 (an older virt's); this virt reads format version 2"),
             (good, ["-m", "32M"], "wrong RAM size: it holds 64 MiB of guest RAM, -m asks for 32 MiB"),
             (notSnapshot, [], "not a virt snapshot"),
             (Path.Combine(dir, "missing.snap"), [], "missing.snap"),
