@@ -11,5 +11,6 @@ public static class BenchCommand
         BootBenchmarkCommand.Create(),
         IoBenchmarkCommand.Create(),
         ParavirtBenchmarkCommand.Create(),
+        SnapshotBenchmarkCommand.Create(),
     };
 }

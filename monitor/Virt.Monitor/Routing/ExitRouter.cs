@@ -27,6 +27,8 @@ public sealed class ExitRouter : IExitHandler
     private readonly List<BusClaim> _claims = new();
     private readonly AddressMap<BusClaim> _claimedPorts = new();
     private readonly AddressMap<BusClaim> _claimedMmio = new();
+    // A restore's device-model ranges whose models are still starting (AwaitDeviceModel): routed where no claim is.
+    private readonly List<BusClaim> _awaited = new();
     private readonly ExitStatistics _stats;
     private volatile RoutingTable _table = RoutingTable.Empty;
     private long _unclaimed;
@@ -133,7 +135,42 @@ public sealed class ExitRouter : IExitHandler
     /// </summary>
     public void Publish(Func<IDeviceModelEndpoint, bool> routed)
     {
-        lock (_claims) _table = RoutingTable.Build(_claims.Where(c => c.DeviceModel is not { } dm || routed(dm)));
+        lock (_claims) _table = RoutingTable.Build(_claims.Where(c => c.DeviceModel is not { } dm || routed(dm)), _awaited);
+    }
+
+    /// <summary>
+    /// A restored snapshot's device model is starting: until it is routed (or <see cref="StopAwaiting"/>),
+    /// an exit to a range it had claimed waits in <see cref="WaitForDeviceModel"/> instead of reading as
+    /// unclaimed, so the guest can run meanwhile. Routed on the next <see cref="Publish"/>.
+    /// </summary>
+    public void AwaitDeviceModel(IEnumerable<(BusRange Range, string Device)> ranges)
+    {
+        lock (_claims)
+            foreach (var (range, device) in ranges)
+                if (RangeRefusal(range) is null) _awaited.Add(new BusClaim(range, device, Local: null, Awaited: true));
+    }
+
+    /// <summary>Every started device model is routed (or the launch failed): no range waits any more. Routed on the next <see cref="Publish"/>.</summary>
+    public void StopAwaiting()
+    {
+        lock (_claims) _awaited.Clear();
+    }
+
+    /// <summary>
+    /// VCPU thread, in an exit to an awaited range: waits until the exit has another owner; returns false when
+    /// the VM ends first. Set by the VM (it parks the VCPU on its gate, where attach can route the model).
+    /// </summary>
+    public Func<ExitReason, ulong, bool>? WaitForDeviceModel { get; set; }
+
+    /// <summary>The claim to serve an exit by: an awaited one is waited out (rare: only while a restore's models start).</summary>
+    private BusClaim? Settle(BusClaim? claim, ExitReason reason, ulong address)
+    {
+        while (claim is { Awaited: true })
+        {
+            if (WaitForDeviceModel is not { } wait || !wait(reason, address)) return null;
+            claim = ClaimAt(reason, address);
+        }
+        return claim;
     }
 
     /// <summary>The routed claim an exit's address falls in, or null.</summary>
@@ -167,6 +204,7 @@ public sealed class ExitRouter : IExitHandler
     public uint PortIn(ushort port, int size)
     {
         BusClaim? claim = _table.OfPort(port);
+        if (claim is { Awaited: true }) claim = Settle(claim, ExitReason.PortIo, port);
         _stats.Port(port, read: true, Target(claim));
         uint v = claim is null ? IoSize.AllOnes32(size)
             : claim.Local is { } d ? d.PortRead(port, size) & IoSize.AllOnes32(size)
@@ -178,6 +216,7 @@ public sealed class ExitRouter : IExitHandler
     public void PortOut(ushort port, int size, uint value)
     {
         BusClaim? claim = _table.OfPort(port);
+        if (claim is { Awaited: true }) claim = Settle(claim, ExitReason.PortIo, port);
         _stats.Port(port, read: false, Target(claim));
         if ((_exitLog ?? _errorLog) is not null) LogAccess("port", port, size, read: false, value & IoSize.AllOnes32(size), claim);
         if (claim is null) return;
@@ -230,6 +269,7 @@ public sealed class ExitRouter : IExitHandler
     public ulong MmioRead(ulong address, int size)
     {
         BusClaim? c = _table.OfMmio(address);
+        if (c is { Awaited: true }) c = Settle(c, ExitReason.Mmio, address);
         _stats.Mmio(address, read: true, Target(c));
         ulong ones = IoSize.AllOnes(size);
         ulong v = c is null ? ones
@@ -242,6 +282,7 @@ public sealed class ExitRouter : IExitHandler
     public void MmioWrite(ulong address, int size, ulong value)
     {
         BusClaim? c = _table.OfMmio(address);
+        if (c is { Awaited: true }) c = Settle(c, ExitReason.Mmio, address);
         _stats.Mmio(address, read: false, Target(c));
         if ((_exitLog ?? _errorLog) is not null) LogAccess("mmio", address, size, read: false, value, c);
         if (c is null) return;

@@ -21,13 +21,18 @@ public sealed class RoutingTable
         _mmio = mmio;
     }
 
-    /// <summary>A table of <paramref name="routed"/>, which the router has already checked to be disjoint.</summary>
-    public static RoutingTable Build(IEnumerable<BusClaim> routed)
+    /// <summary>
+    /// A table of <paramref name="routed"/>, which the router has already checked to be disjoint, and of
+    /// those <paramref name="awaited"/> ranges that overlap none of them (a restored model's ranges, until it routes its own).
+    /// </summary>
+    public static RoutingTable Build(IEnumerable<BusClaim> routed, IEnumerable<BusClaim> awaited)
     {
         var ports = new AddressMap<BusClaim>();
         var mmio = new AddressMap<BusClaim>();
         foreach (BusClaim c in routed)
             (c.Range.Space == AddressSpace.Port ? ports : mmio).Claim(c.Range.Start, c.Range.Length, c);
+        foreach (BusClaim c in awaited)
+            (c.Range.Space == AddressSpace.Port ? ports : mmio).TryClaim(c.Range.Start, c.Range.Length, c, out _);
         return new RoutingTable(ports, mmio);
     }
 

@@ -9,14 +9,15 @@ namespace Virt.Monitor.Snapshot;
 
 /// <summary>
 /// One snapshot file (docs/snapshots.md): a fixed little-endian header (magic, format version,
-/// where the manifest and RAM are, their XxHash3 checksums), the MemoryPack manifest, then guest
+/// where the manifest and RAM are, their checksums), the MemoryPack manifest, then guest
 /// RAM as a raw region at a page-aligned offset, all-zero pages left as holes. Opening checks
 /// everything but RAM's checksum, which <see cref="LoadRam"/> checks as it copies; either refuses
 /// with a <see cref="SnapshotException"/> before any guest code runs.
 /// </summary>
 public sealed class SnapshotFile : IDisposable
 {
-    public const uint FormatVersion = 1;
+    /// <summary>2: RAM's checksum is <see cref="RamChecksum"/>'s (1 hashed the pages themselves; refused, with that reason).</summary>
+    public const uint FormatVersion = 2;
     public const int HeaderSize = 64;
     private const int PageSize = 4096;
     private const int Chunk = 1 << 20;
@@ -31,7 +32,7 @@ public sealed class SnapshotFile : IDisposable
         Manifest = manifest;
         FileLength = fileLength;
         RamOffset = ramOffset;
-        RamChecksum = ramChecksum;
+        SavedRamChecksum = ramChecksum;
     }
 
     public string Path { get; }
@@ -39,7 +40,7 @@ public sealed class SnapshotFile : IDisposable
     public long FileLength { get; }
     public long RamOffset { get; }
     public long RamSize => Manifest.RamSize;
-    private ulong RamChecksum { get; }
+    private ulong SavedRamChecksum { get; }
 
     /// <summary>Reads and checks the header and the manifest; <paramref name="ramSize"/>, when given (-m), must be the saved size.</summary>
     public static SnapshotFile Open(string path, long? ramSize)
@@ -71,7 +72,7 @@ public sealed class SnapshotFile : IDisposable
         if (!h[..8].SequenceEqual(Magic)) throw new SnapshotException(Bad("not a virt snapshot (no VIRTSNAP magic)"));
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(h[8..]);
         if (version != FormatVersion)
-            throw new SnapshotException(Bad($"format version {version}; this virt reads format version {FormatVersion}"));
+            throw new SnapshotException(Bad($"format version {version}{(version < FormatVersion ? " (an older virt's)" : "")}; this virt reads format version {FormatVersion}"));
         uint headerSize = BinaryPrimitives.ReadUInt32LittleEndian(h[12..]);
         long manifestOffset = BinaryPrimitives.ReadInt64LittleEndian(h[16..]);
         long manifestLength = BinaryPrimitives.ReadInt64LittleEndian(h[24..]);
@@ -103,14 +104,18 @@ public sealed class SnapshotFile : IDisposable
     }
 
     /// <summary>
-    /// Copies saved RAM into <paramref name="ram"/> (fresh, all zero), checking its checksum. Only the
+    /// Loads saved RAM into <paramref name="ram"/> (fresh, all zero), checking its checksum. Only the
     /// file's data extents are read (SEEK_DATA / SEEK_HOLE): the holes are zero pages, which the
-    /// checksum does not cover and which stay unallocated in the memfd. Returns the bytes copied.
+    /// checksum does not cover and which stay unallocated in the memfd. Non-zero pages are written
+    /// to RAM's file with pwrite where it has one (the kernel fills the memfd's pages; the mapping then
+    /// faults them in as the guest touches them, instead of the restore taking a fault per page).
+    /// A mismatch refuses the restore before any guest code runs. Returns the bytes of non-zero pages.
     /// </summary>
     public long LoadRam(GuestRam ram)
     {
         if (ram.Size != RamSize) throw new SnapshotException($"snapshot {Path}: RAM is {ram.Size} bytes, the snapshot {RamSize}");
-        var hash = new XxHash3();
+        using SafeFileHandle? ramFile = ram.BackingFile is { } file ? File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite) : null;
+        var checksum = new RamChecksum();
         byte[] buffer = GC.AllocateUninitializedArray<byte>(Chunk);
         long copied = 0;
         long nextPage = 0;
@@ -123,29 +128,24 @@ public sealed class SnapshotFile : IDisposable
                 int n = (int)Math.Min(Chunk, to - at);
                 Span<byte> chunk = buffer.AsSpan(0, n);
                 if (RandomAccess.Read(_handle, chunk, RamOffset + at) != n) throw new SnapshotException($"snapshot {Path}: truncated while reading RAM; nothing was restored");
-                for (int p = 0; p < n; p += PageSize)
+                // Runs of non-zero pages, one write each.
+                int p = 0;
+                while (p < n)
                 {
-                    ReadOnlySpan<byte> page = chunk.Slice(p, PageSize);
-                    if (page.IndexOfAnyExcept((byte)0) < 0) continue;
-                    AppendPage(hash, (at + p) / PageSize, page);
-                    page.CopyTo(ram.AsSpan(at + p, PageSize));
-                    copied += PageSize;
+                    while (p < n && IsZeroPage(chunk, p)) p += PageSize;
+                    int run = p;
+                    for (; p < n && !IsZeroPage(chunk, p); p += PageSize) checksum.AppendPage((at + p) / PageSize, chunk.Slice(p, PageSize));
+                    if (p == run) continue;
+                    if (ramFile is not null) RandomAccess.Write(ramFile, chunk[run..p], at + run);
+                    else chunk[run..p].CopyTo(ram.AsSpan(at + run, p - run));
+                    copied += p - run;
                 }
             }
             nextPage = Math.Max(nextPage, to);
         }
-        if (hash.GetCurrentHashAsUInt64() != RamChecksum)
+        if (checksum.Value != SavedRamChecksum)
             throw new SnapshotException($"snapshot {Path}: corrupted: guest RAM's checksum does not match; nothing was restored");
         return copied;
-    }
-
-    /// <summary>The checksum covers each non-zero page with its number, so zero pages (holes) need not be read to check it.</summary>
-    private static void AppendPage(XxHash3 hash, long pageNumber, ReadOnlySpan<byte> page)
-    {
-        Span<byte> number = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(number, pageNumber);
-        hash.Append(number);
-        hash.Append(page);
     }
 
     /// <summary>The RAM region's data extents, as offsets into RAM; all of it where the filesystem cannot tell holes.</summary>
@@ -188,7 +188,7 @@ public sealed class SnapshotFile : IDisposable
             using (SafeFileHandle f = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
             {
                 RandomAccess.Write(f, manifestBytes, HeaderSize);
-                var hash = new XxHash3();
+                var checksum = new RamChecksum();
                 for (long at = 0; at < ram.Size; at += Chunk)
                 {
                     int n = (int)Math.Min(Chunk, ram.Size - at);
@@ -199,7 +199,7 @@ public sealed class SnapshotFile : IDisposable
                     {
                         while (p < n && IsZeroPage(chunk, p)) p += PageSize;
                         int start = p;
-                        for (; p < n && !IsZeroPage(chunk, p); p += PageSize) AppendPage(hash, (at + p) / PageSize, chunk.Slice(p, PageSize));
+                        for (; p < n && !IsZeroPage(chunk, p); p += PageSize) checksum.AppendPage((at + p) / PageSize, chunk.Slice(p, PageSize));
                         if (p == start) continue;
                         RandomAccess.Write(f, chunk[start..p], ramOffset + at + start);
                         written += p - start;
@@ -216,7 +216,7 @@ public sealed class SnapshotFile : IDisposable
                 BinaryPrimitives.WriteInt64LittleEndian(h[32..], ramOffset);
                 BinaryPrimitives.WriteInt64LittleEndian(h[40..], ram.Size);
                 BinaryPrimitives.WriteUInt64LittleEndian(h[48..], XxHash3.HashToUInt64(manifestBytes));
-                BinaryPrimitives.WriteUInt64LittleEndian(h[56..], hash.GetCurrentHashAsUInt64());
+                BinaryPrimitives.WriteUInt64LittleEndian(h[56..], checksum.Value);
                 RandomAccess.Write(f, h, 0);
             }
             File.Move(temp, path, overwrite: true);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Virt.Cpu.Memory;
+using Virt.Devices.Bus;
 using Virt.Monitor.Attachment;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Control;
@@ -18,6 +19,7 @@ using Virt.Monitor.Vcpu;
 using Virt.Pc.Boot;
 using Virt.Shared.Abi;
 using Virt.Shared.Control;
+using Virt.Shared.Routing;
 using Virt.Shared.Runtime;
 
 namespace Virt.Monitor.Vm;
@@ -156,6 +158,8 @@ public sealed class VirtualMachine
             // A sealed memfd: a device model that truncates its "ram" cannot pull pages from under the monitor (issue 13).
             ram = new GuestRam(_o.MemoryBytes, SealedFile.Create(dir.RamFile, _o.MemoryBytes), dir.RamFile);
             memory = new PhysicalMemory(ram);
+            // A restore loads RAM on another core while this thread builds the machine (both are most of a restore's time).
+            Task<long>? ramLoad = _snapshot is { } saved ? Task.Run(() => LoadRam(saved, ram)) : null;
             byte[] secret = RandomNumberGenerator.GetBytes(Protocol.SecretSize);
             File.WriteAllText(dir.SecretFile, Convert.ToHexString(secret), System.Text.Encoding.ASCII);
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -175,9 +179,9 @@ public sealed class VirtualMachine
             if (_log is { } log && (log.Items & (GuestLogItems.Int | GuestLogItems.GuestErrors)) != 0) cpu.EventLog = new CpuEventLogger(cpu, log);
             if (_snapshot is not null)
             {
-                if (TryRestore(cpu, platform, ram, memory) is { } bad)
+                if (await TryRestoreAsync(ramLoad!, cpu, platform, memory) is { } bad)
                 {
-                    // A snapshot that does not restore is the user's input: a message and status 2, and no guest code has run.
+                    // A snapshot that does not restore is the user's input: a message and status 2, and nothing was started.
                     Console.Error.WriteLine($"virt: {bad}");
                     _end = new VmEnd(ExitStatus.BadUsage, bad, "bad-snapshot");
                     return ExitStatus.BadUsage;
@@ -246,17 +250,17 @@ public sealed class VirtualMachine
                 Save = taker.SaveAsync,
             };
             server.Start();
-            if (await AttachAtLaunchAsync(manager, dir) is { } why)
+            // A restore with the saved device models runs the guest while they start (their .NET start-up is most of
+            // a restore): an exit to one of their saved ranges waits until that model is routed. A swap (--dm) waits
+            // for its models first, so that one which cannot take the saved state is refused before any guest code runs.
+            bool early = _snapshot is not null && _o.DeviceModels.Count == 0;
+            if (early) AwaitSavedDeviceModels(router, _gate);
+            Task<string?> attached = AttachAtLaunchAsync(manager, dir); // the processes are started before its first await
+            if (!early && await EndLaunchAsync(attached, router) is { } why)
             {
-                _end = _snapshot is not null && why.StartsWith(RestoreRefused, StringComparison.Ordinal)
-                    ? new VmEnd(ExitStatus.BadUsage, why, "bad-snapshot")
-                    : new VmEnd(ExitStatus.DeviceModelFailed, why, "device-model-attach");
-                if (_end.Status == ExitStatus.BadUsage) Console.Error.WriteLine($"virt: {why}");
+                RefuseLaunch(why);
                 return await FinishAsync(instructions, manager, router);
             }
-            if (_snapshot is not null)
-                Log($"restored {_snapshot.Path}: guest running {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started "
-                    + $"({_restoreTime.TotalMilliseconds:F0} ms of it checking and loading the snapshot, {_ramCopied >> 20} MiB of RAM copied)");
 
             if (_statsFile is not null) _timeline = new Timeline(_stats, () => cpu.InstructionsRetired, TimeSpan.FromMilliseconds(_o.StatsIntervalMillis));
             _wall.Start();
@@ -264,6 +268,13 @@ public sealed class VirtualMachine
             var loop = new VcpuLoop(cpu, platform, manager.Roster, router, _gate, _stats, manager.Roster.StallReason, _ending, RequestEnd, _debugger, _log);
             var vcpu = new Thread(loop.Run, 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
+            if (_snapshot is not null) LogRestored(early ? "its device models still starting" : "its device models attached");
+            if (early && await EndLaunchAsync(attached, router) is { } late)
+            {
+                // The guest ran meanwhile, but every exit to the models' devices waited: nothing it did reached them.
+                RefuseLaunch(late);
+            }
+            else if (early) Log($"device models ready {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started");
             await Task.Run(vcpu.Join);
             if (_end is { } ended) _debugger?.VmEnded(ended.Status); // gdb hears the exit status (W) before the report
             _wall.Stop();
@@ -290,25 +301,81 @@ public sealed class VirtualMachine
     }
 
     private const string RestoreRefused = "restore refused: ";
-    private TimeSpan _restoreTime;
+
+    /// <summary>The launch's device models are routed (null) or why they are not; either way no range waits for them any more.</summary>
+    private async Task<string?> EndLaunchAsync(Task<string?> attached, ExitRouter router)
+    {
+        string? why = await attached;
+        using (await _gate!.PauseAsync())
+        {
+            router.StopAwaiting();
+            _manager!.Roster.Publish(router);
+        }
+        return why;
+    }
+
+    /// <summary>The device models the run was started with did not all attach: the run ends (a refused restore is the user's input, status 2).</summary>
+    private void RefuseLaunch(string why)
+    {
+        VmEnd end = _snapshot is not null && why.StartsWith(RestoreRefused, StringComparison.Ordinal)
+            ? new VmEnd(ExitStatus.BadUsage, why, "bad-snapshot")
+            : new VmEnd(ExitStatus.DeviceModelFailed, why, "device-model-attach");
+        if (end.Status == ExitStatus.BadUsage) Console.Error.WriteLine($"virt: {why}");
+        RequestEnd(end);
+    }
+
+    /// <summary>
+    /// Until the saved device models are routed again, an exit to a range one of them had claimed parks the
+    /// VCPU on the gate (where their attach routes them) instead of reading as unclaimed.
+    /// </summary>
+    private void AwaitSavedDeviceModels(ExitRouter router, VcpuGate gate)
+    {
+        router.AwaitDeviceModel(_snapshot!.Manifest.DeviceModels.SelectMany(m => m.Claims.Select(c =>
+            (new BusRange(c.Space == "mmio" ? AddressSpace.Mmio : AddressSpace.Port, c.Start, c.Length), c.Device))));
+        _manager!.Roster.Publish(router); // the VCPU has not started: routed at once
+        router.WaitForDeviceModel = (reason, address) =>
+        {
+            gate.Stall($"waiting for the restored device models to attach ({(reason == ExitReason.PortIo ? "port" : "address")} 0x{address:X})",
+                () => router.ClaimAt(reason, address) is not { Awaited: true }, _ending);
+            return !_ending();
+        };
+    }
+
+    private void LogRestored(string models)
+    {
+        double sinceProcess = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds;
+        Log($"restored {_snapshot!.Path}: guest running {_sinceStart.Elapsed.TotalMilliseconds:F0} ms after virt started ({_ramLoadTime.TotalMilliseconds:F0} ms "
+            + $"of it checking and loading the snapshot, {_ramCopied >> 20} MiB of RAM copied), {sinceProcess:F0} ms after its process started; {models}");
+    }
+    private TimeSpan _ramLoadTime;
     private long _ramCopied;
 
-    /// <summary>RAM, clock, CPU and platform devices from the snapshot; returns why it cannot be restored, or null.</summary>
-    private string? TryRestore(Cpu.Cpu cpu, PcPlatform platform, GuestRam ram, PhysicalMemory memory)
+    private long LoadRam(SnapshotFile snapshot, GuestRam ram)
     {
         var sw = Stopwatch.StartNew();
+        // Copied into the sealed memfd, not mapped copy-on-write: the device models share guest RAM with the
+        // monitor (string I/O assist, DMA), and a private mapping's copies would be invisible to them (docs/snapshots.md).
+        long copied = snapshot.LoadRam(ram);
+        _ramLoadTime = sw.Elapsed;
+        return copied;
+    }
+
+    /// <summary>RAM (loading since the machine was built), clock, CPU and platform devices from the snapshot; returns why it cannot be restored, or null.</summary>
+    private async Task<string?> TryRestoreAsync(Task<long> ramLoad, Cpu.Cpu cpu, PcPlatform platform, PhysicalMemory memory)
+    {
         try
         {
-            // Copied into the sealed memfd, not mapped copy-on-write: the device models share guest RAM with the
-            // monitor (string I/O assist, DMA), and a private mapping's copies would be invisible to them (docs/snapshots.md).
-            _ramCopied = _snapshot!.LoadRam(ram);
-            SnapshotRestorer.Restore(_snapshot.Manifest, cpu, platform, memory);
-            _restoreTime = sw.Elapsed;
+            _ramCopied = await ramLoad;
+            SnapshotRestorer.Restore(_snapshot!.Manifest, cpu, platform, memory);
             return null;
         }
         catch (SnapshotException e)
         {
             return e.Message;
+        }
+        catch (IOException e)
+        {
+            return $"snapshot {_snapshot!.Path}: {e.Message.TrimEnd('.')}; nothing was restored";
         }
     }
 
@@ -335,13 +402,14 @@ public sealed class VirtualMachine
     /// A restored model must be able to take what its predecessor saved: a device of each saved state's name among its claims.
     /// Otherwise the restore is refused before the guest runs (the model would silently start that device fresh).
     /// </summary>
-    private static string? CheckTakesState(AttachmentManager manager, DeviceModelAttachment att, DeviceModelImage saved)
+    private string? CheckTakesState(AttachmentManager manager, DeviceModelAttachment att, DeviceModelImage saved)
     {
         IReadOnlyList<string> claimed = manager.ClaimedDevices(att);
         string[] missing = saved.States.Select(s => s.Device).Where(d => !claimed.Contains(d)).ToArray();
         return missing.Length == 0 ? null
             : $"{RestoreRefused}device model '{att.Name}' (pid {att.Pid}), offered for the saved '{saved.Name}', has no device {string.Join(", ", missing.Select(d => $"'{d}'"))} "
-              + $"to take its saved state (it claims {(claimed.Count == 0 ? "nothing" : string.Join(", ", claimed))}); the guest was not started";
+              + $"to take its saved state (it claims {(claimed.Count == 0 ? "nothing" : string.Join(", ", claimed))}); "
+              + (_o.DeviceModels.Count == 0 ? "the guest was stopped before it reached any of the model's devices" : "the guest was not started");
     }
 
     /// <summary>Starts the --dm device models and waits until all are routed; returns why not, or null.</summary>
