@@ -168,7 +168,7 @@ public sealed class VirtualMachine
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
             // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel (Vm/PcPlatform).
-            var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes, Log = _log };
+            var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes, Log = _log, Memory = memory };
             _router = router;
             // A restored machine is built as it was saved, whatever this run's options say.
             bool instructionTime = _snapshot is { } snap
