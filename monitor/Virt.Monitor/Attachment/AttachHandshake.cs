@@ -93,9 +93,9 @@ public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRou
         // Side-effect-free regions (1.5): no device code runs for them, so no policy applies.
         if ((f & ClaimFlags.Regions) != 0)
         {
-            if ((f & ClaimFlags.SharedMemory) != 0 && space != AddressSpace.Mmio) return ClaimRefusalReason.SharedMemoryOnPorts;
-            if ((f & ClaimFlags.Constant) != 0 && space != AddressSpace.Port) return ClaimRefusalReason.ConstantOnMmio;
-            return (f & ~ClaimFlags.SharedMemory) != 0 && (f & ~ClaimFlags.Constant) != 0 ? ClaimRefusalReason.RegionWithOtherFlags : null;
+            if (f is not (ClaimFlags.SharedMemory or ClaimFlags.Constant)) return ClaimRefusalReason.RegionWithOtherFlags;
+            if (f == ClaimFlags.SharedMemory && space != AddressSpace.Mmio) return ClaimRefusalReason.SharedMemoryOnPorts;
+            return f == ClaimFlags.Constant && space != AddressSpace.Port ? ClaimRefusalReason.ConstantOnMmio : null;
         }
         if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return ClaimRefusalReason.BatchedWritesWithoutRing;
         if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return ClaimRefusalReason.CachedReadsWithoutTable;
