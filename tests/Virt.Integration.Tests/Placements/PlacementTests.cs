@@ -137,3 +137,35 @@ public class PlacementTests
         Assert.Empty(run.LeftoverVmDirectories());
     }
 }
+
+/// <summary>COM1 placed in the monitor is saved and restored with the monitor's platform devices (docs/snapshots.md).</summary>
+public class PlacementSnapshotTests
+{
+    [Fact]
+    public async Task Com1_in_the_monitor_is_saved_with_the_platform_and_restored_there_without_a_seam()
+    {
+        string dir = TempDir.Create("virt-place-snap");
+        string before = Path.Combine(dir, "before.txt"), after = Path.Combine(dir, "after.txt"), snap = Path.Combine(dir, "vm.snap");
+        using (VirtRun run = await Snapshots.SnapshotRuns.StartCounterAsync(before, "--place", "com1=monitor"))
+        {
+            var (code, output, err) = await Snapshots.SnapshotRuns.SaveAsync(run, snap, stop: true);
+            Assert.True(code == 0, $"save: {code} {output} {err}\n{run.Describe()}");
+            Assert.Equal(0, await run.WaitAsync());
+        }
+        int savedLines = Snapshots.SnapshotRuns.Lines(before);
+
+        // No --place: the restored machine is built as it was saved, COM1 in the monitor.
+        using (var restored = VirtRun.Start(["run", "--restore", snap, "--serial", $"file:{after}"]))
+        {
+            await Snapshots.SnapshotRuns.MoreLinesAsync(restored, after, 40);
+            DeviceModels.VirtCli.Signal(restored.Pid, "INT");
+            Assert.Equal(130, await restored.WaitAsync());
+            string attached = restored.Stderr.Split('\n').First(l => l.Contains("attached:"));
+            Assert.DoesNotContain("com1", attached);
+            Assert.Contains("com1       (monitor)", restored.Stderr);
+            Assert.Empty(restored.LeftoverVmDirectories());
+        }
+        int total = Snapshots.SnapshotRuns.AssertCounter(Snapshots.SnapshotRuns.Console(before) + Snapshots.SnapshotRuns.Console(after), $"saved after {savedLines} lines");
+        Assert.True(total > savedLines + 40, $"{total} lines in all, {savedLines} before the save");
+    }
+}
