@@ -71,7 +71,8 @@ public static class HarnessCommand
         if (sides.Length != 2) throw new UsageException($"--constant {v}: expected PORT[:COUNT]=VALUE, e.g. 0x2F8:8=0xFF");
         string[] range = sides[0].Split(':');
         ushort first = (ushort)HexOrDecimal.Parse(range[0], 0xFFFF);
-        ushort count = range.Length > 1 ? (ushort)HexOrDecimal.Parse(range[1], (ulong)(0x10000 - first)) : (ushort)1;
+        // At most to port 0xFFFF (and 0xFFFF ports, so the count fits its u16).
+        ushort count = range.Length > 1 ? (ushort)HexOrDecimal.Parse(range[1], (ulong)Math.Min(0x10000 - first, 0xFFFF)) : (ushort)1;
         if (count == 0) throw new UsageException($"--constant {v}: COUNT must be at least 1");
         return (first, count, (uint)HexOrDecimal.Parse(sides[1], 0xFFFF_FFFF));
     }
