@@ -60,6 +60,41 @@ public class RegionTests
         Assert.Empty(run.LeftoverVmDirectories());
     }
 
+    /// <summary>Writes 'A' into the text buffer, says so, then reads it until it reads as nobody's (all ones) and exits with 5.</summary>
+    private static byte[] WatchTextBuffer()
+    {
+        var g = new GuestAssembler();
+        Assembler a = g.Asm;
+        a.mov(__byte_ptr[(int)TextBuffer], (byte)'A');
+        a.cmp(__byte_ptr[(int)TextBuffer], (byte)'A');
+        Label bad = a.CreateLabel(), poll = a.CreateLabel();
+        a.jne(bad);
+        g.Print("written\r\n");
+        a.nop(); // Print ends on a label of its own
+        a.Label(ref poll);
+        a.cmp(__byte_ptr[(int)TextBuffer], 0xFF);
+        a.jne(poll);
+        g.Print("hole\r\n");
+        g.Exit(5);
+        a.Label(ref bad);
+        g.Exit(0x55);
+        return g.Build();
+    }
+
+    [Fact]
+    public async Task A_shared_memory_region_goes_back_to_the_hole_when_its_device_model_detaches()
+    {
+        using var run = VirtRun.Start(["run", "--kernel", TempDir.WriteImage(WatchTextBuffer()), "--dm", "virt-dm",
+            "--dm", $"virt-harness --debugcon none --exit none --text-buffer 0x{TextBuffer:X}:0x{RenderPort:X}"]);
+        await run.WaitUntilAsync(() => run.Stdout.Contains("written"), "the guest's write to the text buffer");
+        var (code, output, err) = await DeviceModels.VirtCli.RunAsync(run.RuntimeDir, "detach", run.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "virt-harness");
+        Assert.True(code == 0, $"detach: {code} {output} {err}\n{run.Describe()}");
+        int status = await run.WaitAsync();
+        Assert.True(status == (5 << 1 | 1), $"status {status}\n{run.Describe()}");
+        Assert.Contains("hole", run.Stdout);
+        Assert.Empty(run.LeftoverVmDirectories());
+    }
+
     /// <summary>
     /// Reads the constant range in every form (IN AL, AX and EAX, an OUT in between, REP INSB) and exits
     /// with 0 when each read what the claim declared, 0x55 otherwise.
