@@ -248,4 +248,13 @@ public sealed unsafe class DeviceBus : IExitHandler, IPortIo
             }
         }
     }
+
+    /// <summary>The side-effect-free regions the devices declare (<see cref="IDeclaredRegions"/>), as claims: flags and the constant value.</summary>
+    public IEnumerable<(BusRange Range, ClaimFlags Flags, uint Value, string Device)> RegionClaims()
+    {
+        foreach (IDevice d in _devices)
+            if (d is IDeclaredRegions declared)
+                foreach (DeclaredRegion r in declared.Regions)
+                    yield return (r.Range, r.Kind == RegionKind.SharedMemory ? ClaimFlags.SharedMemory : ClaimFlags.Constant, r.Value, d.Name);
+    }
 }

@@ -1,5 +1,6 @@
 using Virt.DeviceModelKit.Attach;
 using Virt.DeviceModelKit.Exits;
+using Virt.Shared.Control;
 using Virt.Shared.Routing;
 
 namespace Virt.DeviceModel.Hosting;
@@ -28,6 +29,12 @@ public sealed class DeviceModelSession(string socketPath, string name, DeviceSet
             // Each range with the policy its device declares, as far as the monitor accepted the features.
             foreach (var (range, flags, device) in bus.Claims(attachment.AllowedClaimFlags).ToList())
                 await attachment.ClaimAsync((AddressSpace)range.Space, range.Start, range.Length, flags, device);
+            // Side-effect-free regions (protocol 1.5): an older monitor cannot take them, and the devices work without them.
+            foreach (var (range, flags, value, device) in bus.RegionClaims().ToList())
+            {
+                if (attachment.TakesRegions) await attachment.ClaimAsync((AddressSpace)range.Space, range.Start, range.Length, flags, device, value);
+                else Console.Error.WriteLine($"{name}: the monitor does not take side-effect-free regions (control protocol 1.{Protocol.RegionsMinor}): {device}'s {range} left out");
+            }
             bus.Table = attachment.InTable;
             bus.RefreshCachedReads();
 

@@ -24,6 +24,8 @@ return await DeviceModelProgram.RunAsync("virt-harness", () => CommandLineProgra
             list.Add(exit);
         }
         if (h.ScratchStart is { } start) list.Add(new ScratchMemory(start, h.ScratchSize));
+        if (h.TextBuffer is { } text) list.Add(new TextBuffer(text.Address, text.RenderPort, sink));
+        if (h.Constant is { } constant) list.Add(new ConstantPorts(constant.First, constant.Count, constant.Value));
         foreach (IDevice d in list)
         {
             d.Attach(host);

@@ -83,13 +83,20 @@ public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRou
             : c.Device.Length is 0 or > 64 ? ClaimRefusalReason.DeviceNameLength
             : null;
         if (reason is { } r) return new ClaimRefusal(r, range, c.Device, flags);
-        return router.TryClaim(new BusClaim(range, c.Device, Local: null, att, flags), out ClaimRefusal? refusal) ? null : refusal;
+        return router.TryClaim(new BusClaim(range, c.Device, Local: null, att, flags, c.Value), out ClaimRefusal? refusal) ? null : refusal;
     }
 
     /// <summary>A claim's policy flags must be defined and backed by the features negotiated with this device model.</summary>
     private static ClaimRefusalReason? FlagsRefusal(DeviceModelAttachment att, AddressSpace space, ClaimFlags f)
     {
-        if ((f & ~ClaimFlags.All) != 0) return ClaimRefusalReason.UndefinedFlags;
+        if ((f & ~ClaimFlags.Defined) != 0) return ClaimRefusalReason.UndefinedFlags;
+        // Side-effect-free regions (1.5): no device code runs for them, so no policy applies.
+        if ((f & ClaimFlags.Regions) != 0)
+        {
+            if (f is not (ClaimFlags.SharedMemory or ClaimFlags.Constant)) return ClaimRefusalReason.RegionWithOtherFlags;
+            if (f == ClaimFlags.SharedMemory && space != AddressSpace.Mmio) return ClaimRefusalReason.SharedMemoryOnPorts;
+            return f == ClaimFlags.Constant && space != AddressSpace.Port ? ClaimRefusalReason.ConstantOnMmio : null;
+        }
         if ((f & ClaimFlags.BatchedWrites) != 0 && (att.Features & Features.OutBatchRing) == 0) return ClaimRefusalReason.BatchedWritesWithoutRing;
         if ((f & ClaimFlags.CachedReads) != 0 && (att.Features & Features.InValueTable) == 0) return ClaimRefusalReason.CachedReadsWithoutTable;
         if ((f & ClaimFlags.CachedReads) != 0 && space != AddressSpace.Port) return ClaimRefusalReason.CachedReadsOnMmio;

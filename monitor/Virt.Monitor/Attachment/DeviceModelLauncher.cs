@@ -27,6 +27,9 @@ public sealed class DeviceModelLauncher(VmDirectory dir, byte[] secret, RunOptio
     {
         IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", options.Serial] : command.Arguments;
         if (command.IsBundledPc) args = [.. args, .. options.DeviceModelArgs];
+        // A device --place put elsewhere is left out of the bundled PC model, unless its --devices says otherwise (then its claim is refused, with the owner named).
+        if (command.IsBundledPc && !args.Contains("--devices") && PlacementOption.DeviceModelDevices(options.Placements) is { } devices)
+            args = [.. args, "--devices", string.Join(',', devices)];
         // The keyboard goes to the model that owns the console (the bundled PC model on stdio); a
         // restarted or swapped-in one takes it over.
         bool relay = command.IsBundledPc && GuestConsole is { RelaysInput: true };

@@ -13,7 +13,7 @@ namespace Virt.Monitor.Bench;
 /// QEMU), and for virt the boot's exits and device-model round trips; ratios against QEMU.
 /// Rows are `--row NAME=ARGS` (e.g. --row "batched=--io batched --state cached"); the default is
 /// one row per engine (native, IL translator, interpreter); --io-rows adds the four --io / --state
-/// combinations.
+/// combinations, --placement-rows one row per placement of the UART (docs/placements.md).
 /// </summary>
 public static partial class BootBenchmark
 {
@@ -36,12 +36,12 @@ public static partial class BootBenchmark
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "virt-guests");
 
     public static async Task<int> RunAsync(string kernel, string initrd, string append, IReadOnlyList<Row> rowsGiven, int runs, int timeout,
-        bool qemu, bool ioRows, bool pvRows, string? chart, bool firmwareRow = false)
+        bool qemu, bool ioRows, bool pvRows, string? chart, bool placementRows = false)
     {
         var rows = rowsGiven.ToList();
         foreach (string f in new[] { kernel, initrd })
             if (!File.Exists(f)) throw new ArgumentException($"{f} does not exist (run scripts/fetch-guest.sh, or give --kernel/--initrd)");
-        if (rows.Count == 0 && !ioRows && !pvRows && !firmwareRow)
+        if (rows.Count == 0 && !ioRows && !pvRows && !placementRows)
         {
             // The engines side by side (docs/cpu.md).
             rows.Add(new Row("virt native", ["--cpu-engine", "native"], false));
@@ -61,8 +61,15 @@ public static partial class BootBenchmark
             rows.Add(new Row("virt pv on", ["--cpu-engine", "native", "--cpu", "i686,+pv"], false));
             rows.Add(new Row("virt pv off", ["--cpu-engine", "native", "--cpu", "i686,-pv"], false));
         }
-        // COM1 in the guest's firmware (docs/firmware-reflection.md): the console with no round trip per register access.
-        if (firmwareRow) rows.Add(new Row("virt com1=firmware", ["--cpu-engine", "native", "--place", "com1=firmware"], false));
+        if (placementRows)
+        {
+            // Where Linux's console UART runs: every register access a round trip, the device model's batching,
+            // served at the exit in the monitor, or reflected to the guest's firmware (docs/firmware-reflection.md).
+            rows.Add(new Row("virt com1=dm naive", ["--cpu-engine", "native", "--io", "naive"], false));
+            rows.Add(new Row("virt com1=dm batched", ["--cpu-engine", "native", "--io", "batched"], false));
+            rows.Add(new Row("virt com1=monitor", ["--cpu-engine", "native", "--place", "com1=monitor"], false));
+            rows.Add(new Row("virt com1=firmware", ["--cpu-engine", "native", "--place", "com1=firmware"], false));
+        }
         if (qemu) rows.Add(new Row("qemu-tcg", [], true));
 
         Console.Error.WriteLine($"virt bench boot: {Path.GetFileName(kernel)} + {Path.GetFileName(initrd)}, \"{append}\", {runs} run(s) per row, {Environment.ProcessorCount} CPUs");

@@ -20,7 +20,10 @@ public static class BootBenchmarkCommand
         };
         var pvRows = new Option<bool>("--pv-rows") { Description = "also paravirtual on and off (--cpu i686,+pv / --cpu i686,-pv, native engine), with their exits by reason" };
         var ioRows = new Option<bool>("--io-rows") { Description = "also the four --io naive|batched x --state naive|cached rows (native engine)" };
-        var firmwareRow = new Option<bool>("--firmware-row") { Description = "also a row with COM1 in the guest's firmware (--place com1=firmware, native engine): reflections and handler instructions" };
+        var placementRows = new Option<bool>("--placement-rows")
+        {
+            Description = "also one row per placement of the UART (native engine): com1 in the device model with --io naive, with --io batched, and in the monitor (--place com1=monitor; docs/placements.md)",
+        };
         Option<int> runs = LastValueOption.Create("--runs", "N", "runs per row, the median is reported (default 1)", CountParser.Between("--runs", 1, 100));
         var noQemu = new Option<bool>("--no-qemu") { Description = "skip the QEMU TCG reference" };
         Option<int> timeout = LastValueOption.Create("--timeout", "SECONDS", "per boot (default 900)", CountParser.Between("--timeout", 1, 86_400));
@@ -28,7 +31,7 @@ public static class BootBenchmarkCommand
             s => { ChartFile.FormatOf(s); return s; });
         var command = new Command("boot", "Linux boot to the marker: virt rows beside QEMU TCG (time, memory, exits)")
         {
-            kernel, initrd, append, rows, pvRows, ioRows, firmwareRow, runs, noQemu, timeout, chart,
+            kernel, initrd, append, rows, pvRows, ioRows, placementRows, runs, noQemu, timeout, chart,
         };
         command.SetAction((r, _) => BootBenchmark.RunAsync(
             r.GetValue(kernel) ?? Path.Combine(BootBenchmark.GuestCache, "vmlinuz"),
@@ -37,7 +40,7 @@ public static class BootBenchmarkCommand
             [.. (r.GetValue(rows) ?? []).Select(BootBenchmark.ParseRow)],
             r.GetResult(runs) is null ? 1 : r.GetValue(runs),
             r.GetResult(timeout) is null ? 900 : r.GetValue(timeout),
-            !r.GetValue(noQemu), r.GetValue(ioRows), r.GetValue(pvRows), r.GetValue(chart), r.GetValue(firmwareRow)));
+            !r.GetValue(noQemu), r.GetValue(ioRows), r.GetValue(pvRows), r.GetValue(chart), r.GetValue(placementRows)));
         return command.WithExamples("virt bench boot --no-qemu --row \"native=--cpu-engine native\" --timeout 300");
     }
 }

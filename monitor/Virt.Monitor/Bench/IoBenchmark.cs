@@ -20,12 +20,13 @@ namespace Virt.Monitor.Bench;
 /// </summary>
 public static class IoBenchmark
 {
-    /// <param name="Firmware">COM1 in the guest's firmware (--place com1=firmware, docs/firmware-reflection.md).</param>
-    public sealed record Mode(string Io, string State, bool Firmware = false)
+    /// <param name="Com1">Where COM1 runs (`virt run --place com1=...`, docs/placements.md).</param>
+    /// <param name="Label">The row's name when it is a placement row (--placements); null: the --io / --state mode.</param>
+    public sealed record Mode(string Io, string State, Placement Com1 = Placement.DeviceModel, string? Label = null)
     {
         public bool IoBatched => Io == "batched";
         public bool StateCached => State == "cached";
-        public override string ToString() => Firmware ? "com1 in firmware" : $"io {Io,-7} state {State,-6}";
+        public override string ToString() => Label ?? $"io {Io,-7} state {State,-6}";
     }
 
     public sealed record Result(string Workload, Mode Mode, int Status, long Exits, long RoundTrips, long StateFetches,
@@ -36,23 +37,36 @@ public static class IoBenchmark
         public double[] SplitP99 { get; init; } = [];
     }
 
-    /// <summary>The serial workload's extra row with --firmware: the UART in the guest's firmware, the rest as batched/cached.</summary>
-    public static readonly Mode FirmwareMode = new("batched", "cached", Firmware: true);
-
     public static readonly Mode[] Modes = [new("naive", "naive"), new("naive", "cached"), new("batched", "naive"), new("batched", "cached")];
+
+    /// <summary>
+    /// --placements: one row per placement of the UART (docs/placements.md), the same guest in one run: in the
+    /// device model with every access a round trip, in the device model with its batched writes and cached
+    /// reads, in the monitor (served at the exit) and in the guest's firmware (each access reflected to it,
+    /// docs/firmware-reflection.md).
+    /// </summary>
+    public static readonly Mode[] PlacementModes =
+    [
+        new("naive", "cached", Placement.DeviceModel, "com1 dm naive"),
+        new("batched", "cached", Placement.DeviceModel, "com1 dm batched"),
+        new("batched", "cached", Placement.Monitor, "com1 monitor"),
+        new("batched", "cached", Placement.Firmware, "com1 firmware"),
+    ];
 
     /// <summary>The device model every workload runs against: virt-dm's PC plus the I/O test device, COM1 discarded.</summary>
     public const string DefaultDeviceModel = "virt-dm-bench --io-test --serial none";
 
     /// <param name="only">The workloads to run (null: all).</param>
-    /// <param name="firmware">Also the serial workload with COM1 in the guest's firmware (<see cref="FirmwareMode"/>).</param>
+    /// <param name="placements">One row per placement of COM1 (<see cref="PlacementModes"/>) instead of the --io / --state modes; the serial workload unless <paramref name="only"/> names others.</param>
     public static async Task<int> RunAsync(int scale, int repeat, string dm, string? json, string? chart, IReadOnlySet<string>? only, Virt.Shared.Wakeup.WakeMode? wake,
-        bool firmware = false)
+        bool placements = false)
     {
+        Mode[] modes = placements ? PlacementModes : Modes;
+        if (placements) only ??= new HashSet<string> { "serial" };
         var workloads = IoWorkloads.All(scale).Where(w => only is null || only.Contains(w.Name)).ToList();
-        Console.Error.WriteLine($"virt bench io: {workloads.Count} workloads x {Modes.Length} modes, monitor and '{dm}' as two processes, {Environment.ProcessorCount} CPUs");
+        Console.Error.WriteLine($"virt bench io: {workloads.Count} workloads x {modes.Length} {(placements ? "placements of COM1" : "modes")}, monitor and '{dm}' as two processes, {Environment.ProcessorCount} CPUs");
         // Warm up the JIT on the monitor's exit paths in every mode before anything is measured.
-        foreach (Mode m in Modes) await RunOneAsync(IoWorkloads.All(1)[0] with { Image = IoWorkloads.SerialBurst(500) }, m, dm, wake);
+        foreach (Mode m in modes) await RunOneAsync(IoWorkloads.All(1)[0] with { Image = IoWorkloads.SerialBurst(500) }, m, dm, wake);
 
         var results = new List<Result>();
         bool allGood = true;
@@ -60,7 +74,6 @@ public static class IoBenchmark
         {
             var rows = new List<Result>();
             // Modes interleaved, each run `repeat` times; the median wall time is kept (counts are exact and equal across repeats).
-            Mode[] modes = firmware && w.Name == "serial" ? [.. Modes, FirmwareMode] : Modes;
             var runs = modes.ToDictionary(m => m, _ => new List<Result>());
             for (int k = 0; k < repeat; k++)
                 foreach (Mode m in modes) runs[m].Add(await RunOneAsync(w, m, dm, wake));
@@ -74,7 +87,14 @@ public static class IoBenchmark
             allGood &= Print(w, rows);
         }
         if (json is not null) WriteJson(json, results);
-        if (chart is not null) WriteChart(chart, results);
+        if (chart is not null) WriteChart(chart, results, modes);
+        if (placements)
+        {
+            Console.WriteLine();
+            Console.WriteLine("placements: a device-model row pays a round trip per access it does not batch or cache; the monitor row serves every");
+            Console.WriteLine("access at the exit on the VCPU thread, so it has no round trip for COM1 at all (docs/placements.md).");
+            return allGood ? 0 : 1;
+        }
         Console.WriteLine();
         Console.WriteLine("speculative state copy on an exit (what --state cached adds to every exit it caches on):");
         foreach (StateBits areas in new[] { StateBits.Gprs, StateBits.Gprs | StateBits.Segs | StateBits.Crs })
@@ -126,9 +146,14 @@ public static class IoBenchmark
                 IoBatched = m.IoBatched,
                 StateCached = m.StateCached,
             };
+            if (m.Com1 != Placement.DeviceModel)
+            {
+                // The device model leaves COM1 to where it is placed (virt run does this for the bundled virt-dm itself).
+                o = o with { Placements = new Dictionary<string, Placement> { ["com1"] = m.Com1 } };
+                if (!dm.Contains("--devices", StringComparison.Ordinal) && PlacementOption.DeviceModelDevices(o.Placements) is { } devices)
+                    o = o with { DeviceModels = [$"{dm} --devices {string.Join(',', devices)}"] };
+            }
             if (wake is { } mode) o = o with { Wake = mode };
-            // The device model's own COM1 is never reached then: the CPU reflects the ports to the firmware first.
-            if (m.Firmware) o = o with { Com1InFirmware = true };
             int status = await VirtualMachine.RunAsync(o, new GuestImages(w.Image, "bench-" + w.Name, [], null));
             using var doc = JsonDocument.Parse(File.ReadAllText(stats));
             JsonElement r = doc.RootElement;
@@ -181,19 +206,20 @@ public static class IoBenchmark
     }
 
     /// <summary>Two panels, per workload one bar per mode: round trips and wall time, each relative to the all-naive run (labels: the figures).</summary>
-    private static void WriteChart(string path, List<Result> results)
+    private static void WriteChart(string path, List<Result> results, Mode[] modes)
     {
         var ci = CultureInfo.InvariantCulture;
         string[] workloads = results.Select(r => r.Workload).Distinct().ToArray();
         Result Of(string w, Mode m) => results.First(r => r.Workload == w && r.Mode == m);
         BarChart.Series Series(Mode m, Func<Result, double> value, Func<double, string> label) => new(
-            $"io {m.Io}, state {m.State}",
-            workloads.Select(w => value(Of(w, Modes[0])) is var b && b > 0 ? value(Of(w, m)) / b : 0).ToArray(),
+            m.Label ?? $"io {m.Io}, state {m.State}",
+            workloads.Select(w => value(Of(w, modes[0])) is var b && b > 0 ? value(Of(w, m)) / b : 0).ToArray(),
             workloads.Select(w => label(value(Of(w, m)))).ToArray());
-        var trips = BarChart.Grouped("virt bench io: round trips (relative to io naive, state naive; labels: the count)", "relative round trips",
-            workloads, Modes.Select(m => Series(m, r => r.RoundTrips, v => v.ToString("N0", ci))).ToList());
-        var wall = BarChart.Grouped("wall time of the VCPU (relative to io naive, state naive; labels: ms)", "relative wall time",
-            workloads, Modes.Select(m => Series(m, r => r.WallMs, v => v.ToString("F1", ci))).ToList());
+        string baseline = modes[0].Label ?? "io naive, state naive";
+        var trips = BarChart.Grouped($"virt bench io: round trips (relative to {baseline}; labels: the count)", "relative round trips",
+            workloads, modes.Select(m => Series(m, r => r.RoundTrips, v => v.ToString("N0", ci))).ToList());
+        var wall = BarChart.Grouped($"wall time of the VCPU (relative to {baseline}; labels: ms)", "relative wall time",
+            workloads, modes.Select(m => Series(m, r => r.WallMs, v => v.ToString("F1", ci))).ToList());
         ChartFile.Save(path, [trips, wall], 1200, 800);
         Console.Error.WriteLine($"virt bench io: chart {path}");
     }
@@ -209,6 +235,7 @@ public static class IoBenchmark
             j.WriteString("workload", r.Workload);
             j.WriteString("io", r.Mode.Io);
             j.WriteString("state", r.Mode.State);
+            j.WriteString("com1", r.Mode.Com1 switch { Placement.Monitor => "monitor", Placement.Firmware => "firmware", _ => "dm" });
             j.WriteNumber("status", r.Status);
             j.WriteNumber("exits", r.Exits);
             j.WriteNumber("roundTrips", r.RoundTrips);

@@ -20,8 +20,11 @@ public static class IoBenchmarkCommand
         Option<string?> json = LastValueOption.Text("--json", "FILE", "also write the results as JSON");
         Option<string?> chart = LastValueOption.Create<string?>("--chart", "FILE.png|FILE.svg", "also draw round trips and wall time of every mode, side by side per workload",
             s => { ChartFile.FormatOf(s); return s; });
-        var firmware = new Option<bool>("--firmware") { Description = "also the serial workload with COM1 in the guest's firmware (virt run --place com1=firmware)" };
-        var command = new Command("io", "I/O workloads in every --io / --state mode, side by side") { scale, repeat, workloads, dm, wake, json, chart, firmware };
+        var placements = new Option<bool>("--placements")
+        {
+            Description = "instead of the modes, one row per placement of the UART: device model naive, device model batched, monitor (docs/placements.md); the serial workload unless --workloads says",
+        };
+        var command = new Command("io", "I/O workloads in every --io / --state mode, side by side") { scale, repeat, workloads, dm, wake, json, chart, placements };
         command.SetAction((r, _) => IoBenchmark.RunAsync(
             r.GetResult(scale) is null ? 1 : r.GetValue(scale),
             r.GetResult(repeat) is null ? 3 : r.GetValue(repeat),
@@ -30,7 +33,9 @@ public static class IoBenchmarkCommand
             r.GetValue(chart),
             r.GetValue(workloads),
             r.GetValue(wake),
-            r.GetValue(firmware)));
-        return command.WithExamples("virt bench io --workloads rtc --repeat 1 --json io.json --chart io.svg");
+            r.GetValue(placements)));
+        return command.WithExamples(
+            "virt bench io --workloads rtc --repeat 1 --json io.json --chart io.svg",
+            "virt bench io --placements --repeat 1");
     }
 }

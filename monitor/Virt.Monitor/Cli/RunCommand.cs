@@ -26,6 +26,7 @@ public static class RunCommand
     private static readonly Option<string?> s_restore = LastValueOption.Text("--restore", "FILE",
         "resume a VM saved by `virt save` (RAM, CPU, platform and device state); its device models start again with their saved state, or --dm ones take it");
     private static readonly Option<string?> s_serial = LastValueOption.Create<string?>("--serial", "stdio|file:PATH|none", "where COM1 goes (default stdio); --serial or QEMU's -serial", s => SerialTarget.Check(s), "-serial");
+    private static readonly Option<string[]> s_place = Repeatable("--place", "DEV=dm|monitor|firmware", PlacementOption.Help);
     private static readonly Option<string[]> s_dm = Repeatable("--dm", "NAME|PATH|external|none",
         "device model, repeatable: several attach at once, each claiming its own ranges (default virt-dm; also virt-harness); arguments follow after spaces: --dm \"virt-dm --devices com1,rtc\"");
     private static readonly Option<bool> s_restartDm = new("--restart-dm") { Description = "start a device model again if it dies or hangs (the guest waits)" };
@@ -57,16 +58,14 @@ public static class RunCommand
     private static readonly Option<bool> s_waitForDebugger = new("-S") { Description = "the guest waits for the debugger before its first instruction" };
     private static readonly Option<string[]> s_log = Repeatable("-d", "ITEM[,ITEM]", "log int, cpu_reset, guest_errors, exits (-d help lists them)");
     private static readonly Option<string?> s_logFile = LastValueOption.Text("-D", "FILE", "write the -d log to FILE instead of stderr");
-    private static readonly Option<string[]> s_place = Repeatable("--place", "DEV=PLACEMENT",
-        "where a device runs: com1=firmware emulates COM1 in the guest's own firmware, its accesses reflected to it with no exit to a device model (docs/firmware-reflection.md); com1=dm (default) in virt-dm");
     private static readonly Option<bool> s_quiet = new("--quiet", "-q") { Description = "no progress and no report on stderr" };
 
     public static Command Create()
     {
         var command = new Command("run", Description)
         {
-            s_memory, s_kernel, s_initrd, s_append, s_bios, s_demo, s_restore, s_serial, s_dm, s_restartDm, s_dmTimeout, s_stats, s_statsInterval,
-            s_wakeup, s_spin, s_engine, s_cpu, s_clock, s_io, s_state, s_flush, s_dmArg, s_gdbDefault, s_gdb, s_waitForDebugger, s_log, s_logFile, s_place, s_quiet,
+            s_memory, s_kernel, s_initrd, s_append, s_bios, s_demo, s_restore, s_serial, s_place, s_dm, s_restartDm, s_dmTimeout, s_stats, s_statsInterval,
+            s_wakeup, s_spin, s_engine, s_cpu, s_clock, s_io, s_state, s_flush, s_dmArg, s_gdbDefault, s_gdb, s_waitForDebugger, s_log, s_logFile, s_quiet,
         };
         command.SetAction((r, _) =>
         {
@@ -81,6 +80,7 @@ public static class RunCommand
             "virt run --demo",
             "virt run --demo -m 1G --cpu i686,-pv --cpu-engine interp --clock host",
             "virt run --demo --dm \"virt-dm --devices com1,rtc\" --dm virt-harness --io naive --state naive",
+            "virt run --demo --place com1=monitor --serial stdio",
             "virt run --demo --dm-arg --devices --dm-arg com1,rtc,exit --wakeup futex --flush-us 500",
             "virt run --demo -gdb tcp::0 -serial stdio -cpu i686,-kvm-pv -d int,guest_errors -D demo.log --stats demo.json --stats-interval 5",
             "virt run --demo -d help");
@@ -103,6 +103,12 @@ public static class RunCommand
         var o = new RunOptions();
         Virt.Cpu.Paravirt.ParavirtFeatures paravirt = o.Paravirt;
         foreach (string spec in r.GetValue(s_cpu) ?? []) paravirt = CpuModel.Parse(spec, paravirt);
+        var placements = new Dictionary<string, Placement>(StringComparer.Ordinal);
+        foreach (string spec in r.GetValue(s_place) ?? [])
+        {
+            var (device, where) = PlacementOption.Parse(spec);
+            placements[device] = where;
+        }
         GuestLogItems log = GuestLogItems.None;
         foreach (string list in r.GetValue(s_log) ?? []) log |= GuestLogItemNames.Parse(list);
         o = o with
@@ -115,6 +121,7 @@ public static class RunCommand
             Append = r.GetValue(s_append) ?? "",
             Bios = r.GetValue(s_bios),
             Serial = r.GetValue(s_serial) ?? o.Serial,
+            Placements = placements,
             DeviceModels = r.GetValue(s_dm) ?? [],
             RestartDeviceModel = r.GetValue(s_restartDm),
             DeviceModelTimeoutSeconds = r.GetValue(s_dmTimeout) ?? o.DeviceModelTimeoutSeconds,
@@ -136,13 +143,15 @@ public static class RunCommand
             LogItems = log,
             LogFile = r.GetValue(s_logFile),
         };
-        o = Firmware.FirmwarePlacement.Apply(o, r.GetValue(s_place) ?? []);
+        PlacementOption.CheckDeviceModelArgs(o.Placements, o.DeviceModelArgs);
         int images = (o.Kernel is null ? 0 : 1) + (o.Bios is null ? 0 : 1) + (o.Demo ? 1 : 0);
         if (o.Restore is not null)
         {
             // The snapshot is the whole machine: nothing is loaded into it.
             if (images > 0 || o.Initrd.Count > 0 || o.Append.Length > 0)
                 throw new UsageException("--restore resumes a saved machine: it takes no --kernel, --bios, --demo, --initrd or --append");
+            if (o.Placements.Count > 0)
+                throw new UsageException("--restore resumes a saved machine: it takes no --place (each device runs where it ran when saved)");
             return o;
         }
         if (images == 0) throw new UsageException("nothing to run: give --kernel FILE, --bios ROM or --demo (virt run --help lists the options)");

@@ -17,6 +17,11 @@ public sealed record RunOptions
     public string Append { get; init; } = "";
     public string? Bios { get; init; }
     public string Serial { get; init; } = "stdio";
+    /// <summary>--place: where each device named runs (docs/placements.md); a device not named stays where the board puts it.</summary>
+    public IReadOnlyDictionary<string, Placement> Placements { get; init; } = new Dictionary<string, Placement>();
+
+    /// <summary>Where <paramref name="device"/> runs in this run: its --place, else a device model (the board's home of every placeable device).</summary>
+    public Placement PlacementOf(string device) => Placements.TryGetValue(device, out Placement p) ? p : Placement.DeviceModel;
     /// <summary>
     /// Each --dm: a bundled name (virt-dm, virt-harness) or a path, with arguments after spaces;
     /// "external" (wait for a device model started by hand) or "none". Empty: virt-dm.
@@ -53,8 +58,8 @@ public sealed record RunOptions
     public bool WaitForDebugger { get; init; }
     /// <summary>-d: what the guest log writes; None: no log.</summary>
     public GuestLogItems LogItems { get; init; }
-    /// <summary>--place com1=firmware: COM1 emulated by the guest's firmware (Firmware/FirmwarePlacement).</summary>
-    public bool Com1InFirmware { get; init; }
+    /// <summary>--place com1=firmware: COM1 emulated by the guest's firmware (Firmware/GuestFirmware, docs/firmware-reflection.md).</summary>
+    public bool Com1InFirmware => PlacementOf(Virt.Pc.Board.PcBoard.Com1.Name) == Placement.Firmware;
     /// <summary>-D: the log file (default stderr).</summary>
     public string? LogFile { get; init; }
 

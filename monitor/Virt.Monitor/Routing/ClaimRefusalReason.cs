@@ -31,6 +31,14 @@ public enum ClaimRefusalReason
     MmioPast4GiB,
     /// <summary>An MMIO range that starts inside guest RAM.</summary>
     MmioInRam,
+    /// <summary>SharedMemory on a port range: it is memory, for MMIO only.</summary>
+    SharedMemoryOnPorts,
+    /// <summary>Constant on an MMIO range: constant ranges are ports (shared memory is the MMIO form).</summary>
+    ConstantOnMmio,
+    /// <summary>A region flag (SharedMemory, Constant) with any other flag: a region has no device code to batch, cache or raise events.</summary>
+    RegionWithOtherFlags,
+    /// <summary>A shared-memory range not page aligned, or not inside the part of the RAM file the guest's map leaves as a hole.</summary>
+    SharedMemoryOutsideHole,
     /// <summary>The router holds as many claims as it numbers.</summary>
     TooManyClaims,
     /// <summary>The range overlaps a claim already made (the monitor's own devices, another device model's, or this one's).</summary>

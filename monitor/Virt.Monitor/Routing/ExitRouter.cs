@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Virt.Cpu.Exits;
+using Virt.Cpu.Memory;
 using Virt.Devices.Bus;
 using Virt.Monitor.Logging;
 using Virt.Monitor.Stats;
@@ -85,7 +86,7 @@ public sealed class ExitRouter : IExitHandler
         lock (_claims)
         {
             AddressRange<BusClaim>? conflict = null;
-            ClaimRefusalReason? reason = RangeRefusal(range);
+            ClaimRefusalReason? reason = RangeRefusal(range, claim.IsSharedMemory);
             if (reason is null && !ClaimedIn(range.Space).TryClaim(range.Start, range.Length, claim, out conflict))
                 reason = ClaimRefusalReason.Overlap;
             if (reason is { } r)
@@ -100,7 +101,7 @@ public sealed class ExitRouter : IExitHandler
     }
 
     /// <summary>What is wrong with a range before any other claim is looked at, if anything. Under the claims lock.</summary>
-    private ClaimRefusalReason? RangeRefusal(BusRange range)
+    private ClaimRefusalReason? RangeRefusal(BusRange range, bool sharedMemory)
     {
         if (range.Space is not (AddressSpace.Port or AddressSpace.Mmio)) return ClaimRefusalReason.UnknownSpace;
         if (range.Length == 0) return ClaimRefusalReason.EmptyRange;
@@ -111,6 +112,12 @@ public sealed class ExitRouter : IExitHandler
         if (range.Space == AddressSpace.Mmio)
         {
             if (range.Start > 0xFFFF_FFFFUL || range.Length > 0x1_0000_0000UL - range.Start) return ClaimRefusalReason.MmioPast4GiB;
+            // Shared memory is the RAM file's, where the guest's map has a hole: the device model already maps it.
+            if (sharedMemory)
+                return range.Start % PhysicalMemory.PageSize != 0 || range.Length % PhysicalMemory.PageSize != 0
+                       || range.Start < PhysicalMemory.VgaHoleStart || range.End > PhysicalMemory.VgaHoleEnd || range.End > RamSize
+                    ? ClaimRefusalReason.SharedMemoryOutsideHole
+                    : _claims.Count >= MaxClaims ? ClaimRefusalReason.TooManyClaims : null;
             if (range.Start < RamSize) return ClaimRefusalReason.MmioInRam;
         }
         return _claims.Count >= MaxClaims ? ClaimRefusalReason.TooManyClaims : null;
@@ -135,7 +142,12 @@ public sealed class ExitRouter : IExitHandler
     /// </summary>
     public void Publish(Func<IDeviceModelEndpoint, bool> routed)
     {
-        lock (_claims) _table = RoutingTable.Build(_claims.Where(c => c.DeviceModel is not { } dm || routed(dm)), _awaited);
+        lock (_claims)
+        {
+            BusClaim[] now = _claims.Where(c => c.DeviceModel is not { } dm || routed(dm)).ToArray();
+            _table = RoutingTable.Build(now, _awaited);
+            MapSharedMemory(now.Where(c => c.IsSharedMemory).Select(c => c.Range).ToList());
+        }
     }
 
     /// <summary>
@@ -173,6 +185,27 @@ public sealed class ExitRouter : IExitHandler
         return claim;
     }
 
+    /// <summary>Guest memory, where routed shared-memory claims become plain RAM pages (null: no such claims are routed, as in unit tests).</summary>
+    public PhysicalMemory? Memory { get; init; }
+
+    // The shared-memory ranges mapped as RAM now. Under the claims lock.
+    private List<BusRange> _sharedMapped = new();
+
+    /// <summary>
+    /// Maps the routed shared-memory ranges as RAM (the RAM file's pages at the same addresses, which the
+    /// device model maps too) and gives back to the hole those no longer routed (their model went): from
+    /// then on they exit and read as nobody's. The VCPU is parked; the MMUs drop their TLBs.
+    /// </summary>
+    private void MapSharedMemory(List<BusRange> routed)
+    {
+        if (Memory is null || (routed.Count == 0 && _sharedMapped.Count == 0)) return;
+        foreach (BusRange r in _sharedMapped)
+            if (!routed.Contains(r)) Memory.MapMmio((uint)r.Start, (uint)r.Length);
+        foreach (BusRange r in routed)
+            if (!_sharedMapped.Contains(r)) Memory.MapRam((uint)r.Start, (uint)r.Length);
+        _sharedMapped = routed;
+    }
+
     /// <summary>The routed claim an exit's address falls in, or null.</summary>
     public BusClaim? ClaimAt(ExitReason reason, ulong address)
     {
@@ -198,7 +231,8 @@ public sealed class ExitRouter : IExitHandler
             Interlocked.Increment(ref _unclaimed);
             return ExitTarget.Unclaimed;
         }
-        return c.IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor;
+        // A constant range is answered here: the monitor's exit, not the device model's.
+        return c.IsDeviceModel && !c.IsConstant ? ExitTarget.DeviceModel : ExitTarget.Monitor;
     }
 
     public uint PortIn(ushort port, int size)
@@ -208,6 +242,7 @@ public sealed class ExitRouter : IExitHandler
         _stats.Port(port, read: true, Target(claim));
         uint v = claim is null ? IoSize.AllOnes32(size)
             : claim.Local is { } d ? d.PortRead(port, size) & IoSize.AllOnes32(size)
+            : claim.IsConstant ? claim.ConstantValue & IoSize.AllOnes32(size)
             : claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : IoSize.AllOnes32(size);
         if ((_exitLog ?? _errorLog) is not null) LogAccess("port", port, size, read: true, v, claim);
         return v;
@@ -219,14 +254,14 @@ public sealed class ExitRouter : IExitHandler
         if (claim is { Awaited: true }) claim = Settle(claim, ExitReason.PortIo, port);
         _stats.Port(port, read: false, Target(claim));
         if ((_exitLog ?? _errorLog) is not null) LogAccess("port", port, size, read: false, value & IoSize.AllOnes32(size), claim);
-        if (claim is null) return;
+        if (claim is null || claim.IsConstant) return; // a constant range drops writes (counted above)
         if (claim.Local is { } d) d.PortWrite(port, size, value & IoSize.AllOnes32(size));
         else claim.DeviceModel?.Port.PortWrite(port, size, value & IoSize.AllOnes32(size), claim.Policy);
     }
 
     public void PortInString(ushort port, int size, Span<byte> data)
     {
-        if (_table.OfPort(port)?.DeviceModel is { } dm)
+        if (_table.OfPort(port) is { IsConstant: false, DeviceModel: { } dm })
         {
             // One exit for the whole string: the data travel in the data page.
             _stats.Port(port, read: true, ExitTarget.DeviceModel, isString: true);
@@ -243,7 +278,7 @@ public sealed class ExitRouter : IExitHandler
 
     public void PortOutString(ushort port, int size, ReadOnlySpan<byte> data)
     {
-        if (_table.OfPort(port)?.DeviceModel is { } dm)
+        if (_table.OfPort(port) is { IsConstant: false, DeviceModel: { } dm })
         {
             _stats.Port(port, read: false, ExitTarget.DeviceModel, isString: true);
             if (_exitLog is not null) LogAccess("port", port, size, read: false, 0, _table.OfPort(port), isString: true);
@@ -260,7 +295,7 @@ public sealed class ExitRouter : IExitHandler
 
     public bool TryAssistString(in StringIoAssist chunk)
     {
-        if (_table.OfPort(chunk.Port)?.DeviceModel is not { } dm || !dm.Port.StringAssist) return false;
+        if (_table.OfPort(chunk.Port) is not { IsConstant: false, DeviceModel: { } dm } || !dm.Port.StringAssist) return false;
         _stats.Port(chunk.Port, read: !chunk.Out, ExitTarget.DeviceModel, isString: true);
         if (_exitLog is not null) LogAccess("port", chunk.Port, chunk.Size, read: !chunk.Out, 0, _table.OfPort(chunk.Port), isString: true);
         return dm.Port.TryAssistString(chunk);

@@ -19,7 +19,7 @@ public static class SnapshotRestorer
         {
             platform.Clock.ContinueFrom(m.Platform.ClockTimestamp, m.Cpu.InstructionsRetired);
             cpu.RestoreSnapshot(m.Cpu.ToSnapshot());
-            var devices = platform.Chipset.Devices.OfType<IStatefulDevice>().ToDictionary(d => ((IDevice)d).Name);
+            var devices = platform.Devices.OfType<IStatefulDevice>().ToDictionary(d => ((IDevice)d).Name);
             foreach (DeviceStateImage s in m.Platform.Devices)
             {
                 if (!devices.Remove(s.Device, out IStatefulDevice? d))

@@ -78,7 +78,7 @@ public sealed class SnapshotTaker(Cpu.Cpu cpu, PcPlatform platform, PhysicalMemo
         Cpu = CpuImage.From(cpu.CaptureSnapshot()),
         Platform = new PlatformImage
         {
-            Devices = platform.Chipset.Devices.OfType<IStatefulDevice>()
+            Devices = platform.Devices.OfType<IStatefulDevice>()
                 .Select(d => new DeviceStateImage { Device = ((Virt.Devices.Bus.IDevice)d).Name, Blob = d.SaveState() }).ToList(),
             ClockTimestamp = platform.Clock.GetTimestamp(),
             A20Enabled = memory.A20Enabled,

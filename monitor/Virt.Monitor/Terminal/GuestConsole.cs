@@ -3,6 +3,7 @@ using Virt.Cpu.Exits;
 using Virt.Monitor.Cli;
 using Virt.Monitor.Launch;
 using Virt.Monitor.Vm;
+using Virt.Pc.Board;
 
 namespace Virt.Monitor.Terminal;
 
@@ -22,8 +23,11 @@ public sealed class GuestConsole : IDisposable
 
     public GuestConsole(RunOptions o) => _o = o;
 
-    /// <summary>Whether virt relays its stdin to the device model (the bundled one, console on stdio).</summary>
-    public bool RelaysInput => _o.Serial == "stdio";
+    /// <summary>Whether virt relays its stdin to the device model (the bundled one, console on stdio, COM1 in it).</summary>
+    public bool RelaysInput => _o.Serial == "stdio" && _o.PlacementOf(PcBoard.Com1.Name) == Placement.DeviceModel;
+
+    /// <summary>Whether virt feeds its stdin to COM1 itself (console on stdio, COM1 placed in the monitor).</summary>
+    public bool RelaysInputToMonitor => _o.Serial == "stdio" && _o.PlacementOf(PcBoard.Com1.Name) == Placement.Monitor;
 
     /// <summary>The exit handler the CPU should use: <paramref name="router"/>, behind the status line when stderr is a terminal.</summary>
     public IExitHandler Wrap(IExitHandler router, Func<long> instructions)
@@ -36,7 +40,13 @@ public sealed class GuestConsole : IDisposable
     /// <summary>Starts the keyboard relay to a device model started with a redirected stdin.</summary>
     public void ConnectInput(DeviceModelProcess dm, Action quit)
     {
-        if (dm.StandardInput is not { } toDm) return;
+        if (dm.StandardInput is { } toDm) ConnectInput(toDm, quit);
+    }
+
+    /// <summary>Starts the keyboard relay to <paramref name="toDevice"/> (a device model's stdin, or COM1 in the monitor).</summary>
+    public void ConnectInput(Stream toDevice, Action quit)
+    {
+        Stream toDm = toDevice;
         if (_input is not null)
         {
             // A restarted or swapped-in device model: the one keyboard pump now feeds it.

@@ -16,6 +16,7 @@ namespace Virt.Monitor.Vm;
 /// in the monitor, as KVM keeps them in the kernel: their ranges are routed locally, their timers
 /// run on the VCPU thread on one <see cref="GuestClock"/>, and the device models' IRQ lines reach
 /// them through <see cref="SetIrq"/>. Also leaves the state a PC BIOS would (<see cref="PrepareFirmwareState"/>).
+/// With `--place com1=monitor` it hosts COM1 too (<see cref="MonitorSerialPort"/>), routed and timed like the others.
 /// </summary>
 public sealed class PcPlatform : IDeviceHost
 {
@@ -23,18 +24,22 @@ public sealed class PcPlatform : IDeviceHost
 
     private readonly PhysicalMemory _memory;
     private readonly List<ITimedDevice> _timed = new();
+    private readonly MonitorSerialPort? _com1;
 
     private Cpu.Cpu? _cpu;
 
     /// <param name="apic">Adds the local APIC and I/O APIC (and CPUID's APIC bit); otherwise a PIC-only PC.</param>
     /// <param name="instructionTime">Guest time from instructions retired (<see cref="GuestClock"/>); otherwise host time.</param>
-    public PcPlatform(PhysicalMemory memory, ExitRouter router, bool apic, bool instructionTime)
+    /// <param name="com1">COM1 placed in the monitor; null: a device model hosts it (the board's default).</param>
+    public PcPlatform(PhysicalMemory memory, ExitRouter router, bool apic, bool instructionTime, MonitorSerialPort? com1 = null)
     {
         _memory = memory;
+        _com1 = com1;
         // The CPU is connected after the devices claim their ports; until then no instruction has retired.
         Clock = instructionTime ? GuestClock.Instructions(() => _cpu?.InstructionsRetired ?? 0) : GuestClock.Host();
         Chipset = new PcChipset(apic);
-        foreach (IDevice d in Chipset.Devices)
+        Devices = com1 is null ? Chipset.Devices : [.. Chipset.Devices, com1.Uart];
+        foreach (IDevice d in Devices)
         {
             d.Attach(this);
             router.AddLocal(d);
@@ -47,6 +52,12 @@ public sealed class PcPlatform : IDeviceHost
 
     public GuestClock Clock { get; }
     public PcChipset Chipset { get; }
+
+    /// <summary>Every device the monitor hosts: the chipset's, then COM1 when it is placed here.</summary>
+    public IReadOnlyList<IDevice> Devices { get; }
+
+    /// <summary>COM1 when it is placed in the monitor, else null.</summary>
+    public MonitorSerialPort? Com1 => _com1;
     public DualPic8259 Pic => Chipset.Pic;
     public Pit8254 Pit => Chipset.Pit;
     public LocalApic? LocalApic => Chipset.LocalApic;
@@ -83,6 +94,8 @@ public sealed class PcPlatform : IDeviceHost
     /// <summary>Raises the interrupts of every timer whose deadline has passed. Cheap when none has.</summary>
     public void AdvanceTimers()
     {
+        // COM1 in the monitor: typed input into its receiver, its output out (both cheap when there is none).
+        _com1?.Service();
         foreach (ITimedDevice t in _timed)
             if (t.NextDeadline is { } due && due <= TimeSpan.Zero) t.Advance();
     }

@@ -60,6 +60,14 @@ public sealed class VirtualMachine
 
     private VirtualMachine(RunOptions o, GuestImages images, SnapshotFile? snapshot)
     {
+        // A restored machine is built as it was saved: COM1 runs in the monitor again when the monitor saved its state.
+        if (snapshot is not null)
+            o = o with
+            {
+                Placements = snapshot.Manifest.Platform.Devices.Any(d => d.Device == Pc.Board.PcBoard.Com1.Name)
+                    ? new Dictionary<string, Placement> { [Pc.Board.PcBoard.Com1.Name] = Placement.Monitor }
+                    : new Dictionary<string, Placement>(),
+            };
         _o = o;
         _images = images;
         _snapshot = snapshot;
@@ -148,6 +156,7 @@ public sealed class VirtualMachine
         AttachmentManager? manager = null;
         GuestRam? ram = null;
         PhysicalMemory? memory = null;
+        MonitorSerialPort? com1 = null;
         long instructions = 0;
         GuestFirmware? firmware = null;
         using var console = _console;
@@ -165,13 +174,25 @@ public sealed class VirtualMachine
             File.SetUnixFileMode(dir.SecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
             // Platform devices in the monitor, as KVM keeps the PIC and PIT in the kernel (Vm/PcPlatform).
-            var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes, Log = _log };
+            var router = new ExitRouter(_stats) { RamSize = (ulong)_o.MemoryBytes, Log = _log, Memory = memory };
             _router = router;
             // A restored machine is built as it was saved, whatever this run's options say.
             bool instructionTime = _snapshot is { } snap
                 ? snap.Manifest.Machine.Clock == "instructions"
                 : _o.Clock == "instructions" || (_o.Clock == "auto" && _images.Format == KernelFormat.Linux);
-            var platform = new PcPlatform(memory, router, apic: _snapshot?.Manifest.Machine.Apic ?? true, instructionTime);
+            // --place com1=monitor: COM1 served at the exit, its console here (Vm/MonitorSerialPort).
+            if (_o.PlacementOf(Pc.Board.PcBoard.Com1.Name) == Placement.Monitor)
+            {
+                try { com1 = new MonitorSerialPort(_o.Serial); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+                {
+                    Console.Error.WriteLine($"virt: --serial {_o.Serial}: {e.Message}");
+                    _end = new VmEnd(ExitStatus.BadUsage, e.Message, "serial");
+                    return ExitStatus.BadUsage;
+                }
+                com1.InputArrived = () => _manager?.Roster.Kick();
+            }
+            var platform = new PcPlatform(memory, router, apic: _snapshot?.Manifest.Machine.Apic ?? true, instructionTime, com1);
             _platform = platform;
             var cpu = new Cpu.Cpu(memory, console.Wrap(router, () => _cpu?.InstructionsRetired ?? 0)) { Engine = _o.CpuEngine, Paravirt = _o.Paravirt };
             platform.Connect(cpu);
@@ -233,6 +254,8 @@ public sealed class VirtualMachine
 
             // Device models: any number, attached and detached while the guest runs (Attachment/AttachmentManager).
             _gate = new VcpuGate(() => { cpu.RequestStop(); _manager?.Roster.Kick(); });
+            // The keyboard goes to COM1 wherever it runs: here, virt reads it itself.
+            if (com1 is not null && console.RelaysInputToMonitor) console.ConnectInput(com1.Input, () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")));
             manager = new AttachmentManager(dir, secret, router, _gate, _stats, _o, new CpuStateAccess(cpu), irqLines, _ending)
             {
                 PlatformEventRaised = (e, who) => OnPlatformEvent(e, who, memory),
@@ -241,7 +264,7 @@ public sealed class VirtualMachine
                 ConsoleQuit = () => RequestEnd(new VmEnd(ExitStatus.Interrupted, "quit from the console (Ctrl-A X)", "quit")),
             };
             _manager = manager;
-            _deviceCounters = new DeviceCounterSource(platform.Chipset.Devices, manager);
+            _deviceCounters = new DeviceCounterSource(platform.Devices, manager);
             var taker = new SnapshotTaker(cpu, platform, memory, ram, manager, _gate, router, _stats,
                 why => RequestEnd(new VmEnd(ExitStatus.SavedAndStopped, why, "saved")));
             server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired)
@@ -291,6 +314,7 @@ public sealed class VirtualMachine
             _debugger?.VmEnded(end.Status);
             if (gdb is not null) await gdb.DisposeAsync();
             if (manager is not null) await manager.ShutdownAsync(end.Status, end.Reason);
+            com1?.Dispose(); // its last output line, after the VCPU has stopped
             if (server is not null) await server.DisposeAsync();
             manager?.DisposeRegions();
             firmware?.Dispose();
@@ -522,6 +546,7 @@ public sealed class VirtualMachine
     {
         VmEnd end = _end!;
         _console.Dispose(); // the status line and raw mode end before the report
+        _platform?.Com1?.Service(); // COM1 in the monitor: its last output before the report
         if (end.Status is ExitStatus.DeviceModelFailed or ExitStatus.Shutdown || !_o.Quiet)
             Console.Error.WriteLine($"virt: {end.Reason} (exit status {end.Status})");
         DeviceModelAttachment? first = manager.All.FirstOrDefault();

@@ -84,7 +84,11 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
     public ClaimFlags AllowedClaimFlags =>
         ((Welcome.Features & Features.OutBatchRing) != 0 ? ClaimFlags.BatchedWrites : 0)
         | ((Welcome.Features & Features.InValueTable) != 0 ? ClaimFlags.CachedReads : 0)
-        | ClaimFlags.PlatformEvents; // no feature: the ranges whose devices end or reset the machine say so
+        | ClaimFlags.PlatformEvents // no feature: the ranges whose devices end or reset the machine say so
+        | (TakesRegions ? ClaimFlags.Regions : 0);
+
+    /// <summary>Whether the monitor takes side-effect-free regions (SharedMemory, Constant claims): protocol 1.5 and later.</summary>
+    public bool TakesRegions => (Welcome.Version & 0xFFFF) >= Protocol.RegionsMinor;
 
     /// <summary>The comm region's crash-state area (docs/abi.md), or null when the monitor offers none.</summary>
     public unsafe byte* CrashStateArea => _hasCrashArea ? Comm.Base + CrashState.OffsetFor(VcpuCount) : null;
@@ -123,9 +127,12 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
     }
 
     /// <summary>Claims [start, start + length) for <paramref name="device"/> with a policy; throws <see cref="AttachRefusedException"/> when the monitor refuses.</summary>
-    public async Task ClaimAsync(AddressSpace space, ulong start, ulong length, ClaimFlags flags, string device)
+    /// <param name="constantValue">With <see cref="ClaimFlags.Constant"/>: what every read of the range returns.</param>
+    public async Task ClaimAsync(AddressSpace space, ulong start, ulong length, ClaimFlags flags, string device, uint constantValue = 0)
     {
-        await _conn.SendAsync(new Claim(_nextClaim++, (byte)space, start, length, (uint)(flags & AllowedClaimFlags), device).ToFrame());
+        if ((flags & ClaimFlags.Regions) != 0 && !TakesRegions)
+            throw new AttachRefusedException($"the monitor (protocol {Welcome.Version >> 16}.{Welcome.Version & 0xFFFF}) does not take shared-memory or constant regions (1.{Protocol.RegionsMinor})");
+        await _conn.SendAsync(new Claim(_nextClaim++, (byte)space, start, length, (uint)(flags & AllowedClaimFlags), device, constantValue).ToFrame());
         var f = await _conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during the claims");
         if (f.Type == MessageType.Refused) throw new AttachRefusedException($"refused: {Refused.Read(f.Payload).Reason}");
         if (f.Type != MessageType.ClaimResult) throw new ProtocolException($"expected ClaimResult, got {f.Type}");

@@ -54,15 +54,25 @@ public sealed record Refused(RefusalCode Code, string Reason)
     }
 }
 
-/// <summary>Space: 0 = ports, 1 = MMIO. Flags: <see cref="ClaimFlags"/> (the range's write and read policy).</summary>
-public sealed record Claim(uint Id, byte Space, ulong Start, ulong Length, uint Flags, string Device)
+/// <summary>
+/// Space: 0 = ports, 1 = MMIO. Flags: <see cref="ClaimFlags"/> (the range's write and read policy, or a
+/// side-effect-free region). Value (1.5): what a <see cref="ClaimFlags.Constant"/> range reads as; on
+/// the wire only with that flag, so every earlier Claim is read as it was.
+/// </summary>
+public sealed record Claim(uint Id, byte Space, ulong Start, ulong Length, uint Flags, string Device, uint Value = 0)
 {
-    public ReadOnlyMemory<byte> ToFrame() => new PayloadWriter(MessageType.Claim).U32(Id).U8(Space).U64(Start).U64(Length).U32(Flags).Str(Device).ToFrame();
+    public ReadOnlyMemory<byte> ToFrame()
+    {
+        PayloadWriter w = new PayloadWriter(MessageType.Claim).U32(Id).U8(Space).U64(Start).U64(Length).U32(Flags).Str(Device);
+        return ((ClaimFlags)Flags & ClaimFlags.Constant) != 0 ? w.U32(Value).ToFrame() : w.ToFrame();
+    }
 
     public static Claim Read(ReadOnlySpan<byte> p)
     {
         var r = new PayloadReader(p);
-        return new Claim(r.U32(), r.U8(), r.U64(), r.U64(), r.U32(), r.Str());
+        var c = new Claim(r.U32(), r.U8(), r.U64(), r.U64(), r.U32(), r.Str());
+        // A Constant claim without its value is short: a protocol error, as any short payload.
+        return ((ClaimFlags)c.Flags & ClaimFlags.Constant) != 0 ? c with { Value = r.U32() } : c;
     }
 }
 

@@ -10,8 +10,12 @@ public static class Protocol
     /// 2: Welcome says whether the blobs are a crash snapshot. 3: MetricsRequest / MetricsReport (types 17-18), for models that accept Features.DeviceMetrics.
     /// 4: StatsRequest / StatsSnapshot (types 19-20) on management connections: live counters for `virt top`;
     /// SaveRequest (type 21, virt save), a management message.
+    /// 5: side-effect-free regions: claim flags SharedMemory and Constant, and the Constant claim's value after its device name.
     /// </summary>
-    public const ushort Minor = 4;
+    public const ushort Minor = 5;
+
+    /// <summary>The first minor version whose monitor takes <see cref="ClaimFlags.SharedMemory"/> and <see cref="ClaimFlags.Constant"/>.</summary>
+    public const ushort RegionsMinor = 5;
     public static uint Version => (uint)Major << 16 | Minor;
 
     /// <summary>Largest payload accepted; a bigger length is a protocol error and closes the connection.</summary>
@@ -93,5 +97,23 @@ public enum ClaimFlags : uint
     /// the event must ride on the exit of the access that caused it.
     /// </summary>
     PlatformEvents = 1 << 2,
+    /// <summary>The access policies (the device model serves the range, sooner or later).</summary>
     All = BatchedWrites | CachedReads | PlatformEvents,
+    /// <summary>
+    /// (1.5) A side-effect-free MMIO range that is plain memory both sides share: the guest reads and
+    /// writes it with no exit at all, and the device model sees the bytes in its mapping of `ram` at the
+    /// same offset (e.g. a VGA text buffer it renders on request). Page aligned, inside the part of the
+    /// RAM file the guest's map leaves as a hole (the legacy VGA window 0xA0000-0xBFFFF). No other flag.
+    /// </summary>
+    SharedMemory = 1 << 4,
+    /// <summary>
+    /// (1.5) A side-effect-free port range the monitor answers itself, forever: every IN returns the
+    /// claim's value (its low Size bytes), every OUT is dropped (counted). No exit reaches the device
+    /// model and no IN-table coherence is needed. The value follows the device name in the Claim. No other flag.
+    /// </summary>
+    Constant = 1 << 5,
+    /// <summary>The ranges that need no device code at all. (Bit 3 stays reserved: monitors before 1.5 and after refuse it alike.)</summary>
+    Regions = SharedMemory | Constant,
+    /// <summary>Every bit a claim may carry; others are refused.</summary>
+    Defined = All | Regions,
 }

@@ -30,19 +30,6 @@ public sealed class FirmwarePlacementTests
         Assert.Empty(run.LeftoverVmDirectories());
     }
 
-    [Theory]
-    [InlineData("com1", "expected DEV=PLACEMENT")]
-    [InlineData("rtc=firmware", "only com1 can be placed")]
-    [InlineData("com1=cloud", "expected com1=dm or com1=firmware")]
-    public async Task A_bad_place_is_refused_with_a_message(string place, string message)
-    {
-        using var run = VirtRun.Start(["run", "--demo", "--place", place]);
-        int status = await run.WaitAsync(TimeSpan.FromMinutes(1));
-        Assert.True(status == 2, $"status {status}\n{run.Describe()}");
-        Assert.Contains(message, run.Stderr);
-        Assert.DoesNotContain("   at ", run.Stderr);
-    }
-
     [Fact]
     public async Task Com1_in_firmware_and_in_virt_dm_at_once_is_refused()
     {

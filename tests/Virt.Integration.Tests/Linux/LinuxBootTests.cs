@@ -37,6 +37,26 @@ public sealed class LinuxBootTests(ITestOutputHelper output)
         Assert.Matches(@"flags\s*:.*\bhypervisor\b", Section(console, "CMD-CPUINFO", "CMD-LS"));
     }
 
+    /// <summary>
+    /// COM1 placed in the monitor (`--place com1=monitor`, docs/placements.md): Linux's console runs with no
+    /// round trip per register access, and the boot passes the same checks; no access to COM1 reaches virt-dm.
+    /// </summary>
+    [LinuxGuestFact]
+    public async Task Boots_runs_commands_and_powers_off_with_com1_in_the_monitor()
+    {
+        string stats = Path.Combine(TempDir.Create("virt-place"), "stats.json");
+        await BootAndCheck(LinuxGuest.CommandLine, apic: true, ["--place", "com1=monitor", "--stats", stats]);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stats));
+        System.Text.Json.JsonElement root = doc.RootElement;
+        Assert.True(root.GetProperty("devices").GetProperty("com1").GetProperty("tx_bytes").GetInt64() > 1000);
+        long com1Exits = root.GetProperty("ports").EnumerateArray()
+            .Where(p => p.GetProperty("port").GetInt32() is >= 0x3F8 and <= 0x3FF)
+            .Sum(p => p.GetProperty("reads").GetInt64() + p.GetProperty("writes").GetInt64());
+        // Every console access was the monitor's: the device model's round trips are far fewer than COM1's accesses.
+        Assert.True(root.GetProperty("roundTrips").GetProperty("count").GetInt64() < com1Exits / 10,
+            $"round trips {root.GetProperty("roundTrips").GetProperty("count")} for {com1Exits} COM1 accesses");
+    }
+
     /// <summary>With the paravirtual interfaces off the guest sees an ordinary i686 and calibrates its TSC against the PIT.</summary>
     [LinuxGuestFact]
     public async Task Boots_with_the_paravirtual_interfaces_off_as_an_ordinary_i686()
