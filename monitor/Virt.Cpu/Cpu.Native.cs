@@ -135,7 +135,8 @@ public sealed unsafe partial class Cpu
         if (_frame == null)
         {
             // A pinned array: a fixed address for native code, freed with the CPU.
-            _frameMemory = GC.AllocateArray<byte>(sizeof(NativeFrame) + 64, pinned: true);
+            // The frame and, after it, the page predictor's slots (NativeFrame.OffPredictor).
+            _frameMemory = GC.AllocateArray<byte>(NativeFrame.AllocationBytes + 64, pinned: true);
             _frame = (NativeFrame*)(((nint)Unsafe.AsPointer(ref _frameMemory[0]) + 63) & ~(nint)63);
         }
         _jumpTable ??= new NativeJumpTable();
