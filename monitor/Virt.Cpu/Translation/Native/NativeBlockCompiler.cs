@@ -384,8 +384,9 @@ internal static class NativeBlockCompiler
         /// <summary>
         /// A loop back to the block's start counts its budget with SUB/CMP (cheaper than the
         /// flagless count) when that is exact: the guest's flags are dead at the start and the ops
-        /// before the first that writes all six flags touch no flag and leave only through their
-        /// guarded lookups, whose misses restore the flags from the frame's copy. That copy is then
+        /// before the first that writes all six flags leave only through their guarded lookups, whose
+        /// misses restore the flags from the frame's copy, and touch no flag (but a register INC or
+        /// DEC after the last of those lookups, with no exit of its own). That copy is then
         /// made at the start (<see cref="Prologue"/>) and again before the count, and the budget
         /// exit restores from it, so every exit sees the guest's flags, as a fault's EFLAGS image must.
         /// </summary>
@@ -397,17 +398,29 @@ internal static class NativeBlockCompiler
             if (!whole || live[0]) return false;
             ref readonly Instruction last = ref ins[^1];
             if (!(last.Code.IsJccShortOrNear() || last.Code is Code.Jmp_rel8_32 or Code.Jmp_rel32_32) || last.NearBranch32 != 0) return false;
-            bool guarded = false;
+            // Partly written flags (INC, DEC: CF kept) hold some of the count's: no access may follow then.
+            bool guarded = false, partly = false;
             for (int j = 0; j < ins.Length; j++)
             {
                 RflagsBits modified = ins[j].RflagsModified & ArithFlags;
                 if (!copied[j]) return false;
                 if (modified == ArithFlags) return guarded;
-                if (modified != 0) return false;
+                bool access = ins[j].Mnemonic != Mnemonic.Lea && HasMemory(in ins[j]) || ins[j].Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave;
+                if (modified != 0)
+                {
+                    // Only the plain register forms: no exit of their own.
+                    if (access || ins[j].Mnemonic is not (Mnemonic.Inc or Mnemonic.Dec)) return false;
+                    partly = true;
+                    continue;
+                }
                 if (ins[j].Mnemonic is not (Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Lea or Mnemonic.Xchg or Mnemonic.Bswap
                     or Mnemonic.Cdq or Mnemonic.Cwde or Mnemonic.Cbw or Mnemonic.Cwd or Mnemonic.Nop or Mnemonic.Not or Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave))
                     return false;
-                if (ins[j].Mnemonic != Mnemonic.Lea && HasMemory(in ins[j]) || ins[j].Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave) guarded = true;
+                if (access)
+                {
+                    if (partly) return false;
+                    guarded = true;
+                }
             }
             return false;
         }
@@ -652,7 +665,7 @@ internal static class NativeBlockCompiler
                 Lookup(i, size, write, folded: true);
                 return;
             }
-            Label predictMiss = a.CreateLabel(), hit = a.CreateLabel(), miss = a.CreateLabel();
+            Label predictMiss = a.CreateLabel(), hit = a.CreateLabel();
             uint eip = linearStart + Offset(i);
             int slot = NativeFrame.OffPredictor + 4 * (int)((eip ^ (eip >> 12)) & (NativeFrame.PredictorSlots - 1));
             int table = write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead;
@@ -688,7 +701,6 @@ internal static class NativeBlockCompiler
                 a.add(r13, __qword_ptr[r14 + table]);
                 a.cmp(r11d, __dword_ptr[r13]);
                 a.je(hit);
-                a.Label(ref miss);
                 restore();
                 ExitAt(i, i, NativeExit.Interpret);
             });
