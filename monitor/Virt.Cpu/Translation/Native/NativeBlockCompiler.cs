@@ -946,6 +946,17 @@ internal static class NativeBlockCompiler
             }
             if (ins.Code.IsJccShortOrNear())
             {
+                if (ins.NearBranch32 == 0 && whole)
+                {
+                    // A loop back to the block's start: the back edge falls through, so a pass takes
+                    // one jump (the link's), not two.
+                    Label exit = a.CreateLabel();
+                    Jcc(Negated(ins.ConditionCode), exit);
+                    Link(i + 1, 0);
+                    a.Label(ref exit);
+                    Link(i + 1, Offset(i + 1));
+                    return;
+                }
                 Label taken = a.CreateLabel();
                 Jcc(ins.ConditionCode, taken);
                 Link(i + 1, Offset(i + 1));
@@ -1438,6 +1449,27 @@ internal static class NativeBlockCompiler
                 a.popfq();
             }
         }
+
+        private static ConditionCode Negated(ConditionCode cc) => cc switch
+        {
+            ConditionCode.o => ConditionCode.no,
+            ConditionCode.no => ConditionCode.o,
+            ConditionCode.b => ConditionCode.ae,
+            ConditionCode.ae => ConditionCode.b,
+            ConditionCode.e => ConditionCode.ne,
+            ConditionCode.ne => ConditionCode.e,
+            ConditionCode.be => ConditionCode.a,
+            ConditionCode.a => ConditionCode.be,
+            ConditionCode.s => ConditionCode.ns,
+            ConditionCode.ns => ConditionCode.s,
+            ConditionCode.p => ConditionCode.np,
+            ConditionCode.np => ConditionCode.p,
+            ConditionCode.l => ConditionCode.ge,
+            ConditionCode.ge => ConditionCode.l,
+            ConditionCode.le => ConditionCode.g,
+            ConditionCode.g => ConditionCode.le,
+            _ => throw new InvalidOperationException($"condition {cc}"),
+        };
 
         private void Jcc(ConditionCode cc, Label l)
         {
