@@ -48,13 +48,14 @@ public class NativePagePredictorTests
         for (uint p = 0x34_0000; p < 0x34_8000; p += 4) mem.Write32(p, p * 2654435761u);
     }
 
-    private static TestMachine Run(string engine, Action<Assembler> code, bool lastReadOnly = false) =>
-        Guest.Flat(a => { Paging(a); code(a); }, s => s.Esp = 0x9_0000, mem => Tables(mem, lastReadOnly), engine);
+    private static TestMachine Run(string engine, Action<Assembler> code, bool lastReadOnly, Action<PhysicalMemory>? extra) =>
+        Guest.Flat(a => { Paging(a); code(a); }, s => s.Esp = 0x9_0000, mem => { Tables(mem, lastReadOnly); extra?.Invoke(mem); }, engine);
 
-    private static void AssertSame(Action<Assembler> code, int expectedVector, uint expectedCr2Page, bool lastReadOnly = false)
+    private static void AssertSame(Action<Assembler> code, int expectedVector, uint expectedCr2Page, bool lastReadOnly = false,
+        Action<PhysicalMemory>? extra = null)
     {
-        using var native = Run(Engines.Native, code, lastReadOnly);
-        using var reference = Run(Engines.Interpreter, code, lastReadOnly);
+        using var native = Run(Engines.Native, code, lastReadOnly, extra);
+        using var reference = Run(Engines.Interpreter, code, lastReadOnly, extra);
         Assert.Equal(expectedVector, Guest.Exception(reference));
         Assert.Equal(expectedCr2Page, reference.Cpu.State.Cr2 >> 12);
         for (int r = 0; r < 8; r++)
@@ -147,5 +148,41 @@ public class NativePagePredictorTests
             a.cmp(edi, Window + 0x4000);
             a.jb(top);
         }, expectedVector: 14, expectedCr2Page: (Window >> 12) + 3, lastReadOnly: true);
+    }
+
+    /// <summary>
+    /// Globals (constant addresses, whose TLB entry is a constant too): reads and a read-modify-write
+    /// in a loop that remaps one of their pages on every pass (a page-table write and INVLPG), a
+    /// read across a page end, then a store to the read-only page: #PF.
+    /// </summary>
+    [Fact]
+    public void Globals_follow_a_remapped_page_and_fault_on_the_read_only_one()
+    {
+        AssertSame(a =>
+        {
+            Label top = a.CreateLabel();
+            uint pte = PageTable + ((Window >> 12) + 1) * 4;
+            a.mov(ecx, 300);
+            a.Label(ref top);
+            a.mov(eax, __dword_ptr[Window + 0x1008]);     // page 1: mapped to one of two physical pages
+            a.add(ebx, eax);
+            a.add(__dword_ptr[Window + 0x20], ecx);       // page 0, read-modify-write
+            a.movzx(edx, __word_ptr[Window + 0x1FFF]);    // across the end of page 1
+            a.xor(edi, edx);
+            a.mov(edx, ecx);
+            a.and(edx, 1);
+            a.mov(edx, __dword_ptr[edx * 4 + 0x40_0000 - 8]); // the two physical pages' PTE values (below)
+            a.mov(__dword_ptr[pte], edx);
+            a.invlpg(__[Window + 0x1000]);
+            a.dec(ecx);
+            a.jnz(top);
+            a.mov(eax, __dword_ptr[Window + 0x20]);
+            a.mov(__dword_ptr[Window + 0x3010], eax);     // read-only: #PF
+        }, expectedVector: 14, expectedCr2Page: (Window >> 12) + 3, lastReadOnly: true,
+        extra: mem =>
+        {
+            mem.Write32(0x40_0000 - 8, s_physical[1] | 3);
+            mem.Write32(0x40_0000 - 4, s_physical[2] | 3);
+        });
     }
 }

@@ -707,6 +707,35 @@ internal static class NativeBlockCompiler
         }
 
         /// <summary>
+        /// The lookup of an operand at a constant linear address (a global: no base, no index, a
+        /// flat segment), in r12d: its TLB entry is a constant too, so only its tag is compared
+        /// with the constant page before the addend is loaded (r13; the operand is [r12+r13]). An
+        /// operand across a page end, or one with the guest's flags live under BMI2, takes
+        /// <see cref="Lookup"/>'s path.
+        /// </summary>
+        private void ConstantLookup(int i, uint linear, int size, bool write)
+        {
+            if (Flagless || (linear & 0xFFF) + (uint)size > 0x1000)
+            {
+                Lookup(i, size, write, folded: true);
+                return;
+            }
+            Label miss = a.CreateLabel();
+            int entry = (int)(((linear >> 12) & Cpu.TlbMask) << 5);
+            a.mov(r13, __qword_ptr[r14 + (write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead)]);
+            a.cmp(__dword_ptr[r13 + entry], (int)(linear >> 12));
+            a.jne(miss);
+            a.mov(r13, __qword_ptr[r13 + entry + 16]);         // the addend
+            Action restore = RestoreGuestFlags();
+            _stubs.Add(() =>
+            {
+                a.Label(ref miss);
+                restore();
+                ExitAt(i, i, NativeExit.Interpret);
+            });
+        }
+
+        /// <summary>
         /// r12d = linear address of the memory operand of op i (32-bit wrap, FS/GS base added); an
         /// FS or GS offset beyond the segment's limit goes to the interpreter (which raises #GP).
         /// Clobbers r11 and, for FS/GS, the flags.
@@ -989,7 +1018,9 @@ internal static class NativeBlockCompiler
                 Guarded(saveFlags, () =>
                 {
                     LinearAddress(i, in guest, size, write);
-                    PredictedLookup(i, size, write);
+                    if (guest.MemoryBase == Register.None && guest.MemoryIndex == Register.None && guest.MemorySegment is not (Register.FS or Register.GS))
+                        ConstantLookup(i, guest.MemoryDisplacement32, size, write);
+                    else PredictedLookup(i, size, write);
                 });
             }
             a.AddInstruction(copy);
