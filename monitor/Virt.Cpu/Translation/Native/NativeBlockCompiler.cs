@@ -89,7 +89,8 @@ internal static class NativeBlockCompiler
     /// </summary>
     /// <param name="hotEntry">The hot call-table entry (<see cref="Paravirt.VirtCall"/>) the block's last op, a CALL rel32, aims at and may
     /// run inline (<see cref="Emitter"/>'s HotCall), or -1: the call is made.</param>
-    public static Emitted? Emit(Block b, uint linearStart, bool flagless, int hotEntry = -1)
+    /// <param name="predict">Copied instructions' operands through the page predictor (<see cref="Emitter"/>'s PredictedLookup); off: the plain lookup.</param>
+    public static Emitted? Emit(Block b, uint linearStart, bool flagless, int hotEntry = -1, bool predict = true)
     {
         const ulong rip = 0;
         if (!b.Code32) return null;
@@ -117,7 +118,7 @@ internal static class NativeBlockCompiler
         }
 
         var a = new Assembler(64) { PreferShortBranch = false };
-        var e = new Emitter(a, b, live, copied, linearStart, whole, flagless, whole ? hotEntry : -1);
+        var e = new Emitter(a, b, live, copied, linearStart, whole, flagless, whole ? hotEntry : -1, predict);
         e.Prologue();
         for (int i = 0; i < covered; i++) e.Op(i);
         if (!(whole && (IsBlockEndBranch(in ins[covered - 1]) || ins[covered - 1].Mnemonic is Mnemonic.Sti or Mnemonic.Popfd)))
@@ -342,7 +343,7 @@ internal static class NativeBlockCompiler
     }
 
     /// <summary>The emission of one block: the ops in order, then the exit stubs.</summary>
-    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, bool whole, bool flagless, int hotEntry)
+    private sealed class Emitter(Assembler a, Block b, bool[] live, bool[] copied, uint linearStart, bool whole, bool flagless, int hotEntry, bool predict)
     {
         private readonly List<Action> _stubs = new();
         private Label _loopHead, _epilogue, _blockIdEnd;
@@ -648,19 +649,29 @@ internal static class NativeBlockCompiler
 
         /// <summary>
         /// The lookup of a copied instruction's operand (see <see cref="Lookup"/>; r13 = the addend,
-        /// the operand [r12+r13]) through a page predictor: the TLB entry this operand's last access
-        /// used (its slot in the frame, by EIP) is read and checked, and only when its tag is not the
-        /// operand's page (or the access crosses a page) is the entry computed from the address,
-        /// out of line, and remembered. The entry's address then does not depend on the operand's
-        /// address, so the addend is loaded while the address is still being computed: the load that
-        /// uses the address waits for one LEA, not for a shift, a mask, and the addend's load (a
-        /// loop that indexes a table by the last value it loaded, CRC-32's, or the xz decoder's
-        /// probability reads, runs on that chain). With the guest's flags live and BMI2 the flagless
-        /// lookup is used instead.
+        /// the operand [r12+r13]) through a page predictor: a guessed TLB entry (the one this
+        /// operand's last access used, from its slot in the frame by EIP, or the displacement's
+        /// page's) is read and checked, and only when its tag is not the operand's page (or the
+        /// access crosses a page) is the entry computed from the address, out of line (and, for a
+        /// slot, remembered). The entry's address then does not depend on the operand's address, so
+        /// the addend is loaded while the address is still being computed: the load that uses the
+        /// address waits for one LEA, not for a shift, a mask, and the addend's load (a loop that
+        /// indexes a table by the last value it loaded, CRC-32's, runs on that chain). With the
+        /// guest's flags live and BMI2 the flagless lookup is used instead.
         /// </summary>
-        private void PredictedLookup(int i, int size, bool write)
+        private void PredictedLookup(int i, in Instruction ins, int size, bool write)
         {
-            if (Flagless)
+            // Which operands are predicted, and from what: a mispredicted page costs a branch
+            // mispredict on top of the plain lookup, and pointer-based operands that wander over
+            // pages (the xz decoder's dictionary, the kernel's structures) made the Linux boot ~15%
+            // slower when every operand was predicted. So: ESP-based operands (the stack's page
+            // changes rarely) from their slot; one register plus a displacement of at least a
+            // page (a table or array at a constant address, indexed: CRC-32's) guess the
+            // displacement's page, a constant entry; everything else takes the plain lookup.
+            uint disp = ins.MemoryDisplacement32;
+            bool stack = ins.MemoryBase == Register.ESP;
+            bool table = !stack && (ins.MemoryBase == Register.None) != (ins.MemoryIndex == Register.None) && disp >= 0x1000 && disp < 0xFFFF_F000;
+            if (Flagless || !predict || ins.MemorySegment is Register.FS or Register.GS || !(stack || table))
             {
                 Lookup(i, size, write, folded: true);
                 return;
@@ -668,11 +679,19 @@ internal static class NativeBlockCompiler
             Label predictMiss = a.CreateLabel(), hit = a.CreateLabel();
             uint eip = linearStart + Offset(i);
             int slot = NativeFrame.OffPredictor + 4 * (int)((eip ^ (eip >> 12)) & (NativeFrame.PredictorSlots - 1));
-            int table = write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead;
+            int tlb = write ? NativeFrame.OffTlbWrite : NativeFrame.OffTlbRead;
             a.mov(r11d, r12d);
             a.shr(r11d, 12);                                   // the page of the first byte
-            a.mov(r13d, __dword_ptr[r14 + slot]);              // the predicted entry's offset
-            a.add(r13, __qword_ptr[r14 + table]);
+            if (stack)
+            {
+                a.mov(r13d, __dword_ptr[r14 + slot]);          // the predicted entry's offset
+                a.add(r13, __qword_ptr[r14 + tlb]);
+            }
+            else
+            {
+                a.mov(r13, __qword_ptr[r14 + tlb]);
+                a.lea(r13, __[r13 + (int)(((disp >> 12) & Cpu.TlbMask) << 5)]); // the displacement's page's entry
+            }
             a.cmp(r11d, __dword_ptr[r13]);
             a.jne(predictMiss);
             if (size > 1)
@@ -697,8 +716,8 @@ internal static class NativeBlockCompiler
                 a.mov(r13d, r12d);
                 a.shr(r13d, 7);
                 a.and(r13d, Cpu.TlbMask << 5);
-                a.mov(__dword_ptr[r14 + slot], r13d);
-                a.add(r13, __qword_ptr[r14 + table]);
+                if (stack) a.mov(__dword_ptr[r14 + slot], r13d);
+                a.add(r13, __qword_ptr[r14 + tlb]);
                 a.cmp(r11d, __dword_ptr[r13]);
                 a.je(hit);
                 restore();
@@ -1020,7 +1039,7 @@ internal static class NativeBlockCompiler
                     LinearAddress(i, in guest, size, write);
                     if (guest.MemoryBase == Register.None && guest.MemoryIndex == Register.None && guest.MemorySegment is not (Register.FS or Register.GS))
                         ConstantLookup(i, guest.MemoryDisplacement32, size, write);
-                    else PredictedLookup(i, size, write);
+                    else PredictedLookup(i, in guest, size, write);
                 });
             }
             a.AddInstruction(copy);
