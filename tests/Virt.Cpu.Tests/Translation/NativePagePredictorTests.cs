@@ -82,22 +82,27 @@ public class NativePagePredictorTests
         AssertSame(a =>
         {
             Label walk = a.CreateLabel(), cross = a.CreateLabel();
-            a.mov(esi, Window);
+            // Offsets from the window in ESI: [ESI + Window] guesses the window's first page.
+            a.xor(esi, esi);
             a.mov(ecx, 0x3FF0 / 0x3D);
             a.Label(ref walk);
-            a.mov(eax, __dword_ptr[esi]);
+            a.mov(eax, __dword_ptr[esi + Window]);
             a.add(ebx, eax);
-            a.movzx(edx, __word_ptr[esi + 1]);
+            a.movzx(edx, __word_ptr[esi + Window + 1]);
             a.xor(edi, edx);
-            a.movsx(edx, __byte_ptr[esi + 3]);
+            a.movsx(edx, __byte_ptr[esi * 2 + Window + 3]); // an index: up to twice as far
+            a.add(ebp, edx);
+            a.mov(edx, __dword_ptr[esi + Window]);        // the plain lookup (a base, no displacement)
             a.add(ebp, edx);
             a.add(__dword_ptr[Guest.Data], ebx);          // identity-mapped: its own site and page
-            a.add(esi, 0x3D);
+            a.mov(__dword_ptr[esp + 4], ebx);             // the stack, predicted from its slot
+            a.add(edi, __dword_ptr[esp + 4]);
+            a.add(esi, 0x1F);
             a.dec(ecx);
             a.jnz(walk);
-            a.mov(esi, Window + 0x3FF0);
+            a.mov(esi, 0x3FF0);
             a.Label(ref cross);
-            a.mov(eax, __dword_ptr[esi]);                 // the last pass reads 0x3FFE-0x4001: #PF
+            a.mov(eax, __dword_ptr[esi + Window]);        // the last pass reads 0x3FFE-0x4001: #PF
             a.add(ebx, eax);
             a.add(esi, 2);
             a.jmp(cross);
@@ -116,9 +121,9 @@ public class NativePagePredictorTests
         AssertSame(a =>
         {
             Label top = a.CreateLabel();
-            a.mov(esi, Window);
+            a.xor(esi, esi);
             a.Label(ref top);
-            a.mov(eax, __dword_ptr[esi]);                 // faults when ESI reaches Window + 0x4000
+            a.mov(eax, __dword_ptr[esi + Window]);        // faults when ESI reaches 0x4000
             a.inc(edx);
             a.xor(ebx, eax);
             a.add(esi, 4);
@@ -138,14 +143,16 @@ public class NativePagePredictorTests
         AssertSame(a =>
         {
             Label top = a.CreateLabel();
-            a.mov(edi, Window + 0x10);
+            a.mov(edi, 0x10);
             a.mov(ecx, 0x7FFF_FFFF);
             a.Label(ref top);
-            a.mov(__dword_ptr[edi], ecx);
-            a.mov(__word_ptr[edi + 0x7FE], cx);          // the word at 0xFFE of a page stays within it
+            a.mov(__dword_ptr[edi + Window], ecx);
+            a.mov(__word_ptr[edi + Window + 0x7FE], cx); // the word at 0xFFE of a page stays within it
+            a.lea(edx, __[edi + Guest.Data]);
+            a.mov(__dword_ptr[edx], ecx);                 // identity-mapped, the plain lookup
             a.add(ecx, 0x1234_5678);                      // OF and CF vary from pass to pass
             a.add(edi, 0x33);
-            a.cmp(edi, Window + 0x4000);
+            a.cmp(edi, 0x4000);
             a.jb(top);
         }, expectedVector: 14, expectedCr2Page: (Window >> 12) + 3, lastReadOnly: true);
     }
