@@ -26,6 +26,12 @@ public sealed unsafe partial class Cpu
     public bool NativeFlaglessLookups { get; set; } = System.Runtime.Intrinsics.X86.Bmi2.IsSupported;
 
     /// <summary>
+    /// Copied instructions find their operand's TLB entry through the page predictor (default on;
+    /// VIRT_NATIVE_PREDICT=0 turns it off, to measure what it gains on a workload: docs/cpu.md).
+    /// </summary>
+    public bool NativePagePredictor { get; set; } = Environment.GetEnvironmentVariable("VIRT_NATIVE_PREDICT") != "0";
+
+    /// <summary>
     /// Instructions one native call may run (linked blocks and loops included) before it returns to
     /// the dispatcher, which serves events, the budget and the GC there: some tens of microseconds of
     /// guest code, which bounds how long a stop request or a garbage collection waits. At 8,192 a
@@ -81,7 +87,7 @@ public sealed unsafe partial class Cpu
         if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return false; } // the emitter's TLB stride
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         uint linear = EipReg; // native code runs only with CS base 0
-        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, NativeFlaglessLookups, NativeHotEntry(b, linear));
+        NativeBlockCompiler.Emitted? code = NativeBlockCompiler.Emit(b, linear, NativeFlaglessLookups, NativeHotEntry(b, linear), NativePagePredictor);
         return PlaceNative(b, linear, code, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
     }
 
@@ -93,7 +99,7 @@ public sealed unsafe partial class Cpu
     {
         if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return; }
         uint linear = EipReg;
-        bool flagless = NativeFlaglessLookups;
+        bool flagless = NativeFlaglessLookups, predict = NativePagePredictor;
         int hotEntry = NativeHotEntry(b, linear);
         NativeCompileWorker.Post(() =>
         {
@@ -101,7 +107,7 @@ public sealed unsafe partial class Cpu
             NativeBlockCompiler.Emitted? code;
             try
             {
-                code = NativeBlockCompiler.Emit(b, linear, flagless, hotEntry);
+                code = NativeBlockCompiler.Emit(b, linear, flagless, hotEntry, predict);
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {
@@ -135,7 +141,8 @@ public sealed unsafe partial class Cpu
         if (_frame == null)
         {
             // A pinned array: a fixed address for native code, freed with the CPU.
-            _frameMemory = GC.AllocateArray<byte>(sizeof(NativeFrame) + 64, pinned: true);
+            // The frame and, after it, the page predictor's slots (NativeFrame.OffPredictor).
+            _frameMemory = GC.AllocateArray<byte>(NativeFrame.AllocationBytes + 64, pinned: true);
             _frame = (NativeFrame*)(((nint)Unsafe.AsPointer(ref _frameMemory[0]) + 63) & ~(nint)63);
         }
         _jumpTable ??= new NativeJumpTable();

@@ -12,6 +12,15 @@ internal static unsafe class HostFlags
 
     public static bool PushfInlinable { get; } = Probe();
 
+    /// <summary>
+    /// LAHF and SAHF work in 64-bit mode (CPUID 0x80000001 ECX bit 0; every x86-64 CPU since 2006
+    /// but the first ones). The emitter then copies the guest's flags with LAHF and SETO, a handful
+    /// of one-cycle instructions, where PUSHFQ is microcoded (about 1 ns per copy measured on Zen 4,
+    /// against 0.15 ns): the frame copy of every guarded access after a flag-writing op.
+    /// </summary>
+    public static bool LahfInLongMode { get; } =
+        System.Runtime.Intrinsics.X86.X86Base.IsSupported && (System.Runtime.Intrinsics.X86.X86Base.CpuId(unchecked((int)0x8000_0001), 0).Ecx & 1) != 0;
+
     private static bool Probe()
     {
         nint page = Libc.Mmap(0, 4096, Libc.ProtRead | Libc.ProtWrite, Libc.MapPrivate | Libc.MapAnonymous, -1, 0);

@@ -83,6 +83,14 @@ internal struct NativeFrame
         OffSysFlags = 152, OffIfFlag = 156, OffIfWritable = 157, OffCpl0 = 158, OffStiShadow = 159, OffDfClear = 160, OffScratch = 164,
         OffTscInline = 161, OffTscBase = 168, OffTscPerInstruction = 176, OffGuestFlagsCopy = 184,
         OffCallTablePage = 192, OffHalt = 196, OffInlinedCalls = 200;
+
+    /// <summary>
+    /// The page predictor's slots follow the frame in the same allocation, at R14 + OffPredictor:
+    /// per memory operand (hashed by its EIP), the byte offset of the TLB entry its last access
+    /// used (<see cref="NativeBlockCompiler"/>'s predicted lookup). Any value in range is safe: a
+    /// prediction is checked against the entry's tag before it is used.
+    /// </summary>
+    public const int OffPredictor = 256, PredictorSlots = 4096, AllocationBytes = OffPredictor + 4 * PredictorSlots;
 }
 
 /// <summary>Why native code returned to the dispatcher.</summary>
