@@ -159,7 +159,7 @@ public sealed class ExitRouter : IExitHandler
     {
         lock (_claims)
             foreach (var (range, device) in ranges)
-                if (RangeRefusal(range) is null) _awaited.Add(new BusClaim(range, device, Local: null, Awaited: true));
+                if (RangeRefusal(range, sharedMemory: range.Space == AddressSpace.Mmio && range.Start < RamSize) is null) _awaited.Add(new BusClaim(range, device, Local: null, Awaited: true));
     }
 
     /// <summary>Every started device model is routed (or the launch failed): no range waits any more. Routed on the next <see cref="Publish"/>.</summary>
