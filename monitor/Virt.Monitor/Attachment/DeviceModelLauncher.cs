@@ -25,7 +25,11 @@ public sealed class DeviceModelLauncher(VmDirectory dir, byte[] secret, RunOptio
     /// <param name="restore">The device state a restored snapshot holds for this model (sent after its Welcome).</param>
     public LaunchedDeviceModel Start(DeviceModelCommand command, bool platformAuthority = false, IReadOnlyList<DeviceState>? restore = null)
     {
-        IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", options.Serial] : command.Arguments;
+        // COM1's output is the bundled model's only where COM1 runs in it: placed in the monitor or the firmware, the
+        // model must not open (and truncate) the --serial file under the output already written there (a restore runs
+        // the guest while its models start).
+        string serial = options.PlacementOf(Virt.Pc.Board.PcBoard.Com1.Name) == Placement.DeviceModel ? options.Serial : "none";
+        IEnumerable<string> args = command.IsBundledPc && !command.Arguments.Contains("--serial") ? [.. command.Arguments, "--serial", serial] : command.Arguments;
         if (command.IsBundledPc) args = [.. args, .. options.DeviceModelArgs];
         // A device --place put elsewhere is left out of the bundled PC model, unless its --devices says otherwise (then its claim is refused, with the owner named).
         if (command.IsBundledPc && !args.Contains("--devices") && PlacementOption.DeviceModelDevices(options.Placements) is { } devices)
