@@ -33,7 +33,7 @@ public class ExitPathAllocationTests
     /// virt-dm's PC devices: every byte the guest prints is a synchronous write to the UART (`--io naive`),
     /// after which virt-dm snapshots its stateful devices for a replacement (docs/abi.md "Crash state").
     /// What its exit thread allocates must not grow with the exits: a guest that prints ten times as much
-    /// leaves the same count (the first exits' one-time allocations).
+    /// leaves the same count, give or take a few one-time objects of the first exits.
     /// </summary>
     [Fact]
     public async Task Virt_dm_allocates_nothing_per_exit_once_warm()
@@ -41,7 +41,10 @@ public class ExitPathAllocationTests
         var (shortExits, shortBytes) = await DeviceModelExitThreadAsync(new string('s', 40));
         var (longExits, longBytes) = await DeviceModelExitThreadAsync(new string('l', 400));
         Assert.True(longExits > shortExits + 700, $"exits {shortExits} then {longExits}");
-        Assert.Equal(shortBytes, longBytes);
+        // Per exit nothing: 700 more exits allocating even one object each (24 bytes at least) would add 16,800 bytes.
+        // The one-time allocations of the first exits vary by a few objects from run to run (144 or 192 bytes seen),
+        // so the bound is a few objects, not equality.
+        Assert.True(longBytes <= shortBytes + 256, $"the exit thread allocated {shortBytes} bytes over {shortExits} exits, then {longBytes} over {longExits}");
     }
 
     private static async Task<(long Exits, long Bytes)> DeviceModelExitThreadAsync(string text)
