@@ -225,16 +225,8 @@ public static partial class BootBenchmark
         return new ExitBreakdown(byReason, pit2, Lapic("eois"), Lapic("pv_eois"));
     }
 
-    private static ProcessStartInfo VirtStart(string kernel, string initrd, string append, string stats, string[] extra)
-    {
-        // This same virt: the apphost, or virt.dll through the dotnet host that runs us.
-        string self = Environment.ProcessPath ?? "virt";
-        var psi = new ProcessStartInfo(self);
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "virt.dll"));
-        foreach (string a in (string[])["run", "-q", "-m", "256M", "--kernel", kernel, "--initrd", initrd, "--append", append, "--stats", stats, .. extra])
-            psi.ArgumentList.Add(a);
-        return psi;
-    }
+    private static ProcessStartInfo VirtStart(string kernel, string initrd, string append, string stats, string[] extra) =>
+        ThisVirt.StartInfo(["run", "-q", "-m", "256M", "--kernel", kernel, "--initrd", initrd, "--append", append, "--stats", stats, .. extra]);
 
     /// <summary>The reference: QEMU TCG with its default PC machine (SeaBIOS, ACPI: poweroff -f powers off).</summary>
     private static ProcessStartInfo QemuStart(string kernel, string initrd, string append)

@@ -24,17 +24,18 @@ public sealed class ConsoleProcess : IDisposable
 
     public int Pid => _process.Id;
 
-    public static ConsoleProcess Start(string program, IEnumerable<string> args)
+    public static ConsoleProcess Start(string program, IEnumerable<string> args) => Start(new ProcessStartInfo(program, args));
+
+    /// <summary>This virt (<see cref="ThisVirt"/>) with <paramref name="args"/>.</summary>
+    public static ConsoleProcess StartVirt(IEnumerable<string> args) => Start(ThisVirt.StartInfo(args));
+
+    private static ConsoleProcess Start(ProcessStartInfo psi)
     {
-        var psi = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        var p = new ConsoleProcess(Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {program}"));
+        psi.RedirectStandardInput = true;
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        var p = new ConsoleProcess(Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {psi.FileName}"));
         // Read as it comes, not by lines: a shell's prompt ends with no newline.
         _ = Task.Run(() => p.Collect(p._process.StandardOutput, p._stdout));
         _ = Task.Run(() => p.Collect(p._process.StandardError, p._stderr));
@@ -47,14 +48,6 @@ public sealed class ConsoleProcess : IDisposable
         int n;
         while ((n = await from.ReadAsync(buffer)) > 0)
             lock (into) into.Append(buffer, 0, n);
-    }
-
-    /// <summary>This virt (the apphost, or virt.dll through the dotnet host that runs us) with <paramref name="args"/>.</summary>
-    public static ConsoleProcess StartVirt(IEnumerable<string> args)
-    {
-        string self = Environment.ProcessPath ?? "virt";
-        bool host = Path.GetFileNameWithoutExtension(self) == "dotnet";
-        return Start(self, host ? [Path.Combine(AppContext.BaseDirectory, "virt.dll"), .. args] : args);
     }
 
     public string Stdout

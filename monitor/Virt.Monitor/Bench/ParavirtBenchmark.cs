@@ -52,11 +52,9 @@ public static class ParavirtBenchmark
     private static async Task<Result> RunOnceAsync(Row row, string kernel, string append, string engine)
     {
         string stats = Path.Combine(Path.GetTempPath(), $"virt-bench-pv-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
-        string self = Environment.ProcessPath ?? "virt";
-        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "virt.dll"));
-        foreach (string a in (string[])["run", "-q", "--kernel", kernel, "--append", append, "--cpu-engine", engine, "--cpu", row.Cpu, "--stats", stats])
-            psi.ArgumentList.Add(a);
+        ProcessStartInfo psi = ThisVirt.StartInfo(["run", "-q", "--kernel", kernel, "--append", append, "--cpu-engine", engine, "--cpu", row.Cpu, "--stats", stats]);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start virt run");
         Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
