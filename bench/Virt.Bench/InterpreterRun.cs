@@ -9,7 +9,7 @@ using Virt.Pc.Boot;
 namespace Virt.Bench;
 
 /// <summary>
-/// One boot of a Multiboot guest on our CPU (translator or interpreter), timed around Cpu.Run only (loading is not
+/// One boot of a Multiboot guest on our CPU (native backend or interpreter), timed around Cpu.Run only (loading is not
 /// guest execution). Port 0xE9 collects output; a write to port 0xF4 (isa-debug-exit) ends the run.
 /// </summary>
 public sealed class InterpreterRun : IExitHandler

@@ -9,16 +9,16 @@ int reps = quick ? 3 : 5;
 int ri = Array.IndexOf(args, "--reps");
 if (ri >= 0 && ri + 1 < args.Length) reps = int.Parse(args[ri + 1], CultureInfo.InvariantCulture);
 
-CpuEngine[] Engines = [CpuEngine.Native, CpuEngine.Translator, CpuEngine.Interpreter];
+CpuEngine[] Engines = [CpuEngine.Native, CpuEngine.Interpreter];
 
 string kernelPath = GuestImage.Build("bench");
 byte[] kernel = File.ReadAllBytes(kernelPath);
 Console.WriteLine($"guest: {kernelPath}");
 Console.WriteLine($"{(quick ? "quick" : "full")} run, median of {reps}; QEMU: {QemuRun.Binary} -accel tcg");
-Console.WriteLine("ours: the native backend (x86-64 host code), the translator (hot blocks compiled to IL) and the interpreter alone, timed in the same run");
+Console.WriteLine("ours: the native backend (x86-64 host code) and the interpreter alone, timed in the same run");
 Console.WriteLine();
 
-// Warm up our code (tiering, the translator's own code) on a short run of every workload before timing.
+// Warm up our code (tiering, the native backend's own code) on a short run of every workload before timing.
 foreach (var w in Workload.All(quick: true))
     foreach (var engine in Engines) InterpreterRun.Execute(kernel, w.CommandLine(w.OurIterations / 10), engine);
 
@@ -40,7 +40,7 @@ foreach (var w in Workload.All(quick))
                 throw new InvalidOperationException($"{w.Mode}: the engines retired different instruction counts ({ourInstructions} and {r.Instructions})");
             ourInstructions = r.Instructions;
             ourOutput = r.Output;
-            if (engine == CpuEngine.Translator) translation = $"{r.Translated} blocks translated in {r.TranslationTime.TotalMilliseconds:F1} ms";
+            if (engine == CpuEngine.Native) translation = $"{r.Translated} blocks translated in {r.TranslationTime.TotalMilliseconds:F1} ms";
             ours[engine].Add(r.Instructions / r.Elapsed.TotalSeconds / 1e6);
         }
     }
@@ -61,17 +61,17 @@ foreach (var w in Workload.All(quick))
     if (!qemuOutput.Contains($"iters={w.QemuIterations} result=", StringComparison.Ordinal))
         throw new InvalidOperationException($"QEMU run of {w.Mode} printed no result: {qemuOutput}");
 
-    double na = Median(ours[CpuEngine.Native]), tr = Median(ours[CpuEngine.Translator]), it = Median(ours[CpuEngine.Interpreter]), qemuMedian = Median(qemu);
+    double na = Median(ours[CpuEngine.Native]), it = Median(ours[CpuEngine.Interpreter]), qemuMedian = Median(qemu);
     string Range(List<double> xs) => $"{xs.Min():F0}-{xs.Max():F0}";
     rows.Add([w.Mode, w.Description, perIteration.ToString("0.###", CultureInfo.InvariantCulture),
-        $"{na:F0}", Range(ours[CpuEngine.Native]), $"{tr:F0}", Range(ours[CpuEngine.Translator]), $"{it:F0}", Range(ours[CpuEngine.Interpreter]),
-        $"{qemuMedian:F0}", Range(qemu), $"{na / qemuMedian:F3}", $"{tr / qemuMedian:F3}", $"{it / qemuMedian:F3}", $"{tr / it:F2}"]);
+        $"{na:F0}", Range(ours[CpuEngine.Native]), $"{it:F0}", Range(ours[CpuEngine.Interpreter]),
+        $"{qemuMedian:F0}", Range(qemu), $"{na / qemuMedian:F3}", $"{it / qemuMedian:F3}", $"{na / it:F1}"]);
     string List(List<double> xs) => string.Join(' ', xs.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)));
-    Console.Error.WriteLine($"  {w.Mode}: native {List(ours[CpuEngine.Native])} M/s; translator {List(ours[CpuEngine.Translator])} M/s; interpreter {List(ours[CpuEngine.Interpreter])} M/s; " +
+    Console.Error.WriteLine($"  {w.Mode}: native {List(ours[CpuEngine.Native])} M/s; interpreter {List(ours[CpuEngine.Interpreter])} M/s; " +
         $"qemu {List(qemu)} M/s; ours printed: {ourOutput.Trim()}; {translation}");
 }
 
-string[] header = ["mode", "workload", "instr/iter", "native MIPS", "range", "translator MIPS", "range", "interpreter MIPS", "range", "QEMU MIPS", "QEMU range", "native/QEMU", "transl./QEMU", "interp./QEMU", "transl./interp."];
+string[] header = ["mode", "workload", "instr/iter", "native MIPS", "range", "interpreter MIPS", "range", "QEMU MIPS", "QEMU range", "native/QEMU", "interp./QEMU", "native/interp."];
 int[] widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
 Console.WriteLine(string.Join(" | ", header.Select((h, i) => h.PadRight(widths[i]))));
 Console.WriteLine(string.Join("-|-", widths.Select(wd => new string('-', wd))));

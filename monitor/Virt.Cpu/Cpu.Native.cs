@@ -81,7 +81,7 @@ public sealed unsafe partial class Cpu
         return s[s.Length / 2] * 1e6 / System.Diagnostics.Stopwatch.Frequency;
     }
 
-    /// <summary>Compiles b to host code here and now, and places it. True when b.Code is set.</summary>
+    /// <summary>Compiles b to host code here and now, and places it. True when b.Native is set.</summary>
     private bool TranslateNative(Block b)
     {
         if (Unsafe.SizeOf<TlbEntry>() != 32) { b.Untranslatable = true; return false; } // the emitter's TLB stride
@@ -129,7 +129,7 @@ public sealed unsafe partial class Cpu
         {
             Interlocked.Decrement(ref _nativeCompiledCount);
             // Dropped meanwhile (a write to its page), or an alias compiled it already: nothing to place.
-            if (done.Block.Valid && done.Block.Code == null) PlaceNative(done.Block, done.Linear, done.Code, done.Ticks);
+            if (done.Block.Valid && done.Block.Native == null) PlaceNative(done.Block, done.Linear, done.Code, done.Ticks);
         }
     }
 
@@ -156,7 +156,7 @@ public sealed unsafe partial class Cpu
         int id = _nativeBlocks.Count;
         _codeCache.WriteInt32(entry + e.BlockIdOffset, id);
         var nb = new NativeBlockCompiler.NativeBlock(b, entry, entry + e.ChainEntryOffset, e.Covered, linear, id, e.Sites, e.ResumeOffsets);
-        b.Code = (cpu, blk, eip, left) => cpu.RunNative(blk, nb, eip, left);
+        b.Native = nb;
         _nativeBlocks.Add(nb);
         if (NativeDumpPath is { } dump) NativeCodeDump.Append(dump, b, linear, e, (ulong)entry, _codeCache.OffsetOf(entry));
         _translationTicks += compileTicks;
@@ -170,7 +170,7 @@ public sealed unsafe partial class Cpu
     {
         foreach (var nb in _nativeBlocks)
         {
-            nb.Block.Code = null;
+            nb.Block.Native = null;
             nb.Block.Heat = 0;
         }
         _nativeBlocks.Clear();
@@ -217,7 +217,8 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>
-    /// Runs a native block under the TranslatedCode contract: -1 when the entry assumptions every
+    /// Runs a native block (a loop back to its own start stays inside) with EipReg = startEip, at
+    /// most left instructions (at least the block's op count): -1 when the entry assumptions every
     /// native block shares do not hold (NativeBlockCompiler.FlatSegments, CS, DS, ES, SS with base 0,
     /// a 4 GiB CS limit, no single-step or shadow), otherwise the instructions retired that the caller must count.
     /// </summary>
@@ -229,7 +230,7 @@ public sealed unsafe partial class Cpu
             // physical address, then mapped high): the EIPs are constants, so compile it again for
             // this alias, a few times at most.
             if (++b.NativeAliases > 4 || !TranslateNative(b)) return -1;
-            return b.Code!(this, b, startEip, left);
+            return RunNative(b, b.Native!, startEip, left);
         }
         if ((_fastSegMask & NativeBlockCompiler.FlatSegments) != NativeBlockCompiler.FlatSegments
             || (_flags & Flags.TF) != 0 || _shadow // single-step and interrupt shadows: one instruction at a time, interpreted

@@ -154,9 +154,9 @@ public sealed partial class Cpu
             _exitBlock = false;
             DecodedOp[] ops = b.Ops;
             long left = end - _retired;
-            if (_translate && (b.Code != null || (++b.Heat >= _threshold && HeatUp(b))) && left >= ops.Length)
+            if (_native && (b.Native != null || (++b.Heat >= TranslationThreshold && HeatUp(b))) && left >= ops.Length)
             {
-                long k = b.Code!(this, b, EipReg, left);
+                long k = RunNative(b, b.Native!, EipReg, left);
                 if (k >= 0)
                 {
                     _retired += k;

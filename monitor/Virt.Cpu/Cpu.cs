@@ -8,7 +8,7 @@ namespace Virt.Cpu;
 /// <summary>
 /// One i686 VCPU: architectural state, the MMU with its software TLB, and the execution engine
 /// (an interpreter over blocks pre-decoded with Iced into a compact form, keyed by guest-physical
-/// address; hot blocks compiled to IL by the translator in Translation/). The class is split by concern over several files (Cpu.*.cs); the hot state lives in
+/// address; hot blocks compiled to x86-64 host code by the native backend in Translation/Native). The class is split by concern over several files (Cpu.*.cs); the hot state lives in
 /// plain fields of this object so the interpreter's inner loop reaches it with one load.
 /// </summary>
 public sealed partial class Cpu

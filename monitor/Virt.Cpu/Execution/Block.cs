@@ -31,13 +31,13 @@ internal sealed class Block
     /// </summary>
     public uint OffsetOf(int op) => op < Instructions.Length ? (uint)Instructions[op].IP : (uint)ByteLength;
 
-    // ---- The translator (Translation/BlockCompiler.cs) ----
+    // ---- The native backend (Cpu.Native.cs) ----
     /// <summary>Executions while interpreted; the block is compiled when this reaches the threshold.</summary>
     public int Heat;
     /// <summary>Times the native backend compiled this block again for another linear alias of its code.</summary>
     public int NativeAliases;
     /// <summary>The compiled block, once hot.</summary>
-    public Virt.Cpu.Translation.TranslatedCode? Code;
-    /// <summary>The translator declined this block (e.g. 16-bit code): keep interpreting it.</summary>
+    public Virt.Cpu.Translation.Native.NativeBlockCompiler.NativeBlock? Native;
+    /// <summary>The native backend declined this block (e.g. 16-bit code): keep interpreting it.</summary>
     public bool Untranslatable;
 }

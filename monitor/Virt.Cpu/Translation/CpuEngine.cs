@@ -5,8 +5,6 @@ public enum CpuEngine
 {
     /// <summary>Every block through the compact-form interpreter.</summary>
     Interpreter,
-    /// <summary>Hot blocks compiled to IL with guest registers in locals (plex86-style).</summary>
-    Translator,
     /// <summary>Blocks compiled to x86-64 host code, guest instructions copied 1:1 (Translation/Native).</summary>
     Native,
 }

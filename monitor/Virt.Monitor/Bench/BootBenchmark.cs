@@ -45,7 +45,6 @@ public static partial class BootBenchmark
         {
             // The engines side by side (docs/cpu.md).
             rows.Add(new Row("virt native", ["--cpu-engine", "native"], false));
-            rows.Add(new Row("virt translate", ["--cpu-engine", "translate"], false));
             rows.Add(new Row("virt interp", ["--cpu-engine", "interp"], false));
         }
         if (ioRows)

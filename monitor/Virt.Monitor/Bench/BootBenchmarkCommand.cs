@@ -14,7 +14,7 @@ public static class BootBenchmarkCommand
         Option<string?> append = LastValueOption.Text("--append", "STRING", $"kernel command line (default: {BootBenchmark.DefaultAppend})");
         var rows = new Option<string[]>("--row")
         {
-            Description = "a virt row with these extra `virt run` arguments (repeatable; default: one row per --cpu-engine: native, translate, interp)",
+            Description = "a virt row with these extra `virt run` arguments (repeatable; default: one row per --cpu-engine: native, interp)",
             HelpName = "NAME=ARGS",
             AllowMultipleArgumentsPerToken = false,
         };

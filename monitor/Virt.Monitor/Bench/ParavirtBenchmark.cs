@@ -43,7 +43,6 @@ public static class ParavirtBenchmark
         foreach (Result m in results)
             Console.WriteLine(string.Create(ci,
                 $"{m.Row,-22} {m.Status,6} {m.WallSeconds,8:F3} {m.Instructions,14:N0} {m.Instructions / m.WallSeconds / 1e6,9:F1} {m.HandlerCalls,14:N0} {m.Hypercalls,9:N0} {m.Inlined,9:N0} {m.NativeInlined,10:N0} {m.Exits,9:N0} {m.RoundTrips,12:N0}"));
-        if (engine == "translate") Console.WriteLine("(the IL translator's blocks make the call: only the interpreter's part of the run inlines)");
         bool same = results.All(r => r.Output == results[0].Output);
         Console.WriteLine(same ? "guest output: identical in every row" : "guest output: DIFFERS between rows");
         return same && results.All(r => r.Status == 1) ? 0 : 1;

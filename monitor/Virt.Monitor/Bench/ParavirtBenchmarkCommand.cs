@@ -12,8 +12,8 @@ public static class ParavirtBenchmarkCommand
         Option<int> ticks = LastValueOption.Create("--ticks", "N", "timer ticks (1 kHz) to wait for at the end (default 20)", CountParser.Between("--ticks", 1, int.MaxValue));
         Option<int> every = LastValueOption.Create("--every", "N", "a console line every N iterations (default 1000)", CountParser.Between("--every", 1, int.MaxValue));
         Option<int> runs = LastValueOption.Create("--runs", "N", "runs per row, the median wall time is reported (default 1)", CountParser.Between("--runs", 1, 100));
-        Option<string?> engine = LastValueOption.Create<string?>("--cpu-engine", "native|translate|interp", "the CPU engine (default native)",
-            s => s is "native" or "translate" or "interp" ? s : throw new UsageException($"--cpu-engine {s}: expected native, translate or interp"));
+        Option<string?> engine = LastValueOption.Create<string?>("--cpu-engine", "native|interp", "the CPU engine (default native)",
+            s => Virt.Cpu.Cpu.ParseEngine(s) is not null ? s.ToLowerInvariant() : throw new UsageException(Virt.Cpu.Cpu.UnknownEngineMessage(s)));
         var command = new Command("pv", "a C guest's hot operations as native instructions and through the call table") { iters, ticks, every, runs, engine };
         command.SetAction((r, _) => ParavirtBenchmark.RunAsync(
             r.GetResult(iters) is null ? 200_000u : (uint)r.GetValue(iters),

@@ -36,9 +36,9 @@ public static class RunCommand
     private static readonly Option<int?> s_statsInterval = LastValueOption.Create<int?>("--stats-interval", "MS", "wall time between two timeline samples (default 10; docs/observing.md)", s => Int("--stats-interval", s, 1, 60_000));
     private static readonly Option<WakeMode?> s_wakeup = LastValueOption.Create<WakeMode?>("--wakeup", "adaptive|spin|spin-futex|futex", "how monitor and device model wake each other (default adaptive: docs/wakeup.md)", s => Wake(s));
     private static readonly Option<int?> s_spin = LastValueOption.Create<int?>("--spin-us", "N", "spin time before sleeping, for spin-futex; the cap of adaptive's learned spin (default 50)", s => Int("--spin-us", s, 0, 1_000_000));
-    private static readonly Option<Virt.Cpu.Translation.CpuEngine?> s_engine = LastValueOption.Create<Virt.Cpu.Translation.CpuEngine?>("--cpu-engine", "native|translate|interp",
-        "hot blocks compiled to x86-64 host code with guest instructions copied 1:1 (default), to IL (translate), or every block interpreted (docs/cpu.md)",
-        s => Virt.Cpu.Cpu.ParseEngine(s) is { } e ? e : throw new UsageException($"--cpu-engine {s}: expected translate, native or interp"));
+    private static readonly Option<Virt.Cpu.Translation.CpuEngine?> s_engine = LastValueOption.Create<Virt.Cpu.Translation.CpuEngine?>("--cpu-engine", "native|interp",
+        "hot blocks compiled to x86-64 host code with guest instructions copied 1:1 (default), or every block interpreted (docs/cpu.md)",
+        s => Virt.Cpu.Cpu.ParseEngine(s) is { } e ? e : throw new UsageException(Virt.Cpu.Cpu.UnknownEngineMessage(s)));
     private static readonly Option<string[]> s_cpu = Repeatable("--cpu", "i686[,+F|-F|F=on|off...]", CpuModel.Help + "; --cpu or QEMU's -cpu", "-cpu");
     private static readonly Option<string?> s_clock = LastValueOption.Create<string?>("--clock", "auto|instructions|host",
         "guest time: instructions retired (10 ns each, host time while halted) or the host clock (default auto: instructions for Linux, host otherwise; docs/linux.md)",

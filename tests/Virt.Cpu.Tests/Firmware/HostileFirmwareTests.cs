@@ -18,7 +18,7 @@ public sealed class HostileFirmwareTests
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (string engine in new[] { Engines.Interpreter, Engines.Translator, Engines.Native })
+        foreach (string engine in new[] { Engines.Interpreter, Engines.Native })
             foreach (string c in new[] { "fault", "loop", "nested-port", "nested-mmio", "halt", "bad-completion" })
                 data.Add(engine, c);
         return data;

@@ -58,7 +58,6 @@ public class DebuggerAccessTests
 
     [Theory]
     [InlineData(CpuEngine.Interpreter)]
-    [InlineData(CpuEngine.Translator)]
     [InlineData(CpuEngine.Native)]
     public void EveryAccessToAWatchedPageIsReportedOnEveryEngine(CpuEngine engine)
     {

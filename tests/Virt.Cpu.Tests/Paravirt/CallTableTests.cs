@@ -288,12 +288,11 @@ public sealed class CallTableTests
 
     /// <summary>
     /// VMI's inline form: the interpreter and native code run calls to hot entries at the call site; every engine and
-    /// both forms leave the same registers, flags and memory (the IL translator makes the call).
+    /// both forms leave the same registers, flags and memory.
     /// </summary>
     [Theory]
     [InlineData(Engines.Interpreter, true)]
     [InlineData(Engines.Interpreter, false)]
-    [InlineData(Engines.Translator, true)]
     [InlineData(Engines.Native, true)]
     public void Inlined_and_called_hot_entries_leave_the_same_state(string engine, bool inline)
     {

@@ -24,14 +24,8 @@ public sealed class PvEoiTests
     {
         var pc = new InProcessPc(16u << 20, nanosecondsPerInstruction: 10, withApic: true);
         pc.Cpu.Paravirt = ParavirtFeatures.All;
-        pc.Cpu.Engine = engine switch
-        {
-            Engines.Interpreter => Virt.Cpu.Translation.CpuEngine.Interpreter,
-            Engines.Translator => Virt.Cpu.Translation.CpuEngine.Translator,
-            _ => Virt.Cpu.Translation.CpuEngine.Native,
-        };
+        pc.Cpu.Engine = Engines.Of(engine);
         pc.Cpu.TranslationThreshold = 0;
-        pc.Cpu.TranslateInBackground = false;
         pc.Memory.Write64(Gdt + 8, Descriptors.Code32());
         pc.Memory.Write64(Gdt + 16, Descriptors.Data32());
         pc.Memory.Write64(Idt + 0x40 * 8, Descriptors.Gate(0x08, Handler, 0xE));

@@ -19,7 +19,7 @@ public sealed class PvWorkGuestTests
     public static TheoryData<string, string> Cases()
     {
         var d = new TheoryData<string, string>();
-        foreach (string engine in new[] { Engines.Interpreter, Engines.Translator, Engines.Native })
+        foreach (string engine in new[] { Engines.Interpreter, Engines.Native })
             foreach (string guest in new[] { "pvwork", "pvwork_table" })
                 d.Add(engine, guest);
         return d;
@@ -30,13 +30,7 @@ public sealed class PvWorkGuestTests
     {
         using var pc = new InProcessPc(32u << 20, nanosecondsPerInstruction: 10);
         pc.Cpu.Paravirt = ParavirtFeatures.All;
-        pc.Cpu.Engine = engine switch
-        {
-            Engines.Interpreter => Virt.Cpu.Translation.CpuEngine.Interpreter,
-            Engines.Translator => Virt.Cpu.Translation.CpuEngine.Translator,
-            _ => Virt.Cpu.Translation.CpuEngine.Native,
-        };
-        pc.Cpu.TranslateInBackground = false;
+        pc.Cpu.Engine = Engines.Of(engine);
         MultibootLoader.Load(pc.Cpu, File.ReadAllBytes(GuestBuild.Guest(guest)), $"iters={Iterations} ticks={Ticks} every={Every}", []);
         pc.Run(TimeSpan.FromMinutes(3), p => p.Peripherals.DebugExit.RequestedStatus is not null);
 

@@ -3,16 +3,16 @@ using Virt.Cpu.Translation;
 namespace Virt.Cpu.Tests.Support;
 
 /// <summary>
-/// The execution engines a behaviour test runs on: the interpreter, the IL translator compiling
-/// every block at its first execution (threshold 0, synchronously, so the run is reproducible), and
-/// the native backend, also at the first execution.
+/// The execution engines a behaviour test runs on: the interpreter, and the native backend
+/// compiling every block at its first execution (threshold 0, on the VCPU's thread, so the run is
+/// reproducible).
 /// Use as <c>[Theory, MemberData(nameof(Engines.All), MemberType = typeof(Engines))]</c>.
 /// </summary>
 public static class Engines
 {
-    public const string Interpreter = "interpreter", Translator = "translator", Native = "native";
+    public const string Interpreter = "interpreter", Native = "native";
 
-    public static TheoryData<string> All => new() { Interpreter, Translator, Native };
+    public static TheoryData<string> All => new() { Interpreter, Native };
 
     public static void Use(TestMachine m, string engine)
     {
@@ -20,10 +20,6 @@ public static class Engines
         {
             case Interpreter:
                 m.Cpu.Engine = CpuEngine.Interpreter;
-                break;
-            case Translator:
-                m.Cpu.Engine = CpuEngine.Translator;
-                m.Cpu.TranslationThreshold = 0;
                 break;
             case Native:
                 m.Cpu.Engine = CpuEngine.Native;
@@ -33,4 +29,12 @@ public static class Engines
                 throw new ArgumentException($"unknown engine {engine}", nameof(engine));
         }
     }
+
+    /// <summary>The CPU's engine for a test's engine name.</summary>
+    public static CpuEngine Of(string engine) => engine switch
+    {
+        Interpreter => CpuEngine.Interpreter,
+        Native => CpuEngine.Native,
+        _ => throw new ArgumentException($"unknown engine {engine}", nameof(engine)),
+    };
 }

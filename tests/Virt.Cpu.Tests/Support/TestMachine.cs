@@ -19,7 +19,7 @@ public sealed class TestMachine : IDisposable, IExitHandler
         Memory = new PhysicalMemory(Ram);
         // Compiled at the block's threshold on this thread: runs reproducible op for op (a test
         // that is about background compiling turns it back on).
-        Cpu = new Cpu(Memory, this) { TranslateInBackground = false };
+        Cpu = new Cpu(Memory, this);
     }
 
     public GuestRam Ram { get; }

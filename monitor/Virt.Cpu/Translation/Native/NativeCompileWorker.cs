@@ -4,7 +4,7 @@ namespace Virt.Cpu.Translation.Native;
 
 /// <summary>
 /// The thread that emits native code for every VCPU that compiles in the background
-/// (<see cref="Cpu.TranslateInBackground"/>): one thread for the process, so compiling takes at
+/// (<see cref="Cpu.NativeCompileInBackground"/>): one thread for the process, so compiling takes at
 /// most one core beside the VCPUs, and a VCPU never waits for it (it interprets the block until
 /// the code is placed). Emission touches only the block's decoded instructions, so it needs no lock.
 /// </summary>
