@@ -211,6 +211,7 @@ public sealed partial class Cpu
                     case Op.AluMI8:
                         {
                             uint ea = Ea(ref d);
+                            if (d.Sub < 7) ProbeWrite(d.Seg, ea, 1); // as AluMem32
                             uint a = Read8(d.Seg, ea);
                             uint res = Alu(d.Sub, a, d.Imm, 8);
                             if (d.Sub < 7) Write8(d.Seg, ea, (byte)res);
@@ -313,9 +314,15 @@ public sealed partial class Cpu
         if (sub < 7) SetReg8(dst, (byte)res);
     }
 
+    /// <summary>
+    /// ALU op on a memory dword. Alu sets the flags, so a destination that is not writable must
+    /// fault before it: a fault leaves EFLAGS as before the instruction (SDM Vol. 3 6.5, faults are
+    /// restartable), which the #PF frame and a resumed instruction rely on.
+    /// </summary>
     private void AluMem32(ref DecodedOp d, uint b)
     {
         uint ea = Ea(ref d);
+        if (d.Sub < 7) ProbeWrite(d.Seg, ea, 4);
         uint a = Read32(d.Seg, ea);
         uint res = Alu(d.Sub, a, b, 32);
         if (d.Sub < 7) Write32(d.Seg, ea, res);

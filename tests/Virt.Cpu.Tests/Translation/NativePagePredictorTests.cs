@@ -110,6 +110,37 @@ public class NativePagePredictorTests
     }
 
     /// <summary>
+    /// Which lookup a copied instruction makes comes from its row in the operation table
+    /// (Execution/OperationTable.cs): CMP, TEST and BT only read their memory operand, so a loop of
+    /// them over the read-only last page of the window runs without a fault; the ADD after it
+    /// writes and faults there (error code: present, write).
+    /// </summary>
+    [Fact]
+    public void Compare_test_and_bit_test_only_read_a_read_only_page_and_an_add_to_it_faults()
+    {
+        const uint ReadOnlyPage = Window + 3 * 0x1000;
+        AssertSame(a =>
+        {
+            Label loop = a.CreateLabel();
+            a.mov(ecx, 3000);
+            a.xor(esi, esi);
+            a.Label(ref loop);
+            a.cmp(__dword_ptr[esi + ReadOnlyPage], ecx);
+            a.adc(ebx, 0);
+            a.test(__dword_ptr[esi + ReadOnlyPage + 4], ecx);
+            a.setne(al);
+            a.add(edi, eax);
+            a.bt(__dword_ptr[esi + ReadOnlyPage + 8], 5);
+            a.adc(ebp, 0);
+            a.add(esi, 4);
+            a.and(esi, 0xFF0);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.add(__dword_ptr[ReadOnlyPage], ebx);
+        }, expectedVector: 14, expectedCr2Page: ReadOnlyPage >> 12, lastReadOnly: true);
+    }
+
+    /// <summary>
     /// A loop whose flags are dead at its top (the first op reads memory, the next writes every
     /// flag) counts its budget with SUB/CMP; its last flag writer leaves OF, SF and CF set. When the
     /// read at the top faults after thousands of passes, the pushed EFLAGS must be the guest's, not
