@@ -160,12 +160,12 @@ internal static class NativeBlockCompiler
 
     /// <summary>
     /// Whether the host can encode the rewritten copy (an AH..BH operand cannot sit beside the REX
-    /// prefix R13 or R15 need). Explicitly emitted forms are always encodable.
+    /// prefix R13 or R15 need). Explicitly emitted forms are always encodable, but DIV and IDIV,
+    /// whose emitted checks end in the host's division of the rewritten operand.
     /// </summary>
     private static bool Encodable(in Instruction i)
     {
-        if (i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Leave or Mnemonic.Call or Mnemonic.Ret or Mnemonic.Jmp
-            or Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Pushfd or Mnemonic.Popfd or Mnemonic.Rdtsc || i.Code.IsJccShortOrNear() || StringOp(in i) != 0)
+        if (OperationTable.Of(i.Mnemonic).Native == NativeForm.Emitted && i.Mnemonic is not (Mnemonic.Div or Mnemonic.Idiv))
             return true;
         Instruction copy = Rewrite(in i, folded: true);
         return (s_probe ??= Encoder.Create(64, new StreamCodeWriter(Stream.Null))).TryEncode(copy, 0, out _, out _);
@@ -265,13 +265,15 @@ internal static class NativeBlockCompiler
             or FlowControl.IndirectBranch or FlowControl.IndirectCall
         && i.Mnemonic != Mnemonic.Vmcall; // a hypercall (Iced calls it a call) returns to the next instruction
 
-    private static readonly HashSet<Mnemonic> s_setccCmovcc = Enum.GetValues<Mnemonic>()
-        .Where(m => m.ToString() is var n && (n.StartsWith("Set", StringComparison.Ordinal) && n.Length <= 5 || n.StartsWith("Cmov", StringComparison.Ordinal) && n.Length <= 6))
-        .ToHashSet();
-
-    /// <summary>Guest instructions the backend copies or emits. Anything else is the interpreter's.</summary>
+    /// <summary>
+    /// Guest instructions the backend copies or emits: the operation's row in
+    /// <see cref="OperationTable"/>, in an operand form the backend handles. Anything else is the
+    /// interpreter's.
+    /// </summary>
     private static bool Supported(in Instruction i)
     {
+        Operation operation = OperationTable.Of(i.Mnemonic);
+        if (operation.Native == NativeForm.Handler) return false;
         if (StringOp(in i) != 0) return true;
         if ((i.HasRepPrefix || i.HasRepnePrefix) && i.Mnemonic != Mnemonic.Pause) return false;
         for (int k = 0; k < i.OpCount; k++)
@@ -296,27 +298,21 @@ internal static class NativeBlockCompiler
                     return false;
             }
         }
+        if (operation.Native == NativeForm.Copied)
+        {
+            // BT* with a register bit offset: a memory operand reaches beyond the addressed dword.
+            return i.Mnemonic is not (Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc)
+                || i.Op0Kind != OpKind.Memory || i.Op1Kind != OpKind.Register;
+        }
+        // Emitted: the forms the emitter has.
         switch (i.Mnemonic)
         {
-            case Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Lea
-                or Mnemonic.Add or Mnemonic.Or or Mnemonic.Adc or Mnemonic.Sbb or Mnemonic.And or Mnemonic.Sub or Mnemonic.Xor or Mnemonic.Cmp
-                or Mnemonic.Test or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Neg or Mnemonic.Not or Mnemonic.Xchg
-                or Mnemonic.Bswap or Mnemonic.Cdq or Mnemonic.Cwde or Mnemonic.Cbw or Mnemonic.Cwd or Mnemonic.Nop
-                or Mnemonic.Shl or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr
-                or Mnemonic.Shld or Mnemonic.Shrd or Mnemonic.Imul or Mnemonic.Mul
-                or Mnemonic.Xadd or Mnemonic.Cmpxchg or Mnemonic.Bsf or Mnemonic.Bsr or Mnemonic.Pause:
-                return true;
-            case Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc:
-                // With a register bit offset a memory operand reaches beyond the addressed dword.
-                return i.Op0Kind != OpKind.Memory || i.Op1Kind != OpKind.Register;
             case Mnemonic.Push:
                 return i.OpCount == 1 && i.Op0Kind is OpKind.Register or OpKind.Immediate8to32 or OpKind.Immediate32 or OpKind.Memory
                     && i.StackPointerIncrement == -4;
             case Mnemonic.Pop:
                 return i.OpCount == 1 && (i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32()
                     || i.Op0Kind == OpKind.Memory && i.StackPointerIncrement == 4 && i.MemoryBase != Register.ESP && i.MemoryIndex != Register.ESP);
-            case Mnemonic.Cmpxchg8b:
-                return true;
             case Mnemonic.Div:
                 // The 8-bit check compares AH through a REX register: no AH..BH divisor beside it.
                 return i.Op0Kind == OpKind.Memory || !(i.Op0Register is Register.AH or Register.CH or Register.DH or Register.BH);
@@ -325,7 +321,7 @@ internal static class NativeBlockCompiler
                 return (i.Op0Kind == OpKind.Memory ? i.MemorySize.GetSize() : i.Op0Register.GetSize()) == 4;
             case Mnemonic.Leave:
                 return i.Code == Code.Leaved;
-            case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd or Mnemonic.Rdtsc:
+            case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd or Mnemonic.Rdtsc or Mnemonic.Pause:
                 return true;
             case Mnemonic.Pushfd:
                 return HostFlags.PushfInlinable;
@@ -336,9 +332,8 @@ internal static class NativeBlockCompiler
             case Mnemonic.Jmp:
                 return i.Code is Code.Jmp_rel8_32 or Code.Jmp_rel32_32 or Code.Jmp_rm32 && i.Op0Kind is OpKind.NearBranch32 or OpKind.Register;
             default:
-                if (s_setccCmovcc.Contains(i.Mnemonic)) return true;
                 if (i.Code.IsJccShortOrNear()) return i.Op0Kind == OpKind.NearBranch32;
-                return false;
+                return false; // a string mnemonic in a form StringOp declines (16-bit addressing, a CS source, SSE's MOVSD/CMPSD)
         }
     }
 
@@ -1030,8 +1025,12 @@ internal static class NativeBlockCompiler
             Instruction copy = Rewrite(in ins, folded: memory);
             if (memory)
             {
-                bool write = ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt) && ins.Op0Kind == OpKind.Memory
-                    || ins.Mnemonic is Mnemonic.Xchg or Mnemonic.Xadd or Mnemonic.Cmpxchg or Mnemonic.Cmpxchg8b;
+                bool write = OperationTable.Of(ins.Mnemonic).Memory switch
+                {
+                    MemoryUse.ReadsOnly => false,
+                    MemoryUse.WritesAlways => true,
+                    _ => ins.Op0Kind == OpKind.Memory,
+                };
                 int size = ins.MemorySize.GetSize();
                 Instruction guest = ins;
                 Guarded(saveFlags, () =>
