@@ -6,7 +6,7 @@ namespace Virt.Integration.Tests.Snapshots;
 /// <summary>
 /// `virt run --incoming` and `virt restore VM FILE` on the guest printing a counter: a VM started and waiting takes
 /// the snapshot on request and goes on from the very console byte it was saved at; a snapshot it cannot take (cut
-/// short, RAM corrupted after the checks a header allows, a device model without the saved devices) is refused with
+/// short, from an older virt, RAM corrupted after the checks a header allows, another RAM size, a device model without the saved devices) is refused with
 /// status 2 and the VM waits on as it was, so the next good one runs; a VM running a guest refuses a restore.
 /// </summary>
 public class IncomingRestoreTests
@@ -78,12 +78,20 @@ public class IncomingRestoreTests
         string corrupted = Path.Combine(dir, "corrupted.snap");
         File.Copy(snap, corrupted);
         CorruptRam(corrupted);
+        // Written by an older virt: format version 1.
+        string older = Path.Combine(dir, "older.snap");
+        File.Copy(snap, older);
+        using (var f = new FileStream(older, FileMode.Open)) { f.Position = 8; f.Write([1, 0, 0, 0]); }
 
         using (VirtRun waiting = await StartWaitingAsync(after))
         {
             var (code, output, err) = await RestoreAsync(waiting, truncated);
             Assert.True(code == 2, $"truncated: {code} {output} {err}");
             Assert.Matches(@"^virt: snapshot .*truncated\.snap: truncated: \d+ bytes, the header says \d+; nothing was restored; vm-\d+-\w+ goes on waiting for a snapshot", err);
+
+            (code, output, err) = await RestoreAsync(waiting, older);
+            Assert.True(code == 2, $"older: {code} {output} {err}");
+            Assert.Contains("format version 1 (an older virt's); this virt reads format version 2; nothing was restored", err);
 
             (code, output, err) = await RestoreAsync(waiting, corrupted);
             Assert.True(code == 2, $"corrupted: {code} {output} {err}");
@@ -111,6 +119,29 @@ public class IncomingRestoreTests
             Assert.Equal(130, await other.WaitAsync());
             Assert.Empty(other.LeftoverVmDirectories());
         }
+
+        // -m is the RAM the VM waits with: a snapshot of another size is refused before anything is loaded.
+        using (VirtRun small = await StartWaitingAsync(harness, "-m", "32M", "--dm", "none"))
+        {
+            var (code, output, err) = await RestoreAsync(small, snap);
+            Assert.True(code == 2, $"-m 32M: {code} {output} {err}\n{small.Describe()}");
+            Assert.Contains("wrong RAM size: it holds 64 MiB of guest RAM, -m asks for 32 MiB (this VM waits with -m 32M: restore it into a virt run --incoming -m 64M)", err);
+            VirtCli.Signal(small.Pid, "INT");
+            Assert.Equal(130, await small.WaitAsync());
+            Assert.Empty(small.LeftoverVmDirectories());
+        }
+    }
+
+    [Theory]
+    [InlineData(new[] { "--incoming", "--demo" }, "--incoming waits for a saved machine: it takes no --kernel, --bios, --demo, --initrd or --append")]
+    [InlineData(new[] { "--incoming", "--restore", "x.snap" }, "--incoming waits for a snapshot (virt restore VM FILE); --restore loads one now")]
+    [InlineData(new[] { "--incoming", "--place", "com1=firmware" }, "not --place com1=firmware")]
+    public async Task Incoming_with_an_image_or_a_snapshot_to_load_now_is_bad_usage(string[] args, string expected)
+    {
+        using var run = VirtRun.Start(["run", .. args]);
+        Assert.Equal(2, await run.WaitAsync());
+        Assert.Contains(expected, run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
     }
 
     /// <summary>Changes one byte of the first non-zero RAM page (the file stays the same length; the page stays non-zero).</summary>
