@@ -38,7 +38,7 @@ public static partial class SnapshotBenchmark
             vm.Type("poweroff -f\n");
             await vm.WaitForExitAsync(timeout);
         }
-        return saved with { Row = "virt waiting", Median = Median(restores), FromRequest = true };
+        return saved with { Row = "virt waiting", Median = Median(restores) };
     }
 
     private static async Task<Result> QemuIncomingAsync(Result saved, string kernel, string initrd, string append, string dir, int runs, TimeSpan timeout)
@@ -64,6 +64,6 @@ public static partial class SnapshotBenchmark
                 $"  qemu restore into a waiting qemu {r + 1}: running {running.TotalMilliseconds:F0} ms, shell answered {answered.TotalMilliseconds:F0} ms after migrate_incoming"));
             restores.Add(new Restore(running, answered, null));
         }
-        return saved with { Row = "qemu waiting", Median = Median(restores), FromRequest = true };
+        return saved with { Row = "qemu waiting", Median = Median(restores) };
     }
 }

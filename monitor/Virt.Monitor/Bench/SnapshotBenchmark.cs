@@ -19,7 +19,7 @@ public static partial class SnapshotBenchmark
     /// <summary>One restore: to a running guest and to the typed line's answer, both from the process's start.</summary>
     public sealed record Restore(TimeSpan Running, TimeSpan Answered, TimeSpan? ModelsReady);
 
-    public sealed record Result(string Row, long FileBytes, long DataBytes, TimeSpan Save, TimeSpan Paused, Restore Median, bool FromRequest = false);
+    public sealed record Result(string Row, long FileBytes, long DataBytes, TimeSpan Save, TimeSpan Paused, Restore Median);
 
     public static async Task<int> RunAsync(string kernel, string initrd, string append, int runs, bool qemu, int timeoutSeconds)
     {
