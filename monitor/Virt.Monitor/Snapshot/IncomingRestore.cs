@@ -31,6 +31,8 @@ public sealed class IncomingRestore(Cpu.Cpu cpu, PcPlatform platform, PhysicalMe
     private bool _blankInstructionTime;
     private DeviceModelAttachment[] _models = [];
     private volatile string? _restoredFrom;
+    // Why no restore can be taken (the blank machine could not be kept), or null.
+    private string? _unready;
 
     /// <summary>The VM directory's name, as `virt list` shows it.</summary>
     public string VmName => Path.GetFileName(vmDirectory);
@@ -56,12 +58,25 @@ public sealed class IncomingRestore(Cpu.Cpu cpu, PcPlatform platform, PhysicalMe
     public async Task PrepareAsync()
     {
         string file = Path.Combine(vmDirectory, "warmup.snapshot"), ramFile = Path.Combine(vmDirectory, "warmup.ram");
+        List<DeviceModelImage> fresh;
         try
         {
             _models = WaitingModels();
-            List<DeviceModelImage> fresh = await manager.SaveAllAsync();
-            _blank = taker.Capture(fresh);
-            _blankInstructionTime = platform.Clock.IsVirtual;
+            fresh = await manager.SaveAllAsync();
+        }
+        catch (SnapshotException e)
+        {
+            // Without the blank machine a refused restore could not be undone: none is taken.
+            _unready = $"{Refused}{VmName} could not keep the state of its blank machine ({e.Message}); nothing was restored";
+            log(_unready);
+            _prepared.TrySetResult(true);
+            return;
+        }
+        _blank = taker.Capture(fresh);
+        _blankInstructionTime = platform.Clock.IsVirtual;
+        var taken = new List<DeviceModelAttachment>();
+        try
+        {
             var sw = Stopwatch.StartNew();
             using (var tiny = new GuestRam(2 * 4096, ramFile))
             {
@@ -73,14 +88,15 @@ public sealed class IncomingRestore(Cpu.Cpu cpu, PcPlatform platform, PhysicalMe
                 using SnapshotFile snapshot = SnapshotFile.Open(file, tiny.Size);
                 if (Misfit(snapshot.Manifest) is { } why) throw new SnapshotException(why);
                 snapshot.LoadRam(tiny);
-                if (await RestoreMachineAsync(snapshot.Manifest, []) is { } failed) throw new SnapshotException(failed);
+                if (await RestoreMachineAsync(snapshot.Manifest, taken) is { } failed) throw new SnapshotException(failed);
             }
             log($"restore path warmed up in {sw.Elapsed.TotalMilliseconds:F0} ms");
         }
         catch (Exception e) when (e is SnapshotException or IOException or UnauthorizedAccessException or TimeoutException or ProtocolException)
         {
-            // Not a reason to stop waiting: the first restore then compiles as it goes.
+            // Not a reason to stop waiting: the blank machine is put back, and the first restore then compiles as it goes.
             log($"the warm-up restore failed ({e.Message}); a restore still works, slower");
+            await PutBackAsync(taken);
         }
         finally
         {
@@ -99,6 +115,7 @@ public sealed class IncomingRestore(Cpu.Cpu cpu, PcPlatform platform, PhysicalMe
         if (!Path.IsPathFullyQualified(request.Path)) return new RequestResult(false, 0, $"the snapshot path must be absolute: '{request.Path}'");
         if (_restoredFrom is { } from) return RefuseRunning($"{VmName} (restored from {from})");
         if (!await _prepared.Task) return new RequestResult(false, 0, $"{Refused}{VmName} is ending; nothing was restored");
+        if (_unready is { } unready) return new RequestResult(false, 0, unready);
         if (!await _one.WaitAsync(TimeSpan.Zero)) return new RequestResult(false, 0, $"{Refused}another restore into {VmName} is under way");
         try
         {
