@@ -47,7 +47,7 @@ public sealed class DeviceModelSession(string socketPath, string name, DeviceSet
             {
                 set.Flush();
                 return DeviceStateTransfer.Save(bus);
-            }, () => DeviceCounterReport.Collect(bus));
+            }, () => DeviceCounterReport.Collect(bus), states => DeviceStateTransfer.TryRestoreAll(bus, states));
             return 0;
         }
         finally

@@ -42,6 +42,38 @@ public static class DeviceStateTransfer
         }
     }
 
+    /// <summary>
+    /// A VM that waited for a restore hands over the saved state after Ready (RestoreState, protocol 1.6): every blob
+    /// must name a stateful device here and be in a format it reads, or none is taken. The devices' state before is kept
+    /// and put back when one refuses, so a refused restore leaves them as they were (the VM goes on waiting). Returns why not, or null.
+    /// </summary>
+    public static string? TryRestoreAll(DeviceBus bus, IReadOnlyList<DeviceState> blobs)
+    {
+        lock (bus.Lock)
+        {
+            var devices = bus.Devices.OfType<IStatefulDevice>().ToDictionary(d => ((IDevice)d).Name);
+            if (blobs.FirstOrDefault(s => !devices.ContainsKey(s.Device)) is { } stray)
+                return $"no device '{stray.Device}' here for its saved state (this model has {(devices.Count == 0 ? "no stateful device" : string.Join(", ", devices.Keys))})";
+            var before = blobs.Select(s => (Device: devices[s.Device], Blob: devices[s.Device].SaveState())).ToList();
+            for (int i = 0; i < blobs.Count; i++)
+            {
+                try
+                {
+                    devices[blobs[i].Device].RestoreState(blobs[i].Blob);
+                }
+                catch (DeviceStateException e)
+                {
+                    // Back to what they were, in the same order (a device's own blob always restores).
+                    for (int j = 0; j <= i; j++) before[j].Device.RestoreState(before[j].Blob);
+                    return $"the state of '{blobs[i].Device}' cannot be restored: {e.Message}";
+                }
+            }
+            bus.RefreshCachedReads();
+            bus.SnapshotForCrash();
+            return null;
+        }
+    }
+
     /// <summary>The state is a crash snapshot: the guest ran on after it; devices bring themselves to a state its drivers recover from.</summary>
     public static void RecoverAfterCrash(DeviceBus bus)
     {

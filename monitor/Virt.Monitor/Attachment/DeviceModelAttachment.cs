@@ -19,6 +19,7 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     private TaskCompletionSource<List<DeviceState>>? _saving;
     private List<DeviceState> _saved = new();
     private TaskCompletionSource<IReadOnlyList<CounterValue>>? _metrics;
+    private TaskCompletionSource<StateRestored>? _restoring;
     private bool _metricsAsked;
     private IDisposable? _replacementHold;
     private volatile bool _connectionClosed;
@@ -49,6 +50,8 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
     public int Pid { get; }
     /// <summary>It offered Features.DeviceMetrics: it answers MetricsRequest (other models are not asked).</summary>
     public bool AnswersMetrics => (Features & Features.DeviceMetrics) != 0;
+    /// <summary>It takes device state after Ready (protocol 1.6): a VM waiting for a restore can hand it a saved model's state.</summary>
+    public bool TakesLateState => (Features & Features.LateRestore) != 0;
     public ControlConnection Connection { get; }
     public AttachmentLifecycle Lifecycle { get; }
     public AttachmentPhase Phase => Lifecycle.Phase;
@@ -104,6 +107,37 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
         }
         await Connection.SendAsync(EmptyMessage.Frame(MessageType.SaveState));
         return await tcs.Task.WaitAsync(timeout);
+    }
+
+    /// <summary>
+    /// A VM that waited for a restore: hands the model saved device state after Ready (RestoreState, the
+    /// DeviceState frames) and waits for its answer: taken, or refused with the model's devices as they were.
+    /// </summary>
+    public async Task<StateRestored> RestoreStateAsync(IReadOnlyList<DeviceState> states, TimeSpan timeout)
+    {
+        var tcs = new TaskCompletionSource<StateRestored>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock) _restoring = tcs;
+        try
+        {
+            await Connection.SendAsync(new RestoreState((uint)states.Count).ToFrame());
+            foreach (DeviceState s in states) await Connection.SendAsync(s.ToFrame());
+            return await tcs.Task.WaitAsync(timeout);
+        }
+        finally
+        {
+            lock (_lock) if (_restoring == tcs) _restoring = null;
+        }
+    }
+
+    /// <summary>The control connection received StateRestored.</summary>
+    public void OnStateRestored(StateRestored answer)
+    {
+        lock (_lock)
+        {
+            if (_restoring is null) throw new ProtocolException("StateRestored without a RestoreState");
+            _restoring.TrySetResult(answer);
+            _restoring = null;
+        }
     }
 
     /// <summary>The control connection received a DeviceState frame.</summary>
@@ -170,7 +204,11 @@ public sealed class DeviceModelAttachment : IDeviceModelEndpoint
 
     public void FailPendingSave(string why)
     {
-        lock (_lock) _saving?.TrySetException(new IOException(why));
+        lock (_lock)
+        {
+            _saving?.TrySetException(new IOException(why));
+            _restoring?.TrySetException(new IOException(why));
+        }
     }
 
     private DeviceModelCounters _finalCounters;

@@ -8,7 +8,8 @@ namespace Virt.Monitor.Bench;
 /// console) booted to its prompt, saved and restored under this monitor (`virt save --and-stop`,
 /// `virt run --restore`) and under QEMU TCG (HMP `stop` and `migrate "exec:cat > FILE"`; `-incoming
 /// "exec:cat FILE"` and `cont`: QEMU's savevm needs a qcow2 disk, this guest has none), in one run:
-/// the file, the save, the time to a running guest and to a shell that answers a line typed at once.
+/// the file, the save, the time to a running guest and to a shell that answers a line typed at once. Beside each,
+/// the restore into a process already started and waiting (SnapshotBenchmark.Waiting.cs), as Firecracker and QEMU time theirs.
 /// </summary>
 public static partial class SnapshotBenchmark
 {
@@ -31,8 +32,14 @@ public static partial class SnapshotBenchmark
             + $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}");
         try
         {
-            var results = new List<Result> { await VirtAsync(kernel, initrd, append, Path.Combine(dir, "virt.snap"), runs, timeout) };
-            if (qemu) results.Add(await QemuAsync(kernel, initrd, append, dir, runs, timeout));
+            Result saved = await VirtAsync(kernel, initrd, append, Path.Combine(dir, "virt.snap"), runs, timeout);
+            var results = new List<Result> { saved, await VirtIncomingAsync(saved, Path.Combine(dir, "virt.snap"), runs, timeout) };
+            if (qemu)
+            {
+                Result qemuSaved = await QemuAsync(kernel, initrd, append, dir, runs, timeout);
+                results.Add(qemuSaved);
+                results.Add(await QemuIncomingAsync(qemuSaved, kernel, initrd, append, dir, runs, timeout));
+            }
             Print(results);
             return 0;
         }
@@ -118,30 +125,32 @@ public static partial class SnapshotBenchmark
         return new Result("qemu-tcg", size, size, save, save, Median(restores));
     }
 
-    private static string[] Qemu(string kernel, string initrd, string append, string socket) =>
+    internal static string[] Qemu(string kernel, string initrd, string append, string socket) =>
         ["-accel", "tcg", "-m", "256", "-kernel", kernel, "-initrd", initrd, "-append", append,
          "-display", "none", "-serial", "stdio", "-monitor", $"unix:{socket},server,nowait", "-no-reboot"];
 
     /// <summary>Booted to the shell's prompt, and a second more for the kernel's last late messages.</summary>
-    private static async Task AtPromptAsync(ConsoleProcess vm, TimeSpan timeout)
+    internal static async Task AtPromptAsync(ConsoleProcess vm, TimeSpan timeout)
     {
         await vm.WaitForOutputAsync("VIRT-MARKER", timeout);
         await vm.WaitForOutputAsync(Prompt, timeout);
         await Task.Delay(1000);
     }
 
-    private static Restore Median(List<Restore> restores) => restores.OrderBy(r => r.Running).ElementAt(restores.Count / 2);
+    internal static Restore Median(List<Restore> restores) => restores.OrderBy(r => r.Running).ElementAt(restores.Count / 2);
 
     private static void Print(List<Result> results)
     {
         var ci = CultureInfo.InvariantCulture;
-        Console.WriteLine($"{"row",-9} {"file MiB",9} {"data MiB",9} {"save ms",8} {"paused ms",10} {"running ms",11} {"models ms",10} {"shell ms",9}");
+        Console.WriteLine($"{"row",-14} {"file MiB",9} {"data MiB",9} {"save ms",8} {"paused ms",10} {"running ms",11} {"models ms",10} {"shell ms",9}");
         foreach (Result r in results)
             Console.WriteLine(string.Create(ci,
-                $"{r.Row,-9} {r.FileBytes / 1048576.0,9:F1} {r.DataBytes / 1048576.0,9:F1} {r.Save.TotalMilliseconds,8:F0} {r.Paused.TotalMilliseconds,10:F0} "
+                $"{r.Row,-14} {r.FileBytes / 1048576.0,9:F1} {r.DataBytes / 1048576.0,9:F1} {r.Save.TotalMilliseconds,8:F0} {r.Paused.TotalMilliseconds,10:F0} "
                 + $"{r.Median.Running.TotalMilliseconds,11:F0} {(r.Median.ModelsReady is { } m ? m.TotalMilliseconds.ToString("F0", ci) : "-"),10} {r.Median.Answered.TotalMilliseconds,9:F0}"));
         Console.WriteLine("running, models and shell: from the restoring process's start (median run by running); models: virt's device models routed; "
             + "shell: the answer to a line typed at the start");
+        Console.WriteLine("rows 'waiting': into a process started and waiting (virt run --incoming, virt restore; QEMU -incoming defer, migrate_incoming and cont), "
+            + "timed from the request to a running guest and to the answer to a line typed once it runs");
     }
 
     private static string LoadAverage()

@@ -14,7 +14,7 @@ public static class SnapshotBenchmarkCommand
         Option<int> runs = LastValueOption.Create("--runs", "N", "restores per row, the median is reported (default 3)", CountParser.Between("--runs", 1, 100));
         var noQemu = new Option<bool>("--no-qemu") { Description = "skip the QEMU TCG reference" };
         Option<int> timeout = LastValueOption.Create("--timeout", "SECONDS", "per boot, save or restore (default 300)", CountParser.Between("--timeout", 1, 86_400));
-        var command = new Command("snapshot", "Linux saved at its prompt and restored: file, save, time to a running guest and a working shell, beside QEMU TCG")
+        var command = new Command("snapshot", "Linux saved at its prompt and restored: file, save, time to a running guest and a working shell, beside QEMU TCG; from the process's start, and into a process started and waiting (virt run --incoming; QEMU -incoming defer)")
         {
             kernel, initrd, append, runs, noQemu, timeout,
         };

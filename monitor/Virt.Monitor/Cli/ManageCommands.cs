@@ -6,7 +6,7 @@ using Virt.Shared.Control;
 
 namespace Virt.Monitor.Cli;
 
-/// <summary>`virt list`, `virt attach VM --dm SPEC [--replace DM]`, `virt detach VM DM`, `virt save VM FILE`: talk to running VMs over their control sockets.</summary>
+/// <summary>`virt list`, `virt attach VM --dm SPEC [--replace DM]`, `virt detach VM DM`, `virt save VM FILE`, `virt restore VM FILE`: talk to running VMs over their control sockets.</summary>
 public static class ManageCommands
 {
     private const string VmDescription = "the monitor's pid or the VM directory name (vm-PID-XXXXXXXX; see virt list)";
@@ -49,6 +49,17 @@ public static class ManageCommands
         return command.WithExamples("virt save VM vm.snapshot --and-stop");
     }
 
+    public static Command Restore()
+    {
+        var vm = new Argument<string>("VM") { Description = VmDescription + "; a VM started with virt run --incoming, waiting for a snapshot" };
+        var file = new Argument<string>("FILE") { Description = "a snapshot written by virt save (docs/snapshots.md)" };
+        var command = new Command("restore", "load a snapshot into a VM waiting for one (virt run --incoming) and run it; "
+            + "exit status 2 when it is refused (a bad snapshot, or a VM already running a guest: it goes on as it was)") { vm, file };
+        // The monitor reads the file: the path must mean the same to it, whatever its working directory.
+        command.SetAction((r, _) => RequestAsync(r.GetValue(vm)!, c => c.RestoreAsync(Path.GetFullPath(r.GetValue(file)!)), refused: ExitStatus.BadUsage));
+        return command.WithExamples("virt restore VM vm.snapshot");
+    }
+
     private static async Task<int> ListAsync()
     {
         IReadOnlyList<RunningVm> vms = RunningVm.All();
@@ -81,7 +92,8 @@ public static class ManageCommands
             Console.Out.WriteLine($"  {a.Id,3}  {a.Name,-16} {a.Pid,7}  {a.State.ToString().ToLowerInvariant(),-9}  {a.Detail}");
     }
 
-    private static async Task<int> RequestAsync(string which, Func<ManagementClient, Task<RequestResult>> request)
+    /// <param name="refused">The exit status when the monitor refuses the request.</param>
+    private static async Task<int> RequestAsync(string which, Func<ManagementClient, Task<RequestResult>> request, int refused = 1)
     {
         RunningVm vm = RunningVm.Find(which);
         try
@@ -89,7 +101,7 @@ public static class ManageCommands
             await using var client = await ManagementClient.ConnectAsync(vm);
             RequestResult r = await request(client);
             (r.Ok ? Console.Out : Console.Error).WriteLine($"{(r.Ok ? "" : "virt: ")}{r.Message}");
-            return r.Ok ? 0 : 1;
+            return r.Ok ? 0 : refused;
         }
         catch (Exception e) when (e is IOException or SocketException or ProtocolException or TimeoutException)
         {

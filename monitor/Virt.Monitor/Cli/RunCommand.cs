@@ -25,6 +25,11 @@ public static class RunCommand
     private static readonly Option<bool> s_demo = new("--demo") { Description = "run the bundled demo guest" };
     private static readonly Option<string?> s_restore = LastValueOption.Text("--restore", "FILE",
         "resume a VM saved by `virt save` (RAM, CPU, platform and device state); its device models start again with their saved state, or --dm ones take it");
+    private static readonly Option<bool> s_incoming = new("--incoming")
+    {
+        Description = "start the VM and its device models, ready, but run no guest: wait for virt restore VM FILE to load a snapshot and run it "
+            + "(as QEMU's -incoming defer); -m must be the saved size",
+    };
     private static readonly Option<string?> s_serial = LastValueOption.Create<string?>("--serial", "stdio|file:PATH|none", "where COM1 goes (default stdio); --serial or QEMU's -serial", s => SerialTarget.Check(s), "-serial");
     private static readonly Option<string[]> s_place = Repeatable("--place", "DEV=dm|monitor|firmware", PlacementOption.Help);
     private static readonly Option<string[]> s_dm = Repeatable("--dm", "NAME|PATH|external|none",
@@ -64,7 +69,7 @@ public static class RunCommand
     {
         var command = new Command("run", Description)
         {
-            s_memory, s_kernel, s_initrd, s_append, s_bios, s_demo, s_restore, s_serial, s_place, s_dm, s_restartDm, s_dmTimeout, s_stats, s_statsInterval,
+            s_memory, s_kernel, s_initrd, s_append, s_bios, s_demo, s_restore, s_incoming, s_serial, s_place, s_dm, s_restartDm, s_dmTimeout, s_stats, s_statsInterval,
             s_wakeup, s_spin, s_engine, s_cpu, s_clock, s_io, s_state, s_flush, s_dmArg, s_gdbDefault, s_gdb, s_waitForDebugger, s_log, s_logFile, s_quiet,
         };
         command.SetAction((r, _) =>
@@ -116,6 +121,7 @@ public static class RunCommand
             MemoryBytes = r.GetValue(s_memory) ?? o.MemoryBytes,
             MemoryGiven = r.GetValue(s_memory) is not null,
             Restore = r.GetValue(s_restore),
+            Incoming = r.GetValue(s_incoming),
             Kernel = r.GetValue(s_kernel),
             Initrd = r.GetValue(s_initrd)?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [],
             Append = r.GetValue(s_append) ?? "",
@@ -145,6 +151,16 @@ public static class RunCommand
         };
         PlacementOption.CheckDeviceModelArgs(o.Placements, o.DeviceModelArgs);
         int images = (o.Kernel is null ? 0 : 1) + (o.Bios is null ? 0 : 1) + (o.Demo ? 1 : 0);
+        if (o.Incoming)
+        {
+            // The snapshot it waits for is the whole machine: nothing is loaded into it now either.
+            if (o.Restore is not null) throw new UsageException("--incoming waits for a snapshot (virt restore VM FILE); --restore loads one now: give one of them");
+            if (images > 0 || o.Initrd.Count > 0 || o.Append.Length > 0)
+                throw new UsageException("--incoming waits for a saved machine: it takes no --kernel, --bios, --demo, --initrd or --append");
+            if (o.Com1InFirmware) throw new UsageException("--incoming: a saved machine's COM1 runs in a device model or in the monitor, not --place com1=firmware");
+            if (o.WaitForDebugger) throw new UsageException("--incoming: -S waits for a debugger before the first instruction; a restored guest has run already");
+            return o;
+        }
         if (o.Restore is not null)
         {
             // The snapshot is the whole machine: nothing is loaded into it.
@@ -165,6 +181,8 @@ public static class RunCommand
 
     public static async Task<int> RunAsync(RunOptions options)
     {
+        // The machine comes with the snapshot `virt restore` loads into it (Snapshot/IncomingRestore).
+        if (options.Incoming) return await VirtualMachine.RunAsync(options, new GuestImages(null, "", [], null));
         if (options.Restore is { } path)
         {
             // Every check of the file but RAM's checksum (which the copy makes) runs here, before anything is created.

@@ -12,6 +12,8 @@ public sealed record RunOptions
     public bool MemoryGiven { get; init; }
     /// <summary>--restore: a snapshot written by `virt save` to resume instead of booting (docs/snapshots.md).</summary>
     public string? Restore { get; init; }
+    /// <summary>--incoming: build the VM and its device models, run no guest, and wait for `virt restore VM FILE` (docs/snapshots.md).</summary>
+    public bool Incoming { get; init; }
     public string? Kernel { get; init; }
     public IReadOnlyList<string> Initrd { get; init; } = [];
     public string Append { get; init; } = "";

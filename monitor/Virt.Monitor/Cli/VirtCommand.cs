@@ -18,6 +18,7 @@ public static class VirtCommand
             ManageCommands.Attach(),
             ManageCommands.Detach(),
             ManageCommands.Save(),
+            ManageCommands.Restore(),
             TopCommand.Create(),
             PlotCommand.Create(),
             BenchCommand.Create(),

@@ -46,6 +46,9 @@ public sealed class ControlServer : IAsyncDisposable
     /// <summary>Answers a management client's SaveRequest (virt save); without it the request is refused.</summary>
     public Func<SaveRequest, Task<RequestResult>>? Save { get; init; }
 
+    /// <summary>Answers a management client's RestoreRequest (virt restore); without it the request is refused.</summary>
+    public Func<RestoreRequest, Task<RequestResult>>? Restore { get; init; }
+
     public void Start()
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_socketPath));
@@ -194,6 +197,9 @@ public sealed class ControlServer : IAsyncDisposable
                     case MessageType.StateSaved when ready:
                         att.OnStateSaved(StateSaved.Read(frame.Payload));
                         break;
+                    case MessageType.StateRestored when ready:
+                        att.OnStateRestored(StateRestored.Read(frame.Payload));
+                        break;
                     case MessageType.MetricsReport when ready:
                         att.OnMetricsReport(MetricsReport.Read(frame.Payload));
                         break;
@@ -265,6 +271,9 @@ public sealed class ControlServer : IAsyncDisposable
                 MessageType.SaveRequest => (Save is { } save
                     ? await save(SaveRequest.Read(frame.Payload))
                     : new RequestResult(false, 0, "this monitor does not save snapshots")).ToFrame(),
+                MessageType.RestoreRequest => (Restore is { } restore
+                    ? await restore(RestoreRequest.Read(frame.Payload))
+                    : new RequestResult(false, 0, "this monitor does not restore snapshots")).ToFrame(),
                 _ => throw new ProtocolException($"unexpected message type {(ushort)frame.Type} on a management connection"),
             };
             await conn.SendAsync(reply, _stop.Token);

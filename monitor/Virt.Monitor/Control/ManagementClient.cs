@@ -77,5 +77,12 @@ public sealed class ManagementClient : IAsyncDisposable
         return RequestResult.Read(Expect(await Receive(_conn), MessageType.RequestResult));
     }
 
+    /// <summary>Loads a snapshot into a VM waiting for one (virt run --incoming): protocol 1.6.</summary>
+    public async Task<RequestResult> RestoreAsync(string path)
+    {
+        await _conn.SendAsync(new RestoreRequest(path).ToFrame());
+        return RequestResult.Read(Expect(await Receive(_conn), MessageType.RequestResult));
+    }
+
     public ValueTask DisposeAsync() => _conn.DisposeAsync();
 }

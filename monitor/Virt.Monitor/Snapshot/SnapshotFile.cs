@@ -43,7 +43,8 @@ public sealed class SnapshotFile : IDisposable
     private ulong SavedRamChecksum { get; }
 
     /// <summary>Reads and checks the header and the manifest; <paramref name="ramSize"/>, when given (-m), must be the saved size.</summary>
-    public static SnapshotFile Open(string path, long? ramSize)
+    /// <param name="wrongSize">What a snapshot of another RAM size is told to do, given the saved size in MiB.</param>
+    public static SnapshotFile Open(string path, long? ramSize, Func<long, string>? wrongSize = null)
     {
         SafeFileHandle handle;
         try { handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
@@ -53,7 +54,7 @@ public sealed class SnapshotFile : IDisposable
         }
         try
         {
-            return Check(path, handle, ramSize);
+            return Check(path, handle, ramSize, wrongSize ?? (_ => "leave -m out, or give the saved size"));
         }
         catch
         {
@@ -62,7 +63,7 @@ public sealed class SnapshotFile : IDisposable
         }
     }
 
-    private static SnapshotFile Check(string path, SafeFileHandle handle, long? ramSize)
+    private static SnapshotFile Check(string path, SafeFileHandle handle, long? ramSize, Func<long, string> wrongSize)
     {
         string Bad(string why) => $"snapshot {path}: {why}; nothing was restored";
         long length = RandomAccess.GetLength(handle);
@@ -99,7 +100,7 @@ public sealed class SnapshotFile : IDisposable
             throw new SnapshotException(Bad($"manifest schema {m.SchemaVersion} is newer than this virt's ({SnapshotManifest.CurrentSchema})"));
         if (m.RamSize != ram) throw new SnapshotException(Bad($"the manifest says {m.RamSize} bytes of RAM, the header {ram}"));
         if (ramSize is { } wanted && wanted != ram)
-            throw new SnapshotException(Bad($"wrong RAM size: it holds {ram >> 20} MiB of guest RAM, -m asks for {wanted >> 20} MiB (leave -m out, or give the saved size)"));
+            throw new SnapshotException(Bad($"wrong RAM size: it holds {ram >> 20} MiB of guest RAM, -m asks for {wanted >> 20} MiB ({wrongSize(ram >> 20)})"));
         return new SnapshotFile(path, handle, m, length, ramOffset, ramSum);
     }
 
@@ -146,6 +147,21 @@ public sealed class SnapshotFile : IDisposable
         if (checksum.Value != SavedRamChecksum)
             throw new SnapshotException($"snapshot {Path}: corrupted: guest RAM's checksum does not match; nothing was restored");
         return copied;
+    }
+
+    /// <summary>
+    /// All of <paramref name="ram"/> zero again, as before a <see cref="LoadRam"/> (a restore refused after RAM was loaded):
+    /// the memfd's pages are given back (a punched hole reads as zeros, in every process that maps it).
+    /// </summary>
+    public static void Unload(GuestRam ram)
+    {
+        if (ram.BackingFile is { } file)
+        {
+            using SafeFileHandle f = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite);
+            if (Libc.fallocate((int)f.DangerousGetHandle(), Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, 0, ram.Size) == 0) return;
+        }
+        // No file, or one that cannot punch holes: zeros written (every page becomes allocated).
+        for (long at = 0; at < ram.Size; at += Chunk) ram.AsSpan(at, (int)Math.Min(Chunk, ram.Size - at)).Clear();
     }
 
     /// <summary>The RAM region's data extents, as offsets into RAM; all of it where the filesystem cannot tell holes.</summary>

@@ -63,8 +63,8 @@ public sealed class SnapshotTaker(Cpu.Cpu cpu, PcPlatform platform, PhysicalMemo
         }
     }
 
-    /// <summary>With the VCPU parked and the device models' states in hand: the rest of the machine.</summary>
-    private SnapshotManifest Capture(List<DeviceModelImage> models) => new()
+    /// <summary>With the VCPU parked (or not started) and the device models' states in hand: the rest of the machine.</summary>
+    public SnapshotManifest Capture(List<DeviceModelImage> models) => new()
     {
         RamSize = ram.Size,
         Machine = new MachineImage

@@ -18,7 +18,7 @@ namespace Virt.Monitor.Vm;
 /// </summary>
 public sealed class GuestClock : TimeProvider
 {
-    private readonly Func<long>? _instructionsRetired;
+    private Func<long>? _instructionsRetired;
     private readonly long _start;
     private long _idleNanoseconds;
     private long _idleSince = -1;
@@ -40,7 +40,7 @@ public sealed class GuestClock : TimeProvider
     public static GuestClock Host() => new(null, 0);
 
     /// <summary>0 in host mode.</summary>
-    public long NanosecondsPerInstruction { get; }
+    public long NanosecondsPerInstruction { get; private set; }
 
     public bool IsVirtual => _instructionsRetired is not null;
 
@@ -67,6 +67,19 @@ public sealed class GuestClock : TimeProvider
         _continuedFrom = _instructionsRetired is null
             ? timestamp - HostNanoseconds()
             : timestamp - instructionsRetired * NanosecondsPerInstruction;
+    }
+
+    /// <summary>
+    /// Before the guest's first instruction only: the other mode (<paramref name="instructionsRetired"/> null: host time).
+    /// A VM built to wait for a restore (virt run --incoming) takes the clock of the machine it is given; a
+    /// <see cref="ContinueFrom"/> follows, which sets the reading.
+    /// </summary>
+    public void SwitchMode(Func<long>? instructionsRetired, long nanosecondsPerInstruction = DefaultNanosecondsPerInstruction)
+    {
+        _instructionsRetired = instructionsRetired;
+        NanosecondsPerInstruction = instructionsRetired is null ? 0 : nanosecondsPerInstruction;
+        _idleNanoseconds = 0;
+        _idleSince = -1;
     }
 
     public TimeSpan Elapsed => TimeSpan.FromTicks(GetTimestamp() / 100);

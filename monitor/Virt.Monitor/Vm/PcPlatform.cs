@@ -73,10 +73,26 @@ public sealed class PcPlatform : IDeviceHost
         _cpu = cpu;
         Chipset.Connect(cpu);
         cpu.TscClock = Clock;
-        // Instruction time: the TSC advances a whole number of ticks per instruction (10 ns at 1 GHz),
-        // so native code can read it inline.
+        SetTscRate(cpu);
+    }
+
+    // Instruction time: the TSC advances a whole number of ticks per instruction (10 ns at 1 GHz),
+    // so native code can read it inline.
+    private void SetTscRate(Cpu.Cpu cpu)
+    {
         long perInstruction = Clock.NanosecondsPerInstruction * cpu.TscHz;
         cpu.TscTicksPerInstruction = Clock.IsVirtual && perInstruction % NanosecondsPerSecond == 0 ? perInstruction / NanosecondsPerSecond : 0;
+    }
+
+    /// <summary>
+    /// Before the guest's first instruction: guest time from instructions retired or from the host clock, as the
+    /// machine a VM that waited for a restore is given had it (<see cref="GuestClock.SwitchMode"/>).
+    /// </summary>
+    public void UseClock(bool instructionTime)
+    {
+        if (Clock.IsVirtual == instructionTime) return;
+        Clock.SwitchMode(instructionTime ? () => _cpu?.InstructionsRetired ?? 0 : null);
+        if (_cpu is not null) SetTscRate(_cpu);
     }
 
     /// <summary>

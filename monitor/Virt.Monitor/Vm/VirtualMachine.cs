@@ -57,6 +57,8 @@ public sealed class VirtualMachine
     // --restore: the snapshot this run resumes (checked by RunCommand before anything was created).
     private readonly SnapshotFile? _snapshot;
     private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
+    // Completes when the VM is asked to end (a VM waiting for a restore stops waiting).
+    private readonly TaskCompletionSource _endRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private VirtualMachine(RunOptions o, GuestImages images, SnapshotFile? snapshot)
     {
@@ -132,6 +134,7 @@ public sealed class VirtualMachine
     private void RequestEnd(VmEnd end)
     {
         if (_end is null) _end = end;
+        _endRequested.TrySetResult();
         _cpu?.RequestStop();
         _manager?.Roster.Kick();
         _gate?.Nudge();
@@ -159,6 +162,7 @@ public sealed class VirtualMachine
         MonitorSerialPort? com1 = null;
         long instructions = 0;
         GuestFirmware? firmware = null;
+        IncomingRestore? incoming = null;
         using var console = _console;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "interrupted (SIGINT)", "interrupted")); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestEnd(new VmEnd(ExitStatus.Interrupted, "terminated (SIGTERM)", "interrupted")); });
@@ -208,7 +212,7 @@ public sealed class VirtualMachine
                     return ExitStatus.BadUsage;
                 }
             }
-            else if (TryLoadGuest(cpu, platform) is { } refused)
+            else if (!_o.Incoming && TryLoadGuest(cpu, platform) is { } refused)
             {
                 // A bad image is the user's input, not a monitor bug: a message and status 2, as for the header checks.
                 Console.Error.WriteLine($"virt: {refused}");
@@ -267,10 +271,13 @@ public sealed class VirtualMachine
             _deviceCounters = new DeviceCounterSource(platform.Devices, manager);
             var taker = new SnapshotTaker(cpu, platform, memory, ram, manager, _gate, router, _stats,
                 why => RequestEnd(new VmEnd(ExitStatus.SavedAndStopped, why, "saved")));
+            // --incoming: no guest until `virt restore` loads a snapshot (Snapshot/IncomingRestore); any other VM runs one already.
+            if (_o.Incoming) incoming = new IncomingRestore(cpu, platform, memory, ram, manager, taker, dir.Path, Log);
             server = new ControlServer(dir.SocketFile, manager, () => (ulong)cpu.InstructionsRetired)
             {
                 LiveStats = new LiveStats(_stats, _wall, () => cpu.InstructionsRetired, manager, router, _deviceCounters),
                 Save = taker.SaveAsync,
+                Restore = incoming is not null ? incoming.RestoreAsync : _ => Task.FromResult(IncomingRestore.RefuseRunning(Path.GetFileName(dir.Path))),
             };
             server.Start();
             // A restore with the saved device models runs the guest while they start (their .NET start-up is most of
@@ -285,12 +292,24 @@ public sealed class VirtualMachine
                 return await FinishAsync(instructions, manager, router);
             }
 
+            if (incoming is not null)
+            {
+                await incoming.PrepareAsync();
+                Console.Error.WriteLine($"virt: waiting for a snapshot: virt restore {Environment.ProcessId} FILE (VM directory {dir.Path})");
+                if (await Task.WhenAny(incoming.Restored, _endRequested.Task) != incoming.Restored)
+                {
+                    incoming.Abandon();
+                    return await FinishAsync(instructions, manager, router);
+                }
+            }
+
             if (_statsFile is not null) _timeline = new Timeline(_stats, () => cpu.InstructionsRetired, TimeSpan.FromMilliseconds(_o.StatsIntervalMillis));
             _wall.Start();
             _timeline?.Start();
             var loop = new VcpuLoop(cpu, platform, manager.Roster, router, _gate, _stats, manager.Roster.StallReason, _ending, RequestEnd, _debugger, _log);
             var vcpu = new Thread(loop.Run, 16 << 20) { Name = "vcpu0" };
             vcpu.Start();
+            incoming?.GuestRunning();
             if (_snapshot is not null) LogRestored(early ? "its device models still starting" : "its device models attached");
             if (early && await EndLaunchAsync(attached, router) is { } late)
             {
@@ -307,6 +326,7 @@ public sealed class VirtualMachine
         }
         finally
         {
+            incoming?.Abandon();
             console.Dispose();
             _timeline?.Dispose();
             VmEnd end = _end ?? new VmEnd(ExitStatus.DeviceModelFailed, "internal error", "internal");

@@ -23,7 +23,7 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
 {
     /// <summary>Everything this library can do; the monitor accepts a subset (<see cref="Welcome"/>.Features).</summary>
     public const Features AllFeatures = Features.StringIo | Features.StateAccess | Features.IrqLines | Features.OutBatchRing
-        | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist | Features.DeviceMetrics;
+        | Features.InValueTable | Features.CommitOnCompletion | Features.StringAssist | Features.DeviceMetrics | Features.LateRestore;
 
     private readonly ControlConnection _conn;
     private readonly string _dir;
@@ -34,6 +34,8 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
     private Socket? _doorbell;
     private uint _nextClaim;
     private volatile bool _running = true;
+    // A RestoreState announcing more device states than this is a protocol error (the monitor's own bound on a model's saved states).
+    private const uint MaxRestoreStates = 64;
 
     private DeviceModelAttachment(ControlConnection conn, Welcome welcome, IReadOnlyList<DeviceState> savedState, string dir,
         SharedRegion ram, SharedRegion comm, bool hasCrashArea)
@@ -196,7 +198,12 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
     /// Shutdown, throws IOException (and removes its VM directory if it died).
     /// </summary>
     /// <param name="metrics">(device, counter, value) triples, called on the control thread: take the devices' lock. At most <see cref="MetricsReport.MaxCounters"/> are sent.</param>
-    public async Task ServeControlAsync(Func<IReadOnlyList<DeviceState>> saveState, Func<IReadOnlyList<CounterValue>>? metrics = null)
+    /// <param name="restoreState">
+    /// (1.6) On RestoreState (a VM that waited for a restore hands over the saved devices' state): takes them all and returns
+    /// null, or none (the devices as they were) and returns why. Without it only an empty RestoreState is taken.
+    /// </param>
+    public async Task ServeControlAsync(Func<IReadOnlyList<DeviceState>> saveState, Func<IReadOnlyList<CounterValue>>? metrics = null,
+        Func<IReadOnlyList<DeviceState>, string?>? restoreState = null)
     {
         bool orderly = false;
         try
@@ -214,6 +221,22 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
                     foreach (DeviceState d in saved) await _conn.SendAsync(d.ToFrame());
                     await _conn.SendAsync(new StateSaved((uint)saved.Count).ToFrame());
                 }
+                else if (frame.Type == MessageType.RestoreState)
+                {
+                    uint count = RestoreState.Read(frame.Payload).Count;
+                    if (count > MaxRestoreStates) throw new ProtocolException($"RestoreState announces {count} device states, at most {MaxRestoreStates}");
+                    var states = new List<DeviceState>((int)count);
+                    for (uint i = 0; i < count; i++)
+                    {
+                        var f = await _conn.ReceiveAsync() ?? throw new IOException("the monitor closed the connection during a RestoreState");
+                        if (f.Type != MessageType.DeviceState) throw new ProtocolException($"expected DeviceState after RestoreState, got {f.Type}");
+                        states.Add(DeviceState.Read(f.Payload));
+                    }
+                    string? refused = states.Count == 0 ? null
+                        : restoreState is null ? "this device model takes no device state"
+                        : restoreState(states);
+                    await _conn.SendAsync(new StateRestored(refused is null, refused ?? "").ToFrame());
+                }
                 else if (frame.Type == MessageType.MetricsRequest)
                 {
                     IReadOnlyList<CounterValue> counters = metrics?.Invoke() ?? [];
@@ -224,6 +247,7 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
         }
         catch (IOException) { }
         catch (SocketException) { }
+        catch (ProtocolException) { } // a monitor that breaks the protocol is left as one that went away
         StopServing();
         if (orderly) return;
         // The monitor went away without a Shutdown: if it is dead, nobody else will clean up its VM directory.

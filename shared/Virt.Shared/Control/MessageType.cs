@@ -45,4 +45,10 @@ public enum MessageType : ushort
     StatsSnapshot = 20,
     /// <summary>Management client to monitor (protocol 1.4): save a snapshot of the VM to a file (virt save), answered with RequestResult.</summary>
     SaveRequest = 21,
+    /// <summary>Management client to monitor (protocol 1.6): load a snapshot into a VM waiting for one (virt run --incoming; virt restore), answered with RequestResult.</summary>
+    RestoreRequest = 22,
+    /// <summary>Monitor to device model (protocol 1.6, to a model that offered Features.LateRestore): take these device states now; DeviceState frames follow.</summary>
+    RestoreState = 23,
+    /// <summary>Device model to monitor, the answer to RestoreState: all taken, or none (the devices are as they were) and why.</summary>
+    StateRestored = 24,
 }

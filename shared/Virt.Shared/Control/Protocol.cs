@@ -11,8 +11,10 @@ public static class Protocol
     /// 4: StatsRequest / StatsSnapshot (types 19-20) on management connections: live counters for `virt top`;
     /// SaveRequest (type 21, virt save), a management message.
     /// 5: side-effect-free regions: claim flags SharedMemory and Constant, and the Constant claim's value after its device name.
+    /// 6: restore into a waiting VM: RestoreRequest (type 22, virt restore), a management message; RestoreState / StateRestored
+    /// (types 23-24) for models that accept Features.LateRestore.
     /// </summary>
-    public const ushort Minor = 5;
+    public const ushort Minor = 6;
 
     /// <summary>The first minor version whose monitor takes <see cref="ClaimFlags.SharedMemory"/> and <see cref="ClaimFlags.Constant"/>.</summary>
     public const ushort RegionsMinor = 5;
@@ -58,9 +60,14 @@ public enum Features : ulong
     /// monitor asks only the models that offered it, so older models and models without counters never see the request.
     /// </summary>
     DeviceMetrics = 1 << 7,
+    /// <summary>
+    /// (1.6) The device model takes device state after Ready (RestoreState), all of it or none: a VM waiting for a
+    /// restore (virt run --incoming) hands it the saved state of the model it stands in for. Without it the model cannot be restored into.
+    /// </summary>
+    LateRestore = 1 << 8,
 
     /// <summary>What this monitor implements today.</summary>
-    MonitorSupported = StringIo | StateAccess | IrqLines | OutBatchRing | InValueTable | CommitOnCompletion | StringAssist | DeviceMetrics,
+    MonitorSupported = StringIo | StateAccess | IrqLines | OutBatchRing | InValueTable | CommitOnCompletion | StringAssist | DeviceMetrics | LateRestore,
 }
 
 /// <summary>The Code of a Refused frame.</summary>
