@@ -155,7 +155,7 @@ public static class WakeupBenchmark
                 [measured.ToDeviceLatency.PercentilesMicros(50, 90, 99), measured.ServiceLatency.PercentilesMicros(50, 90, 99), measured.BackLatency.PercentilesMicros(50, 90, 99)];
             double PerMillion(long before, long after) => before < 0 || after < 0 ? -1 : (after - before) / 1e9 * 1_000_000 / iterations;
             string spin = timed.ToMonitor.Adaptive is null ? ""
-                : $"  (monitor waits: {timed.ToMonitor.SpunWaits} spun, {timed.ToMonitor.SleptWaits} slept, learned {timed.ToMonitor.Adaptive.MeanTicks * 1e6 / Stopwatch.Frequency:F1} us)";
+                : $"  (monitor waits: {timed.ToMonitor.SpunWaits} spun, {timed.ToMonitor.YieldedWaits} yielded, {timed.ToMonitor.SleptWaits} slept, learned {timed.ToMonitor.Adaptive.MeanTicks * 1e6 / Stopwatch.Frequency:F1} us)";
             double[] pct = measured.RoundTripLatency.PercentilesMicros(50, 90, 99);
             await manager.ShutdownAsync(0, "benchmark done");
             manager.DisposeRegions();
