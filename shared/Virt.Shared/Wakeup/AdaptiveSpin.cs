@@ -89,8 +89,11 @@ public sealed class AdaptiveSpin
             return WaitPlan.Sleep;
         }
         long learned = LearnedBudget;
-        if (peerOnOurCpu && learned > 0 && MayYield(now))
+        if (peerOnOurCpu)
         {
+            // Spinning beside the peer on its CPU only delays it: yield while that pays, else sleep (no
+            // probe either: the peer's RunningCpu says when it runs elsewhere again).
+            if (learned == 0 || !MayYield(now)) return WaitPlan.Sleep;
             _sinceProbe = 0;
             return new WaitPlan(WaitStyle.Yield, learned);
         }
