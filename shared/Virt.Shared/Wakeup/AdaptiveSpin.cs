@@ -16,7 +16,13 @@ namespace Virt.Shared.Wakeup;
 /// nor when the peer is known not to be running (it was asleep when we rang it, or the monitor is
 /// halted), except one wait in <see cref="ProbeInterval"/>: a probe spins for the cap so that a
 /// pair that has fallen into sleeping on each other finds its way back to spinning when the
-/// machine has room for it. Pure arithmetic on ticks: the caller measures, this decides.
+/// machine has room for it. When the peer last ran on our own CPU the waiter neither spins nor
+/// sleeps but yields the CPU (sched_yield between polls) for the same budget: the peer, runnable
+/// there, runs at once, and rings back without a FUTEX_WAKE because we are not asleep (measured:
+/// busy round trips 3.8 µs p50 against 5.5-6 µs through futex). A yield that keeps us off the CPU
+/// longer than the cap means a third process runs there, which sched_yield hands the CPU to: the
+/// waiter then sleeps instead of yielding for a doubling while (<see cref="YieldStalled"/>).
+/// Pure arithmetic on ticks: the caller measures, this decides.
 /// </summary>
 public sealed class AdaptiveSpin
 {

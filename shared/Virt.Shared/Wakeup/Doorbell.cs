@@ -24,7 +24,7 @@ public sealed unsafe class Doorbell
 
     /// <param name="spinMicros">The spin of SpinFutex; for Adaptive, the cap of the learned spin.</param>
     /// <param name="peerIdle">Adaptive only: a word the peer sets while it is not running (the monitor's Irq.MonitorIdle); spinning stops when it is set.</param>
-    /// <param name="peerWords">Adaptive only: the doorbell the peer waits on; its RunningCpu says where the peer runs, and spinning stops when that is our CPU.</param>
+    /// <param name="peerWords">Adaptive only: the doorbell the peer waits on; its RunningCpu says where the peer runs, and when that is our CPU the waiter yields the CPU to it instead of spinning.</param>
     public Doorbell(DoorbellWords* words, WakeMode mode, int spinMicros, Socket? socket = null, uint* peerIdle = null, DoorbellWords* peerWords = null)
     {
         if (mode == WakeMode.Socket && socket is null) throw new ArgumentException("socket mode needs a socket", nameof(socket));
