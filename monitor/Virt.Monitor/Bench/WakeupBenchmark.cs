@@ -36,27 +36,30 @@ public static class WakeupBenchmark
 
         /// <summary>Bytes the device model's exit thread allocated and the exits it served meanwhile (its runtime counters); null: it did not say.</summary>
         public (long Bytes, long Exits)? DeviceModelAllocated { get; init; }
+
+        /// <summary>The load it ran beside: idle, busy, busy-all.</summary>
+        public string Machine { get; init; } = Loaded ? "busy" : "idle";
     }
 
-    /// <param name="load">idle, busy (a spinning process per CPU beside) or both.</param>
+    /// <param name="load">idle, busy (a busy loop pinned to the last CPU beside), busy-all (one on every CPU) or both (idle, then busy).</param>
     public static async Task<int> RunAsync(int iterations, IReadOnlyList<WakeMode> modes, int spinMicros, string load, string dm)
     {
         Console.Error.WriteLine($"virt bench wakeup: {iterations} round trips per option, monitor and {dm} as two processes, {Environment.ProcessorCount} CPUs");
         var results = new List<Result>();
-        foreach (bool loaded in load switch { "idle" => new[] { false }, "busy" => new[] { true }, _ => new[] { false, true } })
+        foreach (string machine in load switch { "both" => new[] { "idle", "busy" }, _ => new[] { load } })
         {
-            using BusyLoad? busy = loaded ? BusyLoad.Start() : null;
+            using BusyLoad? busy = machine == "idle" ? null : BusyLoad.Start(everyCpu: machine == "busy-all");
             if (busy is not null) Console.Error.WriteLine($"loaded: {busy.Description}");
-            foreach (WakeMode m in modes) results.Add(await MeasureAsync(m, spinMicros, iterations, dm, loaded));
+            foreach (WakeMode m in modes) results.Add(await MeasureAsync(m, spinMicros, iterations, dm, busy is not null) with { Machine = machine });
         }
-        Console.WriteLine($"{"wake-up",-12} {"machine",-7} {"load1",5} {"p50 us",8} {"p90 us",8} {"p99 us",8} {"mean us",8} {"cpu mon",8} {"cpu dm",8}  (cpu: s per 1M round trips)");
+        Console.WriteLine($"{"wake-up",-12} {"machine",-8} {"load1",5} {"p50 us",8} {"p90 us",8} {"p99 us",8} {"mean us",8} {"cpu mon",8} {"cpu dm",8}  (cpu: s per 1M round trips)");
         foreach (Result r in results)
-            Console.WriteLine($"{ModeName(r.Mode),-12} {(r.Loaded ? "busy" : "idle"),-7} {r.LoadBefore,5:F2} {r.P50,8:F2} {r.P90,8:F2} {r.P99,8:F2} {r.Mean,8:F2} {r.CpuMonitorSeconds,8:F2} {r.CpuDeviceModelSeconds,8:F2}{r.Spin}");
+            Console.WriteLine($"{ModeName(r.Mode),-12} {r.Machine,-8} {r.LoadBefore,5:F2} {r.P50,8:F2} {r.P90,8:F2} {r.P99,8:F2} {r.Mean,8:F2} {r.CpuMonitorSeconds,8:F2} {r.CpuDeviceModelSeconds,8:F2}{r.Spin}");
         Console.WriteLine();
         Console.WriteLine("where the time goes (p50/p90/p99 us, from the device model's stamps) and the runtime's share, during the measured round trips:");
-        Console.WriteLine($"{"wake-up",-12} {"machine",-7} {"to dm",-20} {"service",-20} {"back",-20} {"B/rt mon",8} {"B/rt dm",8} {"gc mon",-14} {"gc dm",-14}");
+        Console.WriteLine($"{"wake-up",-12} {"machine",-8} {"to dm",-20} {"service",-20} {"back",-20} {"B/rt mon",8} {"B/rt dm",8} {"gc mon",-14} {"gc dm",-14}");
         foreach (Result r in results)
-            Console.WriteLine($"{ModeName(r.Mode),-12} {(r.Loaded ? "busy" : "idle"),-7} {Triple(r.Split, 0),-20} {Triple(r.Split, 1),-20} {Triple(r.Split, 2),-20} "
+            Console.WriteLine($"{ModeName(r.Mode),-12} {r.Machine,-8} {Triple(r.Split, 0),-20} {Triple(r.Split, 1),-20} {Triple(r.Split, 2),-20} "
                 + $"{r.BytesMonitor,8:F2} {(r.BytesDeviceModel < 0 ? "?" : r.BytesDeviceModel.ToString("F2", CultureInfo.InvariantCulture)),8} {Gc(r.GcMonitor),-14} {(r.GcDeviceModel is { } g ? Gc(g) : "?"),-14}");
         Console.WriteLine("(B/rt: bytes allocated per round trip by the monitor's exit thread and the device model's; gc: collections, pause in ms)");
         return 0;
@@ -68,14 +71,15 @@ public static class WakeupBenchmark
     private static string Gc(RuntimeCounters g) => string.Create(CultureInfo.InvariantCulture, $"{g.Collections} {g.PauseMicros / 1000.0:F2}ms");
 
     /// <summary>The device model's runtime counters (MetricsReport, device "runtime"): null when it did not answer.</summary>
-    private static async Task<(RuntimeCounters Runtime, long ExitBytes, long Served)?> DeviceModelRuntimeAsync(DeviceModelAttachment att)
+    private static async Task<(RuntimeCounters Runtime, long ExitBytes, long Served, long Spun, long Yielded, long Slept)?> DeviceModelRuntimeAsync(DeviceModelAttachment att)
     {
         IReadOnlyList<CounterValue>? report = await att.RequestMetricsAsync(TimeSpan.FromSeconds(10));
         if (report is null) return null;
         var mine = report.Where(c => c.Device == RuntimeCounters.DeviceName).Select(c => (c.Counter, (long)c.Value)).ToList();
         if (mine.Count == 0) return null;
         long Named(string name) => mine.FirstOrDefault(c => c.Counter == name).Item2;
-        return (RuntimeCounters.FromNamed(mine), Named("exit_thread_bytes"), Named("exits_served"));
+        return (RuntimeCounters.FromNamed(mine), Named("exit_thread_bytes"), Named("exits_served"),
+            Named("exit_waits_spun"), Named("exit_waits_yielded"), Named("exit_waits_slept"));
     }
 
     public static WakeMode ParseMode(string s) => s switch
@@ -154,8 +158,11 @@ public static class WakeupBenchmark
             double[][]? split = measured.ServiceLatency.Count == 0 ? null :
                 [measured.ToDeviceLatency.PercentilesMicros(50, 90, 99), measured.ServiceLatency.PercentilesMicros(50, 90, 99), measured.BackLatency.PercentilesMicros(50, 90, 99)];
             double PerMillion(long before, long after) => before < 0 || after < 0 ? -1 : (after - before) / 1e9 * 1_000_000 / iterations;
+            // How the adaptive waits ended, spun/yielded/slept, on each side (the device model's from its runtime counters).
+            string dmWaits = dmBefore is { } b2 && dmAfter is { } a2 ? $"{a2.Spun - b2.Spun}/{a2.Yielded - b2.Yielded}/{a2.Slept - b2.Slept}" : "?";
             string spin = timed.ToMonitor.Adaptive is null ? ""
-                : $"  (monitor waits: {timed.ToMonitor.SpunWaits} spun, {timed.ToMonitor.SleptWaits} slept, learned {timed.ToMonitor.Adaptive.MeanTicks * 1e6 / Stopwatch.Frequency:F1} us)";
+                : $"  (waits spun/yielded/slept: monitor {timed.ToMonitor.SpunWaits}/{timed.ToMonitor.YieldedWaits}/{timed.ToMonitor.SleptWaits}, "
+                + $"device model {dmWaits}; monitor learned {timed.ToMonitor.Adaptive.MeanTicks * 1e6 / Stopwatch.Frequency:F1} us)";
             double[] pct = measured.RoundTripLatency.PercentilesMicros(50, 90, 99);
             await manager.ShutdownAsync(0, "benchmark done");
             manager.DisposeRegions();

@@ -13,8 +13,9 @@ public static class WakeupBenchmarkCommand
         Option<List<WakeMode>?> modes = LastValueOption.Create<List<WakeMode>?>("--modes", "LIST",
             "the wake-up options measured, from adaptive,spin,spin-futex,futex,socket (default all)", s => [.. s.Split(',').Select(WakeupBenchmark.ParseMode)]);
         Option<int> spin = LastValueOption.Create("--spin-us", "N", "spin time before sleeping (default 50)", CountParser.Between("--spin-us", 0, 1_000_000));
-        Option<string?> load = LastValueOption.Create<string?>("--load", "idle|busy|both", "measure on an idle machine, beside a busy loop per CPU, or both (default idle)",
-            s => s is "idle" or "busy" or "both" ? s : throw new UsageException($"--load {s}: expected idle, busy or both"));
+        Option<string?> load = LastValueOption.Create<string?>("--load", "idle|busy|busy-all|both",
+            "measure on an idle machine, beside a busy loop pinned to the last CPU, beside one on every CPU, or idle then busy (default idle)",
+            s => s is "idle" or "busy" or "busy-all" or "both" ? s : throw new UsageException($"--load {s}: expected idle, busy, busy-all or both"));
         Option<string?> dm = LastValueOption.Text("--dm", "NAME|PATH", "the echo device model (default virt-dm-bench)");
         var command = new Command("wakeup", "the round trip of the real exit path (comm page, doorbells, a device model process) with each wake-up option")
         {

@@ -184,6 +184,7 @@ public sealed class DeviceModelAttachment : IAsyncDisposable
         yield return new CounterValue(device, "exit_thread_bytes", (ulong)Math.Max(0, servers.Sum(s => s.AllocatedBytes)));
         yield return new CounterValue(device, "exit_waits_spun", (ulong)servers.Sum(s => s.ToDevice.SpunWaits));
         yield return new CounterValue(device, "exit_waits_slept", (ulong)servers.Sum(s => s.ToDevice.SleptWaits));
+        yield return new CounterValue(device, "exit_waits_yielded", (ulong)servers.Sum(s => s.ToDevice.YieldedWaits));
         yield return new CounterValue(device, "exits_during_gc", (ulong)servers.Sum(s => s.ServedDuringGc));
     }
 

@@ -7,7 +7,8 @@ namespace Virt.Shared.Abi;
 /// spinning never share a line. Seq is the futex word; Sleeping tells the writer of Seq that the
 /// reader is (about to be) asleep in FUTEX_WAIT and must be woken with FUTEX_WAKE. RunningCpu
 /// (adaptive wake-up only) is the CPU + 1 the reader ran on when its last wait ended, 0 unknown:
-/// the other side's adaptive waiter does not spin while the two share a CPU (docs/wakeup.md).
+/// the other side's adaptive waiter does not spin while the two share a CPU, it yields the CPU to the
+/// reader instead (docs/wakeup.md).
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 public struct DoorbellWords

@@ -24,7 +24,7 @@ public sealed unsafe class Doorbell
 
     /// <param name="spinMicros">The spin of SpinFutex; for Adaptive, the cap of the learned spin.</param>
     /// <param name="peerIdle">Adaptive only: a word the peer sets while it is not running (the monitor's Irq.MonitorIdle); spinning stops when it is set.</param>
-    /// <param name="peerWords">Adaptive only: the doorbell the peer waits on; its RunningCpu says where the peer runs, and spinning stops when that is our CPU.</param>
+    /// <param name="peerWords">Adaptive only: the doorbell the peer waits on; its RunningCpu says where the peer runs, and when that is our CPU the waiter yields the CPU to it instead of spinning.</param>
     public Doorbell(DoorbellWords* words, WakeMode mode, int spinMicros, Socket? socket = null, uint* peerIdle = null, DoorbellWords* peerWords = null)
     {
         if (mode == WakeMode.Socket && socket is null) throw new ArgumentException("socket mode needs a socket", nameof(socket));
@@ -53,6 +53,9 @@ public sealed unsafe class Doorbell
     /// <summary>Waits whose learned spin covered them / that slept (Adaptive; for the benchmark and the tests).</summary>
     public long SpunWaits { get; private set; }
     public long SleptWaits { get; private set; }
+
+    /// <summary>Waits answered while yielding the CPU to a peer on our CPU (Adaptive).</summary>
+    public long YieldedWaits { get; private set; }
 
     public WakeMode Mode { get; }
 
@@ -91,7 +94,7 @@ public sealed unsafe class Doorbell
     public uint WaitWhile(uint old, long timeoutMicros, bool peerRunning = true)
     {
         uint v = Volatile.Read(ref _words->Seq);
-        if (v != old) return v;
+        if (v != old) return _adaptive is null ? v : Ran(v);
         long start = Stopwatch.GetTimestamp();
         long deadline = start + timeoutMicros * Stopwatch.Frequency / 1_000_000;
 
@@ -119,13 +122,15 @@ public sealed unsafe class Doorbell
     private uint WaitAdaptive(uint old, long start, long deadline, bool peerRunning)
     {
         AdaptiveSpin policy = _adaptive!;
-        if (_peerIdle != null && Volatile.Read(ref *_peerIdle) != 0) peerRunning = false;
-        long budget = policy.Budget(peerRunning);
+        bool halted = PeerHalted;
+        if (halted) peerRunning = false;
+        uint myCpu = (uint)Thread.GetCurrentProcessorId() + 1;
+        WaitPlan plan = policy.Plan(peerRunning, !halted && PeerOnCpu(myCpu), start);
         uint v;
-        if (budget > 0)
+        if (plan.Style != WaitStyle.Sleep)
         {
-            uint myCpu = (uint)Thread.GetCurrentProcessorId() + 1;
-            long spinEnd = Math.Min(deadline, start + budget);
+            bool yielding = plan.Style == WaitStyle.Yield;
+            long spinEnd = Math.Min(deadline, start + plan.Ticks);
             int polls = 0;
             while (true)
             {
@@ -133,13 +138,28 @@ public sealed unsafe class Doorbell
                 if (v != old)
                 {
                     policy.Observe(Stopwatch.GetTimestamp() - start, WaitOutcome.Spun);
-                    SpunWaits++;
+                    if (yielding) YieldedWaits++;
+                    else SpunWaits++;
                     return Ran(v);
                 }
-                // The clock and the peer's words every 8 polls: a check costs about what a poll does.
-                if ((++polls & 7) == 0
-                    && (Stopwatch.GetTimestamp() >= spinEnd || PeerStopped(myCpu)))
-                    break;
+                // While yielding every poll is a system call anyway; spinning, the clock and the peer's
+                // words every 8 polls: a check costs about what a poll does.
+                if (yielding || (++polls & 7) == 0)
+                {
+                    long now = Stopwatch.GetTimestamp();
+                    if (now >= spinEnd || PeerHalted) break;
+                    // The peer came to our CPU: spinning only delays it, a yield lets it run.
+                    if (!yielding && PeerOnCpu(myCpu)) yielding = true;
+                    // A stalled yield (below) or a back-off: sleep.
+                    if (yielding && !policy.MayYield(now)) break;
+                    if (yielding)
+                    {
+                        Thread.Yield();
+                        long after = Stopwatch.GetTimestamp();
+                        if (after - now > policy.CapTicks) policy.YieldStalled(after);
+                        continue;
+                    }
+                }
                 // Now and then give the CPU to whatever else is runnable on it: a peer woken onto our
                 // CPU can then run (and say so in RunningCpu) instead of waiting for our spin to end.
                 if ((polls & 127) == 0) Thread.Yield();
@@ -149,17 +169,18 @@ public sealed unsafe class Doorbell
         v = Sleep(old, deadline);
         if (v != old)
         {
-            policy.Observe(Stopwatch.GetTimestamp() - start, budget > 0 ? WaitOutcome.SpunThenSlept : WaitOutcome.Slept);
+            policy.Observe(Stopwatch.GetTimestamp() - start, plan.Style != WaitStyle.Sleep ? WaitOutcome.SpunThenSlept : WaitOutcome.Slept);
             SleptWaits++;
             return Ran(v);
         }
         return v;
     }
 
-    // The peer cannot answer while we spin: the VCPU halted, or the peer runs on our own CPU.
-    private bool PeerStopped(uint myCpu) =>
-        (_peerIdle != null && Volatile.Read(ref *_peerIdle) != 0)
-        || (_peerWords != null && Volatile.Read(ref _peerWords->Sleeping) == 0 && Volatile.Read(ref _peerWords->RunningCpu) == myCpu);
+    // The VCPU halted (the device model's view): no exit comes until an interrupt.
+    private bool PeerHalted => _peerIdle != null && Volatile.Read(ref *_peerIdle) != 0;
+
+    // The peer last ran on our CPU (RunningCpu: where its last wait ended; 0 unknown, never equal).
+    private bool PeerOnCpu(uint myCpu) => _peerWords != null && Volatile.Read(ref _peerWords->RunningCpu) == myCpu;
 
     // Tells the peer's adaptive waiter where we run now.
     private uint Ran(uint v)

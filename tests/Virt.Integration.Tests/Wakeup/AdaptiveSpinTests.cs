@@ -105,6 +105,122 @@ public class AdaptiveSpinTests
         Assert.Equal(1, p.Skipping);
     }
 
+    private const long Second = 1_000_000_000; // the tests' tick: 1 ns
+
+    [Fact]
+    public void Yields_to_a_peer_on_our_cpu_even_one_it_just_woke_and_without_a_spare_core()
+    {
+        foreach (int cpus in new[] { 1, 2 })
+        {
+            var p = new AdaptiveSpin(Cap, cpus, Second);
+            for (int i = 0; i < 100; i++) p.Observe(3_000, WaitOutcome.Spun);
+            foreach (bool running in new[] { true, false })
+            {
+                WaitPlan plan = p.Plan(peerRunning: running, peerOnOurCpu: true, now: 0);
+                Assert.Equal(WaitStyle.Yield, plan.Style);
+                Assert.Equal(p.LearnedBudget, plan.Ticks);
+            }
+            // Elsewhere: spin for a running peer (with a core to spare), sleep for one we just woke.
+            Assert.Equal(cpus > 1 ? WaitStyle.Spin : WaitStyle.Sleep, p.Plan(peerRunning: true, peerOnOurCpu: false, now: 0).Style);
+            Assert.Equal(WaitStyle.Sleep, p.Plan(peerRunning: false, peerOnOurCpu: false, now: 0).Style);
+        }
+    }
+
+    [Fact]
+    public void Never_spins_beside_a_peer_on_our_cpu_and_does_not_yield_to_a_slow_one()
+    {
+        var p = new AdaptiveSpin(Cap, 2, Second);
+        for (int i = 0; i < 200; i++) p.Observe(10 * Cap, WaitOutcome.Slept);
+        Assert.Equal(0, p.LearnedBudget);
+        // Not even the probe: spinning on the peer's own CPU cannot catch it.
+        for (int i = 0; i < 4 * AdaptiveSpin.ProbeInterval; i++)
+            Assert.Equal(WaitStyle.Sleep, p.Plan(peerRunning: true, peerOnOurCpu: true, now: 0).Style);
+    }
+
+    [Fact]
+    public void A_stalled_yield_stops_yielding_for_a_doubling_while_that_calm_resets()
+    {
+        var p = new AdaptiveSpin(Cap, 2, Second);
+        for (int i = 0; i < 100; i++) p.Observe(3_000, WaitOutcome.Spun);
+        const long ms = Second / 1000;
+        long now = 5 * Second;
+        long expected = AdaptiveSpin.YieldBackoffMinMillis * ms;
+        for (int stall = 0; stall < 10; stall++)
+        {
+            Assert.True(p.MayYield(now));
+            p.YieldStalled(now);
+            Assert.Equal(now + expected, p.NoYieldUntil);
+            Assert.False(p.MayYield(now + expected - 1));
+            Assert.Equal(WaitStyle.Sleep, p.Plan(peerRunning: true, peerOnOurCpu: true, now: now + expected - 1).Style); // not Spin either
+            // A peer on another CPU is still spun for: only yielding backs off.
+            Assert.Equal(WaitStyle.Spin, p.Plan(peerRunning: true, peerOnOurCpu: false, now: now + expected - 1).Style);
+            now += expected;
+            Assert.Equal(WaitStyle.Yield, p.Plan(peerRunning: true, peerOnOurCpu: true, now: now).Style);
+            expected = Math.Min(2 * expected, AdaptiveSpin.YieldBackoffMaxMillis * ms);
+        }
+        Assert.Equal(AdaptiveSpin.YieldBackoffMaxMillis * ms, expected);
+        // Long calm (no stall for more than twice the longest back-off): the next stall starts short again.
+        now += 3 * AdaptiveSpin.YieldBackoffMaxMillis * ms;
+        p.YieldStalled(now);
+        Assert.Equal(now + AdaptiveSpin.YieldBackoffMinMillis * ms, p.NoYieldUntil);
+    }
+
+    [Fact]
+    public unsafe void Two_threads_on_one_cpu_yield_to_each_other_and_lose_no_wake_up()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var mem = (DoorbellWords*)NativeMemory.AllocZeroed(2 * 64);
+        try
+        {
+            // As the monitor and the device model: each waiter knows the other's doorbell (RunningCpu).
+            var pingRing = new Doorbell(&mem[0], WakeMode.Adaptive, 50);
+            var pingWait = new Doorbell(&mem[0], WakeMode.Adaptive, 50, peerWords: &mem[1]);
+            var pongRing = new Doorbell(&mem[1], WakeMode.Adaptive, 50);
+            var pongWait = new Doorbell(&mem[1], WakeMode.Adaptive, 50, peerWords: &mem[0]);
+            const uint n = 3000;
+            int cpu = Environment.ProcessorCount - 1;
+            var server = new Thread(() =>
+            {
+                OneCpu.Pin(cpu);
+                uint last = 0;
+                bool wasAsleep = false;
+                while (last < n)
+                {
+                    uint v = pingWait.WaitWhile(last, 5_000_000, !wasAsleep);
+                    if (v == last) continue;
+                    last = v;
+                    wasAsleep = pongRing.Ring(v);
+                }
+            });
+            uint got = 0;
+            var client = new Thread(() =>
+            {
+                OneCpu.Pin(cpu);
+                bool asleep = false;
+                for (uint seq = 1; seq <= n; seq++)
+                {
+                    asleep = pingRing.Ring(seq);
+                    while (got != seq) got = pongWait.WaitWhile(got, 5_000_000, !asleep);
+                }
+            });
+            server.Start();
+            client.Start();
+            Assert.True(client.Join(TimeSpan.FromSeconds(60)));
+            Assert.True(server.Join(TimeSpan.FromSeconds(10)));
+            Assert.Equal(n, got);
+            Assert.Equal(n, mem[1].Seq);
+            Assert.Equal(0u, mem[0].Sleeping);
+            Assert.Equal(0u, mem[1].Sleeping);
+            // Both told where they ran: the same CPU.
+            Assert.Equal((uint)cpu + 1, mem[0].RunningCpu);
+            Assert.Equal((uint)cpu + 1, mem[1].RunningCpu);
+        }
+        finally
+        {
+            NativeMemory.Free(mem);
+        }
+    }
+
     [Fact]
     public void Rejects_a_cap_of_nothing() => Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveSpin(0, 2));
 
