@@ -125,7 +125,9 @@ public sealed unsafe class Doorbell
         bool halted = PeerHalted;
         if (halted) peerRunning = false;
         uint myCpu = (uint)Thread.GetCurrentProcessorId() + 1;
-        WaitPlan plan = policy.Plan(peerRunning, !halted && PeerOnCpu(myCpu), start);
+        bool besidePeer = !halted && PeerOnCpu(myCpu);
+        bool idleCpu = besidePeer && policy.SpreadCheckDue() && IdleCpu.Likely();
+        WaitPlan plan = policy.Plan(peerRunning, besidePeer, start, idleCpu);
         uint v;
         if (plan.Style != WaitStyle.Sleep)
         {

@@ -126,6 +126,38 @@ public class AdaptiveSpinTests
         }
     }
 
+    /// <summary>
+    /// Yielding keeps both threads runnable on one CPU. With a core to spare, one wait in
+    /// SpreadInterval asks whether a CPU is idle, and sleeps if so, so that the ring ending the sleep
+    /// may wake the waiter there; with one CPU it never asks. A busy machine keeps it yielding.
+    /// </summary>
+    [Fact]
+    public void Beside_the_peer_asks_for_an_idle_cpu_one_wait_in_an_interval_and_sleeps_only_if_there_is_one()
+    {
+        foreach (int cpus in new[] { 1, 2 })
+        {
+            var p = new AdaptiveSpin(Cap, cpus, Second);
+            for (int i = 0; i < 100; i++) p.Observe(3_000, WaitOutcome.Spun);
+            int due = 0;
+            for (int i = 0; i < 4 * AdaptiveSpin.SpreadInterval; i++)
+                if (p.SpreadCheckDue()) due++;
+            Assert.Equal(cpus > 1 ? 4 : 0, due);
+            Assert.Equal(WaitStyle.Yield, p.Plan(peerRunning: true, peerOnOurCpu: true, now: 0, idleCpu: false).Style);
+            Assert.Equal(WaitStyle.Sleep, p.Plan(peerRunning: true, peerOnOurCpu: true, now: 0, idleCpu: true).Style);
+        }
+    }
+
+    [Fact]
+    public void The_runnable_task_count_is_read_from_a_loadavg_line()
+    {
+        Assert.Equal(2, IdleCpu.RunnableTasks("0.96 1.79 3.28 2/345 12345\n"u8));
+        Assert.Equal(17, IdleCpu.RunnableTasks("10.00 9.00 8.00 17/1024 999\n"u8));
+        Assert.Null(IdleCpu.RunnableTasks("0.96 1.79 3.28"u8));
+        Assert.Null(IdleCpu.RunnableTasks("garbage"u8));
+        // The real file: at least this thread runs.
+        Assert.True(IdleCpu.RunnableTasks(File.ReadAllBytes("/proc/loadavg")) >= 1);
+    }
+
     [Fact]
     public void Never_spins_beside_a_peer_on_our_cpu_and_does_not_yield_to_a_slow_one()
     {
