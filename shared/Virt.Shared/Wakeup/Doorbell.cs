@@ -39,7 +39,10 @@ public sealed unsafe class Doorbell
             _ => 0,
         };
         if (mode == WakeMode.Adaptive)
+        {
             _adaptive = new AdaptiveSpin(Math.Max(1, Math.Min(spinMicros, AdaptiveCapMicros) * Stopwatch.Frequency / 1_000_000), Environment.ProcessorCount);
+            IdleCpu.Likely(); // opens its file now, not on the exit path (which allocates nothing)
+        }
         _peerIdle = peerIdle;
         _peerWords = peerWords;
     }
