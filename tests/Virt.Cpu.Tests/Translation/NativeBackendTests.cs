@@ -547,6 +547,82 @@ public class NativeBackendTests
         AssertSameDivideError(Code);
     }
     /// <summary>
+    /// IDIV r/m8 and r/m16 run natively too: mixed signs, register and memory divisors, the upper
+    /// halves of EAX and EDX (and EDX whole for r/m8) kept; none of them goes to the handler. Then
+    /// each way they raise #DE: a zero divisor and a quotient that does not fit the operand size
+    /// (-128 / -1 included), with EAX and EDX as they were.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(1, 1)]
+    [InlineData(1, 2)]
+    [InlineData(2, 0)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    public void Idiv8And16RunNativelyKeepingTheUpperHalvesAndEachOverflowRaisesDivideErrorExactly(int size, int fault)
+    {
+        void Code(Assembler a)
+        {
+            Label top = a.CreateLabel();
+            a.mov(ecx, 100);
+            a.mov(edx, 0x5A5A_0000);                      // upper halves the divisions must keep
+            a.Label(ref top);
+            a.mov(eax, ecx);
+            a.imul(eax, eax, -301);                       // both signs
+            a.or(eax, 0x7E00_0000);
+            a.lea(ebx, __[ecx - 50]);
+            a.or(ebx, 1);                                 // odd, never zero, both signs
+            if (size == 1)
+            {
+                a.movsx(eax, ax);
+                a.sar(ax, 9);                             // |AX| <= 64: every quotient fits a byte
+                a.idiv(bl);                               // register
+                a.add(esi, eax);
+                a.mov(__byte_ptr[Guest.Data], bl);
+                a.mov(ax, cx);
+                a.idiv(__byte_ptr[Guest.Data]);           // memory
+            }
+            else
+            {
+                a.mov(dx, ax);
+                a.sar(dx, 15);                            // DX:AX = AX sign-extended, EDX's upper half kept
+                a.idiv(bx);                               // register
+                a.add(esi, eax);
+                a.mov(__word_ptr[Guest.Data], bx);
+                a.mov(ax, cx);
+                a.mov(dx, 0);
+                a.idiv(__word_ptr[Guest.Data]);           // memory
+            }
+            a.xor(esi, edx);
+            a.add(edi, eax);
+            a.dec(ecx);
+            a.jnz(top);
+            a.cmp(esi, edi);                              // flags the #DE must push as they are
+            switch (fault)
+            {
+                case 0:
+                    a.xor(ebx, ebx);
+                    if (size == 1) a.idiv(bl); else a.idiv(bx); // by zero
+                    break;
+                case 1:
+                    a.mov(eax, 0x1234_4000);
+                    a.mov(ebx, 1);
+                    if (size == 1) a.idiv(bl); else { a.mov(edx, 0x0000_0001); a.idiv(bx); } // does not fit
+                    break;
+                default:
+                    a.mov(ebx, -1);
+                    if (size == 1) { a.mov(eax, 0x0000_FF80); a.idiv(bl); }             // -128 / -1
+                    else { a.mov(eax, 0x0000_8000); a.mov(edx, 0x0000_FFFF); a.idiv(bx); } // -32768 / -1
+                    break;
+            }
+            a.mov(ebp, 0x1234);                           // never runs
+        }
+        AssertSameDivideError(Code);
+        using TestMachine native = Guest.Flat(Code, engine: Engines.Native);
+        Assert.DoesNotContain(native.Cpu.EngineStats.NativeStops, kv => kv.Key == "idiv" && kv.Value > 1);
+    }
+
+    /// <summary>
     /// Runs <paramref name="code"/> natively and on the reference, each ending in a #DE that the
     /// vector-0 stub halts on: the same registers (EBP never set by the instruction after the
     /// fault), the same EIP, CS and EFLAGS pushed, and the divisions before it run natively.

@@ -317,8 +317,8 @@ internal static class NativeBlockCompiler
                 // The 8-bit check compares AH through a REX register: no AH..BH divisor beside it.
                 return i.Op0Kind == OpKind.Memory || !(i.Op0Register is Register.AH or Register.CH or Register.DH or Register.BH);
             case Mnemonic.Idiv:
-                // 32-bit only: the 8/16-bit forms would have to keep the upper halves of EAX/EDX around the host's division.
-                return (i.Op0Kind == OpKind.Memory ? i.MemorySize.GetSize() : i.Op0Register.GetSize()) == 4;
+                // The divisor is sign-extended into R10: no AH..BH beside that REX register.
+                return i.Op0Kind == OpKind.Memory || !(i.Op0Register is Register.AH or Register.CH or Register.DH or Register.BH);
             case Mnemonic.Leave:
                 return i.Code == Code.Leaved;
             case Mnemonic.Cli or Mnemonic.Sti or Mnemonic.Popfd or Mnemonic.Rdtsc or Mnemonic.Pause:
@@ -1047,52 +1047,101 @@ internal static class NativeBlockCompiler
         private static AssemblerRegister32 GuestReg(Register r) => s_guest[r - Register.EAX];
 
         /// <summary>
-        /// IDIV r/m32 with #DE raised exactly. Its overflow rule (the quotient must fit 32 signed bits)
-        /// is not one compare, so the host divides the 64-bit dividend EDX:EAX by the sign-extended
-        /// divisor in 64 bits, which cannot fault once a zero divisor and -1 (INT64_MIN / -1) have gone
-        /// to the interpreter, and the quotient is checked after: when it does not fit, EAX and EDX are
-        /// put back from R11 and op i goes to the interpreter, which raises #DE. IDIV leaves every flag
-        /// undefined, so the checks may clobber them; a miss or the #DE still sees them (<see cref="Guarded"/>).
+        /// IDIV r/m8, r/m16 and r/m32 with #DE raised exactly. Its overflow rule (the quotient must fit
+        /// the operand size, signed) is not one compare, so the host divides the dividend (AX, DX:AX or
+        /// EDX:EAX) sign-extended to 64 bits by the sign-extended divisor in 64 bits, which cannot fault
+        /// once a zero divisor and, for 32 bits, -1 (INT64_MIN / -1) have gone to the interpreter, and
+        /// the quotient is checked after: when it does not fit, EAX and EDX are put back from R8 and R12
+        /// and op i goes to the interpreter, which raises #DE. Otherwise the quotient and remainder go
+        /// into AL/AH, AX/DX or EAX/EDX, the rest of EAX and EDX kept. IDIV leaves every flag undefined,
+        /// so the checks may clobber them; a miss or the #DE still sees them (<see cref="Guarded"/>).
         /// </summary>
         private void DivideSigned(int i, in Instruction ins)
         {
             Label toInterpreter = a.CreateLabel(), overflow = a.CreateLabel();
             bool memory = ins.Op0Kind == OpKind.Memory;
+            int size = memory ? ins.MemorySize.GetSize() : ins.Op0Register.GetSize();
+            Code load = size switch { 1 => Code.Movsx_r64_rm8, 2 => Code.Movsx_r64_rm16, _ => Code.Movsxd_r64_rm32 };
             Instruction guest = ins;
             Action restore = () => { };
             Guarded(live[i], () =>
             {
                 if (memory)
                 {
-                    LinearAddress(i, in guest, 4, write: false);
-                    Lookup(i, 4, write: false);
-                    a.AddInstruction(Instruction.Create(Code.Movsxd_r64_rm32, Register.R10, new MemoryOperand(Register.R13)));
+                    LinearAddress(i, in guest, size, write: false);
+                    Lookup(i, size, write: false);
+                    a.AddInstruction(Instruction.Create(load, Register.R10, new MemoryOperand(Register.R13)));
                 }
-                else a.AddInstruction(Instruction.Create(Code.Movsxd_r64_rm32, Register.R10, Map(guest.Op0Register)));
+                else a.AddInstruction(Instruction.Create(load, Register.R10, Map(guest.Op0Register)));
                 restore = RestoreGuestFlags();
             });
             a.test(r10, r10);
             a.je(toInterpreter);                                   // #DE: a zero divisor
-            a.cmp(r10, -1);
-            a.je(toInterpreter);                                   // the quotient is -dividend: the interpreter decides
-            a.mov(r11d, edx);
-            a.shl(r11, 32);
-            a.mov(r12d, eax);
-            a.or(r11, r12);                                        // EDX:EAX, kept to put back on overflow
-            a.mov(rax, r11);
+            if (size == 4)
+            {
+                a.cmp(r10, -1);
+                a.je(toInterpreter);                               // the quotient is -dividend: the interpreter decides
+            }
+            a.mov(r8d, eax);                                       // the guest's EAX and EDX, to put back
+            a.mov(r12d, edx);
+            switch (size)
+            {
+                case 1:
+                    a.movsx(rax, ax);                              // AX
+                    break;
+                case 2:
+                    a.movzx(r11d, dx);                             // DX:AX
+                    a.shl(r11d, 16);
+                    a.movzx(eax, ax);
+                    a.or(r11d, eax);
+                    a.movsxd(rax, r11d);
+                    break;
+                default:
+                    a.shl(r12, 32);                                // EDX:EAX
+                    a.or(r12, r8);
+                    a.mov(rax, r12);
+                    a.shr(r12, 32);
+                    break;
+            }
             a.cqo();
             a.idiv(r10);
-            a.movsxd(r12, eax);
-            a.cmp(r12, rax);
-            a.jne(overflow);                                       // #DE: the quotient does not fit 32 signed bits
-            a.mov(eax, eax);                                       // the guest's registers are 32 bits wide
-            a.mov(edx, edx);
+            switch (size)                                          // #DE: the quotient does not fit the operand size
+            {
+                case 1: a.movsx(r11, al); break;
+                case 2: a.movsx(r11, ax); break;
+                default: a.movsxd(r11, eax); break;
+            }
+            a.cmp(r11, rax);
+            a.jne(overflow);
+            switch (size)
+            {
+                case 1:                                            // AL = quotient, AH = remainder; EDX and the rest of EAX kept
+                    a.movzx(r10d, al);
+                    a.movzx(r11d, dl);
+                    a.shl(r11d, 8);
+                    a.or(r10d, r11d);
+                    a.mov(eax, r8d);
+                    a.mov(ax, r10w);
+                    a.mov(edx, r12d);
+                    break;
+                case 2:                                            // AX = quotient, DX = remainder; the upper halves kept
+                    a.mov(r10d, eax);
+                    a.mov(r11d, edx);
+                    a.mov(eax, r8d);
+                    a.mov(ax, r10w);
+                    a.mov(edx, r12d);
+                    a.mov(dx, r11w);
+                    break;
+                default:
+                    a.mov(eax, eax);                               // the guest's registers are 32 bits wide
+                    a.mov(edx, edx);
+                    break;
+            }
             _stubs.Add(() =>
             {
                 a.Label(ref overflow);
-                a.mov(eax, r11d);
-                a.shr(r11, 32);
-                a.mov(edx, r11d);
+                a.mov(eax, r8d);
+                a.mov(edx, r12d);
                 a.Label(ref toInterpreter);
                 restore();
                 ExitAt(i, i, NativeExit.Handler);
