@@ -92,7 +92,8 @@ public sealed class AdaptiveSpin
     /// <param name="peerOnOurCpu">The peer last ran on our CPU (and is not halted): a yield lets it run now.</param>
     /// <param name="now">The current tick (for the yield back-off).</param>
     /// <param name="idleCpu">Beside the peer: another CPU is idle now (<see cref="SpreadCheckDue"/>, <see cref="IdleCpu"/>), so sleep to move there.</param>
-    public WaitPlan Plan(bool peerRunning, bool peerOnOurCpu, long now, bool idleCpu = false)
+    /// <param name="peerWoken">We just woke the peer (it slept when we rang it) and it is not halted: its answer is a wake-up and a service away.</param>
+    public WaitPlan Plan(bool peerRunning, bool peerOnOurCpu, long now, bool idleCpu = false, bool peerWoken = false)
     {
         if (_skipping > 0)
         {
@@ -119,8 +120,11 @@ public sealed class AdaptiveSpin
             _sinceProbe = 0;
             return new WaitPlan(WaitStyle.Spin, learned);
         }
-        if (++_sinceProbe >= ProbeInterval)
+        if (peerWoken || ++_sinceProbe >= ProbeInterval)
         {
+            // A peer we just woke on another CPU answers after its wake-up (~20-30 us on this machine's idle
+            // CPUs) and its service: spinning through that saves our own wake-up, the other half of the round
+            // trip. A spin that runs out sleeps after all and backs off (Observe), as any failed spin.
             _sinceProbe = 0;
             return new WaitPlan(WaitStyle.Spin, CapTicks);
         }

@@ -130,7 +130,7 @@ public sealed unsafe class Doorbell
         uint myCpu = (uint)Thread.GetCurrentProcessorId() + 1;
         bool besidePeer = !halted && PeerOnCpu(myCpu);
         bool idleCpu = besidePeer && policy.SpreadCheckDue() && IdleCpu.Likely();
-        WaitPlan plan = policy.Plan(peerRunning, besidePeer, start, idleCpu);
+        WaitPlan plan = policy.Plan(peerRunning, besidePeer, start, idleCpu, peerWoken: !halted && !peerRunning);
         uint v;
         if (plan.Style != WaitStyle.Sleep)
         {

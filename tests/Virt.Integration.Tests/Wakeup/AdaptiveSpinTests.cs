@@ -105,6 +105,25 @@ public class AdaptiveSpinTests
         Assert.Equal(1, p.Skipping);
     }
 
+    /// <summary>
+    /// A peer we just woke on another CPU answers after its wake-up: the waiter spins through it for
+    /// the cap (so the answer needs no wake-up of ours), whatever it learned; not with one CPU, not
+    /// during a back-off after a spin that had to sleep anyway, and never for a halted peer (the
+    /// caller then does not say woken).
+    /// </summary>
+    [Fact]
+    public void Spins_through_the_wake_up_of_a_peer_it_just_woke_unless_backing_off()
+    {
+        var p = new AdaptiveSpin(Cap, 2);
+        for (int i = 0; i < 100; i++) p.Observe(10 * Cap, WaitOutcome.Slept); // learned: nothing to spin for
+        WaitPlan plan = p.Plan(peerRunning: false, peerOnOurCpu: false, now: 0, peerWoken: true);
+        Assert.Equal(WaitStyle.Spin, plan.Style);
+        Assert.Equal(Cap, plan.Ticks);
+        p.Observe(Cap, WaitOutcome.SpunThenSlept);                                    // the answer came too late
+        Assert.Equal(WaitStyle.Sleep, p.Plan(peerRunning: false, peerOnOurCpu: false, now: 0, peerWoken: true).Style);
+        Assert.Equal(WaitStyle.Sleep, new AdaptiveSpin(Cap, 1).Plan(peerRunning: false, peerOnOurCpu: false, now: 0, peerWoken: true).Style);
+    }
+
     private const long Second = 1_000_000_000; // the tests' tick: 1 ns
 
     [Fact]
