@@ -21,7 +21,7 @@ public enum ParavirtFeatures
     /// <summary>
     /// The interpreter and the native backend run a CALL rel32 to a hot call-table entry (cli, sti,
     /// save_fl, restore_fl, irq_enable_and_halt) as that entry's body at the call site, with no CALL,
-    /// RET or stack traffic (VMI's inlining; needs <see cref="CallTable"/>). The IL translator still makes the call.
+    /// RET or stack traffic (VMI's inlining; needs <see cref="CallTable"/>).
     /// </summary>
     InlineHotCalls = 1 << 4,
 
