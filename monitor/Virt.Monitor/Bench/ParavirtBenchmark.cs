@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Virt.Monitor.Guests;
 
 namespace Virt.Monitor.Bench;
 
@@ -32,7 +33,7 @@ public static class ParavirtBenchmark
         var results = new List<Result>();
         foreach (Row row in rows)
         {
-            string kernel = BuildGuest(row.Guest);
+            string kernel = GuestBuildScript.Build("guest", row.Guest, "virt bench pv");
             var samples = new List<Result>();
             for (int r = 0; r < runs; r++) samples.Add(await RunOnceAsync(row, kernel, append, engine));
             results.Add(samples.OrderBy(s => s.WallSeconds).ElementAt(samples.Count / 2));
@@ -84,23 +85,5 @@ public static class ParavirtBenchmark
         {
             File.Delete(stats);
         }
-    }
-
-    /// <summary>Compiles a guest through guests/build.sh (cached by source hash outside the tree); run from the repository.</summary>
-    private static string BuildGuest(string name)
-    {
-        string? root = null;
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null && root is null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "Virt.sln")) && File.Exists(Path.Combine(d.FullName, "guests", "build.sh"))) root = d.FullName;
-        if (root is null) throw new ArgumentException("virt bench pv builds guests/pvwork.c: run it from inside the repository");
-        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])[Path.Combine(root, "guests", "build.sh"), "guest", name]) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start /bin/sh");
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string path = p.StandardOutput.ReadToEnd().Trim();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new ArgumentException($"guests/build.sh guest {name} failed (needs gcc, gcc-multilib): {err.Result.Trim()}");
-        return path;
     }
 }

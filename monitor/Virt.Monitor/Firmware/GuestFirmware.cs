@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Virt.Monitor.Guests;
 using Virt.Monitor.Transport;
 using Virt.Pc.Board;
 
@@ -33,7 +33,7 @@ public sealed class GuestFirmware : IDisposable
         byte[] image;
         try
         {
-            image = File.ReadAllBytes(Build("firmware_uart"));
+            image = File.ReadAllBytes(GuestBuildScript.Build("firmware", "firmware_uart", "--place com1=firmware"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
@@ -83,24 +83,6 @@ public sealed class GuestFirmware : IDisposable
         {
             // A closed stdout (virt piped into head) loses the console, never the guest.
         }
-    }
-
-    /// <summary>guests/build.sh firmware NAME from the repository this virt runs from; the path of the image.</summary>
-    private static string Build(string name)
-    {
-        string? root = null;
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null && root is null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "Virt.sln")) && File.Exists(Path.Combine(d.FullName, "guests", "build.sh"))) root = d.FullName;
-        if (root is null) throw new ArgumentException("the firmware is built from guests/firmware_uart.c: run virt from inside the repository");
-        var psi = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])[Path.Combine(root, "guests", "build.sh"), "firmware", name]) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start /bin/sh");
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string path = p.StandardOutput.ReadToEnd().Trim();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new ArgumentException($"guests/build.sh firmware {name} failed (needs gcc, gcc-multilib): {err.Result.Trim()}");
-        return path;
     }
 
     public void Dispose()
