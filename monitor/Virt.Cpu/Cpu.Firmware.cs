@@ -143,8 +143,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// INS or OUTS (with or without REP): true when the firmware took it. Forward REP runs in chunks
-    /// as StringIoChunk's (up to the end of the guest buffer's page and the data buffer), one element
-    /// otherwise. The memory is checked (and OUTS's data read) before the handler runs, so a fault is precise.
+    /// as StringIoChunk's (StringIoChunkLength, at most the data buffer), one element otherwise. The memory is checked (and OUTS's data read) before the handler runs, so a fault is precise.
     /// </summary>
     private bool FirmwareString(bool outs, int srcSeg, ushort port, int size, bool rep, uint count, uint amask)
     {
@@ -158,23 +157,9 @@ public sealed unsafe partial class Cpu
         int idx = outs ? 6 : 7;
         bool down = (_flags & Flags.DF) != 0;
         uint off = R[idx] & amask;
-        uint n = 1;
-        if (rep && !down && (_flags & Flags.TF) == 0)
-        {
-            uint la = Seg[seg].Base + off;
-            uint roomInPage = (0x1000 - (la & 0xFFF)) / (uint)size;
-            uint roomInSegment = (amask - off) / (uint)size + 1;
-            n = Math.Min(Math.Min(count, Math.Max(roomInPage, 1)), Math.Min(roomInSegment, FirmwareAbi.DataBufferSize / (uint)size));
-        }
-        int bits = size * 8;
-        Span<byte> data = stackalloc byte[(int)(n * (uint)size)];
-        for (int i = 0; i < n; i++)
-        {
-            uint at = (off + (uint)(i * size)) & amask;
-            if (!outs) { ProbeWrite(seg, at, size); continue; }
-            uint v = ReadMem(seg, at, bits);
-            for (int b = 0; b < size; b++) data[i * size + b] = (byte)(v >> (8 * b));
-        }
+        uint n = rep && !down && (_flags & Flags.TF) == 0 ? StringIoChunkLength(seg, off, size, count, amask, FirmwareAbi.DataBufferSize) : 1;
+        Span<byte> data = _ioBuffer.AsSpan(0, (int)(n * (uint)size));
+        CheckStringIoChunk(outs, seg, off, size, amask, data);
         SaveGuestState(EipReg, _nextEip - EipReg);
         uint flags = FirmwareAbi.FlagString | (rep ? FirmwareAbi.FlagRep : 0) | (down ? FirmwareAbi.FlagDirectionDown : 0) | (amask == 0xFFFF ? FirmwareAbi.FlagAddress16 : 0);
         BeginRequest(outs ? FirmwareAbi.KindPortOut : FirmwareAbi.KindPortIn, port, size, flags, n, Seg[seg].Base + off, seg, amask);

@@ -143,25 +143,12 @@ public sealed partial class Cpu
         int seg = outs ? srcSeg : SegmentIndex.ES;
         int idx = outs ? 6 : 7;
         uint off = R[idx] & amask;
-        uint la = Seg[seg].Base + off;
-        uint roomInPage = (0x1000 - (la & 0xFFF)) / (uint)size;
-        uint roomInSegment = (amask - off) / (uint)size + 1;
-        uint n = Math.Min(Math.Min(count, Math.Max(roomInPage, 1)), Math.Min(roomInSegment, (uint)(_ioBuffer.Length / size)));
+        uint n = StringIoChunkLength(seg, off, size, count, amask, (uint)_ioBuffer.Length);
         var data = _ioBuffer.AsSpan(0, (int)n * size);
         int bits = size * 8;
         // Check the whole chunk before the port is touched (OUTS reads its data now, once), then offer
         // it to the handler to complete through guest memory (the device model's I/O assist).
-        for (int i = 0; i < n; i++)
-        {
-            uint at = (off + (uint)(i * size)) & amask;
-            if (!outs)
-            {
-                ProbeWrite(seg, at, size);
-                continue;
-            }
-            uint v = ReadMem(seg, at, bits);
-            for (int b = 0; b < size; b++) data[i * size + b] = (byte)(v >> (8 * b));
-        }
+        CheckStringIoChunk(outs, seg, off, size, amask, data);
         if (_exits.TryAssistString(new StringIoAssist(port, size, outs, n, seg, amask == 0xFFFF)))
         {
             // The handler set ECX and ESI/EDI; what is left runs in the next chunk, after any pending interrupt.
@@ -193,6 +180,38 @@ public sealed partial class Cpu
         {
             _nextEip = EipReg; // the rest in the next chunk, after any pending interrupt
             _exitBlock = true;
+        }
+    }
+
+    /// <summary>
+    /// The elements one chunk of a forward REP INS/OUTS moves: up to the end of the guest buffer's page
+    /// (at least one), the segment's end, <paramref name="count"/> and <paramref name="bufferBytes"/>.
+    /// </summary>
+    private uint StringIoChunkLength(int seg, uint off, int size, uint count, uint amask, uint bufferBytes)
+    {
+        uint la = Seg[seg].Base + off;
+        uint roomInPage = (0x1000 - (la & 0xFFF)) / (uint)size;
+        uint roomInSegment = (amask - off) / (uint)size + 1;
+        return Math.Min(Math.Min(count, Math.Max(roomInPage, 1)), Math.Min(roomInSegment, bufferBytes / (uint)size));
+    }
+
+    /// <summary>
+    /// A chunk's guest memory, checked before the port is touched so that a fault is precise: INS
+    /// probes each element for writing; OUTS reads its elements into <paramref name="data"/> (once).
+    /// </summary>
+    private void CheckStringIoChunk(bool outs, int seg, uint off, int size, uint amask, Span<byte> data)
+    {
+        int bits = size * 8;
+        for (int i = 0; i < data.Length / size; i++)
+        {
+            uint at = (off + (uint)(i * size)) & amask;
+            if (!outs)
+            {
+                ProbeWrite(seg, at, size);
+                continue;
+            }
+            uint v = ReadMem(seg, at, bits);
+            for (int b = 0; b < size; b++) data[i * size + b] = (byte)(v >> (8 * b));
         }
     }
 
