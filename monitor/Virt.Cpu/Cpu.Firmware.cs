@@ -398,16 +398,10 @@ public sealed unsafe partial class Cpu
         if (!outs)
         {
             // A fault writing the data is the guest's, at its instruction (EipReg): as on hardware, the port was read.
-            uint off = R[7] & amask;
-            Span<byte> data = stackalloc byte[(int)(n * (uint)size)];
+            Span<byte> data = _ioBuffer.AsSpan(0, (int)(n * (uint)size));
             if (fromBuffer) _mem.Read(_fwBase + FirmwareAbi.DataBuffer, data);
             else data.Fill(0xFF);
-            for (int i = 0; i < n; i++)
-            {
-                uint v = 0;
-                for (int b = 0; b < size; b++) v |= (uint)data[i * size + b] << (8 * b);
-                WriteMem(SegmentIndex.ES, (off + (uint)(i * delta)) & amask, size * 8, v);
-            }
+            StoreStringIoChunk(R[7] & amask, size, delta, amask, data);
         }
         AdvanceIndex(idx, (int)n * delta, amask);
         if ((_fwFlags & FirmwareAbi.FlagRep) == 0) return _fwEip + _fwLength;

@@ -145,7 +145,6 @@ public sealed partial class Cpu
         uint off = R[idx] & amask;
         uint n = StringIoChunkLength(seg, off, size, count, amask, (uint)_ioBuffer.Length);
         var data = _ioBuffer.AsSpan(0, (int)n * size);
-        int bits = size * 8;
         // Check the whole chunk before the port is touched (OUTS reads its data now, once), then offer
         // it to the handler to complete through guest memory (the device model's I/O assist).
         CheckStringIoChunk(outs, seg, off, size, amask, data);
@@ -166,12 +165,7 @@ public sealed partial class Cpu
         else
         {
             _exits.PortInString(port, size, data);
-            for (int i = 0; i < n; i++)
-            {
-                uint v = 0;
-                for (int b = 0; b < size; b++) v |= (uint)data[i * size + b] << (8 * b);
-                WriteMem(seg, (off + (uint)(i * size)) & amask, bits, v);
-            }
+            StoreStringIoChunk(off, size, size, amask, data);
         }
         AdvanceIndex(idx, (int)n * size, amask);
         uint left = (count - n) & amask;
@@ -212,6 +206,17 @@ public sealed partial class Cpu
             }
             uint v = ReadMem(seg, at, bits);
             for (int b = 0; b < size; b++) data[i * size + b] = (byte)(v >> (8 * b));
+        }
+    }
+
+    /// <summary>INS's elements, read from the port, into guest memory at ES:off, stepping by <paramref name="delta"/> bytes (DF).</summary>
+    private void StoreStringIoChunk(uint off, int size, int delta, uint amask, ReadOnlySpan<byte> data)
+    {
+        for (int i = 0; i < data.Length / size; i++)
+        {
+            uint v = 0;
+            for (int b = 0; b < size; b++) v |= (uint)data[i * size + b] << (8 * b);
+            WriteMem(SegmentIndex.ES, (off + (uint)(i * delta)) & amask, size * 8, v);
         }
     }
 
