@@ -83,7 +83,8 @@ public sealed class AttachHandshake(VmDirectory dir, RunOptions options, ExitRou
             : c.Device.Length is 0 or > 64 ? ClaimRefusalReason.DeviceNameLength
             : null;
         if (reason is { } r) return new ClaimRefusal(r, range, c.Device, flags);
-        return router.TryClaim(new BusClaim(range, c.Device, Local: null, att, flags, c.Value), out ClaimRefusal? refusal) ? null : refusal;
+        IDevice? local = flags == ClaimFlags.Constant ? new ConstantPortRange(c.Device, range, c.Value) : null;
+        return router.TryClaim(new BusClaim(range, c.Device, local, att, flags), out ClaimRefusal? refusal) ? null : refusal;
     }
 
     /// <summary>A claim's policy flags must be defined and backed by the features negotiated with this device model.</summary>

@@ -231,8 +231,7 @@ public sealed class ExitRouter : IExitHandler
             Interlocked.Increment(ref _unclaimed);
             return ExitTarget.Unclaimed;
         }
-        // A constant range is answered here: the monitor's exit, not the device model's.
-        return c.IsDeviceModel && !c.IsConstant ? ExitTarget.DeviceModel : ExitTarget.Monitor;
+        return c.IsDeviceModel ? ExitTarget.DeviceModel : ExitTarget.Monitor;
     }
 
     public uint PortIn(ushort port, int size)
@@ -242,7 +241,6 @@ public sealed class ExitRouter : IExitHandler
         _stats.Port(port, read: true, Target(claim));
         uint v = claim is null ? IoSize.AllOnes32(size)
             : claim.Local is { } d ? d.PortRead(port, size) & IoSize.AllOnes32(size)
-            : claim.IsConstant ? claim.ConstantValue & IoSize.AllOnes32(size)
             : claim.DeviceModel is { } dm ? (uint)dm.Port.PortRead(port, size, claim.Policy) : IoSize.AllOnes32(size);
         if ((_exitLog ?? _errorLog) is not null) LogAccess("port", port, size, read: true, v, claim);
         return v;
@@ -254,14 +252,14 @@ public sealed class ExitRouter : IExitHandler
         if (claim is { Awaited: true }) claim = Settle(claim, ExitReason.PortIo, port);
         _stats.Port(port, read: false, Target(claim));
         if ((_exitLog ?? _errorLog) is not null) LogAccess("port", port, size, read: false, value & IoSize.AllOnes32(size), claim);
-        if (claim is null || claim.IsConstant) return; // a constant range drops writes (counted above)
+        if (claim is null) return;
         if (claim.Local is { } d) d.PortWrite(port, size, value & IoSize.AllOnes32(size));
         else claim.DeviceModel?.Port.PortWrite(port, size, value & IoSize.AllOnes32(size), claim.Policy);
     }
 
     public void PortInString(ushort port, int size, Span<byte> data)
     {
-        if (_table.OfPort(port) is { IsConstant: false, DeviceModel: { } dm })
+        if (_table.OfPort(port) is { IsDeviceModel: true, DeviceModel: { } dm })
         {
             // One exit for the whole string: the data travel in the data page.
             _stats.Port(port, read: true, ExitTarget.DeviceModel, isString: true);
@@ -278,7 +276,7 @@ public sealed class ExitRouter : IExitHandler
 
     public void PortOutString(ushort port, int size, ReadOnlySpan<byte> data)
     {
-        if (_table.OfPort(port) is { IsConstant: false, DeviceModel: { } dm })
+        if (_table.OfPort(port) is { IsDeviceModel: true, DeviceModel: { } dm })
         {
             _stats.Port(port, read: false, ExitTarget.DeviceModel, isString: true);
             if (_exitLog is not null) LogAccess("port", port, size, read: false, 0, _table.OfPort(port), isString: true);
@@ -295,7 +293,7 @@ public sealed class ExitRouter : IExitHandler
 
     public bool TryAssistString(in StringIoAssist chunk)
     {
-        if (_table.OfPort(chunk.Port) is not { IsConstant: false, DeviceModel: { } dm } || !dm.Port.StringAssist) return false;
+        if (_table.OfPort(chunk.Port) is not { IsDeviceModel: true, DeviceModel: { } dm } || !dm.Port.StringAssist) return false;
         _stats.Port(chunk.Port, read: !chunk.Out, ExitTarget.DeviceModel, isString: true);
         if (_exitLog is not null) LogAccess("port", chunk.Port, chunk.Size, read: !chunk.Out, 0, _table.OfPort(chunk.Port), isString: true);
         return dm.Port.TryAssistString(chunk);
