@@ -58,8 +58,7 @@ public class NativePagePredictorTests
         using var reference = Run(Engines.Interpreter, code, lastReadOnly, extra);
         Assert.Equal(expectedVector, Guest.Exception(reference));
         Assert.Equal(expectedCr2Page, reference.Cpu.State.Cr2 >> 12);
-        for (int r = 0; r < 8; r++)
-            Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
+        SameState.Registers(reference, native);
         Assert.Equal(reference.Cpu.State.Eflags, native.Cpu.State.Eflags);
         Assert.Equal(reference.Cpu.State.Eip, native.Cpu.State.Eip);
         Assert.Equal(reference.Cpu.State.Cr2, native.Cpu.State.Cr2);

@@ -60,8 +60,7 @@ public sealed class OperationTableTests
         using var reference = Guest.Flat(Loop, engine: Engines.Interpreter);
         Assert.Equal(NativeForm.Handler, OperationTable.Of(Mnemonic.Sahf).Native);
         Assert.Equal(NativeForm.Handler, OperationTable.Of(Mnemonic.Cpuid).Native);
-        for (int r = 0; r < 8; r++)
-            Assert.True(reference.Cpu.State[r] == native.Cpu.State[r], $"reg {r}: reference {reference.Cpu.State[r]:X8} native {native.Cpu.State[r]:X8}");
+        SameState.Registers(reference, native);
         Assert.Equal(reference.Cpu.State.Eflags, native.Cpu.State.Eflags);
         Assert.Equal(reference.Cpu.InstructionsRetired, native.Cpu.InstructionsRetired);
         var stats = native.Cpu.EngineStats;
