@@ -131,12 +131,8 @@ public sealed class SnapshotFile : IDisposable
                 if (RandomAccess.Read(_handle, chunk, RamOffset + at) != n) throw new SnapshotException($"snapshot {Path}: truncated while reading RAM; nothing was restored");
                 // Runs of non-zero pages, one write each.
                 int p = 0;
-                while (p < n)
+                while (NextDataRun(chunk, at, checksum, ref p, out int run))
                 {
-                    while (p < n && IsZeroPage(chunk, p)) p += PageSize;
-                    int run = p;
-                    for (; p < n && !IsZeroPage(chunk, p); p += PageSize) checksum.AppendPage((at + p) / PageSize, chunk.Slice(p, PageSize));
-                    if (p == run) continue;
                     if (ramFile is not null) RandomAccess.Write(ramFile, chunk[run..p], at + run);
                     else chunk[run..p].CopyTo(ram.AsSpan(at + run, p - run));
                     copied += p - run;
@@ -211,12 +207,8 @@ public sealed class SnapshotFile : IDisposable
                     ReadOnlySpan<byte> chunk = ram.AsSpan(at, n);
                     // Runs of non-zero pages are written; zero pages stay holes (the file is sparse, as guest RAM mostly is).
                     int p = 0;
-                    while (p < n)
+                    while (NextDataRun(chunk, at, checksum, ref p, out int start))
                     {
-                        while (p < n && IsZeroPage(chunk, p)) p += PageSize;
-                        int start = p;
-                        for (; p < n && !IsZeroPage(chunk, p); p += PageSize) checksum.AppendPage((at + p) / PageSize, chunk.Slice(p, PageSize));
-                        if (p == start) continue;
                         RandomAccess.Write(f, chunk[start..p], ramOffset + at + start);
                         written += p - start;
                     }
@@ -243,6 +235,19 @@ public sealed class SnapshotFile : IDisposable
             try { File.Delete(temp); } catch (IOException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// The next run of non-zero pages in <paramref name="chunk"/> (RAM from <paramref name="at"/>), from
+    /// <paramref name="p"/> on: [start, p), each page's CRCs taken into <paramref name="checksum"/> on the
+    /// way. False when only zero pages are left. Saving writes such runs, loading copies them.
+    /// </summary>
+    private static bool NextDataRun(ReadOnlySpan<byte> chunk, long at, RamChecksum checksum, ref int p, out int start)
+    {
+        while (p < chunk.Length && IsZeroPage(chunk, p)) p += PageSize;
+        start = p;
+        for (; p < chunk.Length && !IsZeroPage(chunk, p); p += PageSize) checksum.AppendPage((at + p) / PageSize, chunk.Slice(p, PageSize));
+        return p > start;
     }
 
     private static bool IsZeroPage(ReadOnlySpan<byte> chunk, int offset) => chunk.Slice(offset, PageSize).IndexOfAnyExcept((byte)0) < 0;
